@@ -1,0 +1,111 @@
+# LiveStreamX: one library (build/libcs.a), eight thin commands (bin/cs-*).
+# Overrides go in config.mak (CC, CFLAGS, PREFIX, ...). `make DEVELOPER=1`
+# adds extra warnings.
+
+-include config.mak
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
+DESTDIR ?=
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKGS = libavformat libavcodec libavfilter libswscale libswresample \
+       libavdevice libavutil srt libcurl libcjson expat libmicrohttpd librist
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+          -Wstrict-prototypes -Wmissing-prototypes -Wvla
+ifeq ($(DEVELOPER),1)
+WARN   += -Wconversion -Wno-sign-conversion -Wformat=2 -Wcast-qual
+endif
+
+O ?= build
+B ?= bin
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -Ilib -DCS_VERSION='"$(VERSION)"' \
+             $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS)
+LIBS_ALL   = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC  := $(sort $(shell find lib -name '*.c'))
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
+CMD_SRC  := $(sort $(wildcard cmd/cs-*.c))
+PROGRAMS := $(CMD_SRC:cmd/%.c=$(B)/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
+MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
+
+.PHONY: all deps build check asan install uninstall clean demo completions \
+        test tools
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: $(PROGRAMS) $(TOOLS)
+
+deps:
+	@scripts/deps.sh
+
+$(O)/libcs.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/cs-%: $(O)/cmd/cs-%.o $(O)/libcs.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
+
+$(O)/tools/%: tests/tools/%.c $(O)/libcs.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
+
+# Completions are generated from each command's option table
+# (`cs-X --dump-options`), so they cannot drift from --help.
+completions: build
+	@scripts/gen-completions.sh $(B) completions
+
+# Every bats file, against the binaries in $(B).
+test: build
+	@CS_BIN=$(CURDIR)/$(B) CS_TOOLS=$(CURDIR)/$(O)/tools scripts/run-tests.sh $(TESTS)
+
+check: deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory test
+
+asan: deps
+	@$(MAKE) --no-print-directory O=build-asan B=bin-asan \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" test
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@examples/live-local.sh
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)
+	for m in $(MANPAGES); do \
+	    s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
+	for f in completions/bash/*; do \
+	    [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(BASHCOMPDIR); done; true
+	for f in completions/zsh/_*; do \
+	    [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(ZSHCOMPDIR); done; true
+
+uninstall:
+	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$${p##*/}; done
+
+clean:
+	rm -rf build build-asan bin bin-asan
+
+-include $(LIB_OBJ:.o=.d) $(CMD_SRC:cmd/%.c=$(O)/cmd/%.d)

@@ -1,0 +1,69 @@
+#include "err.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+
+int cs_exit_status(int err)
+{
+    if (err >= 0 || err == CS_ESTOP)
+        return CS_EXIT_OK;
+    switch (err) {
+    case CS_EUSAGE:
+    case AVERROR_OPTION_NOT_FOUND:
+    case AVERROR_PROTOCOL_NOT_FOUND:
+    case AVERROR_MUXER_NOT_FOUND:
+    case AVERROR_ENCODER_NOT_FOUND:
+        return CS_EXIT_USAGE;
+    case AVERROR_INVALIDDATA:
+    case AVERROR_EOF:
+    case AVERROR_DECODER_NOT_FOUND:
+    case AVERROR_DEMUXER_NOT_FOUND:
+    case AVERROR_STREAM_NOT_FOUND:
+    case AVERROR(ENOENT):
+        return CS_EXIT_DATA;
+    case CS_ENET:
+    case AVERROR(ECONNREFUSED):
+    case AVERROR(ECONNRESET):
+    case AVERROR(ECONNABORTED):
+    case AVERROR(ETIMEDOUT):
+    case AVERROR(EHOSTUNREACH):
+    case AVERROR(ENETUNREACH):
+    case AVERROR(ENETDOWN):
+    case AVERROR(EPIPE):
+    case AVERROR_HTTP_BAD_REQUEST:
+    case AVERROR_HTTP_UNAUTHORIZED:
+    case AVERROR_HTTP_FORBIDDEN:
+    case AVERROR_HTTP_NOT_FOUND:
+    case AVERROR_HTTP_OTHER_4XX:
+    case AVERROR_HTTP_SERVER_ERROR:
+        return CS_EXIT_NET;
+    default:
+        return CS_EXIT_FAIL;
+    }
+}
+
+const char *cs_strerror(int err, char *buf, size_t size)
+{
+    switch (err) {
+    case CS_EUSAGE:
+        return "invalid setting";
+    case CS_ENET:
+        return "peer unavailable";
+    case CS_ESTOP:
+        return "stopped";
+    case AVERROR_INVALIDDATA:
+        return "invalid data";
+    case AVERROR_EOF:
+        return "unexpected end of input";
+    case AVERROR(ENOENT):
+        return "no such file or directory";
+    default:
+        break;
+    }
+    if (av_strerror(err, buf, size) < 0)
+        snprintf(buf, size, "error %d", err);
+    if (buf[0])
+        buf[0] = (char)tolower((unsigned char)buf[0]);
+    return buf;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bats
+# Every option of every program is in its --help, its man page and both
+# completions, and the completions are what the option tables generate.
+
+load helper
+
+programs() {
+    for b in "$CS_BIN"/cs-*; do [ -x "$b" ] && echo "${b##*/}"; done
+}
+
+@test "every option is in --help, the man page and the completions" {
+    local p name missing=""
+    for p in $(programs); do
+        run "$p" --help
+        [ "$status" -eq 0 ]
+        local help=$output
+        [ -f "$REPO/man/$p.1" ] || missing+=" $p:man-page"
+        while IFS=$'\t' read -r name _; do
+            grep -q -- "--$name\b" <<<"$help" || missing+=" $p:--$name:help"
+            grep -qE "Fl \\\\?-$name( |$)" "$REPO/man/$p.1" 2>/dev/null ||
+                missing+=" $p:--$name:man"
+            grep -q -- "--$name\b" "$REPO/completions/bash/$p" 2>/dev/null ||
+                missing+=" $p:--$name:bash"
+            grep -q -- "--$name\b" "$REPO/completions/zsh/_$p" 2>/dev/null ||
+                missing+=" $p:--$name:zsh"
+        done < <("$p" --dump-options)
+    done
+    echo "missing:$missing"
+    [ -z "$missing" ]
+}
+
+@test "the completions are up to date with the option tables" {
+    "$REPO/scripts/gen-completions.sh" "$CS_BIN" "$T/c"
+    diff -r "$T/c" "$REPO/completions"
+}
+
+@test "every program answers --version and rejects an unknown option with status 2" {
+    local p
+    for p in $(programs); do
+        run "$p" --version
+        [ "$status" -eq 0 ]
+        [[ "$output" == "$p (LiveStreamX) "* ]]
+        run "$p" --no-such-option
+        [ "$status" -eq 2 ]
+        [[ "$output" == "$p: unknown option '--no-such-option'"* ]]
+        one_line "$output"
+    done
+}
+
+@test "the README shows an example for every program" {
+    local p
+    for p in $(programs); do
+        grep -q "^ *$p\b\|[|] *$p\b\|\b$p " "$REPO/README.md"
+    done
+}

@@ -1,0 +1,64 @@
+# Shared by every bats file: load with `load helper`.
+# The binaries under test are in $CS_BIN (bin/ or bin-asan/).
+
+CS_BIN=${CS_BIN:-$BATS_TEST_DIRNAME/../bin}
+CS_TOOLS=${CS_TOOLS:-$BATS_TEST_DIRNAME/../build/tools}
+REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+PATH=$CS_BIN:$CS_TOOLS:$PATH
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+T=$BATS_TEST_TMPDIR
+
+# A free TCP (default) or UDP port on 127.0.0.1.
+free_port() {
+    python3 - "${1:-tcp}" <<'PY'
+import socket, sys
+kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
+s = socket.socket(socket.AF_INET, kind)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+
+# Make a test clip with lavfi: mkclip OUT DURATION [SIZE] [RATE] [audio|noaudio]
+mkclip() {
+    local out=$1 dur=$2 size=${3:-320x240} rate=${4:-25} audio=${5:-audio}
+    local a=()
+    if [ "$audio" = audio ]; then
+        a=(-f lavfi -i "sine=frequency=440:sample_rate=44100:duration=$dur")
+    fi
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i "testsrc2=size=$size:rate=$rate:duration=$dur" "${a[@]}" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 \
+        ${a:+-c:a aac -b:a 64k} -shortest "$out"
+}
+
+# Wait until a TCP port accepts connections (max ~5 s).
+wait_port() {
+    local port=$1 i
+    for i in $(seq 50); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Wait until a file exists and is non-empty (max $2 seconds, default 10).
+wait_file() {
+    local f=$1 n=$(( ${2:-10} * 10 )) i
+    for i in $(seq "$n"); do
+        [ -s "$f" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ffprobe one value: probe FILE ENTRIES [STREAM]
+probe() {
+    ffprobe -v error ${3:+-select_streams "$3"} -show_entries "$2" \
+        -of default=nw=1:nk=1 "$1"
+}
+
+# The number of lines of stderr in $output that are not empty.
+one_line() {
+    [ "$(printf '%s\n' "$1" | grep -c .)" -eq 1 ]
+}
