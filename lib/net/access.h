@@ -1,0 +1,39 @@
+/* net/access.h: who may connect to an SRT listener (--access FILE).
+ *
+ * One entry a line: STREAMID PASSPHRASE MODE, where PASSPHRASE is "-" for
+ * none and MODE is "publish" (may send to us), "play" (may receive from
+ * us) or "both". '#' starts a comment. A stream id in SRT's access-control
+ * syntax ("#!::r=live/cat,m=publish") is matched by its r= resource.
+ */
+#ifndef CS_NET_ACCESS_H
+#define CS_NET_ACCESS_H
+
+enum cs_access_mode {
+    CS_ACCESS_PUBLISH = 1 << 0,
+    CS_ACCESS_PLAY = 1 << 1,
+};
+
+struct cs_access_entry {
+    char *streamid;
+    char *passphrase;       /* NULL: none */
+    unsigned modes;
+};
+
+struct cs_access {
+    struct cs_access_entry *e;
+    int n;
+};
+
+/* Load PATH into *out. Returns 0, AVERROR(errno) when it cannot be read,
+ * or CS_EUSAGE after one line naming the bad line. Free with
+ * cs_access_free(). */
+int cs_access_load(struct cs_access **out, const char *path);
+void cs_access_free(struct cs_access **a);
+
+/* The entry for a stream id as a caller sent it, or NULL. *MODE gets the
+ * mode the caller asked for in SRT's syntax (m=publish/request), or 0. */
+const struct cs_access_entry *cs_access_find(const struct cs_access *a,
+                                             const char *streamid,
+                                             unsigned *mode);
+
+#endif

@@ -1,0 +1,129 @@
+/* net/endpoint.h: network endpoints that carry an MPEG-TS byte stream.
+ *
+ * Every protocol is one file behind a small struct of function pointers
+ * (struct cs_endpoint_ops), found by the URL scheme. cs-send writes TS to an
+ * endpoint and cs-recv reads TS from one; protocols that carry elementary
+ * streams (RTMP, RTSP) remux inside their endpoint, so the commands only ever
+ * see MPEG-TS bytes.
+ */
+#ifndef CS_NET_ENDPOINT_H
+#define CS_NET_ENDPOINT_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* One SRT message: 7 TS packets, as srt-live-transmit and ffmpeg send. */
+#define CS_TS_PACKET 188
+#define CS_NET_CHUNK (7 * CS_TS_PACKET)
+
+enum cs_net_mode {
+    CS_NET_CALLER = 0,
+    CS_NET_LISTENER,
+    CS_NET_RENDEZVOUS,
+};
+
+enum cs_net_dir {
+    CS_NET_SEND = 0,    /* we publish (cs-send) */
+    CS_NET_RECV,        /* we ingest (cs-recv) */
+};
+
+struct cs_endpoint_ops;
+
+/* An endpoint's settings: the URL's parts and query parameters, plus the
+ * command-line settings that apply to every protocol. Filled by
+ * cs_net_conf_parse(); released by cs_net_conf_free(). */
+struct cs_net_conf {
+    const struct cs_endpoint_ops *ops;
+    char *url;          /* as given */
+    char *shown;        /* the URL without secrets, for messages */
+    char scheme[16];
+    char host[256];     /* empty: any address (listener) */
+    int port;           /* -1: none given */
+    char path[1024];    /* "/app/key" for RTMP, "/stream" for RTSP */
+    enum cs_net_dir dir;
+    enum cs_net_mode mode;
+    int latency_ms;     /* SRT latency; -1: library default */
+    char *passphrase;   /* SRT/RIST secret, or NULL */
+    int pbkeylen;       /* 0, 16, 24 or 32 */
+    char *streamid;     /* SRT stream id, or NULL */
+    int64_t maxbw;      /* SRT bytes/s; 0: library default, -1: unlimited */
+    int payload;        /* bytes a datagram (default CS_NET_CHUNK) */
+    int ttl;            /* UDP multicast TTL; -1: default */
+    char localaddr[64]; /* UDP multicast interface address, or empty */
+    int rist_profile;   /* 0 simple, 1 main */
+    int buffer_ms;      /* RIST recovery buffer; -1: default */
+    double timeout;     /* seconds without data before giving up */
+    const char *access; /* SRT listener access file, or NULL */
+};
+
+/* An open endpoint; each protocol keeps its state behind priv. */
+struct cs_endpoint {
+    const struct cs_endpoint_ops *ops;
+    const struct cs_net_conf *conf;
+    void *priv;
+    char why[256];      /* the cause of the last failure, lower case */
+};
+
+struct cs_endpoint_ops {
+    const char *scheme;
+    unsigned dirs;      /* 1 << CS_NET_SEND | 1 << CS_NET_RECV */
+    unsigned modes;     /* 1 << CS_NET_CALLER | ... */
+    /* Connect (caller), or bind and wait for the first peer (listener),
+     * giving up after conf->timeout for a caller. */
+    int (*open)(struct cs_endpoint *ep);
+    /* Listener only: drop the current peer and wait for the next one
+     * (without a bound: a listener serves until stopped). NULL: reopen. */
+    int (*accept)(struct cs_endpoint *ep);
+    /* Read up to SIZE bytes: the count, 0 when the peer left, or a
+     * negative code (AVERROR(ETIMEDOUT) after conf->timeout of silence). */
+    int (*read)(struct cs_endpoint *ep, uint8_t *buf, int size);
+    /* Write SIZE bytes (at most conf->payload): 0 or a negative code. */
+    int (*write)(struct cs_endpoint *ep, const uint8_t *buf, int size);
+    /* Add this protocol's counters to a --stats object (may be NULL). */
+    void (*stats)(struct cs_endpoint *ep, cJSON *obj);
+    /* Release everything; ep->priv is NULL afterwards. */
+    void (*close)(struct cs_endpoint *ep);
+};
+
+extern const struct cs_endpoint_ops cs_net_srt;
+extern const struct cs_endpoint_ops cs_net_udp;
+extern const struct cs_endpoint_ops cs_net_tcp;
+extern const struct cs_endpoint_ops cs_net_rist;
+extern const struct cs_endpoint_ops cs_net_rtmp;
+extern const struct cs_endpoint_ops cs_net_rtmps;
+extern const struct cs_endpoint_ops cs_net_rtsp;
+
+/* Parse URL for direction DIR into C (zeroed first). Query parameters are
+ * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,
+ * passphrase, pbkeylen, streamid, maxbw, payloadsize, ttl, localaddr,
+ * profile, buffer). Returns 0, or CS_EUSAGE after one line naming the
+ * problem. The caller frees C with cs_net_conf_free(). */
+int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
+                      enum cs_net_dir dir);
+void cs_net_conf_free(struct cs_net_conf *c);
+
+/* "caller", "listener", "rendezvous". */
+const char *cs_net_mode_name(enum cs_net_mode m);
+
+/* Open/close an endpoint for C (ep is filled; ep->conf points to C). */
+int cs_endpoint_open(struct cs_endpoint *ep, const struct cs_net_conf *c);
+void cs_endpoint_close(struct cs_endpoint *ep);
+
+/* Record the cause of a failure in ep->why and return ERR. */
+int cs_endpoint_fail(struct cs_endpoint *ep, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Resolve the endpoint's host and port for a socket of TYPE (SOCK_DGRAM,
+ * SOCK_STREAM); an empty host means any address. Returns 0, or CS_ENET with
+ * ep->why set. The caller frees *res with freeaddrinfo. */
+struct addrinfo;
+int cs_net_resolve(struct cs_endpoint *ep, int type, int passive,
+                   struct addrinfo **res);
+
+/* Wait until FD is ready for EVENTS (POLLIN/POLLOUT), waking up for a stop
+ * request. TIMEOUT in seconds (<= 0: none). Returns 0, CS_ESTOP, or
+ * AVERROR(ETIMEDOUT) with ep->why set. */
+int cs_net_wait(struct cs_endpoint *ep, int fd, short events, double timeout);
+
+#endif

@@ -1,0 +1,132 @@
+/* recv.c: endpoint -> stdout as one MPEG-TS stream, publisher after
+ * publisher. */
+#include "net/transfer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/mem.h>
+
+#include "err.h"
+#include "log.h"
+#include "net/tsbuf.h"
+#include "sig.h"
+
+struct recv_state {
+    struct cs_endpoint ep;
+    struct cs_tsout out;
+    int attempt;
+    int sessions;
+    int64_t session_bytes;
+};
+
+static cJSON *recv_obj(const struct recv_state *s)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "ts_packets", (double)s->out.packets);
+    cJSON_AddNumberToObject(o, "bytes", (double)s->out.bytes);
+    cJSON_AddNumberToObject(o, "publishers", s->sessions);
+    cJSON_AddNumberToObject(o, "reconnects",
+                            s->sessions > 1 ? s->sessions - 1 : 0);
+    return o;
+}
+
+/* Open (or, for a listener, wait for the next publisher). */
+static int next_peer(const struct cs_net_conf *c, struct cs_transfer *t,
+                     struct recv_state *s)
+{
+    int ret;
+
+    for (;;) {
+        if (s->ep.priv && s->ep.ops->accept)
+            ret = s->ep.ops->accept(&s->ep);
+        else if (s->ep.priv && c->ops == &cs_net_udp)
+            ret = 0;            /* no connection: keep the socket */
+        else {
+            cs_endpoint_close(&s->ep);
+            ret = cs_endpoint_open(&s->ep, c);
+        }
+        if (ret >= 0 || ret == CS_ESTOP)
+            break;
+        snprintf(t->err, sizeof(t->err), "cannot %s '%s': %s",
+                 c->mode == CS_NET_LISTENER ? "listen on" : "connect to",
+                 c->shown, s->ep.why[0] ? s->ep.why : CS_ERRSTR(ret));
+        if (c->mode == CS_NET_LISTENER && ret != CS_EUSAGE &&
+            s->ep.priv && s->sessions)
+            continue;           /* a failed handshake: wait for another */
+        ret = cs_transfer_retry(c, t, &s->ep, &s->attempt, ret);
+        if (ret < 0)
+            return ret;
+    }
+    if (ret >= 0) {
+        s->attempt = 0;
+        s->session_bytes = 0;
+        if (s->sessions++ && c->ops != &cs_net_udp)
+            cs_info("'%s': a new publisher; the stream goes on", c->shown);
+        cs_tsout_new_session(&s->out);
+    }
+    return ret;
+}
+
+/* The peer left (N == 0) or fell silent: go on with the next one? */
+static int peer_gone(const struct cs_net_conf *c, struct cs_transfer *t,
+                     struct recv_state *s, int n)
+{
+    int listener = c->mode == CS_NET_LISTENER;
+
+    if (n < 0 && n != AVERROR(ETIMEDOUT))
+        return n;
+    if (n < 0 && !s->session_bytes && listener)
+        return 1;               /* nobody sent yet: keep waiting */
+    if (listener && !t->once) {
+        cs_info("'%s': the publisher %s; waiting for the next one",
+                c->shown, n ? "fell silent" : "left");
+        n = next_peer(c, t, s);
+        return n < 0 ? n : 1;
+    }
+    if (n == 0 || (listener && s->session_bytes))
+        return 0;               /* the stream ended */
+    return n;
+}
+
+int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t)
+{
+    struct recv_state *s = av_mallocz(sizeof(*s));
+    uint8_t buf[2048];
+    int ret;
+
+    if (!s)
+        return AVERROR(ENOMEM);
+    cs_tsout_init(&s->out, t->fd);
+    ret = next_peer(c, t, s);
+    while (ret >= 0) {
+        int n = s->ep.ops->read(&s->ep, buf, sizeof(buf));
+
+        if (n > 0) {
+            s->session_bytes += n;
+            ret = cs_tsout_write(&s->out, buf, n);
+            if (ret == CS_EDATA && c->mode == CS_NET_LISTENER && !t->once) {
+                cs_warn("'%s': the publisher sends something that is not "
+                        "MPEG-TS; dropped", c->shown);
+                ret = next_peer(c, t, s);
+            }
+        } else {
+            ret = peer_gone(c, t, s, n);
+            if (ret == 0 && n <= 0)
+                break;
+        }
+        if (cs_stats_due(t->stats))
+            cs_transfer_stats(t, &s->ep, recv_obj(s), 0);
+    }
+    if (ret == CS_EDATA)
+        snprintf(t->err, sizeof(t->err), "invalid data from '%s': not an "
+                 "MPEG-TS stream", c->shown);
+    else if (ret < 0 && ret != CS_ESTOP && s->ep.why[0])
+        snprintf(t->err, sizeof(t->err), "'%s': %s", c->shown, s->ep.why);
+    if (t->stats)
+        cs_transfer_stats(t, &s->ep, recv_obj(s), 1);
+    cs_endpoint_close(&s->ep);
+    av_free(s);
+    return ret;
+}

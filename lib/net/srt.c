@@ -1,0 +1,379 @@
+/* srt.c: SRT through libsrt: caller, listener (with access control in the
+ * listen callback) and rendezvous; live mode, 1316-byte messages. */
+#include "net/endpoint.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syslog.h>
+
+#include <libavutil/mem.h>
+#include <srt/access_control.h>
+#include <srt/srt.h>
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "net/access.h"
+#include "sig.h"
+
+#define POLL_MS 200
+
+struct srt_priv {
+    SRTSOCKET lsn;
+    SRTSOCKET sock;
+    int eid;                /* epoll of the listener */
+    struct cs_access *acl;
+    SRT_TRACEBSTATS now;    /* the current peer's counters */
+    SRT_TRACEBSTATS done;   /* summed over peers that left */
+};
+
+static const char *srt_why(void)
+{
+    return srt_getlasterror_str();
+}
+
+static int setopt(SRTSOCKET s, SRT_SOCKOPT o, const void *v, int len)
+{
+    return srt_setsockflag(s, o, v, len) < 0 ? -1 : 0;
+}
+
+/* Options set before connecting or listening. */
+static int set_pre(struct cs_endpoint *ep, SRTSOCKET s)
+{
+    const struct cs_net_conf *c = ep->conf;
+    SRT_TRANSTYPE tt = SRTT_LIVE;
+    int yes = 1, ms = (int)(c->timeout * 1000), pl = c->payload;
+    int fail = 0;
+
+    fail |= setopt(s, SRTO_TRANSTYPE, &tt, sizeof(tt));
+    fail |= setopt(s, SRTO_PAYLOADSIZE, &pl, sizeof(pl));
+    fail |= setopt(s, SRTO_RCVSYN, &yes, sizeof(yes));
+    fail |= setopt(s, SRTO_SNDSYN, &yes, sizeof(yes));
+    if (ms > 0) {
+        fail |= setopt(s, SRTO_CONNTIMEO, &ms, sizeof(ms));
+        fail |= setopt(s, SRTO_PEERIDLETIMEO, &ms, sizeof(ms));
+    }
+    if (c->latency_ms >= 0)
+        fail |= setopt(s, SRTO_LATENCY, &c->latency_ms, sizeof(int));
+    if (c->passphrase && !c->access)
+        fail |= setopt(s, SRTO_PASSPHRASE, c->passphrase,
+                       (int)strlen(c->passphrase));
+    if (c->pbkeylen)
+        fail |= setopt(s, SRTO_PBKEYLEN, &c->pbkeylen, sizeof(int));
+    if (c->streamid && c->mode != CS_NET_LISTENER)
+        fail |= setopt(s, SRTO_STREAMID, c->streamid,
+                       (int)strlen(c->streamid));
+    if (c->maxbw)
+        fail |= setopt(s, SRTO_MAXBW, &c->maxbw, sizeof(int64_t));
+    if (c->mode == CS_NET_RENDEZVOUS)
+        fail |= setopt(s, SRTO_RENDEZVOUS, &yes, sizeof(yes));
+    if (fail)
+        return cs_endpoint_fail(ep, CS_EUSAGE, "%s", srt_why());
+    return 0;
+}
+
+/* Options that make reads and writes wake up to check for a stop. */
+static void set_post(SRTSOCKET s)
+{
+    int ms = POLL_MS;
+
+    srt_setsockflag(s, SRTO_RCVTIMEO, &ms, sizeof(ms));
+    srt_setsockflag(s, SRTO_SNDTIMEO, &ms, sizeof(ms));
+}
+
+static int listen_cb(void *opaque, SRTSOCKET ns, int hsversion,
+                     const struct sockaddr *peer, const char *streamid)
+{
+    struct cs_endpoint *ep = opaque;
+    struct srt_priv *p = ep->priv;
+    unsigned want = 0, need;
+    const struct cs_access_entry *e;
+    char host[NI_MAXHOST] = "?";
+
+    getnameinfo(peer, sizeof(struct sockaddr_in6), host, sizeof(host), NULL,
+                0, NI_NUMERICHOST);
+    e = cs_access_find(p->acl, streamid, &want);
+    need = ep->conf->dir == CS_NET_RECV ? CS_ACCESS_PUBLISH : CS_ACCESS_PLAY;
+    if (!e) {
+        cs_warn("rejected %s: unknown stream id '%s'", host, streamid);
+        srt_setrejectreason(ns, SRT_REJX_NOTFOUND);
+        return -1;
+    }
+    if (!(e->modes & need) || (want && want != need)) {
+        cs_warn("rejected %s: stream id '%s' may not %s here", host,
+                streamid, need == CS_ACCESS_PUBLISH ? "publish" : "play");
+        srt_setrejectreason(ns, SRT_REJX_FORBIDDEN);
+        return -1;
+    }
+    if (e->passphrase &&
+        srt_setsockflag(ns, SRTO_PASSPHRASE, e->passphrase,
+                        (int)strlen(e->passphrase)) < 0) {
+        srt_setrejectreason(ns, SRT_REJX_ISE);
+        return -1;
+    }
+    cs_verbose("stream id '%s' from %s admitted", streamid, host);
+    return 0;
+}
+
+static int do_listen(struct cs_endpoint *ep, struct srt_priv *p,
+                     const struct addrinfo *ai)
+{
+    int events = SRT_EPOLL_IN, ret;
+
+    if (ep->conf->access) {
+        ret = cs_access_load(&p->acl, ep->conf->access);
+        if (ret < 0)
+            return cs_endpoint_fail(ep, ret == CS_EUSAGE ? ret : CS_EUSAGE,
+                                    "cannot read access file '%s': %s",
+                                    ep->conf->access, CS_ERRSTR(ret));
+        srt_listen_callback(p->lsn, listen_cb, ep);
+    }
+    if (srt_bind(p->lsn, ai->ai_addr, (int)ai->ai_addrlen) < 0 ||
+        srt_listen(p->lsn, 1) < 0)
+        return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
+    p->eid = srt_epoll_create();
+    if (p->eid < 0 || srt_epoll_add_usock(p->eid, p->lsn, &events) < 0)
+        return cs_endpoint_fail(ep, AVERROR(ENOMEM), "%s", srt_why());
+    return 0;
+}
+
+static int srt_accept_next(struct cs_endpoint *ep)
+{
+    struct srt_priv *p = ep->priv;
+    struct sockaddr_storage sa;
+    int len = sizeof(sa);
+
+    if (p->sock != SRT_INVALID_SOCK) {
+        srt_close(p->sock);
+        p->sock = SRT_INVALID_SOCK;
+    }
+    for (;;) {
+        SRT_EPOLL_EVENT ev[1];
+        int n = srt_epoll_uwait(p->eid, ev, 1, POLL_MS);
+
+        if (cs_stopping())
+            return CS_ESTOP;
+        if (n < 0)
+            return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
+        if (n > 0)
+            break;
+    }
+    p->sock = srt_accept(p->lsn, (struct sockaddr *)&sa, &len);
+    if (p->sock == SRT_INVALID_SOCK)
+        return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
+    memset(&p->now, 0, sizeof(p->now));
+    set_post(p->sock);
+    return 0;
+}
+
+static int do_connect(struct cs_endpoint *ep, struct srt_priv *p,
+                      const struct addrinfo *ai)
+{
+    if (ep->conf->mode == CS_NET_RENDEZVOUS) {
+        struct sockaddr_storage local;
+
+        memset(&local, 0, sizeof(local));
+        local.ss_family = (sa_family_t)ai->ai_family;
+        /* The same port on both sides, as srt-live-transmit does. */
+        memcpy(&((struct sockaddr_in *)&local)->sin_port,
+               &((struct sockaddr_in *)ai->ai_addr)->sin_port, 2);
+        if (srt_bind(p->sock, (struct sockaddr *)&local,
+                     (int)ai->ai_addrlen) < 0)
+            return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
+    }
+    if (srt_connect(p->sock, ai->ai_addr, (int)ai->ai_addrlen) < 0) {
+        int reason = srt_getrejectreason(p->sock);
+
+        if (reason == SRT_REJ_TIMEOUT)
+            return cs_endpoint_fail(ep, AVERROR(ETIMEDOUT),
+                                    "no answer (timed out)");
+        if (reason >= SRT_REJC_PREDEFINED || reason == SRT_REJ_BADSECRET ||
+            reason == SRT_REJ_UNSECURE)
+            return cs_endpoint_fail(ep, CS_ENET, "connection rejected: %s",
+                                    reason >= SRT_REJC_PREDEFINED
+                                    ? "access denied by the listener"
+                                    : "wrong or missing passphrase");
+        return cs_endpoint_fail(ep, AVERROR(ECONNREFUSED),
+                                "connection refused (%s)",
+                                srt_rejectreason_str(reason));
+    }
+    set_post(p->sock);
+    return 0;
+}
+
+/* libsrt's own messages are for -vv only. */
+static void srt_log(void *opaque, int level, const char *file, int line,
+                    const char *area, const char *msg)
+{
+    cs_debug("srt: %s", msg);
+}
+
+static int srt_open(struct cs_endpoint *ep)
+{
+    const struct cs_net_conf *c = ep->conf;
+    struct srt_priv *p;
+    struct addrinfo *ai = NULL;
+    int listener = c->mode == CS_NET_LISTENER, ret;
+
+    srt_startup();
+    srt_setloghandler(NULL, srt_log);
+    srt_setloglevel(cs_log_enabled(CS_LOG_DEBUG) ? LOG_NOTICE : LOG_ERR);
+    p = av_mallocz(sizeof(*p));
+    if (!p)
+        return AVERROR(ENOMEM);
+    ep->priv = p;
+    p->lsn = p->sock = SRT_INVALID_SOCK;
+    p->eid = -1;
+    ret = cs_net_resolve(ep, SOCK_DGRAM, listener, &ai);
+    if (ret < 0)
+        goto out;
+    if (listener)
+        p->lsn = srt_create_socket();
+    else
+        p->sock = srt_create_socket();
+    ret = set_pre(ep, listener ? p->lsn : p->sock);
+    if (ret < 0)
+        goto out;
+    ret = listener ? do_listen(ep, p, ai) : do_connect(ep, p, ai);
+    if (ret >= 0 && listener)
+        ret = srt_accept_next(ep);
+out:
+    if (ai)
+        freeaddrinfo(ai);
+    return ret;
+}
+
+/* Keep the counters of a peer that leaves. */
+static void add_done(struct srt_priv *p)
+{
+    srt_bstats(p->sock, &p->now, 0);
+    p->done.pktSentTotal += p->now.pktSentTotal;
+    p->done.pktRecvTotal += p->now.pktRecvTotal;
+    p->done.pktRetransTotal += p->now.pktRetransTotal;
+    p->done.pktRcvRetrans += p->now.pktRcvRetrans;
+    p->done.pktRcvLossTotal += p->now.pktRcvLossTotal;
+    p->done.pktSndLossTotal += p->now.pktSndLossTotal;
+    p->done.pktRcvDropTotal += p->now.pktRcvDropTotal;
+    p->done.pktSndDropTotal += p->now.pktSndDropTotal;
+    memset(&p->now, 0, sizeof(p->now));
+}
+
+static int srt_read_ep(struct cs_endpoint *ep, uint8_t *buf, int size)
+{
+    struct srt_priv *p = ep->priv;
+    int64_t until = cs_now_us() + (int64_t)(ep->conf->timeout * 1e6);
+
+    for (;;) {
+        int n = srt_recvmsg(p->sock, (char *)buf, size);
+
+        if (n > 0)
+            return n;
+        if (cs_stopping())
+            return CS_ESTOP;
+        if (n == SRT_ERROR && srt_getlasterror(NULL) != SRT_EASYNCRCV) {
+            add_done(p);
+            return 0;                   /* the peer left */
+        }
+        if (ep->conf->timeout > 0 && cs_now_us() > until) {
+            add_done(p);
+            return cs_endpoint_fail(ep, AVERROR(ETIMEDOUT),
+                                    "no data for %g s", ep->conf->timeout);
+        }
+    }
+}
+
+static int srt_write_ep(struct cs_endpoint *ep, const uint8_t *buf, int size)
+{
+    struct srt_priv *p = ep->priv;
+    int64_t until = cs_now_us() + (int64_t)(ep->conf->timeout * 1e6);
+
+    for (;;) {
+        if (srt_sendmsg2(p->sock, (const char *)buf, size, NULL) >= 0)
+            return 0;
+        if (cs_stopping())
+            return CS_ESTOP;
+        if (srt_getlasterror(NULL) != SRT_EASYNCSND)
+            return cs_endpoint_fail(ep, AVERROR(ECONNRESET),
+                                    "connection lost");
+        if (cs_now_us() > until)
+            return cs_endpoint_fail(ep, AVERROR(ETIMEDOUT),
+                                    "the peer stopped reading");
+    }
+}
+
+static void put(cJSON *o, const char *k, double v)
+{
+    cJSON_AddNumberToObject(o, k, v);
+}
+
+static void srt_stats_ep(struct cs_endpoint *ep, cJSON *o)
+{
+    struct srt_priv *p = ep->priv;
+    const SRT_TRACEBSTATS *d = &p->done, *s = &p->now;
+    int send = ep->conf->dir == CS_NET_SEND;
+
+    if (p->sock != SRT_INVALID_SOCK)
+        srt_bstats(p->sock, &p->now, 0);
+    put(o, "bitrate_bps", (send ? s->mbpsSendRate : s->mbpsRecvRate) * 1e6);
+    put(o, "rtt_ms", s->msRTT);
+    put(o, "packets_sent", (double)(d->pktSentTotal + s->pktSentTotal));
+    put(o, "packets_received", (double)(d->pktRecvTotal + s->pktRecvTotal));
+    put(o, "retransmitted", send ? d->pktRetransTotal + s->pktRetransTotal
+                                 : d->pktRcvRetrans + s->pktRcvRetrans);
+    put(o, "lost", send ? d->pktSndLossTotal + s->pktSndLossTotal
+                        : d->pktRcvLossTotal + s->pktRcvLossTotal);
+    put(o, "dropped", d->pktRcvDropTotal + s->pktRcvDropTotal +
+                      d->pktSndDropTotal + s->pktSndDropTotal);
+}
+
+/* Let the send buffer drain (bounded) so that the last messages arrive,
+ * then hold the connection for the receiver's latency: a receiver drops
+ * what it still holds back for TSBPD when the connection closes. */
+static void drain(struct cs_endpoint *ep, SRTSOCKET s)
+{
+    int64_t until = cs_now_us() + (int64_t)(ep->conf->timeout * 1e6);
+    size_t blocks = 0, bytes = 0;
+    int lat = 0, len = sizeof(lat);
+
+    while (cs_now_us() < until && !cs_stopping() &&
+           srt_getsockstate(s) == SRTS_CONNECTED &&
+           srt_getsndbuffer(s, &blocks, &bytes) >= 0 && bytes > 0)
+        cs_sleep_until_us(cs_now_us() + 10000);
+    if (srt_getsockstate(s) != SRTS_CONNECTED ||
+        srt_getsockflag(s, SRTO_PEERLATENCY, &lat, &len) < 0)
+        return;
+    cs_sleep_until_us(cs_now_us() + (lat + 100) * INT64_C(1000));
+}
+
+static void srt_close_ep(struct cs_endpoint *ep)
+{
+    struct srt_priv *p = ep->priv;
+
+    if (p->sock != SRT_INVALID_SOCK) {
+        if (ep->conf->dir == CS_NET_SEND)
+            drain(ep, p->sock);
+        srt_close(p->sock);
+    }
+    if (p->eid >= 0)
+        srt_epoll_release(p->eid);
+    if (p->lsn != SRT_INVALID_SOCK)
+        srt_close(p->lsn);
+    cs_access_free(&p->acl);
+    av_freep(&ep->priv);
+    srt_cleanup();
+}
+
+const struct cs_endpoint_ops cs_net_srt = {
+    .scheme = "srt",
+    .dirs = 1 << CS_NET_SEND | 1 << CS_NET_RECV,
+    .modes = 1 << CS_NET_CALLER | 1 << CS_NET_LISTENER |
+             1 << CS_NET_RENDEZVOUS,
+    .open = srt_open,
+    .accept = srt_accept_next,
+    .read = srt_read_ep,
+    .write = srt_write_ep,
+    .stats = srt_stats_ep,
+    .close = srt_close_ep,
+};

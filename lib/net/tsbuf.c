@@ -1,0 +1,331 @@
+/* tsbuf.c: TS alignment, PCR pacing, and continuity across publishers. */
+#include "net/tsbuf.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "sig.h"
+
+#define SYNC 0x47
+#define TS_MASK ((INT64_C(1) << 33) - 1)
+#define MAX_JUNK (64 * 1024)     /* bytes without a sync: not TS */
+#define LATE_US 1000000          /* input this late re-anchors the clock */
+
+static int pid_of(const uint8_t *p)
+{
+    return ((p[1] & 0x1f) << 8) | p[2];
+}
+
+/* The offset of the payload, or -1 when there is none. */
+static int payload_at(const uint8_t *p)
+{
+    int at = 4;
+
+    if (!(p[3] & 0x10))
+        return -1;
+    if (p[3] & 0x20)
+        at += 1 + p[4];
+    return at < CS_TS_PACKET ? at : -1;
+}
+
+static int has_pcr(const uint8_t *p)
+{
+    return (p[3] & 0x20) && p[4] >= 7 && (p[5] & 0x10);
+}
+
+static int64_t get_pcr(const uint8_t *p)
+{
+    return ((int64_t)p[6] << 25) | (p[7] << 17) | (p[8] << 9) | (p[9] << 1) |
+           (p[10] >> 7);
+}
+
+static void put_pcr(uint8_t *p, int64_t base)
+{
+    p[6] = (uint8_t)(base >> 25);
+    p[7] = (uint8_t)(base >> 17);
+    p[8] = (uint8_t)(base >> 9);
+    p[9] = (uint8_t)(base >> 1);
+    p[10] = (uint8_t)((p[10] & 0x7f) | ((base & 1) << 7));
+}
+
+/* Three packets in a row (or up to the end of what is held). */
+static int synced_at(const uint8_t *b, int len, int at)
+{
+    for (int k = 0; k < 3 && at + k * CS_TS_PACKET < len; k++)
+        if (b[at + k * CS_TS_PACKET] != SYNC)
+            return 0;
+    return 1;
+}
+
+void cs_tsin_init(struct cs_tsin *in, int fd, int pace)
+{
+    memset(in, 0, sizeof(*in));
+    in->fd = fd;
+    in->pace = pace;
+    in->pcr_pid = -1;
+}
+
+/* Top up the buffer; returns 0 (maybe at EOF) or a negative code. */
+static int fill(struct cs_tsin *in)
+{
+    struct pollfd pfd[2] = {
+        { .fd = in->fd, .events = POLLIN },
+        { .fd = cs_sig_fd(), .events = POLLIN },
+    };
+    ssize_t n;
+
+    if (in->eof || in->len >= (int)sizeof(in->buf))
+        return 0;
+    if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+        return AVERROR(errno);
+    if (cs_stopping())
+        return CS_ESTOP;
+    if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        return 0;
+    n = read(in->fd, in->buf + in->len, sizeof(in->buf) - (size_t)in->len);
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN ? 0 : AVERROR(errno);
+    if (n == 0)
+        in->eof = 1;
+    in->len += (int)n;
+    return 0;
+}
+
+/* Drop bytes up to the next sync; CS_EDATA when none comes in time. */
+static int resync(struct cs_tsin *in)
+{
+    int at = 1, keep = 3 * CS_TS_PACKET;
+
+    while (at < in->len &&
+           !(in->buf[at] == SYNC && (in->eof || in->len - at >= keep) &&
+             synced_at(in->buf, in->len, at)))
+        at++;
+    if (at == in->len && !in->eof && in->len > keep)
+        at = in->len - keep;            /* a sync may start in the tail */
+    else if (at == in->len && !in->eof)
+        at = 0;
+    memmove(in->buf, in->buf + at, (size_t)(in->len - at));
+    in->len -= at;
+    in->skipped += at;
+    if (at && in->synced)
+        cs_warn("input lost the TS sync: skipped %d bytes", at);
+    if (in->skipped > MAX_JUNK || (in->eof && !in->len && !in->synced))
+        return CS_EDATA;
+    return 0;
+}
+
+/* Follow the PCR clock: when is this packet due (monotonic us)? */
+static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
+{
+    int64_t now = cs_now_us(), pcr = get_pcr(p), d, due;
+
+    if (in->pcr_pid < 0) {
+        in->pcr_pid = pid_of(p);
+        in->t0_us = now;
+        in->last_pcr = pcr;
+        return now;
+    }
+    d = (pcr - in->last_pcr) & TS_MASK;
+    in->last_pcr = pcr;
+    if (d > 10 * 90000) {               /* a jump or a step back */
+        in->t0_us = now - in->pcr_us;
+        d = 0;
+    }
+    in->pcr_us += d * 100 / 9;
+    due = in->t0_us + in->pcr_us;
+    if (now - due > LATE_US) {          /* input itself is late */
+        in->t0_us = now - in->pcr_us;
+        due = now;
+    }
+    return due;
+}
+
+int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
+{
+    int n = 0, ret = 0;
+    int64_t due = 0;
+
+    while (n + CS_TS_PACKET <= max) {
+        while (in->len < 3 * CS_TS_PACKET && !in->eof && ret >= 0)
+            ret = fill(in);
+        if (ret < 0)
+            return ret;
+        if (in->len && in->buf[0] != SYNC && in->len >= CS_TS_PACKET) {
+            ret = resync(in);
+            if (ret < 0)
+                return ret;
+            continue;
+        }
+        if (in->len < CS_TS_PACKET) {
+            if (in->len && !in->synced)
+                return CS_EDATA;        /* a few bytes, none of them TS */
+            break;                      /* end of input */
+        }
+        if (!in->synced && !synced_at(in->buf, in->len, 0)) {
+            ret = resync(in);
+            if (ret < 0)
+                return ret;
+            continue;
+        }
+        in->synced = 1;
+        if (in->pace && has_pcr(in->buf) &&
+            (in->pcr_pid < 0 || pid_of(in->buf) == in->pcr_pid))
+            due = due_us(in, in->buf);
+        memcpy(out + n, in->buf, CS_TS_PACKET);
+        n += CS_TS_PACKET;
+        in->len -= CS_TS_PACKET;
+        memmove(in->buf, in->buf + CS_TS_PACKET, (size_t)in->len);
+        in->packets++;
+        in->skipped = 0;
+    }
+    if (!n && in->len && !in->synced)
+        return CS_EDATA;
+    if (due && cs_sleep_until_us(due))
+        return CS_ESTOP;
+    return n;
+}
+
+void cs_tsout_init(struct cs_tsout *o, int fd)
+{
+    memset(o, 0, sizeof(*o));
+    o->fd = fd;
+    o->high = -1;
+    memset(o->ccdelta, -1, sizeof(o->ccdelta));
+    memset(o->nextcc, -1, sizeof(o->nextcc));
+}
+
+void cs_tsout_new_session(struct cs_tsout *o)
+{
+    o->plen = 0;
+    o->junk = 0;
+    if (o->session++ == 0)
+        return;
+    o->rebase = 1;
+    memset(o->ccdelta, -1, sizeof(o->ccdelta));
+}
+
+/* Shift one timestamp by the session's offset, fixing it on the first. */
+static int64_t shift_ts(struct cs_tsout *o, int64_t ts)
+{
+    if (o->rebase) {
+        /* One 25 fps frame after the last publisher's highest time. */
+        o->offset = o->high < 0 ? 0 : (o->high + 3600 - ts) & TS_MASK;
+        o->rebase = 0;
+    }
+    ts = (ts + o->offset) & TS_MASK;
+    if (o->high < 0 || ((ts - o->high) & TS_MASK) < (INT64_C(1) << 32))
+        o->high = ts;
+    return ts;
+}
+
+static int64_t get_ts(const uint8_t *b)
+{
+    return ((int64_t)((b[0] >> 1) & 7) << 30) | (b[1] << 22) |
+           ((b[2] >> 1) << 15) | (b[3] << 7) | (b[4] >> 1);
+}
+
+static void put_ts(uint8_t *b, int64_t ts)
+{
+    b[0] = (uint8_t)((b[0] & 0xf1) | ((ts >> 29) & 0x0e));
+    b[1] = (uint8_t)(ts >> 22);
+    b[2] = (uint8_t)(((ts >> 14) & 0xfe) | 1);
+    b[3] = (uint8_t)(ts >> 7);
+    b[4] = (uint8_t)(((ts << 1) & 0xfe) | 1);
+}
+
+/* PTS and DTS of a PES header starting in this packet. */
+static void fix_pes(struct cs_tsout *o, uint8_t *p)
+{
+    int at = payload_at(p), sid, flags;
+
+    if (at < 0 || !(p[1] & 0x40) || at + 19 > CS_TS_PACKET)
+        return;
+    if (p[at] || p[at + 1] || p[at + 2] != 1)
+        return;
+    sid = p[at + 3];
+    if (sid == 0xbc || sid == 0xbe || sid == 0xbf || sid == 0xf0 ||
+        sid == 0xf1 || sid == 0xff || sid == 0xf2 || sid == 0xf8)
+        return;
+    flags = p[at + 7] >> 6;
+    if (flags & 2)
+        put_ts(p + at + 9, shift_ts(o, get_ts(p + at + 9)));
+    if (flags == 3)
+        put_ts(p + at + 14, shift_ts(o, get_ts(p + at + 14)));
+}
+
+static void fix_packet(struct cs_tsout *o, uint8_t *p)
+{
+    int pid = pid_of(p), cc = p[3] & 15;
+
+    if (pid == 0x1fff)
+        return;
+    if (o->ccdelta[pid] < 0)
+        o->ccdelta[pid] = (int8_t)(o->nextcc[pid] < 0 ? 0
+                                   : (o->nextcc[pid] - cc) & 15);
+    cc = (cc + o->ccdelta[pid]) & 15;
+    p[3] = (uint8_t)((p[3] & 0xf0) | cc);
+    o->nextcc[pid] = (int8_t)((p[3] & 0x10) ? (cc + 1) & 15 : cc);
+    if (o->session > 1 || o->offset) {
+        if (has_pcr(p))
+            put_pcr(p, shift_ts(o, get_pcr(p)));
+        fix_pes(o, p);
+    }
+}
+
+static int write_all(int fd, const uint8_t *b, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return AVERROR(errno);
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int cs_tsout_write(struct cs_tsout *o, const uint8_t *buf, int n)
+{
+    uint8_t out[64 * CS_TS_PACKET];
+    int olen = 0, ret;
+
+    while (n > 0) {
+        if (o->plen == 0 && buf[0] != SYNC) {
+            buf++;
+            n--;
+            if (++o->junk > MAX_JUNK)
+                return CS_EDATA;
+            continue;
+        }
+        int take = CS_TS_PACKET - o->plen < n ? CS_TS_PACKET - o->plen : n;
+
+        memcpy(o->part + o->plen, buf, (size_t)take);
+        o->plen += take;
+        buf += take;
+        n -= take;
+        if (o->plen < CS_TS_PACKET)
+            break;
+        o->plen = 0;
+        o->junk = 0;
+        fix_packet(o, o->part);
+        o->packets++;
+        o->bytes += CS_TS_PACKET;
+        memcpy(out + olen, o->part, CS_TS_PACKET);
+        olen += CS_TS_PACKET;
+        if (olen == (int)sizeof(out)) {
+            ret = write_all(o->fd, out, (size_t)olen);
+            if (ret < 0)
+                return ret;
+            olen = 0;
+        }
+    }
+    return olen ? write_all(o->fd, out, (size_t)olen) : 0;
+}

@@ -1,0 +1,321 @@
+/* url.c: endpoint URLs and their query parameters, mapped onto struct
+ * cs_net_conf through one table (the srt-live-transmit way). */
+#include "net/endpoint.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/mem.h>
+
+#include "err.h"
+#include "log.h"
+#include "opt.h"
+
+enum ptype { P_MODE, P_INT, P_I64, P_STR, P_BUF, P_PROFILE, P_LISTEN };
+
+struct param {
+    const char *name;
+    enum ptype type;
+    size_t off;
+    long min, max;
+};
+
+#define F(x) offsetof(struct cs_net_conf, x)
+static const struct param params[] = {
+    { "mode", P_MODE, F(mode), 0, 0 },
+    { "listen", P_LISTEN, F(mode), 0, 1 },
+    { "latency", P_INT, F(latency_ms), 0, 60000 },
+    { "passphrase", P_STR, F(passphrase), 10, 79 },
+    { "pbkeylen", P_INT, F(pbkeylen), 0, 32 },
+    { "streamid", P_STR, F(streamid), 0, 512 },
+    { "maxbw", P_I64, F(maxbw), -1, INT64_MAX / 2 },
+    { "payloadsize", P_INT, F(payload), CS_TS_PACKET, 1456 },
+    { "pkt_size", P_INT, F(payload), CS_TS_PACKET, 1456 },
+    { "ttl", P_INT, F(ttl), 0, 255 },
+    { "localaddr", P_BUF, F(localaddr), 0, 0 },
+    { "profile", P_PROFILE, F(rist_profile), 0, 1 },
+    { "buffer", P_INT, F(buffer_ms), 0, 30000 },
+    { NULL, 0, 0, 0, 0 },
+};
+#undef F
+
+static const struct cs_endpoint_ops *const all_ops[] = {
+    &cs_net_srt, &cs_net_udp, &cs_net_tcp,
+    NULL,
+};
+
+const char *cs_net_mode_name(enum cs_net_mode m)
+{
+    static const char *const names[] = { "caller", "listener", "rendezvous" };
+
+    return m <= CS_NET_RENDEZVOUS ? names[m] : "?";
+}
+
+/* Percent-decode S in place; returns -1 on a bad escape. */
+static int unescape(char *s)
+{
+    char *w = s;
+
+    for (; *s; s++) {
+        if (*s == '%') {
+            unsigned v;
+
+            if (!isxdigit((unsigned char)s[1]) ||
+                !isxdigit((unsigned char)s[2]) ||
+                sscanf(s + 1, "%2x", &v) != 1 || v == 0)
+                return -1;
+            *w++ = (char)v;
+            s += 2;
+        } else {
+            *w++ = *s;
+        }
+    }
+    *w = 0;
+    return 0;
+}
+
+static int bad(const struct cs_net_conf *c, const char *what)
+{
+    cs_error("invalid URL '%s': %s", c->shown ? c->shown : "", what);
+    return CS_EUSAGE;
+}
+
+static int set_param(struct cs_net_conf *c, const struct param *p,
+                     const char *v)
+{
+    char *field = (char *)c + p->off;
+    long n;
+    char msg[128];
+
+    snprintf(msg, sizeof(msg), "bad value for '%s'", p->name);
+    switch (p->type) {
+    case P_MODE:
+        if (!strcmp(v, "caller") || !strcmp(v, "client"))
+            c->mode = CS_NET_CALLER;
+        else if (!strcmp(v, "listener") || !strcmp(v, "server"))
+            c->mode = CS_NET_LISTENER;
+        else if (!strcmp(v, "rendezvous"))
+            c->mode = CS_NET_RENDEZVOUS;
+        else
+            return bad(c, msg);
+        return 0;
+    case P_LISTEN:
+        if (cs_parse_int(v, 0, 2, &n) < 0)
+            return bad(c, msg);
+        c->mode = n ? CS_NET_LISTENER : CS_NET_CALLER;
+        return 0;
+    case P_PROFILE:
+        if (!strcmp(v, "simple") || !strcmp(v, "0"))
+            c->rist_profile = 0;
+        else if (!strcmp(v, "main") || !strcmp(v, "1"))
+            c->rist_profile = 1;
+        else
+            return bad(c, msg);
+        return 0;
+    case P_INT:
+    case P_I64:
+        if (cs_parse_int(v, p->min, p->max, &n) < 0)
+            return bad(c, msg);
+        if (p->type == P_INT)
+            *(int *)field = (int)n;
+        else
+            *(int64_t *)field = n;
+        return 0;
+    case P_STR:
+        if (strlen(v) < (size_t)p->min || strlen(v) > (size_t)p->max)
+            return bad(c, msg);
+        av_free(*(char **)field);
+        *(char **)field = av_strdup(v);
+        return *(char **)field ? 0 : AVERROR(ENOMEM);
+    case P_BUF:
+        if (strlen(v) >= sizeof(c->localaddr))
+            return bad(c, msg);
+        snprintf(field, sizeof(c->localaddr), "%s", v);
+        return 0;
+    }
+    return bad(c, msg);
+}
+
+static int parse_query(struct cs_net_conf *c, char *q)
+{
+    char *save = NULL;
+
+    for (char *kv = strtok_r(q, "&", &save); kv;
+         kv = strtok_r(NULL, "&", &save)) {
+        char *v = strchr(kv, '=');
+        const struct param *p = params;
+        char msg[128];
+        int ret;
+
+        if (!v)
+            v = kv + strlen(kv);
+        else
+            *v++ = 0;
+        while (p->name && strcmp(p->name, kv))
+            p++;
+        if (!p->name) {
+            snprintf(msg, sizeof(msg), "unknown parameter '%.64s'", kv);
+            return bad(c, msg);
+        }
+        if (unescape(v) < 0) {
+            snprintf(msg, sizeof(msg), "bad escape in '%s'", p->name);
+            return bad(c, msg);
+        }
+        ret = set_param(c, p, v);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+/* "[host]:port", "host:port", ":port", "@:port", "host". */
+static int parse_authority(struct cs_net_conf *c, const char *a, size_t n)
+{
+    char buf[256];
+    char *host = buf, *port = NULL;
+
+    if (n >= sizeof(buf))
+        return bad(c, "host name too long");
+    memcpy(buf, a, n);
+    buf[n] = 0;
+    if (strchr(buf, '@'))
+        host = strrchr(buf, '@') + 1;   /* udp://@:port, user@host */
+    if (*host == '[') {
+        char *end = strchr(host, ']');
+
+        if (!end)
+            return bad(c, "unterminated '[' in the host");
+        *end = 0;
+        host++;
+        if (end[1] == ':')
+            port = end + 2;
+        else if (end[1])
+            return bad(c, "junk after the host");
+    } else if (strchr(host, ':')) {
+        port = strchr(host, ':');
+        *port++ = 0;
+    }
+    snprintf(c->host, sizeof(c->host), "%s", host);
+    if (port) {
+        long p;
+
+        if (cs_parse_int(port, 1, 65535, &p) < 0)
+            return bad(c, "bad port");
+        c->port = (int)p;
+    }
+    return 0;
+}
+
+/* The URL without its query, with the RTMP stream key masked. */
+static int make_shown(struct cs_net_conf *c)
+{
+    size_t n = strcspn(c->url, "?");
+    char *s = av_strndup(c->url, n);
+
+    if (!s)
+        return AVERROR(ENOMEM);
+    if (!strncmp(c->scheme, "rtmp", 4)) {
+        char *key = strrchr(s, '/');
+
+        if (key && key > strstr(s, "://") + 2 && key[1])
+            strcpy(key + 1, "***");
+    }
+    c->shown = s;
+    return 0;
+}
+
+static int defaults(struct cs_net_conf *c)
+{
+    static const struct { const char *scheme; int port; } ports[] = {
+        { "rtmp", 1935 }, { "rtmps", 443 }, { "rtsp", 554 },
+    };
+
+    for (size_t i = 0; c->port < 0 && i < 3; i++)
+        if (!strcmp(c->scheme, ports[i].scheme))
+            c->port = ports[i].port;
+    if (c->port < 0)
+        return bad(c, "no port");
+    if (!(c->ops->dirs & (1u << c->dir)))
+        return bad(c, c->dir == CS_NET_SEND ? "this protocol only receives"
+                                            : "this protocol only sends");
+    if (!(c->ops->modes & (1u << c->mode))) {
+        char msg[64];
+
+        snprintf(msg, sizeof(msg), "mode '%s' is not supported here",
+                 cs_net_mode_name(c->mode));
+        return bad(c, msg);
+    }
+    if (c->mode != CS_NET_LISTENER && !c->host[0] &&
+        strcmp(c->scheme, "udp"))
+        return bad(c, "no host");
+    if (c->pbkeylen && c->pbkeylen != 16 && c->pbkeylen != 24 &&
+        c->pbkeylen != 32)
+        return bad(c, "pbkeylen must be 16, 24 or 32");
+    return 0;
+}
+
+int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
+                      enum cs_net_dir dir)
+{
+    const char *sep = strstr(url, "://");
+    char *rest = NULL, *q;
+    size_t slen, alen;
+    int ret;
+
+    memset(c, 0, sizeof(*c));
+    c->dir = dir;
+    c->port = -1;
+    c->latency_ms = -1;
+    c->payload = CS_NET_CHUNK;
+    c->ttl = -1;
+    c->buffer_ms = -1;
+    c->timeout = 5;
+    c->url = av_strdup(url);
+    if (!c->url)
+        return AVERROR(ENOMEM);
+    slen = sep ? (size_t)(sep - url) : 0;
+    if (slen < sizeof(c->scheme))
+        memcpy(c->scheme, url, slen);
+    for (size_t i = 0; i < slen && i < sizeof(c->scheme); i++)
+        c->scheme[i] = (char)tolower((unsigned char)c->scheme[i]);
+    ret = make_shown(c);
+    if (ret < 0)
+        return ret;
+    if (!sep || slen == 0 || slen >= sizeof(c->scheme))
+        return bad(c, "expected PROTOCOL://HOST:PORT");
+    for (int i = 0; all_ops[i] && !c->ops; i++)
+        if (!strcmp(all_ops[i]->scheme, c->scheme))
+            c->ops = all_ops[i];
+    if (!c->ops)
+        return bad(c, "unknown protocol (srt, rtmp, rtmps, rtsp, rist, "
+                      "udp, tcp)");
+    rest = av_strdup(sep + 3);
+    if (!rest)
+        return AVERROR(ENOMEM);
+    q = strchr(rest, '?');
+    if (q)
+        *q++ = 0;
+    alen = strcspn(rest, "/");
+    snprintf(c->path, sizeof(c->path), "%s", rest + alen);
+    c->mode = CS_NET_CALLER;
+    ret = parse_authority(c, rest, alen);
+    if (ret >= 0 && !c->host[0] && !strcmp(c->scheme, "srt"))
+        c->mode = CS_NET_LISTENER;     /* srt://:port, as srt-live-transmit */
+    if (ret >= 0 && q)
+        ret = parse_query(c, q);
+    if (ret >= 0)
+        ret = defaults(c);
+    av_free(rest);
+    return ret;
+}
+
+void cs_net_conf_free(struct cs_net_conf *c)
+{
+    av_freep(&c->url);
+    av_freep(&c->shown);
+    av_freep(&c->passphrase);
+    av_freep(&c->streamid);
+}
