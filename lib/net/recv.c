@@ -39,6 +39,7 @@ static int next_peer(const struct cs_net_conf *c, struct cs_transfer *t,
     int ret;
 
     for (;;) {
+        s->ep.why[0] = 0;
         if (s->ep.priv && s->ep.ops->accept)
             ret = s->ep.ops->accept(&s->ep);
         else if (s->ep.priv && c->ops == &cs_net_udp)
@@ -53,7 +54,7 @@ static int next_peer(const struct cs_net_conf *c, struct cs_transfer *t,
                  c->mode == CS_NET_LISTENER ? "listen on" : "connect to",
                  c->shown, s->ep.why[0] ? s->ep.why : CS_ERRSTR(ret));
         if (c->mode == CS_NET_LISTENER && ret != CS_EUSAGE &&
-            s->ep.priv && s->sessions)
+            s->ep.priv)
             continue;           /* a failed handshake: wait for another */
         ret = cs_transfer_retry(c, t, &s->ep, &s->attempt, ret);
         if (ret < 0)
@@ -62,30 +63,33 @@ static int next_peer(const struct cs_net_conf *c, struct cs_transfer *t,
     if (ret >= 0) {
         s->attempt = 0;
         s->session_bytes = 0;
-        if (s->sessions++ && c->ops != &cs_net_udp)
-            cs_info("'%s': a new publisher; the stream goes on", c->shown);
-        cs_tsout_new_session(&s->out);
     }
     return ret;
 }
 
-/* The peer left (N == 0) or fell silent: go on with the next one? */
+/* The peer left (N == 0), fell silent or failed (N < 0): go on with the
+ * next one (1), end the stream (0), or fail (N). */
 static int peer_gone(const struct cs_net_conf *c, struct cs_transfer *t,
                      struct recv_state *s, int n)
 {
     int listener = c->mode == CS_NET_LISTENER;
+    int silent = n == AVERROR(ETIMEDOUT);
 
-    if (n < 0 && n != AVERROR(ETIMEDOUT))
+    if (n == CS_ESTOP || n == CS_EUSAGE)
         return n;
-    if (n < 0 && !s->session_bytes && listener)
+    if (listener && silent && !s->session_bytes)
         return 1;               /* nobody sent yet: keep waiting */
-    if (listener && !t->once) {
-        cs_info("'%s': the publisher %s; waiting for the next one",
-                c->shown, n ? "fell silent" : "left");
+    if (listener && (!t->once || !s->session_bytes)) {
+        if (n < 0 && !silent)
+            cs_warn("'%s': a publisher failed: %s", c->shown,
+                    s->ep.why[0] ? s->ep.why : CS_ERRSTR(n));
+        else if (!t->once)
+            cs_info("'%s': the publisher %s; waiting for the next one",
+                    c->shown, n ? "fell silent" : "left");
         n = next_peer(c, t, s);
         return n < 0 ? n : 1;
     }
-    if (n == 0 || (listener && s->session_bytes))
+    if (n == 0 || (listener && silent))
         return 0;               /* the stream ended */
     return n;
 }
@@ -104,6 +108,12 @@ int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t)
         int n = s->ep.ops->read(&s->ep, buf, sizeof(buf));
 
         if (n > 0) {
+            if (!s->session_bytes) {
+                if (s->sessions++ && c->ops != &cs_net_udp)
+                    cs_info("'%s': a new publisher; the stream goes on",
+                            c->shown);
+                cs_tsout_new_session(&s->out);
+            }
             s->session_bytes += n;
             ret = cs_tsout_write(&s->out, buf, n);
             if (ret == CS_EDATA && c->mode == CS_NET_LISTENER && !t->once) {

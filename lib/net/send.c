@@ -102,6 +102,9 @@ int cs_transfer_send(const struct cs_net_conf *c, struct cs_transfer *t)
             n = cs_tsin_read(in, chunk, size);
         if (n <= 0) {
             ret = n;
+            if (n == CS_EDATA)
+                snprintf(t->err, sizeof(t->err), "invalid input: not an "
+                         "MPEG-TS stream (no sync byte)");
             break;
         }
         ret = ep.ops->write(&ep, chunk, n);
@@ -119,9 +122,6 @@ int cs_transfer_send(const struct cs_net_conf *c, struct cs_transfer *t)
         if (cs_stats_due(t->stats))
             cs_transfer_stats(t, &ep, send_obj(in, reconnects), 0);
     }
-    if (ret == CS_EDATA)
-        snprintf(t->err, sizeof(t->err),
-                 "invalid input: not an MPEG-TS stream (no sync byte)");
     if (t->stats)
         cs_transfer_stats(t, &ep, send_obj(in, reconnects), 1);
     cs_endpoint_close(&ep);

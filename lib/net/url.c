@@ -43,7 +43,8 @@ static const struct param params[] = {
 #undef F
 
 static const struct cs_endpoint_ops *const all_ops[] = {
-    &cs_net_srt, &cs_net_udp, &cs_net_tcp,
+    &cs_net_srt, &cs_net_udp, &cs_net_tcp, &cs_net_rtmp, &cs_net_rtmps,
+    &cs_net_rtsp,
     NULL,
 };
 
