@@ -51,7 +51,7 @@ struct cs_net_conf {
     int payload;        /* bytes a datagram (default CS_NET_CHUNK) */
     int ttl;            /* UDP multicast TTL; -1: default */
     char localaddr[64]; /* UDP multicast interface address, or empty */
-    int rist_profile;   /* 0 simple, 1 main */
+    int rist_profile;   /* 0 simple, 1 main (default) */
     int buffer_ms;      /* RIST recovery buffer; -1: default */
     double timeout;     /* seconds without data before giving up */
     const char *access; /* SRT listener access file, or NULL */

@@ -44,7 +44,7 @@ static const struct param params[] = {
 
 static const struct cs_endpoint_ops *const all_ops[] = {
     &cs_net_srt, &cs_net_udp, &cs_net_tcp, &cs_net_rtmp, &cs_net_rtmps,
-    &cs_net_rtsp,
+    &cs_net_rtsp, &cs_net_rist,
     NULL,
 };
 
@@ -273,6 +273,7 @@ int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
     c->payload = CS_NET_CHUNK;
     c->ttl = -1;
     c->buffer_ms = -1;
+    c->rist_profile = 1;        /* main, as librist's tools and ffmpeg */
     c->timeout = 5;
     c->url = av_strdup(url);
     if (!c->url)
@@ -305,6 +306,9 @@ int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
     ret = parse_authority(c, rest, alen);
     if (ret >= 0 && !c->host[0] && !strcmp(c->scheme, "srt"))
         c->mode = CS_NET_LISTENER;     /* srt://:port, as srt-live-transmit */
+    if ((!strcmp(c->scheme, "rist") || !strcmp(c->scheme, "udp")) &&
+        dir == CS_NET_RECV)
+        c->mode = CS_NET_LISTENER;     /* as ristreceiver; UDP binds */
     if (ret >= 0 && q)
         ret = parse_query(c, q);
     if (ret >= 0)
