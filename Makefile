@@ -29,6 +29,12 @@ B ?= bin
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libavformat links libsrt-gnutls: link that same copy rather than a second
+# libsrt (two copies of its C++ statics crash at exit).
+SRT_GNUTLS := $(notdir $(wildcard /usr/lib/*/libsrt-gnutls.so.1.5))
+ifneq ($(SRT_GNUTLS),)
+PKG_LIBS  := $(patsubst -lsrt,-l:$(SRT_GNUTLS),$(PKG_LIBS))
+endif
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -Ilib -DCS_VERSION='"$(VERSION)"' \
              $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)

@@ -81,7 +81,7 @@ int cs_net_wait(struct cs_endpoint *ep, int fd, short events, double timeout)
             return CS_ESTOP;
         if (n < 0 && errno != EINTR)
             return cs_endpoint_fail(ep, AVERROR(errno), "%s",
-                                    strerror(errno));
+                                    CS_ERRSTR(AVERROR(errno)));
         if (n > 0 && pfd[0].revents)
             return 0;
     }

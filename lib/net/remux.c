@@ -356,7 +356,7 @@ int cs_remux_read(struct cs_remux *r, uint8_t *buf, int size)
     n = read(r->pfd[0], buf, (size_t)size);
     if (n < 0)
         return cs_endpoint_fail(r->ep, AVERROR(errno), "%s",
-                                strerror(errno));
+                                CS_ERRSTR(AVERROR(errno)));
     if (n > 0)
         return (int)n;
     pthread_join(r->thread, NULL);

@@ -313,7 +313,7 @@ int cs_rtmpgate_start(struct cs_rtmpgate **out, struct cs_endpoint *ep,
     if (g->lsn < 0 || bind(g->lsn, ai->ai_addr, ai->ai_addrlen) < 0 ||
         listen(g->lsn, 4) < 0)
         ret = cs_endpoint_fail(ep, CS_ENET, "cannot listen: %s",
-                               strerror(errno));
+                               CS_ERRSTR(AVERROR(errno)));
     freeaddrinfo(ai);
     if (ret >= 0 && pthread_create(&g->thread, NULL, gate_thread, g) != 0)
         ret = AVERROR(EAGAIN);

@@ -32,7 +32,7 @@ static int tcp_accept(struct cs_endpoint *ep)
         return ret;
     p->fd = accept4(p->lsn, NULL, NULL, SOCK_CLOEXEC);
     if (p->fd < 0)
-        return cs_endpoint_fail(ep, CS_ENET, "%s", strerror(errno));
+        return cs_endpoint_fail(ep, CS_ENET, "%s", CS_ERRSTR(AVERROR(errno)));
     return 0;
 }
 
@@ -45,16 +45,16 @@ static int do_connect(struct cs_endpoint *ep, struct tcp_priv *p,
     p->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
                    0);
     if (p->fd < 0)
-        return cs_endpoint_fail(ep, AVERROR(errno), "%s", strerror(errno));
+        return cs_endpoint_fail(ep, AVERROR(errno), "%s", CS_ERRSTR(AVERROR(errno)));
     if (connect(p->fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
         errno != EINPROGRESS)
-        return cs_endpoint_fail(ep, AVERROR(errno), "%s", strerror(errno));
+        return cs_endpoint_fail(ep, AVERROR(errno), "%s", CS_ERRSTR(AVERROR(errno)));
     ret = cs_net_wait(ep, p->fd, POLLOUT, ep->conf->timeout);
     if (ret < 0)
         return ret;
     getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err)
-        return cs_endpoint_fail(ep, AVERROR(err), "%s", strerror(err));
+        return cs_endpoint_fail(ep, AVERROR(err), "%s", CS_ERRSTR(AVERROR(err)));
     return 0;
 }
 
@@ -77,14 +77,14 @@ static int tcp_open(struct cs_endpoint *ep)
     }
     p->lsn = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (p->lsn < 0) {
-        ret = cs_endpoint_fail(ep, AVERROR(errno), "%s", strerror(errno));
+        ret = cs_endpoint_fail(ep, AVERROR(errno), "%s", CS_ERRSTR(AVERROR(errno)));
         goto out;
     }
     setsockopt(p->lsn, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(p->lsn, ai->ai_addr, ai->ai_addrlen) < 0 ||
         listen(p->lsn, 1) < 0) {
         ret = cs_endpoint_fail(ep, CS_ENET, "cannot listen: %s",
-                               strerror(errno));
+                               CS_ERRSTR(AVERROR(errno)));
         goto out;
     }
     ret = tcp_accept(ep);
@@ -124,7 +124,7 @@ static int tcp_write(struct cs_endpoint *ep, const uint8_t *buf, int size)
         n = send(p->fd, buf, (size_t)size, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno != EAGAIN && errno != EINTR)
             return cs_endpoint_fail(ep, AVERROR(errno), "%s",
-                                    strerror(errno));
+                                    CS_ERRSTR(AVERROR(errno)));
         if (n > 0) {
             buf += n;
             size -= (int)n;

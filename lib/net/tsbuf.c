@@ -96,7 +96,8 @@ static int fill(struct cs_tsin *in)
     return 0;
 }
 
-/* Drop bytes up to the next sync; CS_EDATA when none comes in time. */
+/* Drop bytes up to the next sync. Returns 0, 1 when more input is needed
+ * to decide, or CS_EDATA when no sync comes in time. */
 static int resync(struct cs_tsin *in)
 {
     int at = 1, keep = 3 * CS_TS_PACKET;
@@ -105,10 +106,8 @@ static int resync(struct cs_tsin *in)
            !(in->buf[at] == SYNC && (in->eof || in->len - at >= keep) &&
              synced_at(in->buf, in->len, at)))
         at++;
-    if (at == in->len && !in->eof && in->len > keep)
-        at = in->len - keep;            /* a sync may start in the tail */
-    else if (at == in->len && !in->eof)
-        at = 0;
+    if (at == in->len && !in->eof)
+        at = in->len > keep ? in->len - keep : 0; /* a sync may follow */
     memmove(in->buf, in->buf + at, (size_t)(in->len - at));
     in->len -= at;
     in->skipped += at;
@@ -116,7 +115,8 @@ static int resync(struct cs_tsin *in)
         cs_warn("input lost the TS sync: skipped %d bytes", at);
     if (in->skipped > MAX_JUNK || (in->eof && !in->len && !in->synced))
         return CS_EDATA;
-    return 0;
+    return in->len < (int)sizeof(in->buf) && !in->eof &&
+           (in->len < keep || in->buf[0] != SYNC);
 }
 
 /* Follow the PCR clock: when is this packet due (monotonic us)? */
@@ -157,6 +157,8 @@ int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
             return ret;
         if (in->len && in->buf[0] != SYNC && in->len >= CS_TS_PACKET) {
             ret = resync(in);
+            if (ret > 0)
+                ret = fill(in);
             if (ret < 0)
                 return ret;
             continue;
@@ -168,6 +170,8 @@ int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
         }
         if (!in->synced && !synced_at(in->buf, in->len, 0)) {
             ret = resync(in);
+            if (ret > 0)
+                ret = fill(in);
             if (ret < 0)
                 return ret;
             continue;

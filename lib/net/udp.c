@@ -53,7 +53,7 @@ static int join(struct cs_endpoint *ep, int fd, const struct addrinfo *ai)
     }
     if (r < 0)
         return cs_endpoint_fail(ep, CS_ENET, "cannot join the group: %s",
-                                strerror(errno));
+                                CS_ERRSTR(AVERROR(errno)));
     return 0;
 }
 
@@ -68,13 +68,13 @@ static int sender_opts(struct cs_endpoint *ep, int fd,
         return 0;
     if (ttl >= 0 &&
         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0)
-        return cs_endpoint_fail(ep, CS_ENET, "%s", strerror(errno));
+        return cs_endpoint_fail(ep, CS_ENET, "%s", CS_ERRSTR(AVERROR(errno)));
     if (c->localaddr[0]) {
         if (inet_pton(AF_INET, c->localaddr, &ifa) != 1)
             return cs_endpoint_fail(ep, CS_EUSAGE, "bad localaddr");
         if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa,
                        sizeof(ifa)) < 0)
-            return cs_endpoint_fail(ep, CS_ENET, "%s", strerror(errno));
+            return cs_endpoint_fail(ep, CS_ENET, "%s", CS_ERRSTR(AVERROR(errno)));
     }
     return 0;
 }
@@ -93,7 +93,7 @@ static int udp_open(struct cs_endpoint *ep)
         goto out;
     p->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (p->fd < 0) {
-        ret = cs_endpoint_fail(ep, AVERROR(errno), "%s", strerror(errno));
+        ret = cs_endpoint_fail(ep, AVERROR(errno), "%s", CS_ERRSTR(AVERROR(errno)));
         goto out;
     }
     if (recv) {
@@ -103,13 +103,13 @@ static int udp_open(struct cs_endpoint *ep)
         setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
         if (bind(p->fd, ai->ai_addr, ai->ai_addrlen) < 0)
             ret = cs_endpoint_fail(ep, CS_ENET, "cannot bind: %s",
-                                   strerror(errno));
+                                   CS_ERRSTR(AVERROR(errno)));
         else if (is_multicast(ai))
             ret = join(ep, p->fd, ai);
     } else {
         ret = sender_opts(ep, p->fd, ai);
         if (ret >= 0 && connect(p->fd, ai->ai_addr, ai->ai_addrlen) < 0)
-            ret = cs_endpoint_fail(ep, CS_ENET, "%s", strerror(errno));
+            ret = cs_endpoint_fail(ep, CS_ENET, "%s", CS_ERRSTR(AVERROR(errno)));
     }
 out:
     if (ai)
@@ -127,7 +127,7 @@ static int udp_read(struct cs_endpoint *ep, uint8_t *buf, int size)
         return ret;
     n = recv(p->fd, buf, (size_t)size, 0);
     if (n < 0)
-        return cs_endpoint_fail(ep, AVERROR(errno), "%s", strerror(errno));
+        return cs_endpoint_fail(ep, AVERROR(errno), "%s", CS_ERRSTR(AVERROR(errno)));
     p->packets++;
     return (int)n;
 }
@@ -138,7 +138,7 @@ static int udp_write(struct cs_endpoint *ep, const uint8_t *buf, int size)
 
     /* A receiver that is not there yet answers with ICMP: not an error. */
     if (send(p->fd, buf, (size_t)size, 0) < 0 && errno != ECONNREFUSED)
-        return cs_endpoint_fail(ep, AVERROR(errno), "%s", strerror(errno));
+        return cs_endpoint_fail(ep, AVERROR(errno), "%s", CS_ERRSTR(AVERROR(errno)));
     p->packets++;
     return 0;
 }

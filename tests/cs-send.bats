@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# cs-send: MPEG-TS from stdin to SRT, RTMP, RTSP, RIST peers on loopback.
+
+load helper
+load transport
+
+setup() {
+    make_clip
+}
+
+teardown() {
+    kill_spawned
+}
+
+@test "cs-send: a malformed URL is a usage error (2) in one line" {
+    run cs-send "srt//127.0.0.1:9000" <"$CLIP"
+    [ "$status" -eq 2 ]
+    [[ "$output" == "cs-send: invalid URL 'srt//127.0.0.1:9000': "* ]]
+    one_line "$output"
+    run cs-send "srt://127.0.0.1:9000?latency=fast" <"$CLIP"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"bad value for 'latency'"* ]]
+    run cs-send "srt://127.0.0.1:9000?passphrase=secretsecret&colour=red" \
+        <"$CLIP"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"unknown parameter 'colour'"* ]]
+    [[ "$output" != *secretsecret* ]]
+}
+
+@test "cs-send: an unresolvable host and a refused connection exit 4" {
+    run timeout 20 cs-send "srt://no-such-host.invalid:9000" <"$CLIP"
+    [ "$status" -eq 4 ]
+    [[ "$output" == "cs-send: cannot connect to 'srt://no-such-host.invalid:9000': cannot resolve 'no-such-host.invalid'"* ]]
+    one_line "$output"
+    local port
+    port=$(free_port)
+    run timeout 20 cs-send "tcp://127.0.0.1:$port" <"$CLIP"
+    [ "$status" -eq 4 ]
+    [ "$output" = "cs-send: cannot connect to 'tcp://127.0.0.1:$port': connection refused" ]
+    port=$(free_port udp)
+    run timeout 20 cs-send --timeout 1 "srt://127.0.0.1:$port" <"$CLIP"
+    [ "$status" -eq 4 ]
+    [[ "$output" == "cs-send: cannot connect to 'srt://127.0.0.1:$port': "* ]]
+    one_line "$output"
+}
+
+@test "cs-send: garbage instead of MPEG-TS on stdin exits 3" {
+    local port
+    port=$(free_port udp)
+    head -c 100000 /dev/urandom >"$T/junk"
+    run timeout 20 cs-send "udp://127.0.0.1:$port" <"$T/junk"
+    [ "$status" -eq 3 ]
+    [ "$output" = "cs-send: invalid input: not an MPEG-TS stream (no sync byte)" ]
+}
+
+@test "cs-send: SRT caller to srt-live-transmit arrives packet for packet, in real time" {
+    local port
+    port=$(free_port udp)
+    spawn timeout 30 srt-live-transmit -q -a:no "srt://:$port?mode=listener" \
+        "file://con" >"$T/out.ts"
+    wait_udp "$port"
+    local t0=$SECONDS
+    run timeout 30 cs-send "srt://127.0.0.1:$port" <"$CLIP"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # a 3 s clip takes about 3 s: paced by its PCR, not sent at once
+    [ $((SECONDS - t0)) -ge 2 ]
+    sleep 0.5
+    kill_spawned
+    same_ts "$CLIP" "$T/out.ts"
+}
+
+@test "cs-send: SRT listener serves ffmpeg as the caller, packet for packet" {
+    local port
+    port=$(free_port udp)
+    spawn timeout 30 cs-send "srt://127.0.0.1:$port?mode=listener" <"$CLIP"
+    wait_udp "$port"
+    run timeout 30 ffmpeg -nostdin -v error -i "srt://127.0.0.1:$port" \
+        -c copy -f mpegts -y "$T/raw.ts"
+    # ffmpeg remuxes: compare what a user compares, the packets' payload
+    [ "$(packets "$T/raw.ts" | wc -l)" -eq "$(packets "$CLIP" | wc -l)" ]
+    diff <(ffprobe -v error -show_entries packet=size,flags -of csv "$CLIP") \
+         <(ffprobe -v error -show_entries packet=size,flags -of csv "$T/raw.ts")
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/raw.ts")
+}
+
+@test "cs-send: reconnects with back-off and says so on stderr" {
+    local port
+    port=$(free_port udp)
+    spawn timeout 30 cs-send --retry 10 --timeout 1 \
+        "srt://127.0.0.1:$port" <"$CLIP" 2>"$T/err"
+    sleep 2.5
+    run_to "$T/out.ts" timeout 30 cs-recv --once \
+        "srt://127.0.0.1:$port?mode=listener"
+    [ "$status" -eq 0 ]
+    grep -q "reconnecting in" "$T/err"
+    grep -q "connected to 'srt://127.0.0.1:$port' again" "$T/err"
+    same_ts "$CLIP" "$T/out.ts"
+}
+
+@test "cs-send: RTMP push into nginx-rtmp, and ffmpeg plays it back intact" {
+    local port
+    port=$(free_port)
+    mkdir -p "$T/ng/logs"
+    cat >"$T/ng/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off;
+pid $T/ng/nginx.pid;
+error_log $T/ng/error.log;
+events { worker_connections 64; }
+rtmp { server { listen 127.0.0.1:$port; application live { live on; } } }
+CONF
+    spawn timeout 60 nginx -p "$T/ng" -c "$T/ng/nginx.conf"
+    wait_port "$port"
+    spawn timeout 30 ffmpeg -nostdin -v error -i "rtmp://127.0.0.1:$port/live/cat" \
+        -c copy -f mpegts -y "$T/pulled.ts"
+    sleep 0.5
+    run timeout 30 cs-send "rtmp://127.0.0.1:$port/live/cat" <"$CLIP"
+    [ "$status" -eq 0 ]
+    sleep 1
+    kill_spawned
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/pulled.ts")
+    [ "$(probe "$T/pulled.ts" stream=codec_name a | sort -u)" = aac ]
+}
+
+@test "cs-send: RTSP push (ANNOUNCE/RECORD) to ffmpeg arrives intact" {
+    local port
+    port=$(free_port)
+    spawn timeout 30 ffmpeg -nostdin -v error -rtsp_flags listen \
+        -i "rtsp://127.0.0.1:$port/cam" -c copy -f mpegts -y "$T/got.ts"
+    wait_listen "$port"
+    run timeout 30 cs-send "rtsp://127.0.0.1:$port/cam" <"$CLIP"
+    [ "$status" -eq 0 ]
+    for _ in $(seq 50); do
+        kill -0 "$(tail -n 1 "$T/pids")" 2>/dev/null || break
+        sleep 0.1
+    done
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/got.ts")
+    [ "$(probe "$T/got.ts" stream=codec_name a | sort -u)" = aac ]
+}
+
+@test "cs-send: RIST (main profile) to ristreceiver, byte for byte" {
+    local port out
+    port=$(even_udp_port)
+    out=$(free_port udp)
+    spawn timeout 30 ristreceiver -p 1 -i "rist://@127.0.0.1:$port" \
+        -o "udp://127.0.0.1:$out" -v 2
+    spawn timeout 30 cs-recv --once --timeout 2 "udp://127.0.0.1:$out" \
+        >"$T/out.ts"
+    wait_udp "$out"
+    run timeout 30 cs-send "rist://127.0.0.1:$port" <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    same_ts "$CLIP" "$T/out.ts"
+}

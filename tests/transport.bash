@@ -1,0 +1,84 @@
+# Shared by tests/cs-send.bats and tests/cs-recv.bats: load with
+# `load transport` after `load helper`.
+
+# One 3-second clip (H.264 + AAC in MPEG-TS) for the whole file.
+make_clip() {
+    CLIP=$BATS_FILE_TMPDIR/in.ts
+    [ -s "$CLIP" ] || mkclip "$CLIP" 3
+}
+
+# A free UDP port that is even (RIST's simple profile wants RTP on an even
+# port, RTCP on the next).
+even_udp_port() {
+    local p
+    for _ in 1 2 3 4 5 6 7 8; do
+        p=$(free_port udp)
+        [ $((p % 2)) -eq 0 ] && { echo "$p"; return; }
+    done
+    echo $(( (p / 2) * 2 ))
+}
+
+# Run a command in the background, remembered for teardown. Its standard
+# input is the caller's (a bare `&` would give it /dev/null).
+spawn() {
+    "$@" <&0 &
+    echo $! >>"$T/pids"
+}
+
+kill_spawned() {
+    local p
+    [ -f "$T/pids" ] || return 0
+    while read -r p; do kill "$p" 2>/dev/null || true; done <"$T/pids"
+    while read -r p; do wait "$p" 2>/dev/null || true; done <"$T/pids"
+    rm -f "$T/pids"
+}
+
+# ffprobe's packet list: stream, timestamps, size, flags.
+packets() {
+    ffprobe -v error -show_entries packet=stream_index,pts,dts,size,flags \
+        -of csv "$1"
+}
+
+# The same TS packet for packet: same bytes, same packet list.
+same_ts() {
+    cmp "$1" "$2" && diff <(packets "$1") <(packets "$2")
+}
+
+# One MD5 a decoded video frame.
+frame_hashes() {
+    ffmpeg -nostdin -v error -i "$1" -map 0:v -f framemd5 - |
+        grep -v '^#' | awk -F, '{ print $NF }'
+}
+
+# Wait until a UDP port is bound on 127.0.0.1 (max ~5 s).
+wait_udp() {
+    local port=$1 i
+    for i in $(seq 50); do
+        ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Wait until a TCP port listens, without connecting to it (a listener
+# such as ffmpeg's would take the probe for its client).
+wait_listen() {
+    local port=$1 i
+    for i in $(seq 50); do
+        ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# `run` with the command's standard output going to FILE.
+run_to() {
+    local file=$1
+    shift
+    run bash -c '"$@" >"$0"' "$file" "$@"
+}
+
+# A JSON field of the last line of a --stats file.
+final_stat() {
+    tail -n 1 "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"
+}
