@@ -168,6 +168,18 @@ static int srt_accept_next(struct cs_endpoint *ep)
     return 0;
 }
 
+/* The listener's reason, for the codes an access table uses. */
+static const char *reject_text(int reason)
+{
+    switch (reason - SRT_REJC_PREDEFINED) {
+    case 400: return "bad request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "unknown stream id";
+    default: return "refused by the listener";
+    }
+}
+
 static int do_connect(struct cs_endpoint *ep, struct srt_priv *p,
                       const struct addrinfo *ai)
 {
@@ -189,12 +201,12 @@ static int do_connect(struct cs_endpoint *ep, struct srt_priv *p,
         if (reason == SRT_REJ_TIMEOUT)
             return cs_endpoint_fail(ep, AVERROR(ETIMEDOUT),
                                     "no answer (timed out)");
-        if (reason >= SRT_REJC_PREDEFINED || reason == SRT_REJ_BADSECRET ||
-            reason == SRT_REJ_UNSECURE)
-            return cs_endpoint_fail(ep, CS_ENET, "connection rejected: %s",
-                                    reason >= SRT_REJC_PREDEFINED
-                                    ? "access denied by the listener"
-                                    : "wrong or missing passphrase");
+        if (reason >= SRT_REJC_PREDEFINED)
+            return cs_endpoint_fail(ep, CS_ENET, "connection rejected: %s "
+                                    "(%d)", reject_text(reason), reason);
+        if (reason == SRT_REJ_BADSECRET || reason == SRT_REJ_UNSECURE)
+            return cs_endpoint_fail(ep, CS_ENET, "connection rejected: "
+                                    "wrong or missing passphrase");
         return cs_endpoint_fail(ep, AVERROR(ECONNREFUSED),
                                 "connection refused (%s)",
                                 srt_rejectreason_str(reason));
@@ -260,6 +272,33 @@ static void add_done(struct srt_priv *p)
     memset(&p->now, 0, sizeof(p->now));
 }
 
+static int would_block(void)
+{
+    int e = srt_getlasterror(NULL);
+
+    /* The 200 ms SRTO_RCVTIMEO/SNDTIMEO ran out: nothing is wrong. */
+    return e == SRT_ETIMEOUT || e == SRT_EASYNCRCV || e == SRT_EASYNCSND;
+}
+
+/* After the peer closed, what it sent last may still wait in the receive
+ * buffer for its TSBPD time: read it out before calling the peer gone. */
+static int read_tail(struct srt_priv *p, uint8_t *buf, int size)
+{
+    int lat = 120, len = sizeof(lat);
+    int64_t until;
+
+    srt_getsockflag(p->sock, SRTO_RCVLATENCY, &lat, &len);
+    until = cs_now_us() + (lat + 100) * INT64_C(1000);
+    while (cs_now_us() < until && !cs_stopping()) {
+        int n = srt_recvmsg(p->sock, (char *)buf, size);
+
+        if (n > 0)
+            return n;
+        cs_sleep_until_us(cs_now_us() + 5000);
+    }
+    return 0;
+}
+
 static int srt_read_ep(struct cs_endpoint *ep, uint8_t *buf, int size)
 {
     struct srt_priv *p = ep->priv;
@@ -272,7 +311,10 @@ static int srt_read_ep(struct cs_endpoint *ep, uint8_t *buf, int size)
             return n;
         if (cs_stopping())
             return CS_ESTOP;
-        if (n == SRT_ERROR && srt_getlasterror(NULL) != SRT_EASYNCRCV) {
+        if (n == SRT_ERROR && !would_block()) {
+            n = read_tail(p, buf, size);
+            if (n > 0)
+                return n;
             add_done(p);
             return 0;                   /* the peer left */
         }
@@ -294,7 +336,7 @@ static int srt_write_ep(struct cs_endpoint *ep, const uint8_t *buf, int size)
             return 0;
         if (cs_stopping())
             return CS_ESTOP;
-        if (srt_getlasterror(NULL) != SRT_EASYNCSND)
+        if (!would_block())
             return cs_endpoint_fail(ep, AVERROR(ECONNRESET),
                                     "connection lost");
         if (cs_now_us() > until)

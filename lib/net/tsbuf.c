@@ -274,11 +274,11 @@ static void fix_packet(struct cs_tsout *o, uint8_t *p)
     cc = (cc + o->ccdelta[pid]) & 15;
     p[3] = (uint8_t)((p[3] & 0xf0) | cc);
     o->nextcc[pid] = (int8_t)((p[3] & 0x10) ? (cc + 1) & 15 : cc);
-    if (o->session > 1 || o->offset) {
-        if (has_pcr(p))
-            put_pcr(p, shift_ts(o, get_pcr(p)));
-        fix_pes(o, p);
-    }
+    /* Also in the first session (offset 0): it tracks the highest time,
+     * which the next publisher's timestamps must follow. */
+    if (has_pcr(p))
+        put_pcr(p, shift_ts(o, get_pcr(p)));
+    fix_pes(o, p);
 }
 
 static int write_all(int fd, const uint8_t *b, size_t n)

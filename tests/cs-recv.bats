@@ -1,0 +1,199 @@
+#!/usr/bin/env bats
+# cs-recv: MPEG-TS from SRT, RTMP, RTSP, RIST and UDP peers on loopback,
+# as one stream on stdout.
+
+load helper
+load transport
+
+setup() {
+    make_clip
+}
+
+teardown() {
+    kill_spawned
+}
+
+@test "cs-recv: SRT listener takes srt-live-transmit's stream packet for packet" {
+    local port udp
+    port=$(free_port udp)
+    udp=$(free_port udp)
+    spawn timeout 30 cs-recv --once "srt://127.0.0.1:$port?mode=listener" \
+        >"$T/out.ts"
+    wait_udp "$port"
+    # srt-live-transmit as a UDP to SRT gateway, fed in real time
+    spawn timeout 30 srt-live-transmit -q "udp://127.0.0.1:$udp" \
+        "srt://127.0.0.1:$port?linger=2"
+    wait_udp "$udp"
+    sleep 0.5
+    cs-send "udp://127.0.0.1:$udp" <"$CLIP"
+    sleep 1
+    kill "$(tail -n 1 "$T/pids")"
+    wait "$(sed -n 1p "$T/pids")"
+    same_ts "$CLIP" "$T/out.ts"
+}
+
+@test "cs-recv: SRT caller pulls from ffmpeg's SRT listener" {
+    local port
+    port=$(free_port udp)
+    spawn timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy \
+        -f mpegts "srt://127.0.0.1:$port?mode=listener&linger=2"
+    wait_udp "$port"
+    run_to "$T/out.ts" timeout 30 cs-recv "srt://127.0.0.1:$port"
+    [ "$status" -eq 0 ]
+    [ "$(packets "$T/out.ts" | wc -l)" -eq "$(packets "$CLIP" | wc -l)" ]
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
+}
+
+@test "cs-recv: --access rejects an unknown stream id and a wrong passphrase, admits the right ones" {
+    local port
+    port=$(free_port udp)
+    printf '# streamid passphrase mode\ncam1 camsecret-0001 publish\nviewer - play\n' \
+        >"$T/access"
+    spawn timeout 60 cs-recv --access "$T/access" \
+        "srt://127.0.0.1:$port?mode=listener" >"$T/out.ts" 2>"$T/err"
+    wait_udp "$port"
+    run timeout 20 cs-send "srt://127.0.0.1:$port?streamid=cam9" <"$CLIP"
+    [ "$status" -eq 4 ]
+    [ "$output" = "cs-send: cannot connect to 'srt://127.0.0.1:$port': connection rejected: unknown stream id (1404)" ]
+    run timeout 20 cs-send "srt://127.0.0.1:$port?streamid=viewer" <"$CLIP"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"connection rejected: forbidden (1403)" ]]
+    run timeout 20 cs-send \
+        "srt://127.0.0.1:$port?streamid=cam1&passphrase=wrongsecret-9" <"$CLIP"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"connection rejected: wrong or missing passphrase" ]]
+    [[ "$output" != *wrongsecret* ]]
+    # the right stream id and passphrase, from ffmpeg
+    run timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy \
+        -f mpegts "srt://127.0.0.1:$port?streamid=cam1&passphrase=camsecret-0001&pbkeylen=16&linger=2"
+    [ "$status" -eq 0 ]
+    sleep 0.5
+    kill_spawned
+    grep -q "rejected 127.0.0.1: unknown stream id 'cam9'" "$T/err"
+    grep -q "stream id 'viewer' may not publish" "$T/err"
+    ! grep -q "camsecret\|wrongsecret" "$T/err"
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
+}
+
+@test "cs-recv: SRT through 5% loss and 20 ms delay delivers every packet, with retransmissions" {
+    local port relay
+    port=$(free_port udp)
+    relay=$(free_port udp)
+    spawn timeout 40 cs-recv --once --stats "$T/recv.json" \
+        "srt://127.0.0.1:$port?mode=listener&latency=120" >"$T/out.ts"
+    spawn lossy-relay "$relay" "$port" 0.05 20 42
+    wait_udp "$port"
+    wait_udp "$relay"
+    run timeout 40 cs-send --stats "$T/send.json" \
+        "srt://127.0.0.1:$relay?latency=120" <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(sed -n 1p "$T/pids")"
+    same_ts "$CLIP" "$T/out.ts"
+    [ "$(final_stat "$T/recv.json" final)" = True ]
+    [ "$(final_stat "$T/recv.json" dropped)" = 0 ]
+    [ "$(final_stat "$T/recv.json" lost)" -gt 0 ]
+    [ "$(final_stat "$T/send.json" retransmitted)" -gt 0 ]
+    [ "$(final_stat "$T/send.json" dropped)" = 0 ]
+}
+
+@test "cs-recv: RTMP listener takes ffmpeg's push and refuses a wrong stream key" {
+    local port
+    port=$(free_port)
+    spawn timeout 60 cs-recv --once \
+        "rtmp://127.0.0.1:$port/live/key-0042?listen=1" >"$T/out.ts" \
+        2>"$T/err"
+    wait_listen "$port"
+    run timeout 20 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy -f flv \
+        "rtmp://127.0.0.1:$port/live/stolen-key"
+    [ "$status" -ne 0 ]
+    run timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy -f flv \
+        "rtmp://127.0.0.1:$port/live/key-0042"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    grep -q "rejected a publisher from 127.0.0.1: wrong stream key" "$T/err"
+    ! grep -q "stolen-key\|key-0042" "$T/err"
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
+    [ "$(probe "$T/out.ts" stream=codec_name a | sort -u)" = aac ]
+}
+
+@test "cs-recv: RTSP listener takes ffmpeg's RECORD push" {
+    local port
+    port=$(free_port)
+    spawn timeout 60 cs-recv --once \
+        "rtsp://127.0.0.1:$port/cam?mode=listener" >"$T/out.ts"
+    wait_listen "$port"
+    run timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c:v copy \
+        -c:a aac -f rtsp -rtsp_transport tcp "rtsp://127.0.0.1:$port/cam"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
+}
+
+@test "cs-recv: RIST from ffmpeg's librist sender" {
+    local port
+    port=$(even_udp_port)
+    spawn timeout 30 cs-recv --once --timeout 2 "rist://@127.0.0.1:$port" \
+        >"$T/out.ts"
+    wait_udp "$port"
+    run timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy \
+        -f mpegts "rist://127.0.0.1:$port"
+    wait "$(tail -n 1 "$T/pids")"
+    [ "$(packets "$T/out.ts" | wc -l)" -eq "$(packets "$CLIP" | wc -l)" ]
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
+}
+
+@test "cs-recv: a publisher that drops and comes back gives one valid stream" {
+    local port
+    port=$(free_port udp)
+    # no timeout(1) around it: the test stops it with SIGTERM (teardown
+    # kills it if the test fails first)
+    spawn cs-recv --stats "$T/st.json" \
+        "srt://127.0.0.1:$port?mode=listener" >"$T/out.ts" 2>"$T/err"
+    wait_udp "$port"
+    timeout 30 cs-send "srt://127.0.0.1:$port" <"$CLIP"
+    timeout 30 cs-send "srt://127.0.0.1:$port" <"$CLIP"
+    kill -TERM "$(tail -n 1 "$T/pids")"
+    wait "$(tail -n 1 "$T/pids")"      # a clean stop: status 0
+    grep -q "a new publisher; the stream goes on" "$T/err"
+    [ "$(final_stat "$T/st.json" publishers)" = 2 ]
+    # every byte of both, and ffmpeg decodes it end to end without a word
+    [ "$(stat -c %s "$T/out.ts")" -eq $(( 2 * $(stat -c %s "$CLIP") )) ]
+    cmp <(head -c "$(stat -c %s "$CLIP")" "$T/out.ts") "$CLIP"
+    run ffmpeg -nostdin -v error -i "$T/out.ts" -f null -
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # video timestamps keep rising across the reconnect
+    ffprobe -v error -select_streams v -show_entries packet=dts -of csv=p=0 \
+        "$T/out.ts" | awk -F, '$1 == "" { next }
+            n++ && $1 <= prev { exit 1 } { prev = $1 }'
+    [ "$(frame_hashes "$T/out.ts" | wc -l)" -eq $(( 2 * $(frame_hashes "$CLIP" | wc -l) )) ]
+}
+
+@test "cs-recv: a peer that stops sending is noticed within --timeout" {
+    local port idle
+    port=$(free_port udp)
+    idle=$(free_port udp)
+    spawn timeout 30 srt-live-transmit -q "udp://127.0.0.1:$idle" \
+        "srt://:$port?mode=listener"
+    wait_udp "$port"
+    local t0=$SECONDS
+    run timeout 20 cs-recv --timeout 1 "srt://127.0.0.1:$port"
+    [ "$status" -eq 4 ]
+    [ "$output" = "cs-recv: 'srt://127.0.0.1:$port': no data for 1 s" ]
+    [ $((SECONDS - t0)) -le 5 ]
+}
+
+@test "cs-recv: UDP from cs-send, and a malformed URL" {
+    local port
+    port=$(free_port udp)
+    spawn timeout 30 cs-recv --once --timeout 1 "udp://127.0.0.1:$port" \
+        >"$T/out.ts"
+    wait_udp "$port"
+    run timeout 30 cs-send "udp://127.0.0.1:$port?pkt_size=1316" <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    same_ts "$CLIP" "$T/out.ts"
+    run cs-recv "srt://127.0.0.1:99999"
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-recv: invalid URL 'srt://127.0.0.1:99999': bad port" ]
+}
