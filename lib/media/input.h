@@ -25,6 +25,7 @@ struct cs_input {
     AVCodecContext *vdec;       /* with CS_INPUT_DECODE, else NULL */
     AVCodecContext *adec;
     char *spool;                /* temporary file holding a spooled pipe */
+    AVIOContext *pipe_io;       /* internal: standard input's reader */
 };
 
 /* Open URL ("-" is stdin; "v4l2:/dev/video0" style device names go through

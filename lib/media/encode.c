@@ -1,0 +1,270 @@
+#include "media/encode.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <libavutil/opt.h>
+
+#include "err.h"
+#include "log.h"
+
+static const struct {
+    const char *name;
+    enum cs_vcodec codec;
+} vnames[] = {
+    { "h264", CS_VCODEC_H264 }, { "avc", CS_VCODEC_H264 },
+    { "x264", CS_VCODEC_H264 }, { "hevc", CS_VCODEC_HEVC },
+    { "h265", CS_VCODEC_HEVC }, { "x265", CS_VCODEC_HEVC },
+    { "av1", CS_VCODEC_AV1 },   { "svtav1", CS_VCODEC_AV1 },
+};
+
+int cs_vcodec_parse(const char *s, enum cs_vcodec *out)
+{
+    for (size_t i = 0; i < sizeof(vnames) / sizeof(vnames[0]); i++) {
+        if (!strcmp(s, vnames[i].name)) {
+            *out = vnames[i].codec;
+            return 0;
+        }
+    }
+    return CS_EUSAGE;
+}
+
+const char *cs_vcodec_name(enum cs_vcodec c)
+{
+    return c == CS_VCODEC_HEVC ? "hevc" : c == CS_VCODEC_AV1 ? "av1" : "h264";
+}
+
+int cs_acodec_parse(const char *s, enum cs_acodec *out)
+{
+    if (!strcmp(s, "aac"))
+        *out = CS_ACODEC_AAC;
+    else if (!strcmp(s, "opus"))
+        *out = CS_ACODEC_OPUS;
+    else if (!strcmp(s, "none"))
+        *out = CS_ACODEC_NONE;
+    else
+        return CS_EUSAGE;
+    return 0;
+}
+
+int cs_rc_parse(const char *s, enum cs_rc *out)
+{
+    if (!strcmp(s, "cbr"))
+        *out = CS_RC_CBR;
+    else if (!strcmp(s, "vbr"))
+        *out = CS_RC_VBR;
+    else if (!strcmp(s, "crf"))
+        *out = CS_RC_CRF;
+    else
+        return CS_EUSAGE;
+    return 0;
+}
+
+void cs_venc_defaults(struct cs_venc_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->codec = CS_VCODEC_H264;
+    s->fps = (AVRational){ 25, 1 };
+    s->pix_fmt = AV_PIX_FMT_NONE;
+    s->rc = CS_RC_CBR;
+    s->bitrate = 2000000;
+    s->crf = -1;
+    s->gop = 2;
+}
+
+int cs_venc_gop_frames(const struct cs_venc_settings *s)
+{
+    int n = (int)lrint(s->gop * av_q2d(s->fps));
+
+    return n < 1 ? 1 : n;
+}
+
+int cs_venc_is_key(const struct cs_venc_settings *s, int64_t n)
+{
+    return n % cs_venc_gop_frames(s) == 0;
+}
+
+static const char *encoder_name(enum cs_vcodec c)
+{
+    return c == CS_VCODEC_HEVC ? "libx265" : c == CS_VCODEC_AV1 ? "libsvtav1"
+                                                                : "libx264";
+}
+
+/* Rate control shared by the three encoders' generic fields. */
+static void set_rate(AVCodecContext *c, const struct cs_venc_settings *s)
+{
+    int64_t maxrate = s->maxrate, bufsize = s->bufsize;
+
+    if (s->rc == CS_RC_CRF) {
+        if (maxrate > 0) {
+            c->rc_max_rate = maxrate;
+            c->rc_buffer_size = (int)(bufsize > 0 ? bufsize : 2 * maxrate);
+        }
+        return;
+    }
+    if (maxrate <= 0)
+        maxrate = s->rc == CS_RC_CBR ? s->bitrate : s->bitrate * 3 / 2;
+    if (bufsize <= 0)
+        bufsize = s->zerolatency ? maxrate : 2 * maxrate;
+    c->bit_rate = s->bitrate;
+    c->rc_max_rate = maxrate;
+    c->rc_min_rate = s->rc == CS_RC_CBR ? s->bitrate : 0;
+    c->rc_buffer_size = (int)bufsize;
+}
+
+/* Codec-specific parameters: fixed, closed GOPs; no scene-cut keyframes. */
+static int set_private(AVCodecContext *c, const struct cs_venc_settings *s,
+                       AVDictionary **o)
+{
+    int g = cs_venc_gop_frames(s);
+    char p[256];
+
+    switch (s->codec) {
+    case CS_VCODEC_H264:
+        snprintf(p, sizeof(p), "keyint=%d:min-keyint=%d:scenecut=0:"
+                 "open-gop=0%s", g, g,
+                 s->rc == CS_RC_CBR ? ":nal-hrd=cbr:force-cfr=1" : "");
+        av_dict_set(o, "x264-params", p, 0);
+        av_dict_set(o, "forced-idr", "1", 0);
+        av_dict_set(o, "preset", s->preset ? s->preset : "veryfast", 0);
+        if (s->zerolatency)
+            av_dict_set(o, "tune", "zerolatency", 0);
+        if (s->rc == CS_RC_CRF)
+            av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 23, 0);
+        break;
+    case CS_VCODEC_HEVC:
+        snprintf(p, sizeof(p), "keyint=%d:min-keyint=%d:scenecut=0:"
+                 "open-gop=0:log-level=error%s%s%s", g, g,
+                 s->rc == CS_RC_CBR ? ":strict-cbr=1" : "",
+                 s->zerolatency ? ":bframes=0:rc-lookahead=0" : "",
+                 s->rc == CS_RC_CRF ? "" : "");
+        av_dict_set(o, "x265-params", p, 0);
+        av_dict_set(o, "forced-idr", "1", 0);
+        av_dict_set(o, "preset", s->preset ? s->preset : "veryfast", 0);
+        if (s->zerolatency)
+            av_dict_set(o, "tune", "zerolatency", 0);
+        if (s->rc == CS_RC_CRF)
+            av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 28, 0);
+        break;
+    case CS_VCODEC_AV1:
+        av_dict_set(o, "preset", s->preset ? s->preset : "10", 0);
+        if (s->rc == CS_RC_CRF)
+            av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 35, 0);
+        snprintf(p, sizeof(p), "scd=0%s", s->zerolatency ? ":pred-struct=1"
+                                                         : "");
+        av_dict_set(o, "svtav1-params", p, 0);
+        break;
+    }
+    c->gop_size = g;
+    c->keyint_min = g;
+    if (s->zerolatency)
+        c->max_b_frames = 0;
+    return 0;
+}
+
+int cs_venc_open(AVCodecContext **out, const struct cs_venc_settings *s)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name(encoder_name(s->codec));
+    AVDictionary *o = NULL;
+    AVCodecContext *c;
+    int ret;
+
+    *out = NULL;
+    if (!codec)
+        return AVERROR_ENCODER_NOT_FOUND;
+    c = avcodec_alloc_context3(codec);
+    if (!c)
+        return AVERROR(ENOMEM);
+    c->width = s->width;
+    c->height = s->height;
+    c->framerate = s->fps;
+    c->time_base = av_inv_q(s->fps);
+    c->sample_aspect_ratio = (AVRational){ 1, 1 };
+    c->pix_fmt = s->pix_fmt == AV_PIX_FMT_NONE ? AV_PIX_FMT_YUV420P
+                                               : s->pix_fmt;
+    c->thread_count = s->threads;
+    if (s->global_header)
+        c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    set_rate(c, s);
+    set_private(c, s, &o);
+    ret = avcodec_open2(c, codec, &o);
+    if (ret < 0) {
+        cs_verbose("%s refused the settings: %s", codec->name, CS_ERRSTR(ret));
+        ret = ret == AVERROR(ENOMEM) ? ret : CS_EUSAGE;
+        goto fail;
+    }
+    av_dict_free(&o);
+    *out = c;
+    return 0;
+fail:
+    av_dict_free(&o);
+    avcodec_free_context(&c);
+    return ret;
+}
+
+int cs_aenc_open(AVCodecContext **out, const struct cs_aenc_settings *s)
+{
+    const char *name = s->codec == CS_ACODEC_OPUS ? "libopus" : "aac";
+    const AVCodec *codec = avcodec_find_encoder_by_name(name);
+    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+    AVCodecContext *c;
+    int ret;
+
+    *out = NULL;
+    if (!codec)
+        return AVERROR_ENCODER_NOT_FOUND;
+    c = avcodec_alloc_context3(codec);
+    if (!c)
+        return AVERROR(ENOMEM);
+    c->sample_rate = 48000;
+    c->time_base = (AVRational){ 1, 48000 };
+    ret = av_channel_layout_copy(&c->ch_layout, &stereo);
+    if (ret < 0)
+        goto fail;
+    c->sample_fmt = codec->sample_fmts ? codec->sample_fmts[0]
+                                       : AV_SAMPLE_FMT_FLTP;
+    c->bit_rate = s->bitrate > 0 ? s->bitrate
+                  : s->codec == CS_ACODEC_OPUS ? 96000 : 128000;
+    if (s->global_header)
+        c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    ret = avcodec_open2(c, codec, NULL);
+    if (ret < 0) {
+        ret = ret == AVERROR(ENOMEM) ? ret : CS_EUSAGE;
+        goto fail;
+    }
+    *out = c;
+    return 0;
+fail:
+    avcodec_free_context(&c);
+    return ret;
+}
+
+int cs_encode(AVCodecContext *enc, const AVFrame *frame,
+              int (*on_pkt)(void *opaque, AVPacket *pkt), void *opaque)
+{
+    AVPacket *pkt;
+    int ret;
+
+    ret = avcodec_send_frame(enc, frame);
+    if (ret < 0 && ret != AVERROR_EOF)
+        return ret;
+    pkt = av_packet_alloc();
+    if (!pkt)
+        return AVERROR(ENOMEM);
+    for (;;) {
+        ret = avcodec_receive_packet(enc, pkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            ret = 0;
+            break;
+        }
+        if (ret < 0)
+            break;
+        ret = on_pkt(opaque, pkt);
+        av_packet_unref(pkt);
+        if (ret < 0)
+            break;
+    }
+    av_packet_free(&pkt);
+    return ret;
+}
