@@ -225,7 +225,6 @@ static int open_format(struct cs_input *in, const char *url,
     }
     av_dict_copy(&o, opts, 0);
     if (flags & CS_INPUT_LOW_DELAY) {
-        av_dict_set(&o, "fflags", "nobuffer", AV_DICT_DONT_OVERWRITE);
         av_dict_set(&o, "probesize", "500000", AV_DICT_DONT_OVERWRITE);
         av_dict_set(&o, "analyzeduration", "1000000", AV_DICT_DONT_OVERWRITE);
     }
