@@ -191,7 +191,11 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     t->last_t = lt;
     if (lt + dur > t->vid_end)
         t->vid_end = lt + dur;
+    /* The nearest picture for the next slot: send it now, not when the
+     * next one arrives (one frame less of latency). */
     ret = 0;
+    if (local_time(t, t->k) < lt + half)
+        ret = emit_video(t, t->last);
 out:
     if (scaled && scaled != t->last)
         av_frame_free(&scaled);

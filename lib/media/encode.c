@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavutil/opt.h>
@@ -105,8 +106,16 @@ static void set_rate(AVCodecContext *c, const struct cs_venc_settings *s)
     }
     if (maxrate <= 0)
         maxrate = s->rc == CS_RC_CBR ? s->bitrate : s->bitrate * 3 / 2;
+    /* CBR: a one-second buffer, as live platforms ask for; it keeps the
+     * rate steady over a few seconds, not just in the long run. */
     if (bufsize <= 0)
-        bufsize = s->zerolatency ? maxrate : 2 * maxrate;
+        bufsize = s->zerolatency || s->rc == CS_RC_CBR ? maxrate : 2 * maxrate;
+    if (s->codec == CS_VCODEC_AV1 && s->rc == CS_RC_CBR) {
+        /* SVT-AV1 wants no peak above a CBR target (ffmpeg maps it). */
+        c->bit_rate = s->bitrate;
+        c->rc_buffer_size = (int)bufsize;
+        return;
+    }
     c->bit_rate = s->bitrate;
     c->rc_max_rate = maxrate;
     c->rc_min_rate = s->rc == CS_RC_CBR ? s->bitrate : 0;
@@ -135,10 +144,10 @@ static int set_private(AVCodecContext *c, const struct cs_venc_settings *s,
         break;
     case CS_VCODEC_HEVC:
         snprintf(p, sizeof(p), "keyint=%d:min-keyint=%d:scenecut=0:"
-                 "open-gop=0:log-level=error%s%s%s", g, g,
+                 "open-gop=0:log-level=%s%s%s", g, g,
+                 cs_log_enabled(CS_LOG_VERBOSE) ? "info" : "none",
                  s->rc == CS_RC_CBR ? ":strict-cbr=1" : "",
-                 s->zerolatency ? ":bframes=0:rc-lookahead=0" : "",
-                 s->rc == CS_RC_CRF ? "" : "");
+                 s->zerolatency ? ":bframes=0:rc-lookahead=0" : "");
         av_dict_set(o, "x265-params", p, 0);
         av_dict_set(o, "forced-idr", "1", 0);
         av_dict_set(o, "preset", s->preset ? s->preset : "veryfast", 0);
@@ -151,8 +160,11 @@ static int set_private(AVCodecContext *c, const struct cs_venc_settings *s,
         av_dict_set(o, "preset", s->preset ? s->preset : "10", 0);
         if (s->rc == CS_RC_CRF)
             av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 35, 0);
-        snprintf(p, sizeof(p), "scd=0%s", s->zerolatency ? ":pred-struct=1"
-                                                         : "");
+        /* SVT-AV1 does CBR only with its low-delay prediction structure. */
+        snprintf(p, sizeof(p), "scd=0%s",
+                 s->zerolatency || s->rc == CS_RC_CBR ? ":pred-struct=1" : "");
+        /* SVT-AV1 prints straight to stderr: errors only unless -v. */
+        setenv("SVT_LOG", cs_log_enabled(CS_LOG_VERBOSE) ? "3" : "0", 0);
         av_dict_set(o, "svtav1-params", p, 0);
         break;
     }
