@@ -13,6 +13,8 @@
 #define AUDIO_CHUNK 1024
 /* A jump larger than this inside one input starts a new time origin. */
 #define MAX_JUMP_S 5.0
+/* Audio that outlasts the video by less than this is cut at the video. */
+#define AUDIO_TAIL_S 0.5
 
 struct cs_timeline {
     int w, h;
@@ -261,7 +263,11 @@ int cs_timeline_end(struct cs_timeline *t)
         return ret;
     queued = cs_resampler_queued(t->resampler);
     aud = t->a_out + queued - t->seg_a;
-    dur = FFMAX(t->vid_end, (double)aud / CS_TIMELINE_RATE);
+    /* The video's length decides, unless the audio goes on for longer than
+     * an encoder's padding (AAC adds up to a frame of silence). */
+    dur = (double)aud / CS_TIMELINE_RATE;
+    if (t->vid_end > 0 && dur < t->vid_end + AUDIO_TAIL_S)
+        dur = t->vid_end;
     n = llrint(dur * t->fps.num / t->fps.den);
     if (n < t->k - t->seg_k)
         n = t->k - t->seg_k;

@@ -102,7 +102,7 @@ static int peek_stdin(struct pipe_src *p)
                                memcmp(p->prefix + 4, "ftyp", 4)))
             break;
     }
-    return p->len == 0 ? CS_EDATA : 0;
+    return p->len == 0 ? CS_EEMPTY : 0;
 }
 
 static int spool_stdin(struct pipe_src *p, char **path)
