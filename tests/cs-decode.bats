@@ -152,3 +152,20 @@ PY
     run cs-decode --playlist - "$T/a.mp4"
     [ "$status" -eq 2 ] && one_line "$output"
 }
+
+@test "decodes from an http URL" {
+    # moov first: python's server does not answer range requests
+    ffmpeg -nostdin -loglevel error -i "$T/a.mp4" -c copy -movflags +faststart "$T/fs.mp4"
+    port=$(free_port)
+    python3 -m http.server "$port" --bind 127.0.0.1 --directory "$T" >/dev/null 2>&1 &
+    pid=$!
+    wait_port "$port"
+    run timeout 30 cs-decode -o "$T/out.nut" "http://127.0.0.1:$port/fs.mp4"
+    kill "$pid"
+    [ "$status" -eq 0 ]
+    [ "$(vpts "$T/out.nut" | wc -l)" -eq 50 ]
+    # the server is gone: the peer is unavailable
+    run timeout 30 cs-decode -o "$T/out2.nut" "http://127.0.0.1:$port/fs.mp4"
+    [ "$status" -eq 4 ] && one_line "$output"
+    [ "$output" = "cs-decode: cannot open 'http://127.0.0.1:$port/fs.mp4': connection refused" ]
+}
