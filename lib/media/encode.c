@@ -10,56 +10,70 @@
 #include "err.h"
 #include "log.h"
 
-static const struct {
+/* Names accepted on command lines, with their aliases. */
+struct name_value {
     const char *name;
-    enum cs_vcodec codec;
-} vnames[] = {
+    int value;
+};
+
+static const struct name_value vcodecs[] = {
     { "h264", CS_VCODEC_H264 }, { "avc", CS_VCODEC_H264 },
     { "x264", CS_VCODEC_H264 }, { "hevc", CS_VCODEC_HEVC },
     { "h265", CS_VCODEC_HEVC }, { "x265", CS_VCODEC_HEVC },
-    { "av1", CS_VCODEC_AV1 },   { "svtav1", CS_VCODEC_AV1 },
+    { "av1", CS_VCODEC_AV1 },   { "svtav1", CS_VCODEC_AV1 }, { NULL, 0 },
 };
 
-int cs_vcodec_parse(const char *s, enum cs_vcodec *out)
+static const struct name_value acodecs[] = {
+    { "aac", CS_ACODEC_AAC }, { "opus", CS_ACODEC_OPUS },
+    { "none", CS_ACODEC_NONE }, { NULL, 0 },
+};
+
+static const struct name_value rcs[] = {
+    { "cbr", CS_RC_CBR }, { "vbr", CS_RC_VBR }, { "crf", CS_RC_CRF },
+    { NULL, 0 },
+};
+
+static int lookup(const struct name_value *t, const char *s, int *out)
 {
-    for (size_t i = 0; i < sizeof(vnames) / sizeof(vnames[0]); i++) {
-        if (!strcmp(s, vnames[i].name)) {
-            *out = vnames[i].codec;
+    for (; t->name; t++) {
+        if (!strcmp(s, t->name)) {
+            *out = t->value;
             return 0;
         }
     }
     return CS_EUSAGE;
 }
 
-const char *cs_vcodec_name(enum cs_vcodec c)
+int cs_vcodec_parse(const char *s, enum cs_vcodec *out)
 {
-    return c == CS_VCODEC_HEVC ? "hevc" : c == CS_VCODEC_AV1 ? "av1" : "h264";
+    int v, ret = lookup(vcodecs, s, &v);
+
+    if (ret >= 0)
+        *out = (enum cs_vcodec)v;
+    return ret;
 }
 
 int cs_acodec_parse(const char *s, enum cs_acodec *out)
 {
-    if (!strcmp(s, "aac"))
-        *out = CS_ACODEC_AAC;
-    else if (!strcmp(s, "opus"))
-        *out = CS_ACODEC_OPUS;
-    else if (!strcmp(s, "none"))
-        *out = CS_ACODEC_NONE;
-    else
-        return CS_EUSAGE;
-    return 0;
+    int v, ret = lookup(acodecs, s, &v);
+
+    if (ret >= 0)
+        *out = (enum cs_acodec)v;
+    return ret;
 }
 
 int cs_rc_parse(const char *s, enum cs_rc *out)
 {
-    if (!strcmp(s, "cbr"))
-        *out = CS_RC_CBR;
-    else if (!strcmp(s, "vbr"))
-        *out = CS_RC_VBR;
-    else if (!strcmp(s, "crf"))
-        *out = CS_RC_CRF;
-    else
-        return CS_EUSAGE;
-    return 0;
+    int v, ret = lookup(rcs, s, &v);
+
+    if (ret >= 0)
+        *out = (enum cs_rc)v;
+    return ret;
+}
+
+const char *cs_vcodec_name(enum cs_vcodec c)
+{
+    return c == CS_VCODEC_HEVC ? "hevc" : c == CS_VCODEC_AV1 ? "av1" : "h264";
 }
 
 void cs_venc_defaults(struct cs_venc_settings *s)
