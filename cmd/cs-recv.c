@@ -1,32 +1,24 @@
 /* cs-recv: MPEG-TS from the network to standard output, one stream across
  * publishers. */
-#include <stdio.h>
-#include <string.h>
-
 #include "err.h"
 #include "log.h"
 #include "net/transfer.h"
 #include "opt.h"
-#include "sig.h"
-#include "stats.h"
 
 enum {
-    OPT_TIMEOUT = CS_OPT_KEY(0),
-    OPT_RETRY,
-    OPT_ONCE,
+    OPT_ONCE = CS_OPT_KEY(0),
     OPT_ACCESS,
 };
 
 static const struct cs_opt opts[] = {
-    { "timeout", OPT_TIMEOUT, "SECONDS",
+    { "timeout", 't', "SECONDS",
       "give up on a peer that does not answer or send for this long", "5",
       NULL },
-    { "retry", OPT_RETRY, "N|forever",
-      "reconnect up to N times after a failure, with back-off", "0",
+    { "retry", 'r', "N|forever",
+      "caller: reconnect up to N times after a failure, with back-off", "0",
       "forever" },
     { "once", OPT_ONCE, NULL,
-      "listener: stop when the first publisher leaves",
-      NULL, NULL },
+      "listener: stop when the first publisher leaves", NULL, NULL },
     { "access", OPT_ACCESS, "FILE",
       "SRT listener: stream ids, passphrases and modes allowed to publish",
       NULL, "file" },
@@ -41,86 +33,42 @@ static const struct cs_cmd cmd = {
     "URLs: srt://HOST:PORT?mode=caller|listener|rendezvous&latency=MS&\n"
     "        passphrase=..&pbkeylen=16|24|32&streamid=..&maxbw=BYTES\n"
     "      rtmp://HOST:PORT/APP/KEY?listen=1 (listener: checks KEY),\n"
-    "      rtsp://HOST:PORT/PATH (pull)\n"
-    "      rist://HOST:PORT?profile=simple|main&buffer=MS&passphrase=..\n"
-    "      udp://HOST:PORT?ttl=N&localaddr=IP, tcp://HOST:PORT?listen=1\n",
-};
-
-struct config {
-    double timeout;
-    int retry;
-    int once;
-    const char *access;
+    "      rtmp://HOST/APP/KEY (pull), rtsp://HOST:PORT/PATH (pull,\n"
+    "        or mode=listener for a client that pushes)\n"
+    "      rist://@HOST:PORT?profile=simple|main&buffer=MS&passphrase=..\n"
+    "      udp://HOST:PORT, tcp://HOST:PORT?listen=1\n",
 };
 
 static int on_opt(void *p, int key, const char *arg)
 {
-    struct config *cfg = p;
-    long n;
+    struct cs_transfer_args *a = p;
 
     switch (key) {
-    case OPT_TIMEOUT:
-        if (cs_parse_seconds(arg, &cfg->timeout) < 0 || cfg->timeout <= 0)
-            return cs_opt_bad("--timeout", arg, "seconds, like 5 or 0.5");
-        return 0;
-    case OPT_RETRY:
-        if (!strcmp(arg, "forever"))
-            cfg->retry = -1;
-        else if (cs_parse_int(arg, 0, 1000000, &n) < 0)
-            return cs_opt_bad("--retry", arg, "a count or 'forever'");
-        else
-            cfg->retry = (int)n;
-        return 0;
     case OPT_ONCE:
-        cfg->once = 1;
+        a->once = 1;
         return 0;
     case OPT_ACCESS:
-        cfg->access = arg;
+        a->access = arg;
         return 0;
+    default:
+        return cs_transfer_opt(a, key, arg);
     }
-    return CS_EUSAGE;
 }
 
 int main(int argc, char **argv)
 {
-    struct config cfg = { .timeout = 5, .retry = 0, .once = 0 };
+    struct cs_transfer_args a = { .timeout = 5 };
     struct cs_common common = { 0 };
-    struct cs_transfer t = { .fd = 1 };
-    struct cs_net_conf net = { 0 };
-    int ret, first;
+    int first;
 
-    first = cs_opt_parse(&cmd, argc, argv, &common, on_opt, &cfg);
+    first = cs_opt_parse(&cmd, argc, argv, &common, on_opt, &a);
     if (first <= 0)
         return first == CS_OPT_EXIT ? CS_EXIT_OK : CS_EXIT_USAGE;
     if (argc - first != 1) {
         cs_error("expected one URL (see --help)");
         return CS_EXIT_USAGE;
     }
-    ret = cs_net_conf_parse(&net, argv[first], CS_NET_RECV);
-    if (ret < 0)
-        goto out;
-    net.timeout = cfg.timeout;
-    net.access = cfg.access;
-    if (cfg.access && (net.ops != &cs_net_srt ||
-                       net.mode != CS_NET_LISTENER)) {
-        cs_error("--access needs an srt:// URL in listener mode");
-        ret = CS_EUSAGE;
-        goto out;
-    }
-    t.once = cfg.once;
-    t.retry = cfg.retry;
-    ret = cs_sig_install();
-    if (ret >= 0)
-        ret = cs_stats_open(&t.stats, common.stats);
-    if (ret < 0) {
-        cs_error("cannot start: %s", CS_ERRSTR(ret));
-        goto out;
-    }
-    ret = cs_transfer_recv(&net, &t);
-    if (ret < 0 && ret != CS_ESTOP)
-        cs_error("%s", t.err[0] ? t.err : CS_ERRSTR(ret));
-out:
-    cs_stats_close(&t.stats, NULL);
-    cs_net_conf_free(&net);
-    return cs_exit_status(ret);
+    a.url = argv[first];
+    a.stats = common.stats;
+    return cs_exit_status(cs_transfer_run(&a, CS_NET_RECV));
 }

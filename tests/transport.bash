@@ -50,26 +50,19 @@ frame_hashes() {
         grep -v '^#' | awk -F, '{ print $NF }'
 }
 
-# Wait until a UDP port is bound on 127.0.0.1 (max ~5 s).
-wait_udp() {
-    local port=$1 i
+# Wait until a UDP port is bound, or a TCP port listens, on 127.0.0.1
+# without connecting to it (a listener such as ffmpeg's would take the probe
+# for its client). Max ~5 s.
+wait_bound() {
+    local flags=$1 port=$2 i
     for i in $(seq 50); do
-        ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && return 0
+        ss "$flags" "sport = :$port" 2>/dev/null | grep -q . && return 0
         sleep 0.1
     done
     return 1
 }
-
-# Wait until a TCP port listens, without connecting to it (a listener
-# such as ffmpeg's would take the probe for its client).
-wait_listen() {
-    local port=$1 i
-    for i in $(seq 50); do
-        ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
-        sleep 0.1
-    done
-    return 1
-}
+wait_udp() { wait_bound -Hlun "$1"; }
+wait_listen() { wait_bound -Hltn "$1"; }
 
 # `run` with the command's standard output going to FILE.
 run_to() {

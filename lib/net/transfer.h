@@ -30,6 +30,27 @@ int cs_transfer_send(const struct cs_net_conf *c, struct cs_transfer *t);
  * peer does. Codes as cs_transfer_send(). */
 int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t);
 
+/* What cs-send and cs-recv take from their command lines. */
+struct cs_transfer_args {
+    const char *url;
+    double timeout;     /* seconds */
+    int retry;          /* -1: forever */
+    int pace;           /* cs-send */
+    int once;           /* cs-recv */
+    const char *access; /* SRT listener access file, or NULL */
+    const char *stats;  /* --stats, or NULL */
+};
+
+/* Parse the options both commands share: --timeout (KEY 't') and --retry
+ * (KEY 'r'). Returns 0, or CS_EUSAGE after one line naming the value. */
+int cs_transfer_opt(struct cs_transfer_args *a, int key, const char *arg);
+
+/* Everything after option parsing: parse the URL for DIR, check the
+ * settings, install the signal handlers, open --stats and run the
+ * transfer. Returns 0 or a negative code; failures are reported on
+ * standard error in one line (the commands' error report). */
+int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir);
+
 /* Private to the drivers: reconnecting with back-off and statistics. */
 int cs_transfer_retry(const struct cs_net_conf *c, struct cs_transfer *t,
                       struct cs_endpoint *ep, int *attempt, int err);

@@ -155,7 +155,8 @@ int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
             ret = fill(in);
         if (ret < 0)
             return ret;
-        if (in->len && in->buf[0] != SYNC && in->len >= CS_TS_PACKET) {
+        if ((in->len >= CS_TS_PACKET && in->buf[0] != SYNC) ||
+            (in->len && !in->synced && !synced_at(in->buf, in->len, 0))) {
             ret = resync(in);
             if (ret > 0)
                 ret = fill(in);
@@ -167,14 +168,6 @@ int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
             if (in->len && !in->synced)
                 return CS_EDATA;        /* a few bytes, none of them TS */
             break;                      /* end of input */
-        }
-        if (!in->synced && !synced_at(in->buf, in->len, 0)) {
-            ret = resync(in);
-            if (ret > 0)
-                ret = fill(in);
-            if (ret < 0)
-                return ret;
-            continue;
         }
         in->synced = 1;
         if (in->pace && has_pcr(in->buf) &&
