@@ -44,6 +44,24 @@ teardown() {
     diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
 }
 
+@test "cs-recv: SRT rendezvous with cs-send delivers the stream" {
+    local a b
+    a=$(free_port udp)
+    b=$(free_port udp)
+    spawn timeout 30 cs-recv --once \
+        "srt://127.0.0.1:$a?mode=rendezvous&port=$b" >"$T/out.ts"
+    run timeout 30 cs-send "srt://127.0.0.1:$b?mode=rendezvous&port=$a" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    # libsrt 1.5.1 loses the very first message of a rendezvous connection
+    # (the receiver counts it lost and dropped): allow that one, no more
+    [ "$(stat -c %s "$T/out.ts")" -ge $(( $(stat -c %s "$CLIP") - 1316 )) ]
+    cmp <(tail -c 300000 "$CLIP") <(tail -c 300000 "$T/out.ts")
+    run ffmpeg -nostdin -v error -i "$T/out.ts" -f null -
+    [ "$status" -eq 0 ]
+}
+
 @test "cs-recv: --access rejects an unknown stream id and a wrong passphrase, admits the right ones" {
     local port
     port=$(free_port udp)

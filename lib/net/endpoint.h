@@ -40,6 +40,7 @@ struct cs_net_conf {
     char scheme[16];
     char host[256];     /* empty: any address (listener) */
     int port;           /* -1: none given */
+    int localport;      /* SRT rendezvous: our port (0: the same) */
     char path[1024];    /* "/app/key" for RTMP, "/stream" for RTSP */
     enum cs_net_dir dir;
     enum cs_net_mode mode;

@@ -2,6 +2,7 @@
  * listen callback) and rendezvous; live mode, 1316-byte messages. */
 #include "net/endpoint.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <string.h>
@@ -188,9 +189,13 @@ static int do_connect(struct cs_endpoint *ep, struct srt_priv *p,
 
         memset(&local, 0, sizeof(local));
         local.ss_family = (sa_family_t)ai->ai_family;
-        /* The same port on both sides, as srt-live-transmit does. */
+        /* The same port on both sides unless port= says otherwise, as
+         * srt-live-transmit does. */
         memcpy(&((struct sockaddr_in *)&local)->sin_port,
                &((struct sockaddr_in *)ai->ai_addr)->sin_port, 2);
+        if (ep->conf->localport)
+            ((struct sockaddr_in *)&local)->sin_port =
+                htons((uint16_t)ep->conf->localport);
         if (srt_bind(p->sock, (struct sockaddr *)&local,
                      (int)ai->ai_addrlen) < 0)
             return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());

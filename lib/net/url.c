@@ -38,6 +38,7 @@ static const struct param params[] = {
     { "localaddr", P_BUF, F(localaddr), 0, 0 },
     { "profile", P_PROFILE, F(rist_profile), 0, 1 },
     { "buffer", P_INT, F(buffer_ms), 0, 30000 },
+    { "port", P_INT, F(localport), 1, 65535 },
     { NULL, 0, 0, 0, 0 },
 };
 #undef F
