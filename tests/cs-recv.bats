@@ -201,7 +201,7 @@ teardown() {
     [ $((SECONDS - t0)) -le 5 ]
 }
 
-@test "cs-recv: UDP from cs-send, and a malformed URL" {
+@test "cs-recv: UDP and TCP from cs-send, and a malformed URL" {
     local port
     port=$(free_port udp)
     spawn timeout 30 cs-recv --once --timeout 1 "udp://127.0.0.1:$port" \
@@ -211,6 +211,15 @@ teardown() {
     [ "$status" -eq 0 ]
     wait "$(tail -n 1 "$T/pids")"
     same_ts "$CLIP" "$T/out.ts"
+    # and TCP, the receiver listening
+    port=$(free_port)
+    spawn timeout 30 cs-recv --once "tcp://127.0.0.1:$port?listen=1" \
+        >"$T/tcp.ts"
+    wait_listen "$port"
+    run timeout 30 cs-send --no-pace "tcp://127.0.0.1:$port" <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    same_ts "$CLIP" "$T/tcp.ts"
     run cs-recv "srt://127.0.0.1:99999"
     [ "$status" -eq 2 ]
     [ "$output" = "cs-recv: invalid URL 'srt://127.0.0.1:99999': bad port" ]
