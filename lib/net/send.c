@@ -27,9 +27,13 @@ int cs_transfer_retry(const struct cs_net_conf *c, struct cs_transfer *t,
         return err;
     (*attempt)++;
     wait = 0.5 * (1 << (*attempt < 5 ? *attempt - 1 : 4)); /* 0.5 .. 8 s */
-    cs_warn("'%s': %s; reconnecting in %g s (attempt %d%s)", c->shown,
-            ep->why[0] ? ep->why : CS_ERRSTR(err), wait, *attempt,
-            t->retry < 0 ? "" : t->retry == 1 ? " of 1" : "");
+    if (t->retry < 0)
+        cs_warn("'%s': %s; reconnecting in %g s (attempt %d)", c->shown,
+                ep->why[0] ? ep->why : CS_ERRSTR(err), wait, *attempt);
+    else
+        cs_warn("'%s': %s; reconnecting in %g s (attempt %d of %d)",
+                c->shown, ep->why[0] ? ep->why : CS_ERRSTR(err), wait,
+                *attempt, t->retry);
     cs_endpoint_close(ep);
     if (cs_sleep_until_us(cs_now_us() + (int64_t)(wait * 1e6)))
         return CS_ESTOP;
