@@ -187,6 +187,26 @@ teardown() {
     [ "$(frame_hashes "$T/out.ts" | wc -l)" -eq $(( 2 * $(frame_hashes "$CLIP" | wc -l) )) ]
 }
 
+@test "cs-recv: RTMP publishers one after another give one decodable stream" {
+    local port
+    port=$(free_port)
+    spawn cs-recv "rtmp://127.0.0.1:$port/live/k1?listen=1" >"$T/out.ts" \
+        2>"$T/err"
+    wait_listen "$port"
+    for _ in 1 2; do
+        timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy -f flv \
+            "rtmp://127.0.0.1:$port/live/k1"
+    done
+    sleep 0.5
+    kill -TERM "$(tail -n 1 "$T/pids")"
+    wait "$(tail -n 1 "$T/pids")"
+    grep -q "a new publisher; the stream goes on" "$T/err"
+    run ffmpeg -nostdin -v error -i "$T/out.ts" -f null -
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(frame_hashes "$T/out.ts" | wc -l)" -eq $(( 2 * $(frame_hashes "$CLIP" | wc -l) )) ]
+}
+
 @test "cs-recv: a peer that stops sending is noticed within --timeout" {
     local port idle
     port=$(free_port udp)
