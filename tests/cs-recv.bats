@@ -221,7 +221,7 @@ teardown() {
     [ $((SECONDS - t0)) -le 5 ]
 }
 
-@test "cs-recv: UDP and TCP from cs-send, and a malformed URL" {
+@test "cs-recv: UDP (unicast, multicast) and TCP from cs-send; a malformed URL" {
     local port
     port=$(free_port udp)
     spawn timeout 30 cs-recv --once --timeout 1 "udp://127.0.0.1:$port" \
@@ -231,6 +231,16 @@ teardown() {
     [ "$status" -eq 0 ]
     wait "$(tail -n 1 "$T/pids")"
     same_ts "$CLIP" "$T/out.ts"
+    # multicast, kept on the loopback interface
+    port=$(free_port udp)
+    spawn timeout 30 cs-recv --once --timeout 1 \
+        "udp://239.255.0.1:$port?localaddr=127.0.0.1" >"$T/mc.ts"
+    wait_udp "$port" || sleep 0.5
+    run timeout 30 cs-send "udp://239.255.0.1:$port?localaddr=127.0.0.1&ttl=1" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    same_ts "$CLIP" "$T/mc.ts"
     # and TCP, the receiver listening
     port=$(free_port)
     spawn timeout 30 cs-recv --once "tcp://127.0.0.1:$port?listen=1" \
