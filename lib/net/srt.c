@@ -51,6 +51,9 @@ static int set_pre(struct cs_endpoint *ep, SRTSOCKET s)
     fail |= setopt(s, SRTO_TRANSTYPE, &tt, sizeof(tt));
     fail |= setopt(s, SRTO_PAYLOADSIZE, &pl, sizeof(pl));
     fail |= setopt(s, SRTO_RCVSYN, &yes, sizeof(yes));
+    /* Retransmit on every loss report, not once per NAK period: on a lossy
+     * link the retransmissions are lost too, and latency is short. */
+    fail |= setopt(s, SRTO_RETRANSMITALGO, &(int){ 0 }, sizeof(int));
     fail |= setopt(s, SRTO_SNDSYN, &yes, sizeof(yes));
     if (ms > 0) {
         fail |= setopt(s, SRTO_CONNTIMEO, &ms, sizeof(ms));
