@@ -106,6 +106,8 @@ teardown() {
         "srt://127.0.0.1:$relay?latency=120" <"$CLIP"
     [ "$status" -eq 0 ]
     wait "$(sed -n 1p "$T/pids")"
+    tail -n 1 "$T/recv.json"
+    tail -n 1 "$T/send.json"
     same_ts "$CLIP" "$T/out.ts"
     [ "$(final_stat "$T/recv.json" final)" = True ]
     [ "$(final_stat "$T/recv.json" dropped)" = 0 ]
