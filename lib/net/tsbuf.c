@@ -145,6 +145,30 @@ static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
     return due;
 }
 
+/* Move the whole packets in a row at the start of the buffer (as many as
+ * fit in MAX) to OUT, following the PCR clock; one memmove for all. */
+static int take_packets(struct cs_tsin *in, uint8_t *out, int max,
+                        int64_t *due)
+{
+    int at = 0;
+
+    while (at + CS_TS_PACKET <= max && in->len - at >= CS_TS_PACKET &&
+           in->buf[at] == SYNC) {
+        const uint8_t *p = in->buf + at;
+
+        if (in->pace && has_pcr(p) &&
+            (in->pcr_pid < 0 || pid_of(p) == in->pcr_pid))
+            *due = due_us(in, p);
+        at += CS_TS_PACKET;
+        in->packets++;
+    }
+    memcpy(out, in->buf, (size_t)at);
+    in->len -= at;
+    memmove(in->buf, in->buf + at, (size_t)in->len);
+    in->skipped = 0;
+    return at;
+}
+
 int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
 {
     int n = 0, ret = 0;
@@ -170,15 +194,7 @@ int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
             break;                      /* end of input */
         }
         in->synced = 1;
-        if (in->pace && has_pcr(in->buf) &&
-            (in->pcr_pid < 0 || pid_of(in->buf) == in->pcr_pid))
-            due = due_us(in, in->buf);
-        memcpy(out + n, in->buf, CS_TS_PACKET);
-        n += CS_TS_PACKET;
-        in->len -= CS_TS_PACKET;
-        memmove(in->buf, in->buf + CS_TS_PACKET, (size_t)in->len);
-        in->packets++;
-        in->skipped = 0;
+        n += take_packets(in, out + n, max - n, &due);
     }
     if (!n && in->len && !in->synced)
         return CS_EDATA;
