@@ -240,7 +240,8 @@ static int finish(struct enc *e)
         if (ret >= 0)
             ret = cs_encode(e->aenc, NULL, write_audio, e);
     }
-    if (ret >= 0)
+    /* SVT-AV1 1.4 never returns from a flush that follows no picture. */
+    if (ret >= 0 && e->frames > 0)
         ret = cs_encode(e->venc, NULL, write_video, e);
     return ret;
 }
