@@ -222,6 +222,19 @@ static void connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
         atomic_fetch_sub(&h->metrics.active, 1);
 }
 
+/* The usual %HH decoding, with a decoded NUL turned into a backslash,
+ * which no path below the root may hold: "a%00/../b" must not become
+ * "a". */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    size_t n = MHD_http_unescape(s);
+
+    for (size_t i = 0; i < n; i++)
+        if (!s[i])
+            s[i] = '\\';
+    return n;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     cs_vlog(CS_LOG_VERBOSE, fmt, ap);
@@ -281,6 +294,7 @@ static int start(struct cs_http *h)
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
         MHD_OPTION_NOTIFY_COMPLETED, completed, h,
         MHD_OPTION_NOTIFY_CONNECTION, connection, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
         MHD_OPTION_END);
     if (!h->daemon) {
         cs_error("cannot listen on '%s': %s", h->cfg.listen,

@@ -10,7 +10,8 @@ probes (no media: parts are small files of known bytes).
                                     COUNT concurrent GETs, print a summary
 
 The layout is cs-segment's: DIR/index.m3u8, DIR/init.mp4, DIR/<n>.m4s,
-DIR/<n>.<p>.m4s. Five 0.2 s parts a segment (target duration 1 s)."""
+DIR/<n>.<p>.m4s. Five 0.2 s parts a segment (target duration 1 s;
+$LLHLS_PPS changes the number of parts a segment)."""
 import asyncio
 import json
 import math
@@ -20,7 +21,7 @@ import threading
 import time
 import urllib.request
 
-PPS = 5
+PPS = int(os.environ.get('LLHLS_PPS', '5'))
 PART = 0.2
 WINDOW = 12
 
@@ -43,10 +44,11 @@ def playlist(n):
     first = max(0, whole - WINDOW)
     t0 = 1700000000.0 + first * PPS * PART
     pdt = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t0)) + '.000Z'
-    out = ['#EXTM3U', '#EXT-X-VERSION:9', '#EXT-X-TARGETDURATION:1',
+    target = max(1, math.ceil(PPS * PART))
+    out = ['#EXTM3U', '#EXT-X-VERSION:9', '#EXT-X-TARGETDURATION:%d' % target,
            '#EXT-X-MEDIA-SEQUENCE:%d' % first,
            '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.6,'
-           'CAN-SKIP-UNTIL=6.0',
+           'CAN-SKIP-UNTIL=%.1f' % (6.0 * target),
            '#EXT-X-PART-INF:PART-TARGET=%.3f' % PART,
            '#EXT-X-MAP:URI="init.mp4"',
            '#EXT-X-PROGRAM-DATE-TIME:' + pdt]
@@ -64,12 +66,13 @@ def playlist(n):
     return ('\n'.join(out) + '\n').encode()
 
 
-def write(d, n):
-    """Write part N-1 (and its segment when it completes), then the playlist."""
+def write(d, n, first=None):
+    """Write parts FIRST..N-1 (default: the last one) and the segments they
+    complete, then the playlist after N parts."""
     os.makedirs(d, exist_ok=True)
     if not os.path.exists(os.path.join(d, 'init.mp4')):
         atomic(os.path.join(d, 'init.mp4'), b'init\n' * 100)
-    for k in range(max(0, n - 1), n):
+    for k in range(n - 1 if first is None else first, n):
         msn, p = divmod(k, PPS)
         atomic(os.path.join(d, '%d.%d.m4s' % (msn, p)), part_bytes(msn, p))
         if p == PPS - 1:
@@ -79,8 +82,7 @@ def write(d, n):
 
 
 def fill(d, n):
-    for k in range(1, n + 1):
-        write(d, k)
+    write(d, n, first=0)
 
 
 def run(d, start, interval, count):
