@@ -47,7 +47,7 @@ struct cs_req {
     enum cs_method method;
     enum cs_kind kind;
     char rel[PATH_MAX];               /* path below the root, no '/' first */
-    char abs[PATH_MAX * 2];
+    char abs[PATH_MAX];
     struct cs_waiter w;
     int waited;                       /* counted as blocked once */
     /* LL-HLS directives */
@@ -57,7 +57,7 @@ struct cs_req {
     /* ingest */
     int started;
     int fd;
-    char tmp[PATH_MAX * 2];
+    char *tmp;                        /* upload's temporary name */
     int64_t received;
     int failed;                       /* HTTP status to answer, or 0 */
 };

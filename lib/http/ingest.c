@@ -70,7 +70,8 @@ static int open_upload(struct cs_req *r)
     snprintf(rel, sizeof(rel), "%s", r->rel);
     if (cs_http_resolve(r->h, r, rel, 0) < 0)
         return fail(r, MHD_HTTP_NOT_FOUND, NULL);
-    ret = cs_tmp_path(r->tmp, sizeof(r->tmp), r->abs);
+    r->tmp = malloc(PATH_MAX);
+    ret = r->tmp ? cs_tmp_path(r->tmp, PATH_MAX, r->abs) : AVERROR(ENOMEM);
     if (ret == 0) {
         r->fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (r->fd < 0)
@@ -201,4 +202,6 @@ void cs_ingest_cleanup(struct cs_req *r)
         r->fd = -1;
         unlink(r->tmp);
     }
+    free(r->tmp);
+    r->tmp = NULL;
 }

@@ -117,7 +117,8 @@ struct cs_waiter *live_take(struct cs_live *live, const char *dir,
 
     for (; w; w = next) {
         next = w->next;
-        if (dir && strcmp(w->dir, dir))
+        if (dir && (strlen(dir) != w->dirlen ||
+                    memcmp(w->dir, dir, w->dirlen)))
             continue;
         if (any_file_only && !(w->flags & CS_WAIT_ANY_FILE))
             continue;

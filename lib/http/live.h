@@ -46,7 +46,8 @@ enum { CS_WAIT_ANY_FILE = 1 << 0 };
 
 struct cs_waiter {
     void *arg;            /* handed to the suspend and wake callbacks */
-    char dir[1024];       /* folder (relative to the root) watched */
+    const char *dir;      /* folder (relative to the root) watched, */
+    size_t dirlen;        /* not NUL-terminated: owned by the caller */
     int flags;            /* CS_WAIT_* */
     int64_t deadline_us;  /* monotonic */
     enum cs_wait_state state;

@@ -109,8 +109,8 @@ static void watch_folder(struct cs_req *r)
 {
     const char *slash = strrchr(r->rel, '/');
 
-    snprintf(r->w.dir, sizeof(r->w.dir), "%.*s",
-             slash ? (int)(slash - r->rel) : 0, r->rel);
+    r->w.dir = r->rel;
+    r->w.dirlen = slash ? (size_t)(slash - r->rel) : 0;
 }
 
 static void start_clock(struct cs_req *r, double target)
