@@ -108,6 +108,24 @@ static void dir_of(const char *rel, char *dir, size_t size)
     snprintf(dir, size, "%.*s", n, rel);
 }
 
+void live_detach(struct cs_live *live, struct cs_waiter *w,
+                 enum cs_wait_state st, struct cs_waiter **chain)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        live->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+    w->state = st;
+    live->nwaiters--;
+    if (chain) {
+        w->wnext = *chain;
+        *chain = w;
+    }
+}
+
 /* Lock held. Detach the waiters of DIR (all when DIR is NULL) that care
  * about this kind of change; returns them chained by wnext. */
 struct cs_waiter *live_take(struct cs_live *live, const char *dir,
@@ -122,17 +140,7 @@ struct cs_waiter *live_take(struct cs_live *live, const char *dir,
             continue;
         if (any_file_only && !(w->flags & CS_WAIT_ANY_FILE))
             continue;
-        if (w->prev)
-            w->prev->next = w->next;
-        else
-            live->waiters = w->next;
-        if (w->next)
-            w->next->prev = w->prev;
-        w->prev = w->next = NULL;
-        w->state = st;
-        w->wnext = out;
-        out = w;
-        live->nwaiters--;
+        live_detach(live, w, st, &out);
     }
     return out;
 }
@@ -324,16 +332,8 @@ out:
 void cs_live_cancel(struct cs_live *live, struct cs_waiter *w)
 {
     pthread_mutex_lock(&live->mu);
-    if (w->state == CS_WAIT_BLOCKED) {
-        if (w->prev)
-            w->prev->next = w->next;
-        else
-            live->waiters = w->next;
-        if (w->next)
-            w->next->prev = w->prev;
-        live->nwaiters--;
-        w->state = CS_WAIT_IDLE;
-    }
+    if (w->state == CS_WAIT_BLOCKED)
+        live_detach(live, w, CS_WAIT_IDLE, NULL);
     pthread_mutex_unlock(&live->mu);
 }
 

@@ -45,6 +45,10 @@ struct cs_live {
 /* Lock held unless noted. */
 void live_free_entry(struct entry *e);
 void live_drop(struct cs_live *live, const char *rel);
+/* Unlist W, set it to ST and, unless CHAIN is NULL, push it on *CHAIN
+ * (linked by wnext). */
+void live_detach(struct cs_live *live, struct cs_waiter *w,
+                 enum cs_wait_state st, struct cs_waiter **chain);
 /* Detach the waiters of DIR (all when NULL; only CS_WAIT_ANY_FILE ones
  * when ANY_FILE_ONLY), set to ST, chained by wnext. */
 struct cs_waiter *live_take(struct cs_live *live, const char *dir,

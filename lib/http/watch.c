@@ -201,17 +201,7 @@ static int expire(struct cs_live *live)
                 first = w->deadline_us;
             continue;
         }
-        if (w->prev)
-            w->prev->next = w->next;
-        else
-            live->waiters = w->next;
-        if (w->next)
-            w->next->prev = w->prev;
-        w->prev = w->next = NULL;
-        w->state = CS_WAIT_EXPIRED;
-        w->wnext = out;
-        out = w;
-        live->nwaiters--;
+        live_detach(live, w, CS_WAIT_EXPIRED, &out);
     }
     pthread_mutex_unlock(&live->mu);
     live_wake(live, out);
