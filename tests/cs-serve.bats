@@ -248,8 +248,27 @@ code() {
     diff <(tail -n 12 "$T/full") <(tail -n 12 "$T/delta")
     grep -q '^#EXT-X-MEDIA-SEQUENCE:' "$T/delta"
     grep -q '^#EXT-X-MAP:URI="init.mp4"' "$T/delta"
-    # v2 also drops date ranges and says which were removed
-    curl -s "$U/s/v0/index.m3u8?_HLS_skip=v2" | grep -q '^#EXT-X-SKIP:'
+}
+
+@test "_HLS_skip=v2 also skips date ranges and lists the ones removed" {
+    export LLHLS_DATERANGES=1
+    python3 "$LLHLS" write "$ROOT/s/v0" 63
+    serve
+    pl=$U/s/v0/index.m3u8
+    curl -s "$pl" >/dev/null
+    python3 "$LLHLS" write "$ROOT/s/v0" 73   # ad-0 and ad-1 slide out
+    sleep 0.5
+    curl -s "$pl" >"$T/full"
+    curl -s "$pl?_HLS_skip=YES" >"$T/yes"
+    curl -s "$pl?_HLS_skip=v2" >"$T/v2"
+    ! grep -q 'ID="ad-0"' "$T/full"
+    n=$(sed -n 's/^#EXT-X-SKIP:SKIPPED-SEGMENTS=\([0-9]*\).*/\1/p' "$T/v2")
+    [ "$n" -gt 0 ]
+    # YES keeps every date range, v2 only those of the segments it keeps
+    [ "$(grep -c '^#EXT-X-DATERANGE' "$T/yes")" -eq "$(grep -c '^#EXT-X-DATERANGE' "$T/full")" ]
+    [ "$(grep -c '^#EXT-X-DATERANGE' "$T/v2")" -eq $(( $(grep -c '^#EXT-X-DATERANGE' "$T/full") - n )) ]
+    grep -q $'^#EXT-X-SKIP:SKIPPED-SEGMENTS=[0-9]*,RECENTLY-REMOVED-DATERANGES="ad-0\tad-1"$' "$T/v2"
+    ! grep -q 'RECENTLY-REMOVED' "$T/yes"
 }
 
 @test "1000 concurrent blocked requests are all answered when the part lands" {

@@ -36,6 +36,7 @@ void cs_pl_unref(struct cs_pl **ppl)
         for (int j = 0; j < 2; j++)
             free(pl->var[i][j].data);
     cs_m3u8_free(&pl->m);
+    free(pl->removed_dr);
     pthread_mutex_destroy(&pl->mu);
     free(pl->text);
     free(pl);
@@ -83,6 +84,7 @@ static struct entry *find(struct cs_live *live, const char *rel)
 void live_free_entry(struct entry *e)
 {
     cs_pl_unref(&e->pl);
+    free(e->removed);
     free(e->rel);
     free(e->dir);
     free(e);
@@ -155,6 +157,67 @@ void live_wake(struct cs_live *live, struct cs_waiter *w)
     }
 }
 
+struct dr_ctx {
+    struct entry *e;
+    const struct cs_pl *pl;
+    int64_t now;
+};
+
+static int has_daterange(const struct cs_pl *pl, const char *id)
+{
+    char needle[300];
+
+    snprintf(needle, sizeof(needle), "ID=\"%s\"", id);
+    return strstr(pl->text, needle) != NULL;
+}
+
+static void note_removed(void *ctx, const char *id)
+{
+    struct dr_ctx *c = ctx;
+    struct entry *e = c->e;
+
+    if (has_daterange(c->pl, id))
+        return;
+    for (int i = 0; i < e->nremoved; i++)
+        if (!strcmp(e->removed[i].id, id))
+            return;
+    if (e->nremoved == MAX_REMOVED_DR)
+        memmove(e->removed, e->removed + 1,
+                sizeof(*e->removed) * (size_t)--e->nremoved);
+    snprintf(e->removed[e->nremoved].id, sizeof(e->removed[0].id), "%s", id);
+    e->removed[e->nremoved++].when_us = c->now;
+}
+
+/* Lock held, E->pl the old version (or NULL): remember the date ranges
+ * that PL no longer has, forget those older than twice the skip window,
+ * and give PL the list (RECENTLY-REMOVED-DATERANGES of delta updates). */
+static void track_removed(struct entry *e, struct cs_pl *pl)
+{
+    struct dr_ctx c = { e, pl, cs_wall_us() };
+    int64_t keep = (int64_t)(2e6 * (pl->m.skip_until > 30 ?
+                                    pl->m.skip_until : 30));
+    size_t n = 0;
+    int k = 0;
+
+    if (!e->removed)
+        e->removed = calloc(MAX_REMOVED_DR, sizeof(*e->removed));
+    if (!e->removed)
+        return;
+    if (e->pl)
+        cs_m3u8_daterange_ids(e->pl->text, e->pl->len, note_removed, &c);
+    for (int i = 0; i < e->nremoved; i++)
+        if (c.now - e->removed[i].when_us < keep &&
+            !has_daterange(pl, e->removed[i].id))
+            e->removed[k++] = e->removed[i];
+    e->nremoved = k;
+    for (int i = 0; i < k; i++)
+        n += strlen(e->removed[i].id) + 1;
+    pl->removed_dr = k ? malloc(n) : NULL;
+    for (int i = 0, off = 0; pl->removed_dr && i < k; i++)
+        off += sprintf(pl->removed_dr + off, "%s%s", i ? "\t" : "",
+                       e->removed[i].id);
+}
+
 /* Install a new version of REL (takes PL) unless it is the same text;
  * wake the folder's waiters when it changed. */
 static int install(struct cs_live *live, const char *rel, struct cs_pl *pl,
@@ -191,6 +254,7 @@ static int install(struct cs_live *live, const char *rel, struct cs_pl *pl,
         cs_pl_unref(&pl);
         goto out;
     }
+    track_removed(e, pl);
     cs_pl_unref(&e->pl);
     e->pl = pl;
     woken = live_take(live, e->dir, 0, CS_WAIT_WOKEN);

@@ -27,6 +27,7 @@ struct cs_pl {
     struct cs_m3u8 m;
     int64_t wall_us;          /* when this version was seen */
     char etag[24];            /* "\"...\"", from the content */
+    char *removed_dr;         /* date ranges removed lately, tab-separated */
     pthread_mutex_t mu;       /* guards var */
     struct { char *data; size_t len; int done; } var[3][2]; /* skip x gz */
 };

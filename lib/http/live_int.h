@@ -10,10 +10,20 @@
 
 #define MAX_PLAYLIST (8 << 20)
 
+#define MAX_REMOVED_DR 64
+
+/* A date range that left the playlist, for RECENTLY-REMOVED-DATERANGES. */
+struct removed_dr {
+    char id[256];
+    int64_t when_us;
+};
+
 struct entry {
     char *rel;
     char *dir;
     struct cs_pl *pl;
+    struct removed_dr *removed;   /* MAX_REMOVED_DR, or NULL */
+    int nremoved;
     dev_t dev;
     ino_t ino;
     off_t size;

@@ -152,7 +152,8 @@ static void variant(struct cs_pl *pl, int skip, int gz, const char **data,
     pthread_mutex_lock(&pl->mu);
     if (skip && !pl->var[skip][0].done) {
         if (cs_m3u8_delta(&pl->m, pl->text, pl->len, (enum cs_skip)skip,
-                          &pl->var[skip][0].data, &pl->var[skip][0].len) < 0)
+                          pl->removed_dr, &pl->var[skip][0].data,
+                          &pl->var[skip][0].len) < 0)
             pl->var[skip][0].data = NULL;
         pl->var[skip][0].done = 1;
     }

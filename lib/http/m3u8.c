@@ -301,11 +301,28 @@ static int skipped_count(const struct cs_m3u8 *m)
     return k;
 }
 
-int cs_m3u8_delta(const struct cs_m3u8 *m, const char *text, size_t len,
-                  enum cs_skip mode, char **out, size_t *out_len)
+void cs_m3u8_daterange_ids(const char *text, size_t len,
+                           void (*fn)(void *ctx, const char *id), void *ctx)
 {
-    size_t from, to, hn = 0, cn = 0, n;
-    char *buf = NULL, *carry = NULL, skip[128];
+    char id[256];
+
+    for (size_t off = 0; off < len;) {
+        const char *l = text + off, *nl = memchr(l, '\n', len - off);
+        size_t n = nl ? (size_t)(nl - l) : len - off;
+
+        if (tag_is(l, n, "#EXT-X-DATERANGE") &&
+            attr(l, n, "ID", id, sizeof(id)) && !strchr(id, '\t'))
+            fn(ctx, id);
+        off += n + (nl ? 1 : 0);
+    }
+}
+
+int cs_m3u8_delta(const struct cs_m3u8 *m, const char *text, size_t len,
+                  enum cs_skip mode, const char *removed_dr, char **out,
+                  size_t *out_len)
+{
+    size_t from, to, hn = 0, cn = 0, n, rn;
+    char *buf = NULL, *carry = NULL, *skip = NULL;
     int k, ret = AVERROR(ENOMEM);
 
     *out = NULL;
@@ -320,9 +337,15 @@ int cs_m3u8_delta(const struct cs_m3u8 *m, const char *text, size_t len,
         return 0;
     from = m->segs[0].off;
     to = m->segs[k - 1].end;
-    n = snprintf(skip, sizeof(skip), "#EXT-X-SKIP:SKIPPED-SEGMENTS=%d%s\n",
-                 k, mode == CS_SKIP_V2 ?
-                 ",RECENTLY-REMOVED-DATERANGES=\"\"" : "");
+    rn = removed_dr ? strlen(removed_dr) : 0;
+    skip = malloc(rn + 128);
+    if (!skip)
+        goto out;
+    n = (size_t)sprintf(skip, "#EXT-X-SKIP:SKIPPED-SEGMENTS=%d", k);
+    if (mode == CS_SKIP_V2)
+        n += (size_t)sprintf(skip + n, ",RECENTLY-REMOVED-DATERANGES=\"%s\"",
+                             removed_dr ? removed_dr : "");
+    skip[n++] = '\n';
     buf = malloc(len + n + 1);
     carry = malloc(to - from + 1);
     if (!buf || !carry)
@@ -344,5 +367,6 @@ int cs_m3u8_delta(const struct cs_m3u8 *m, const char *text, size_t len,
 out:
     free(buf);
     free(carry);
+    free(skip);
     return ret;
 }

@@ -48,10 +48,18 @@ enum cs_skip { CS_SKIP_NO = 0, CS_SKIP_YES = 1, CS_SKIP_V2 = 2 };
 
 /* Build the Playlist Delta Update of TEXT (parsed as M) for the skip
  * request MODE: the segments older than the skip boundary replaced by
- * EXT-X-SKIP. *OUT is malloc'ed (caller frees), or NULL with *OUT_LEN 0
- * when nothing can be skipped (serve the full playlist). Returns 0 or
+ * EXT-X-SKIP; with CS_SKIP_V2 (and CAN-SKIP-DATERANGES=YES) their
+ * EXT-X-DATERANGE tags go too, and REMOVED_DR (tab-separated IDs of date
+ * ranges recently removed from the playlist, may be NULL) is listed.
+ * *OUT is malloc'ed (caller frees), or NULL with *OUT_LEN 0 when nothing
+ * can be skipped (serve the full playlist). Returns 0 or
  * AVERROR(ENOMEM). */
 int cs_m3u8_delta(const struct cs_m3u8 *m, const char *text, size_t len,
-                  enum cs_skip mode, char **out, size_t *out_len);
+                  enum cs_skip mode, const char *removed_dr, char **out,
+                  size_t *out_len);
+
+/* Call FN with the ID of every EXT-X-DATERANGE tag of TEXT. */
+void cs_m3u8_daterange_ids(const char *text, size_t len,
+                           void (*fn)(void *ctx, const char *id), void *ctx);
 
 #endif

@@ -11,7 +11,8 @@ probes (no media: parts are small files of known bytes).
 
 The layout is cs-segment's: DIR/index.m3u8, DIR/init.mp4, DIR/<n>.m4s,
 DIR/<n>.<p>.m4s. Five 0.2 s parts a segment (target duration 1 s;
-$LLHLS_PPS changes the number of parts a segment)."""
+$LLHLS_PPS changes the number of parts a segment; LLHLS_DATERANGES=1 adds
+an EXT-X-DATERANGE "ad-<msn>" a segment)."""
 import asyncio
 import json
 import math
@@ -22,6 +23,7 @@ import time
 import urllib.request
 
 PPS = int(os.environ.get('LLHLS_PPS', '5'))
+DATERANGES = os.environ.get('LLHLS_DATERANGES') == '1'
 PART = 0.2
 WINDOW = 12
 
@@ -48,11 +50,17 @@ def playlist(n):
     out = ['#EXTM3U', '#EXT-X-VERSION:9', '#EXT-X-TARGETDURATION:%d' % target,
            '#EXT-X-MEDIA-SEQUENCE:%d' % first,
            '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.6,'
-           'CAN-SKIP-UNTIL=%.1f' % (6.0 * target),
+           'CAN-SKIP-UNTIL=%.1f' % (6.0 * target) +
+           (',CAN-SKIP-DATERANGES=YES' if DATERANGES else ''),
            '#EXT-X-PART-INF:PART-TARGET=%.3f' % PART,
            '#EXT-X-MAP:URI="init.mp4"',
            '#EXT-X-PROGRAM-DATE-TIME:' + pdt]
     for msn in range(first, whole):
+        if DATERANGES:
+            t = t0 + (msn - first) * PPS * PART
+            out.append('#EXT-X-DATERANGE:ID="ad-%d",START-DATE="%s.000Z",'
+                       'DURATION=%.3f' % (msn, time.strftime(
+                           '%Y-%m-%dT%H:%M:%S', time.gmtime(t)), PPS * PART))
         if msn >= whole - 3:
             for p in range(PPS):
                 out.append('#EXT-X-PART:DURATION=%.3f,URI="%d.%d.m4s"%s' %
