@@ -340,6 +340,21 @@ print(len(s.recv(10)), round(time.time() - t))"
     [ "$(code $U/s/v0/1.m4s)" = 200 ]
 }
 
+@test "the connection limit holds: the next client is turned away" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    serve --max-connections 3
+    python3 -c "
+import socket, time
+s = [socket.create_connection(('127.0.0.1', $PORT)) for _ in range(3)]
+time.sleep(4)" &
+    holder=$!
+    sleep 1
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 2 $U/s/v0/1.m4s
+    [ "$output" = 000 ]
+    wait $holder
+    [ "$(code $U/s/v0/1.m4s)" = 200 ]
+}
+
 @test "metrics, health and the player pages" {
     python3 "$LLHLS" write "$ROOT/s/v0" 17
     serve --assets "$REPO/node_modules/hls.js/dist"
@@ -377,7 +392,8 @@ print(len(s.recv(10)), round(time.time() - t))"
     one_line "$output"
     run cs-serve --root "$ROOT" --threads 0
     [ "$status" -eq 2 ]
-    serve
+    serve --stats "$T/stats"
+    for i in 1 2 3; do curl -s $U/healthz >/dev/null; done
     run timeout 5 cs-serve --root "$ROOT" --listen 127.0.0.1:$PORT
     [ "$status" -eq 4 ]
     [[ "$output" == *"cannot listen on '127.0.0.1:$PORT'"* ]]
@@ -386,4 +402,6 @@ print(len(s.recv(10)), round(time.time() - t))"
     wait "$SERVE_PID" || st=$?
     SERVE_PID=
     [ "$st" -eq 0 ]
+    tail -n 1 "$T/stats" | jq -e '.final == true and .requests >= 3 and
+        .blocked == 0 and has("sent_bytes") and has("connections")'
 }
