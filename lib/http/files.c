@@ -53,7 +53,7 @@ static int parent_within(const char *root, const char *path)
     return 0;
 }
 
-int cs_http_resolve(struct cs_http *h, struct cs_req *r, const char *url,
+int cs_http_resolve(const char *root, struct cs_req *r, const char *url,
                     int must_exist)
 {
     char real[PATH_MAX];
@@ -66,12 +66,12 @@ int cs_http_resolve(struct cs_http *h, struct cs_req *r, const char *url,
     n = snprintf(r->rel, sizeof(r->rel), "%s", url);
     if (n < 0 || (size_t)n >= sizeof(r->rel))
         return AVERROR(ENOENT);
-    n = snprintf(r->abs, sizeof(r->abs), "%s/%s", h->root, url);
+    n = snprintf(r->abs, sizeof(r->abs), "%s/%s", root, url);
     if (n < 0 || (size_t)n >= sizeof(r->abs))
         return AVERROR(ENOENT);
     if (!must_exist)
-        return parent_within(h->root, r->abs) ? 0 : AVERROR(ENOENT);
-    if (!realpath(r->abs, real) || !within(h->root, real))
+        return parent_within(root, r->abs) ? 0 : AVERROR(ENOENT);
+    if (!realpath(r->abs, real) || !within(root, real))
         return AVERROR(ENOENT);
     snprintf(r->abs, sizeof(r->abs), "%s", real);
     return 0;

@@ -63,12 +63,12 @@ struct cs_req {
 };
 
 /* files.c */
-/* Map URL (already percent-decoded once by libmicrohttpd) into R->rel
- * and R->abs. AVERROR(ENOENT) for anything that would leave the root:
+/* Map URL (already percent-decoded once by libmicrohttpd) below ROOT (a
+ * resolved path) into R->rel and R->abs. AVERROR(ENOENT) for anything that would leave the root:
  * "..", "." or empty segments, hidden names, NUL or backslash, and
  * symbolic links resolving outside. MUST_EXIST: the file must be there
  * (else only its folder is checked, for ingest). */
-int cs_http_resolve(struct cs_http *h, struct cs_req *r, const char *url,
+int cs_http_resolve(const char *root, struct cs_req *r, const char *url,
                     int must_exist);
 enum cs_kind cs_http_kind(const char *path);
 const char *cs_http_mime(const char *path);

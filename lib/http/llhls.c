@@ -202,7 +202,10 @@ static enum MHD_Result send_playlist(struct cs_req *r, struct cs_pl *pl)
     size_t len;
 
     variant(pl, skip, gz, &data, &len);
+    /* what was built is fixed from now on: no lock needed to look */
     gz = gz && data != pl->text && data != pl->var[skip][0].data;
+    if (skip && !pl->var[skip][0].data)
+        skip = 0;   /* nothing to skip: the full playlist */
     snprintf(etag, sizeof(etag), "%.17s%s%s\"", pl->etag,
              skip == 1 ? "-d1" : skip == 2 ? "-d2" : "", gz ? "-gz" : "");
     cache_control(r, &pl->m, cache, sizeof(cache));
@@ -312,7 +315,7 @@ enum MHD_Result cs_llhls_hinted(struct cs_req *r)
         return cs_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE);
     }
     snprintf(rel, sizeof(rel), "%s", r->rel);
-    if (ret < 0 || cs_http_resolve(r->h, r, rel, 1) < 0)
+    if (ret < 0 || cs_http_resolve(r->h->root, r, rel, 1) < 0)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     return cs_http_file(r);
 }

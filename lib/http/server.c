@@ -86,14 +86,8 @@ static enum MHD_Result redirect_dir(struct cs_req *r, const char *url)
 
 static enum MHD_Result asset(struct cs_req *r, const char *name)
 {
-    struct cs_http tmp;
-
     r->kind = CS_KIND_PAGE;
-    if (!r->h->assets[0])
-        return cs_http_error(r, MHD_HTTP_NOT_FOUND);
-    tmp = *r->h;   /* the same confinement, rooted at the assets */
-    snprintf(tmp.root, sizeof(tmp.root), "%s", r->h->assets);
-    if (cs_http_resolve(&tmp, r, name, 1) < 0)
+    if (!r->h->assets[0] || cs_http_resolve(r->h->assets, r, name, 1) < 0)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     return cs_http_file(r);
 }
@@ -114,9 +108,9 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
     if (!strncmp(url, "/_cs/hls/", 9))
         return asset(r, url + 9);
     r->kind = cs_http_kind(url);
-    if (cs_http_resolve(r->h, r, url, 1) < 0) {
+    if (cs_http_resolve(r->h->root, r, url, 1) < 0) {
         if ((r->kind == CS_KIND_PART || r->kind == CS_KIND_SEGMENT) &&
-            cs_http_resolve(r->h, r, url, 0) == 0)
+            cs_http_resolve(r->h->root, r, url, 0) == 0)
             return cs_llhls_hinted(r);
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     }
