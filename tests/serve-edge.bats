@@ -64,14 +64,20 @@ EOC
 }
 
 # Live fMP4 HLS from ffmpeg into $ROOT/$1 for $2 seconds; with "stamp",
-# the picture carries the wall clock (the --stamp pattern).
+# the picture carries the wall clock (the --stamp pattern) and there are
+# two renditions under a master playlist.
 live_hls() {
-    local dir=$ROOT/$1 secs=$2 src
+    local dir=$ROOT/$1 secs=$2 src out
     mkdir -p "$dir"
     if [ "${3:-}" = stamp ]; then
-        src=(-f rawvideo -pix_fmt yuv420p -s 320x240 -r 25 -i -)
+        src=(-f rawvideo -pix_fmt yuv420p -s 320x240 -r 25 -i -
+             -filter_complex '[0:v]split=2[a][b]' -map '[a]' -map '[b]'
+             -b:v:0 600k -b:v:1 200k)
+        out=(-master_pl_name master.m3u8 -var_stream_map 'v:0 v:1'
+             -hls_segment_filename "$dir/%v/seg%d.m4s" "$dir/%v/index.m3u8")
     else
         src=(-re -f lavfi -i "testsrc2=size=320x240:rate=25:duration=$secs")
+        out=("$dir/index.m3u8")
     fi
     (
         if [ "${3:-}" = stamp ]; then stamp-src 320x240 25 "$secs"; fi |
@@ -80,10 +86,13 @@ live_hls() {
             -pix_fmt yuv420p -f hls -hls_time 1 -hls_list_size 6 \
             -hls_segment_type fmp4 \
             -hls_flags delete_segments+program_date_time+independent_segments \
-            "$dir/index.m3u8"
+            "${out[@]}"
     ) &
     PIDS+=($!)
-    wait_file "$dir/index.m3u8" 20
+    for _ in $(seq 100); do
+        [ -s "$dir/index.m3u8" ] || [ -s "$dir/1/index.m3u8" ] && break
+        sleep 0.2
+    done
     sleep 2
 }
 
@@ -145,10 +154,13 @@ origin_count() {
     live_hls cam 40 stamp
     run curl -s $U/
     [[ "$output" == *'href="/cam/"'* ]]
+    [[ "$(curl -s $U/cam/)" == *'data-src="/cam/master.m3u8"'* ]]
     run timeout 90 node "$REPO/tests/browser/play.mjs" --kind page \
         --url $U/cam/ --seconds 8
     echo "$output"
     jq -e '.ok and .player.latencySource == "stamp"' <<<"$output"
+    # both renditions are offered by the picker
+    jq -e '.player.levels == 2' <<<"$output"
     # a real glass-to-glass figure: positive, and a few segments at most
     jq -e '.player.latencyMs > 0 and .player.latencyMs < 15000' <<<"$output"
     jq -e '.player.bitrate > 0 and .player.buffer >= 0' <<<"$output"
