@@ -19,6 +19,8 @@
 #include "stats.h"
 #include "http/http.h"
 
+#define MAX_STRAY_BODY (64 * 1024)
+
 void cs_serve_defaults(struct cs_serve_cfg *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -175,18 +177,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         return cs_ingest(r, url, data, size);
     case CS_OPTIONS:
         return options(r);
-    case CS_GET:
-    case CS_HEAD:
-        if (*size) {  /* a body on a GET: not for us */
-            *size = 0;
-            return MHD_YES;
-        }
-        return route(r, url);
     default:
+        /* a body where none belongs: skip a little, then hang up */
         if (*size) {
+            r->received += (int64_t)*size;
             *size = 0;
-            return MHD_YES;
+            return r->received > MAX_STRAY_BODY ? MHD_NO : MHD_YES;
         }
+        if (r->method == CS_GET || r->method == CS_HEAD)
+            return route(r, url);
         return cs_http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED);
     }
 }
