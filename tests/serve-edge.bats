@@ -96,6 +96,31 @@ live_hls() {
     sleep 2
 }
 
+# Real LL-HLS into $ROOT/$1: ffmpeg makes 0.2 s fMP4 segments, llhls.py
+# relays each as a part (five a segment) with blocking-reload controls.
+live_llhls() {
+    local src=$T/ff-$1 secs=$2
+    mkdir -p "$src"
+    timeout $((secs + 10)) ffmpeg -nostdin -loglevel error -re -f lavfi \
+        -i "testsrc2=size=320x240:rate=25:duration=$secs" \
+        -c:v libx264 -preset ultrafast -tune zerolatency -g 5 -keyint_min 5 \
+        -sc_threshold 0 -pix_fmt yuv420p -f hls -hls_time 0.2 \
+        -hls_list_size 20 -hls_segment_type fmp4 \
+        -hls_flags delete_segments+independent_segments "$src/index.m3u8" &
+    PIDS+=($!)
+    timeout $((secs + 10)) python3 "$LLHLS" relay "$src" "$ROOT/$1" "$secs" &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        [ "$(grep -c '^#EXTINF' "$ROOT/$1/index.m3u8" 2>/dev/null)" -ge 3 ] &&
+            break
+        sleep 0.2
+    done
+}
+
+metric() {
+    curl -s $U/metrics | awk -v k="$1" '$1 == k { print $2 }'
+}
+
 origin_count() {
     curl -s $U/metrics | awk -v k="$1" \
         '$1 == "cs_serve_requests_total{kind=\"" k "\"}" { print $2 }'
@@ -114,6 +139,22 @@ origin_count() {
     # the edge served from its cache at least part of the time
     grep -q . "$T/nginx/access.log"
     [ -n "$(ls -A "$T/nginx/cache")" ]
+}
+
+@test "hls.js in low-latency mode plays LL-HLS parts through the edge with blocking reloads" {
+    serve
+    edge
+    live_llhls ll/v0 40
+    run timeout 90 node "$REPO/tests/browser/play.mjs" --kind hls \
+        --lowlatency --url $E/ll/v0/index.m3u8 --seconds 8
+    echo "$output"
+    jq -e '.ok and .advanced > 3 and (.errors | length) == 0' <<<"$output"
+    curl -s $U/metrics | grep -v '^#'
+    # it loaded parts, not whole segments, and waited for them at the origin
+    [ "$(origin_count part)" -gt 10 ]
+    [ "$(origin_count segment)" -eq 0 ]
+    [ "$(metric cs_serve_blocked_requests_total)" -gt 10 ]
+    [ "$(metric cs_serve_blocked_timeouts_total)" -eq 0 ]
 }
 
 @test "N concurrent players through the edge cost one origin request per part" {

@@ -8,6 +8,9 @@ probes (no media: parts are small files of known bytes).
                                     write part N after 1 s, print timings
   llhls.py many URL COUNT [--timeout S]
                                     COUNT concurrent GETs, print a summary
+  llhls.py relay SRC DST SECONDS    real media: turn ffmpeg's fMP4 HLS of
+                                    0.2 s segments in SRC into LL-HLS in DST
+                                    (each segment a part, five a segment)
 
 The layout is cs-segment's: DIR/index.m3u8, DIR/init.mp4, DIR/<n>.m4s,
 DIR/<n>.<p>.m4s. Five 0.2 s parts a segment (target duration 1 s;
@@ -160,6 +163,78 @@ async def many_main(url, count, timeout):
     print(json.dumps({'count': count, 'codes': codes}))
 
 
+def relay_playlist(parts, first_msn, pdt):
+    """LL-HLS from PARTS, a list of (msn, p, duration, independent, t)."""
+    segs = {}
+    for msn, p, dur, ind, _ in parts:
+        segs.setdefault(msn, []).append((p, dur, ind))
+    whole = [m for m in sorted(segs) if len(segs[m]) == PPS]
+    tail = [m for m in sorted(segs) if len(segs[m]) < PPS]
+    ptarget = max(x[2] for x in parts)
+    target = max(1, math.ceil(max([sum(d for _, d, _ in segs[m])
+                                   for m in whole] or [1]) - 1e-3))
+    out = ['#EXTM3U', '#EXT-X-VERSION:9',
+           '#EXT-X-TARGETDURATION:%d' % target,
+           '#EXT-X-MEDIA-SEQUENCE:%d' % first_msn,
+           '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=%.3f,'
+           'CAN-SKIP-UNTIL=%.1f' % (3.01 * ptarget, 6.0 * target),
+           '#EXT-X-PART-INF:PART-TARGET=%.3f' % ptarget,
+           '#EXT-X-MAP:URI="init.mp4"',
+           '#EXT-X-PROGRAM-DATE-TIME:' + pdt]
+    for m in whole + tail:
+        if m not in whole or m >= whole[-1] - 3:
+            for p, dur, ind in segs[m]:
+                out.append('#EXT-X-PART:DURATION=%.3f,URI="%d.%d.m4s"%s' %
+                           (dur, m, p, ',INDEPENDENT=YES' if ind else ''))
+        if m in whole:
+            out.append('#EXTINF:%.3f,' % sum(d for _, d, _ in segs[m]))
+            out.append('%d.m4s' % m)
+    last = parts[-1]
+    nxt = (last[0], last[1] + 1) if last[1] + 1 < PPS else (last[0] + 1, 0)
+    out.append('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="%d.%d.m4s"' % nxt)
+    return ('\n'.join(out) + '\n').encode()
+
+
+def relay(src, dst, seconds):
+    """Follow ffmpeg's playlist in SRC; every new segment is a part."""
+    os.makedirs(dst, exist_ok=True)
+    seen, parts, n = set(), [], 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.02)
+        try:
+            lines = open(os.path.join(src, 'index.m3u8')).read().split('\n')
+        except OSError:
+            continue
+        dur = None
+        for line in lines:
+            if line.startswith('#EXTINF:'):
+                dur = float(line[8:].split(',')[0])
+            elif line and not line.startswith('#') and line not in seen:
+                seen.add(line)
+                try:
+                    data = open(os.path.join(src, line), 'rb').read()
+                    if n == 0:
+                        atomic(os.path.join(dst, 'init.mp4'), open(
+                            os.path.join(src, 'init.mp4'), 'rb').read())
+                except OSError:
+                    continue    # already deleted: we started late
+                msn, p = divmod(n, PPS)
+                atomic(os.path.join(dst, '%d.%d.m4s' % (msn, p)), data)
+                parts.append((msn, p, dur, True, time.time() - dur))
+                if p == PPS - 1:
+                    atomic(os.path.join(dst, '%d.m4s' % msn), b''.join(
+                        open(os.path.join(dst, '%d.%d.m4s' % (msn, q)),
+                             'rb').read() for q in range(PPS)))
+                n += 1
+                keep = [x for x in parts if x[0] >= msn - WINDOW]
+                t = keep[0][4]
+                pdt = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)) + \
+                    '.%03dZ' % int((t % 1) * 1000)
+                atomic(os.path.join(dst, 'index.m3u8'),
+                       relay_playlist(keep, keep[0][0], pdt))
+
+
 def main(a):
     if a[0] == 'write':
         fill(a[1], int(a[2]))
@@ -171,6 +246,8 @@ def main(a):
             int(opts['--count']) if opts['--count'] else None)
     elif a[0] == 'probe':
         probe(a[1], a[2], int(a[3]))
+    elif a[0] == 'relay':
+        relay(a[1], a[2], float(a[3]))
     elif a[0] == 'many':
         timeout = float(a[4]) if len(a) > 4 and a[3] == '--timeout' else 30
         asyncio.run(many_main(a[1], int(a[2]), timeout))
