@@ -170,30 +170,35 @@ code() {
     grep -q 'URI="2.2.m4s"' "$T/out"
 }
 
+# Three probes (blocked for 1 s, then the part is written): none answered
+# early, every one answered, the median within 100 ms of the write (one
+# slow probe on a loaded machine is forgiven, a polling server is not).
+probe3() {
+    local out=$T/probes
+    : >"$out"
+    for n in "$@"; do
+        python3 "$LLHLS" probe "$(url_for "$n")" "$ROOT/s/v0" "$n" | tee -a "$out"
+    done
+    jq -s -e 'all(.[]; .status == 200 and .early == false and
+                       .after_write_ms < 1000) and
+              ([.[].after_write_ms] | sort | .[1] < 100)' "$out"
+}
+
 @test "a blocking request returns within 100 ms after the part lands, not before" {
-    python3 "$LLHLS" write "$ROOT/s/v0" 22
+    python3 "$LLHLS" write "$ROOT/s/v0" 21
     serve
-    run python3 "$LLHLS" probe "$U/s/v0/index.m3u8?_HLS_msn=4&_HLS_part=2" \
-        "$ROOT/s/v0" 22
-    echo "$output"
-    [ "$(jq -r .status <<<"$output")" = 200 ]
-    [ "$(jq -r .early <<<"$output")" = false ]
-    [ "$(jq -r .has_part <<<"$output")" = true ]
-    jq -e '.after_write_ms < 100' <<<"$output"
+    url_for() { echo "$U/s/v0/index.m3u8?_HLS_msn=$(($1 / 5))&_HLS_part=$(($1 % 5))"; }
+    probe3 21 22 23
+    jq -s -e 'all(.[]; .has_part)' "$T/probes"
     # a part index past the segment's last part means part 0 of the next
     python3 "$LLHLS" write "$ROOT/s/v0" 25
-    run python3 "$LLHLS" probe "$U/s/v0/index.m3u8?_HLS_msn=4&_HLS_part=5" \
-        "$ROOT/s/v0" 25
-    echo "$output"
-    [ "$(jq -r .early <<<"$output")" = false ]
-    jq -e '.after_write_ms < 100 and .status == 200' <<<"$output"
-    curl -s "$U/s/v0/index.m3u8" | grep -q 'URI="5.0.m4s"'
+    url_for() { echo "$U/s/v0/index.m3u8?_HLS_msn=$(($1 / 5 - 1))&_HLS_part=5"; }
+    probe3 25 30 35
+    curl -s "$U/s/v0/index.m3u8" | grep -q 'URI="7.0.m4s"'
     # the preload-hinted part: the GET waits for it
-    grep -q 'PRELOAD-HINT:TYPE=PART,URI="5.1.m4s"' "$ROOT/s/v0/index.m3u8"
-    run python3 "$LLHLS" probe "$U/s/v0/5.1.m4s" "$ROOT/s/v0" 26
-    echo "$output"
-    jq -e '.status == 200 and .early == false and .after_write_ms < 100' \
-        <<<"$output"
+    grep -q 'PRELOAD-HINT:TYPE=PART,URI="7.1.m4s"' "$ROOT/s/v0/index.m3u8"
+    url_for() { echo "$U/s/v0/$(($1 / 5)).$(($1 % 5)).m4s"; }
+    probe3 36 37 38
     # a part nobody announced is a plain 404
     [ "$(code $U/s/v0/9.3.m4s)" = 404 ]
 }
