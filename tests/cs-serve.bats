@@ -316,6 +316,10 @@ probe3() {
         [ "${output##* }" = 404 ]
     done
     [ "$(code $U/s/v0/inside.m4s)" = 200 ]
+    # a FIFO is not a file to serve, and must not hang the server
+    mkfifo "$ROOT/s/v0/pipe.m4s"
+    [ "$(code --max-time 3 $U/s/v0/pipe.m4s)" = 404 ]
+    [ "$(code $U/s/v0/1.m4s)" = 200 ]
     auth=(-H 'Authorization: Bearer t0ken-s3cret')
     echo x >"$T/f"
     for p in "/../evil.m4s" "/%2e%2e/evil.m4s" "/s/out/evil.m4s"; do

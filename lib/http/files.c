@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include <zlib.h>
 
@@ -53,11 +56,34 @@ static int parent_within(const char *root, const char *path)
     return 0;
 }
 
-int cs_http_resolve(const char *root, struct cs_req *r, const char *url,
-                    int must_exist)
+/* Open REL below ROOT_FD, never leaving it (symbolic links included);
+ * without openat2 (before Linux 5.6), resolve the path and check it. */
+static int open_beneath(const char *root, int root_fd, const char *rel,
+                        const char *abs)
 {
+    struct open_how how = {
+        .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
     char real[PATH_MAX];
-    int n;
+    long fd = -1;
+
+    if (root_fd >= 0) {
+        fd = syscall(SYS_openat2, root_fd, *rel ? rel : ".", &how,
+                     sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+            return fd >= 0 ? (int)fd : AVERROR(ENOENT);
+    }
+    if (!realpath(abs, real) || !within(root, real))
+        return AVERROR(ENOENT);
+    fd = open(real, (int)how.flags);
+    return fd >= 0 ? (int)fd : AVERROR(ENOENT);
+}
+
+int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
+                    const char *url, int must_exist)
+{
+    int n, fd;
 
     while (*url == '/')
         url++;
@@ -71,9 +97,12 @@ int cs_http_resolve(const char *root, struct cs_req *r, const char *url,
         return AVERROR(ENOENT);
     if (!must_exist)
         return parent_within(root, r->abs) ? 0 : AVERROR(ENOENT);
-    if (!realpath(r->abs, real) || !within(root, real))
-        return AVERROR(ENOENT);
-    snprintf(r->abs, sizeof(r->abs), "%s", real);
+    fd = open_beneath(root, root_fd, r->rel, r->abs);
+    if (fd < 0)
+        return fd;
+    if (r->ffd >= 0)
+        close(r->ffd);
+    r->ffd = fd;
     return 0;
 }
 

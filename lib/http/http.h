@@ -34,6 +34,7 @@ struct cs_http {
     struct cs_serve_cfg cfg;
     char root[PATH_MAX];              /* resolved */
     char assets[PATH_MAX];            /* resolved, or "" */
+    int root_fd, assets_fd;           /* O_PATH folders, or -1 */
     struct MHD_Daemon *daemon;
     struct cs_live *live;
     struct cs_metrics metrics;
@@ -48,6 +49,7 @@ struct cs_req {
     enum cs_kind kind;
     char rel[PATH_MAX];               /* path below the root, no '/' first */
     char abs[PATH_MAX];
+    int ffd;                          /* the file opened by resolve, or -1 */
     struct cs_waiter w;
     int waited;                       /* counted as blocked once */
     /* LL-HLS directives */
@@ -64,12 +66,14 @@ struct cs_req {
 
 /* files.c */
 /* Map URL (already percent-decoded once by libmicrohttpd) below ROOT (a
- * resolved path) into R->rel and R->abs. AVERROR(ENOENT) for anything that would leave the root:
- * "..", "." or empty segments, hidden names, NUL or backslash, and
- * symbolic links resolving outside. MUST_EXIST: the file must be there
- * (else only its folder is checked, for ingest). */
-int cs_http_resolve(const char *root, struct cs_req *r, const char *url,
-                    int must_exist);
+ * resolved path; ROOT_FD the same folder opened O_PATH, or -1) into
+ * R->rel and R->abs. AVERROR(ENOENT) for anything that would leave the
+ * root: "..", "." or empty segments, hidden names, NUL or backslash, and
+ * symbolic links resolving outside. MUST_EXIST: the file is opened into
+ * R->ffd (with openat2 RESOLVE_BENEATH, so nothing can be swapped in
+ * between); else only its folder is checked (for ingest and waits). */
+int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
+                    const char *url, int must_exist);
 enum cs_kind cs_http_kind(const char *path);
 const char *cs_http_mime(const char *path);
 /* True when the client's Accept-Encoding allows gzip. */
@@ -94,7 +98,8 @@ enum MHD_Result cs_http_buffer(struct cs_req *r, const char *data,
 int cs_http_not_modified(struct cs_req *r, const char *etag, int64_t mtime);
 enum MHD_Result cs_http_304(struct cs_req *r, const char *cache,
                             const char *etag, int64_t mtime);
-/* Serve the file R->abs: ranges, validators, cache headers. */
+/* Serve the file R->ffd (R->abs names it): ranges, validators, cache
+ * headers. Takes R->ffd. */
 enum MHD_Result cs_http_file(struct cs_req *r);
 void cs_http_date(int64_t t, char *buf, size_t size);
 

@@ -68,7 +68,7 @@ static int open_upload(struct cs_req *r)
         return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, CS_ERRSTR(ret));
     /* the folder may have been a link pointing out: check again */
     snprintf(rel, sizeof(rel), "%s", r->rel);
-    if (cs_http_resolve(r->h->root, r, rel, 0) < 0)
+    if (cs_http_resolve(r->h->root, -1, r, rel, 0) < 0)
         return fail(r, MHD_HTTP_NOT_FOUND, NULL);
     r->tmp = malloc(PATH_MAX);
     ret = r->tmp ? cs_tmp_path(r->tmp, PATH_MAX, r->abs) : AVERROR(ENOMEM);
@@ -96,7 +96,7 @@ static int start(struct cs_req *r, const char *url)
         atomic_fetch_add(&r->h->metrics.ingest_errors, 1);
         return MHD_HTTP_UNAUTHORIZED;
     }
-    if (!n || url[n - 1] == '/' || cs_http_resolve(r->h->root, r, url, 0) < 0)
+    if (!n || url[n - 1] == '/' || cs_http_resolve(r->h->root, -1, r, url, 0) < 0)
         return MHD_HTTP_NOT_FOUND;
     if (r->method == CS_PUT)
         return open_upload(r);

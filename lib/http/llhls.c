@@ -225,6 +225,10 @@ enum MHD_Result cs_llhls_playlist(struct cs_req *r)
     ret = cs_live_get(r->h->live, r->rel, &pl);
     if (ret == CS_EDATA)
         return cs_http_file(r);   /* not a playlist: as it is */
+    if (r->ffd >= 0) {            /* served from memory: no fd held */
+        close(r->ffd);
+        r->ffd = -1;
+    }
     if (ret < 0)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     cs_pl_unref(&pl);
@@ -315,7 +319,7 @@ enum MHD_Result cs_llhls_hinted(struct cs_req *r)
         return cs_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE);
     }
     snprintf(rel, sizeof(rel), "%s", r->rel);
-    if (ret < 0 || cs_http_resolve(r->h->root, r, rel, 1) < 0)
+    if (ret < 0 || cs_http_resolve(r->h->root, r->h->root_fd, r, rel, 1) < 0)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     return cs_http_file(r);
 }

@@ -4,6 +4,7 @@
 #include "http/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -89,7 +90,8 @@ static enum MHD_Result redirect_dir(struct cs_req *r, const char *url)
 static enum MHD_Result asset(struct cs_req *r, const char *name)
 {
     r->kind = CS_KIND_PAGE;
-    if (!r->h->assets[0] || cs_http_resolve(r->h->assets, r, name, 1) < 0)
+    if (!r->h->assets[0] ||
+        cs_http_resolve(r->h->assets, r->h->assets_fd, r, name, 1) < 0)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     return cs_http_file(r);
 }
@@ -110,13 +112,13 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
     if (!strncmp(url, "/_cs/hls/", 9))
         return asset(r, url + 9);
     r->kind = cs_http_kind(url);
-    if (cs_http_resolve(r->h->root, r, url, 1) < 0) {
+    if (cs_http_resolve(r->h->root, r->h->root_fd, r, url, 1) < 0) {
         if ((r->kind == CS_KIND_PART || r->kind == CS_KIND_SEGMENT) &&
-            cs_http_resolve(r->h->root, r, url, 0) == 0)
+            cs_http_resolve(r->h->root, -1, r, url, 0) == 0)
             return cs_llhls_hinted(r);
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     }
-    if (stat(r->abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(r->ffd, &st) == 0 && S_ISDIR(st.st_mode)) {
         r->kind = CS_KIND_PAGE;
         if (n > 1 && url[n - 1] == '/')
             return cs_player_stream(r, r->rel);
@@ -137,6 +139,7 @@ static struct cs_req *new_req(struct cs_http *h, struct MHD_Connection *c,
     r->h = h;
     r->conn = c;
     r->fd = -1;
+    r->ffd = -1;
     r->w.arg = r;
     r->kind = CS_KIND_OTHER;
     r->method = -1;
@@ -200,6 +203,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     cs_live_cancel(h->live, &r->w);
     cs_ingest_cleanup(r);
+    if (r->ffd >= 0)
+        close(r->ffd);
     free(r);
     *con_cls = NULL;
 }
@@ -405,7 +410,14 @@ int cs_serve_run(const struct cs_serve_cfg *cfg)
     if (!h->assets[0])
         cs_warn("hls.js not found: the player page will not play "
                 "(use --assets DIR)");
+    h->root_fd = open(h->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    h->assets_fd = h->assets[0] ?
+        open(h->assets, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     ret = serve(h);
+    if (h->root_fd >= 0)
+        close(h->root_fd);
+    if (h->assets_fd >= 0)
+        close(h->assets_fd);
     free(h);
     return ret;
 }

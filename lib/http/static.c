@@ -130,7 +130,8 @@ enum MHD_Result cs_http_file(struct cs_req *r)
     char etag[80], date[64], cr[96];
     int fd, rng = 0;
 
-    fd = open(r->abs, O_RDONLY | O_CLOEXEC);
+    fd = r->ffd;
+    r->ffd = -1;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
