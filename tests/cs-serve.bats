@@ -4,14 +4,10 @@
 # limits, metrics, the player page and the exit statuses.
 
 load helper
-
-LLHLS="$BATS_TEST_DIRNAME/tools/llhls.py"
+load serve-helper
 
 setup() {
-    ROOT=$T/root
-    mkdir -p "$ROOT"
-    PORT=$(free_port)
-    U=http://127.0.0.1:$PORT
+    serve_setup
 }
 
 teardown() {

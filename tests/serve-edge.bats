@@ -5,14 +5,10 @@
 # --stamp pattern.
 
 load helper
-
-LLHLS="$BATS_TEST_DIRNAME/tools/llhls.py"
+load serve-helper
 
 setup() {
-    ROOT=$T/root
-    mkdir -p "$ROOT"
-    PORT=$(free_port)
-    U=http://127.0.0.1:$PORT
+    serve_setup
     PIDS=()
 }
 
