@@ -12,6 +12,7 @@
 
 #include <linux/openat2.h>
 
+#define ZLIB_CONST
 #include <zlib.h>
 
 #include "err.h"
@@ -193,7 +194,7 @@ int cs_http_gzip(const char *data, size_t len, char **out, size_t *out_len)
     buf = malloc(deflateBound(&z, len) + 32);
     if (!buf)
         goto out;
-    z.next_in = (Bytef *)data;
+    z.next_in = (const Bytef *)data;
     z.avail_in = (uInt)len;
     z.next_out = (Bytef *)buf;
     z.avail_out = (uInt)(deflateBound(&z, len) + 32);
@@ -340,8 +341,13 @@ enum MHD_Result cs_http_buffer(struct cs_req *r, const char *data,
 
     if (cs_http_not_modified(r, etag, mtime_s))
         return cs_http_304(r, cache, etag, mtime_s);
-    resp = MHD_create_response_from_buffer(len, (void *)data,
-                                           MHD_RESPMEM_MUST_COPY);
+    {
+        /* MUST_COPY: libmicrohttpd copies and never writes through it */
+        union { const char *c; void *v; } u = { data };
+
+        resp = MHD_create_response_from_buffer(len, u.v,
+                                               MHD_RESPMEM_MUST_COPY);
+    }
     if (!resp)
         return MHD_NO;
     cs_http_common(r->h, resp, age_s);
