@@ -362,7 +362,11 @@ time.sleep(4)" &
 
 @test "metrics, health and the player pages" {
     python3 "$LLHLS" write "$ROOT/s/v0" 17
+    mkdir -p "$ROOT/t/v0"
+    python3 "$LLHLS" write "$ROOT/t/v0" 8
     serve --assets "$REPO/node_modules/hls.js/dist"
+    # playlists there before the start are known without a request
+    [[ "$(curl -s $U/metrics)" == *'cs_serve_latest_msn{playlist="t/v0/index.m3u8"} 0'* ]]
     curl -s $U/s/v0/index.m3u8 >/dev/null
     curl -s $U/s/v0/1.m4s >/dev/null
     curl -s $U/s/v0/1.1.m4s >/dev/null

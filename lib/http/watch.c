@@ -61,6 +61,13 @@ static int remember(struct cs_live *live, int wd, const char *dir)
     return 0;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
 /* Watch REL (relative folder, "" for the root) and the folders below. */
 static int watch_tree(struct cs_live *live, const char *rel, int depth)
 {
@@ -80,23 +87,22 @@ static int watch_tree(struct cs_live *live, const char *rel, int depth)
     if (!dir)
         return 0;
     while ((d = readdir(dir))) {
-        if (d->d_name[0] == '.' || d->d_type != DT_DIR)
+        if (d->d_name[0] == '.')
             continue;
         snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "",
                  d->d_name);
+        /* playlists already there are known from the start (metrics) */
+        if (d->d_type == DT_REG && ends_with(d->d_name, ".m3u8") &&
+            live_load(live, sub) < 0)
+            cs_debug("cannot load '%s'", sub);
+        if (d->d_type != DT_DIR)
+            continue;
         ret = watch_tree(live, sub, depth + 1);
         if (ret < 0)
             cs_warn("cannot watch '%s': %s", sub, CS_ERRSTR(ret));
     }
     closedir(dir);
     return 0;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-
-    return n >= k && !strcmp(s + n - k, suffix);
 }
 
 static void reload_all(struct cs_live *live)
