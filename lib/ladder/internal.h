@@ -1,0 +1,85 @@
+/* ladder/internal.h: what the files of the ladder share (not public). */
+#ifndef CS_LADDER_INTERNAL_H
+#define CS_LADDER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+
+#include "ladder/ladder.h"
+#include "ladder/queue.h"
+#include "media/mux.h"
+#include "media/resample.h"
+#include "media/scale.h"
+
+/* The muxer, shared by the rung threads and the audio (under lock). */
+struct cs_ladder_out {
+    pthread_mutex_t lock;
+    struct cs_mux *mux;
+};
+
+/* Write PKT (time base TB) to stream INDEX under the lock; consumes PKT. */
+int cs_ladder_out_write(struct cs_ladder_out *o, int index, AVPacket *pkt,
+                        AVRational tb);
+
+/* One decoded picture on its way down the ladder. N and KEY are decided
+ * once, on the common timeline, for every rung. */
+struct cs_ladder_item {
+    AVFrame *frame;
+    uint32_t need;                  /* rungs that encode this picture */
+    uint32_t key;                   /* rungs for which it is a keyframe */
+    int64_t n[CS_LADDER_MAX_RUNGS]; /* frame number at each rung's rate */
+    int64_t t0_us;                  /* time of frame number 0 */
+};
+
+void cs_ladder_item_free(void *item);
+
+/* A rung: its input queue, scaler, encoder and thread. */
+struct cs_ladder_rung {
+    int index;
+    const struct cs_rung *rung;
+    AVCodecContext *enc;
+    struct cs_scaler *scaler;
+    struct cs_queue *in;
+    struct cs_queue *next;  /* the next smaller rung (scaled from this) */
+    struct cs_ladder_out *out;
+    int stream;
+    pthread_t thread;
+    int running;
+    int err;
+    int err_own;            /* the failure began here */
+    atomic_llong frames, bytes, media_us;
+};
+
+int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
+                        const struct cs_rung *rung, int queue);
+int cs_ladder_rung_start(struct cs_ladder_rung *r);
+/* Wait for the thread; returns its error (0 when it drained cleanly). */
+int cs_ladder_rung_join(struct cs_ladder_rung *r);
+void cs_ladder_rung_close(struct cs_ladder_rung *r);
+
+/* The audio path: passthrough for AAC/Opus, else one encode. */
+struct cs_ladder_audio {
+    int idx;                    /* input stream, -1: no audio */
+    int stream;                 /* output stream */
+    AVRational in_tb;
+    AVCodecContext *par;        /* passthrough parameters */
+    AVCodecContext *dec, *enc;
+    struct cs_resampler *rs;
+    int64_t next_pts;           /* encoded: samples at 48 kHz */
+    int started;
+    struct cs_ladder_out *out;
+};
+
+int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
+                         enum cs_acodec codec, int64_t bitrate,
+                         int global_header);
+/* The context to create the output stream from. */
+const AVCodecContext *cs_ladder_audio_params(const struct cs_ladder_audio *a);
+int cs_ladder_audio_packet(struct cs_ladder_audio *a, const AVPacket *pkt);
+int cs_ladder_audio_flush(struct cs_ladder_audio *a);
+void cs_ladder_audio_close(struct cs_ladder_audio *a);
+
+#endif

@@ -1,0 +1,205 @@
+#include <errno.h>
+#include <string.h>
+
+#include <libavutil/mathematics.h>
+
+#include "err.h"
+#include "ladder/internal.h"
+#include "log.h"
+
+static const AVRational us = { 1, 1000000 };
+
+int cs_ladder_out_write(struct cs_ladder_out *o, int index, AVPacket *pkt,
+                        AVRational tb)
+{
+    int ret;
+
+    pthread_mutex_lock(&o->lock);
+    ret = cs_mux_write(o->mux, index, pkt, tb);
+    pthread_mutex_unlock(&o->lock);
+    av_packet_unref(pkt);
+    return ret;
+}
+
+void cs_ladder_item_free(void *p)
+{
+    struct cs_ladder_item *it = p;
+
+    if (!it)
+        return;
+    av_frame_free(&it->frame);
+    av_free(it);
+}
+
+int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
+                        const struct cs_rung *rung, int queue)
+{
+    const struct cs_venc_settings *s = &rung->enc;
+    int ret;
+
+    r->index = index;
+    r->rung = rung;
+    r->stream = -1;
+    atomic_init(&r->frames, 0);
+    atomic_init(&r->bytes, 0);
+    atomic_init(&r->media_us, 0);
+    ret = cs_venc_open(&r->enc, s);
+    if (ret < 0) {
+        cs_error("cannot open the %s encoder for rung '%s' (%dx%d): %s",
+                 cs_vcodec_name(s->codec), rung->name, s->width, s->height,
+                 CS_ERRSTR(ret));
+        return ret;
+    }
+    r->scaler = cs_scaler_alloc(s->width, s->height, r->enc->pix_fmt,
+                                CS_SCALE_PAD);
+    if (!r->scaler)
+        return AVERROR(ENOMEM);
+    return cs_queue_alloc(&r->in, queue, cs_ladder_item_free);
+}
+
+struct pkt_ctx {
+    struct cs_ladder_rung *r;
+    int64_t t0_us;
+};
+
+/* Encoder packets are numbered at the rung's rate from t0: put them back
+ * on the common timeline (microseconds) and write them. */
+static int on_packet(void *opaque, AVPacket *pkt)
+{
+    struct pkt_ctx *c = opaque;
+    struct cs_ladder_rung *r = c->r;
+    AVRational tb = r->enc->time_base;
+    int64_t end;
+
+    if (pkt->pts != AV_NOPTS_VALUE)
+        pkt->pts = av_rescale_q(pkt->pts, tb, us) + c->t0_us;
+    if (pkt->dts != AV_NOPTS_VALUE)
+        pkt->dts = av_rescale_q(pkt->dts, tb, us) + c->t0_us;
+    pkt->duration = av_rescale_q(pkt->duration, tb, us);
+    end = pkt->pts != AV_NOPTS_VALUE ? pkt->pts - c->t0_us : 0;
+    atomic_fetch_add(&r->bytes, pkt->size);
+    if (end > atomic_load(&r->media_us))
+        atomic_store(&r->media_us, end);
+    return cs_ladder_out_write(r->out, r->stream, pkt, us);
+}
+
+/* Hand the scaled picture on to the next smaller rung, if one needs it. */
+static int forward(struct cs_ladder_rung *r, const struct cs_ladder_item *it,
+                   const AVFrame *scaled)
+{
+    uint32_t later = ~((2u << r->index) - 1);
+    struct cs_ladder_item *copy;
+    int ret;
+
+    if (!r->next || !(it->need & later))
+        return 0;
+    copy = av_malloc(sizeof(*copy));
+    if (!copy)
+        return AVERROR(ENOMEM);
+    *copy = *it;
+    copy->frame = av_frame_clone(scaled);
+    if (!copy->frame) {
+        av_free(copy);
+        return AVERROR(ENOMEM);
+    }
+    ret = cs_queue_push(r->next, copy);
+    if (ret < 0)
+        cs_ladder_item_free(copy);
+    return ret;
+}
+
+static int scale(struct cs_ladder_rung *r, const AVFrame *in, AVFrame **out)
+{
+    if (in->width == r->enc->width && in->height == r->enc->height &&
+        in->format == r->enc->pix_fmt) {
+        *out = av_frame_clone(in);
+        return *out ? 0 : AVERROR(ENOMEM);
+    }
+    return cs_scaler_run(r->scaler, in, out);
+}
+
+static int handle(struct cs_ladder_rung *r, struct cs_ladder_item *it,
+                  struct pkt_ctx *pc)
+{
+    uint32_t self = 1u << r->index;
+    AVFrame *f = NULL;
+    int ret;
+
+    ret = scale(r, it->frame, &f);
+    if (ret < 0) {
+        r->err_own = 1;
+        goto out;
+    }
+    ret = forward(r, it, f);
+    if (ret < 0 || !(it->need & self))
+        goto out;
+    pc->t0_us = it->t0_us;
+    f->pts = it->n[r->index];
+    f->pict_type = (it->key & self) ? AV_PICTURE_TYPE_I
+                                    : AV_PICTURE_TYPE_NONE;
+    ret = cs_encode(r->enc, f, on_packet, pc);
+    if (ret >= 0)
+        atomic_fetch_add(&r->frames, 1);
+    else
+        r->err_own = 1;
+out:
+    av_frame_free(&f);
+    return ret;
+}
+
+static void *run(void *opaque)
+{
+    struct cs_ladder_rung *r = opaque;
+    struct pkt_ctx pc = { r, 0 };
+    void *item;
+    int ret;
+
+    for (;;) {
+        ret = cs_queue_pop(r->in, &item);
+        if (ret < 0)
+            break;
+        ret = handle(r, item, &pc);
+        cs_ladder_item_free(item);
+        if (ret < 0)
+            break;
+    }
+    if (ret == AVERROR_EOF) {
+        ret = cs_encode(r->enc, NULL, on_packet, &pc);
+        r->err_own = ret < 0;
+    }
+    if (ret < 0) {
+        r->err = ret;
+        cs_queue_abort(r->in, ret);
+        if (r->next)
+            cs_queue_abort(r->next, ret);
+    } else if (r->next) {
+        cs_queue_close(r->next);
+    }
+    return NULL;
+}
+
+int cs_ladder_rung_start(struct cs_ladder_rung *r)
+{
+    int ret = pthread_create(&r->thread, NULL, run, r);
+
+    if (ret)
+        return AVERROR(ret);
+    r->running = 1;
+    return 0;
+}
+
+int cs_ladder_rung_join(struct cs_ladder_rung *r)
+{
+    if (r->running) {
+        pthread_join(r->thread, NULL);
+        r->running = 0;
+    }
+    return r->err;
+}
+
+void cs_ladder_rung_close(struct cs_ladder_rung *r)
+{
+    cs_queue_free(&r->in);
+    cs_scaler_free(&r->scaler);
+    avcodec_free_context(&r->enc);
+}
