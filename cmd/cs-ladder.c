@@ -156,7 +156,7 @@ int main(int argc, char **argv)
     c.cfg.output = "-";
     c.cfg.queue = 8;
     c.cfg.acodec = CS_ACODEC_AAC;
-    c.cfg.scale_from = CS_LADDER_FROM_LARGER;
+    c.cfg.scale_from = CS_LADDER_FROM_SOURCE;
     cs_venc_defaults(&c.global);
     first = cs_opt_parse(&cmd, argc, argv, &common, parse, &c);
     if (first <= 0)

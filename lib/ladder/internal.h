@@ -41,7 +41,8 @@ struct cs_ladder_rung {
     int index;
     const struct cs_rung *rung;
     AVCodecContext *enc;
-    struct cs_scaler *scaler;
+    struct cs_scaler *scaler;   /* letterbox: another aspect */
+    struct cs_scaler *fill;     /* the rung's aspect */
     struct cs_queue *in;
     struct cs_queue *next;  /* the next smaller rung (scaled from this) */
     struct cs_ladder_out *out;

@@ -199,9 +199,12 @@ static void plan(struct ladder *l, const AVFrame *f, struct cs_ladder_item *it)
     for (int i = 0; i < l->nb; i++) {
         const struct cs_venc_settings *s = &l->rungs[i].enc;
         int64_t gf = cs_venc_gop_frames(s), n, g;
+        /* An eighth of a frame absorbs timestamps rounded to the input's
+         * time base (33 ms at 30 fps in Matroska is frame 0.99). */
+        int64_t tol = av_rescale(1000000, s->fps.den, 8LL * s->fps.num);
 
-        n = av_rescale_rnd(t - l->t0_us, s->fps.num, s->fps.den * 1000000LL,
-                           AV_ROUND_DOWN);
+        n = av_rescale_rnd(t - l->t0_us + tol, s->fps.num,
+                           s->fps.den * 1000000LL, AV_ROUND_DOWN);
         if (n < 0)
             continue;
         g = n / gf;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include <libavutil/mathematics.h>
@@ -52,7 +53,8 @@ int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
     }
     r->scaler = cs_scaler_alloc(s->width, s->height, r->enc->pix_fmt,
                                 CS_SCALE_PAD);
-    if (!r->scaler)
+    r->fill = cs_scaler_alloc(s->width, s->height, r->enc->pix_fmt, 0);
+    if (!r->scaler || !r->fill)
         return AVERROR(ENOMEM);
     return cs_queue_alloc(&r->in, queue, cs_ladder_item_free);
 }
@@ -108,13 +110,24 @@ static int forward(struct cs_ladder_rung *r, const struct cs_ladder_item *it,
     return ret;
 }
 
+/* A picture whose aspect is the rung's to within the rounding to even
+ * sizes (852x480 for 16:9) is scaled to fill it; another aspect (a new
+ * source mid-stream) is letterboxed or pillarboxed. */
 static int scale(struct cs_ladder_rung *r, const AVFrame *in, AVFrame **out)
 {
+    AVRational sar = in->sample_aspect_ratio;
+    double dar = (double)in->width / in->height;
+    double want = (double)r->enc->width / r->enc->height;
+
     if (in->width == r->enc->width && in->height == r->enc->height &&
         in->format == r->enc->pix_fmt) {
         *out = av_frame_clone(in);
         return *out ? 0 : AVERROR(ENOMEM);
     }
+    if (sar.num > 0 && sar.den > 0)
+        dar *= av_q2d(sar);
+    if (fabs(dar / want - 1) < 0.01)
+        return cs_scaler_run(r->fill, in, out);
     return cs_scaler_run(r->scaler, in, out);
 }
 
@@ -201,5 +214,6 @@ void cs_ladder_rung_close(struct cs_ladder_rung *r)
 {
     cs_queue_free(&r->in);
     cs_scaler_free(&r->scaler);
+    cs_scaler_free(&r->fill);
     avcodec_free_context(&r->enc);
 }
