@@ -44,8 +44,9 @@ static const struct cs_opt options[] = {
       "a few frames of delay", NULL, "zerolatency" },
     { "threads", OPT_THREADS, "N", "threads per encoder", "0 (automatic)",
       NULL },
-    { "scale-from", OPT_SCALE_FROM, "FROM", "scale each rung from the next "
-      "larger rung or from the source", "larger", "larger source" },
+    { "scale-from", OPT_SCALE_FROM, "FROM", "scale every rung from the "
+      "source, or each from the next larger rung", "source",
+      "source larger" },
     { "audio", OPT_AUDIO, "CODEC", "audio codec when the input's is not AAC "
       "or Opus (those pass through)", "aac", "aac opus none" },
     { "audio-bitrate", OPT_ABITRATE, "RATE", "bit rate of encoded audio",
