@@ -37,6 +37,13 @@ key_pts() {
         -of csv=p=0 "$1" | awk -F, '$2 ~ /K/ { printf "%s ", $1 }'
 }
 
+@test "unit checks: rung parsing and sizing, queue back-pressure, timeline, labels" {
+    run ladder-check
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *failed:* ]]
+}
+
 @test "a 1080p input and three rungs give three H.264 streams of the right sizes and one audio" {
     local f=$BATS_FILE_TMPDIR/ladder.ts
     [ -s "$f" ]

@@ -36,6 +36,11 @@ struct cs_ladder_item {
 
 void cs_ladder_item_free(void *item);
 
+/* Queue a copy of IT holding a new reference to FRAME (blocks while Q is
+ * full; on failure nothing is queued). */
+int cs_ladder_item_push(struct cs_queue *q, const struct cs_ladder_item *it,
+                        const AVFrame *frame);
+
 /* A rung: its input queue, scaler, encoder and thread. */
 struct cs_ladder_rung {
     int index;

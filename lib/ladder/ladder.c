@@ -221,26 +221,6 @@ static void plan(struct ladder *l, const AVFrame *f, struct cs_ladder_item *it)
     }
 }
 
-static int push(struct ladder *l, int i, const struct cs_ladder_item *it,
-                AVFrame *frame)
-{
-    struct cs_ladder_item *copy = av_malloc(sizeof(*copy));
-    int ret;
-
-    if (!copy)
-        return AVERROR(ENOMEM);
-    *copy = *it;
-    copy->frame = av_frame_clone(frame);
-    if (!copy->frame) {
-        av_free(copy);
-        return AVERROR(ENOMEM);
-    }
-    ret = cs_queue_push(l->r[i].in, copy);
-    if (ret < 0)
-        cs_ladder_item_free(copy);
-    return ret;
-}
-
 static int on_video(void *opaque, AVFrame *frame)
 {
     struct ladder *l = opaque;
@@ -252,10 +232,10 @@ static int on_video(void *opaque, AVFrame *frame)
     if (!it.need)
         return 0;
     if (l->cfg->scale_from == CS_LADDER_FROM_LARGER)
-        return push(l, 0, &it, frame);
+        return cs_ladder_item_push(l->r[0].in, &it, frame);
     for (int i = 0; i < l->nb && ret >= 0; i++)
         if (it.need & (1u << i))
-            ret = push(l, i, &it, frame);
+            ret = cs_ladder_item_push(l->r[i].in, &it, frame);
     return ret;
 }
 
@@ -268,6 +248,7 @@ static cJSON *rung_stats(struct ladder *l, int i, double dt, double wall)
     long long bytes = atomic_load(&r->bytes);
     long long media = atomic_load(&r->media_us);
     cJSON *o = cJSON_CreateObject();
+    int peak = 0, depth = r->in ? cs_queue_depth(r->in, &peak) : 0;
 
     cJSON_AddStringToObject(o, "name", l->rungs[i].name);
     cJSON_AddNumberToObject(o, "width", l->rungs[i].enc.width);
@@ -279,9 +260,8 @@ static cJSON *rung_stats(struct ladder *l, int i, double dt, double wall)
     cJSON_AddNumberToObject(o, "bitrate_bps",
                             media > 0 ? bytes * 8e6 / media : 0);
     cJSON_AddNumberToObject(o, "bytes", (double)bytes);
-    cJSON_AddNumberToObject(o, "queue_depth",
-                            r->in ? cs_queue_depth(r->in) : 0);
-    cJSON_AddNumberToObject(o, "queue_peak", r->in ? cs_queue_peak(r->in) : 0);
+    cJSON_AddNumberToObject(o, "queue_depth", depth);
+    cJSON_AddNumberToObject(o, "queue_peak", peak);
     cJSON_AddNumberToObject(o, "speed", wall > 0 ? media / 1e6 / wall : 0);
     l->prev_frames[i] = frames;
     return o;

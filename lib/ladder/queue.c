@@ -121,22 +121,14 @@ void cs_queue_abort(struct cs_queue *q, int err)
     pthread_mutex_unlock(&q->lock);
 }
 
-int cs_queue_depth(struct cs_queue *q)
+int cs_queue_depth(struct cs_queue *q, int *peak)
 {
     int n;
 
     pthread_mutex_lock(&q->lock);
     n = q->count;
-    pthread_mutex_unlock(&q->lock);
-    return n;
-}
-
-int cs_queue_peak(struct cs_queue *q)
-{
-    int n;
-
-    pthread_mutex_lock(&q->lock);
-    n = q->peak;
+    if (peak)
+        *peak = q->peak;
     pthread_mutex_unlock(&q->lock);
     return n;
 }

@@ -31,9 +31,8 @@ void cs_queue_close(struct cs_queue *q);
  * and pop returns ERR (a negative code). The first abort's code wins. */
 void cs_queue_abort(struct cs_queue *q, int err);
 
-/* Items queued now, and the most there ever were. */
-int cs_queue_depth(struct cs_queue *q);
-int cs_queue_peak(struct cs_queue *q);
+/* Items queued now; *PEAK (if not NULL): the most there ever were. */
+int cs_queue_depth(struct cs_queue *q, int *peak);
 
 /* Release the queue and what it still holds; NULL-safe, clears *q. No
  * thread may be using it. */

@@ -85,29 +85,35 @@ static int on_packet(void *opaque, AVPacket *pkt)
     return cs_ladder_out_write(r->out, r->stream, pkt, us);
 }
 
+int cs_ladder_item_push(struct cs_queue *q, const struct cs_ladder_item *it,
+                        const AVFrame *frame)
+{
+    struct cs_ladder_item *copy = av_malloc(sizeof(*copy));
+    int ret;
+
+    if (!copy)
+        return AVERROR(ENOMEM);
+    *copy = *it;
+    copy->frame = av_frame_clone(frame);
+    if (!copy->frame) {
+        av_free(copy);
+        return AVERROR(ENOMEM);
+    }
+    ret = cs_queue_push(q, copy);
+    if (ret < 0)
+        cs_ladder_item_free(copy);
+    return ret;
+}
+
 /* Hand the scaled picture on to the next smaller rung, if one needs it. */
 static int forward(struct cs_ladder_rung *r, const struct cs_ladder_item *it,
                    const AVFrame *scaled)
 {
     uint32_t later = ~((2u << r->index) - 1);
-    struct cs_ladder_item *copy;
-    int ret;
 
     if (!r->next || !(it->need & later))
         return 0;
-    copy = av_malloc(sizeof(*copy));
-    if (!copy)
-        return AVERROR(ENOMEM);
-    *copy = *it;
-    copy->frame = av_frame_clone(scaled);
-    if (!copy->frame) {
-        av_free(copy);
-        return AVERROR(ENOMEM);
-    }
-    ret = cs_queue_push(r->next, copy);
-    if (ret < 0)
-        cs_ladder_item_free(copy);
-    return ret;
+    return cs_ladder_item_push(r->next, it, scaled);
 }
 
 /* A picture whose aspect is the rung's to within the rounding to even
