@@ -191,6 +191,18 @@ key_pts() {
     [ "$(streams "$T/out.ts" v codec_name,has_b_frames)" = $'h264,0\nh264,0' ]
 }
 
+@test "--tune zerolatency: a paced live input goes out within a few frames" {
+    ffmpeg -nostdin -loglevel error -re -f lavfi -i "testsrc2=size=320x240:rate=25:duration=4" \
+        -f lavfi -i "sine=duration=4" -c:v libx264 -preset ultrafast -tune zerolatency \
+        -g 50 -c:a aac -f mpegts - |
+        timeout 60 cs-ladder --tune zerolatency --rungs 240p:500k,120p:150k \
+            --stats "$T/st.json" -o "$T/out.ts"
+    # from a picture's decoding to its packet's writing, at most 10 frames
+    # (400 ms: generous for a loaded machine; an idle one takes ~10 ms)
+    jq -e 'select(.final) | [.rungs[] | select(.frames == 100 and
+        .delay_max_ms < 400)] | length == 2' "$T/st.json"
+}
+
 @test "input that is not media: one line, status 3, no output file" {
     head -c 100000 /dev/urandom >"$T/junk.ts"
     run timeout 30 cs-ladder -o "$T/out.ts" "$T/junk.ts"

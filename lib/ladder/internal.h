@@ -24,6 +24,10 @@ struct cs_ladder_out {
 int cs_ladder_out_write(struct cs_ladder_out *o, int index, AVPacket *pkt,
                         AVRational tb);
 
+/* More than the pictures any encoder holds (x264's largest look-ahead and
+ * frame threads). */
+#define CS_LADDER_DELAY_RING 256
+
 /* One decoded picture on its way down the ladder. N and KEY are decided
  * once, on the common timeline, for every rung. */
 struct cs_ladder_item {
@@ -32,6 +36,7 @@ struct cs_ladder_item {
     uint32_t key;                   /* rungs for which it is a keyframe */
     int64_t n[CS_LADDER_MAX_RUNGS]; /* frame number at each rung's rate */
     int64_t t0_us;                  /* time of frame number 0 */
+    int64_t wall_us;                /* when it was decoded (cs_now_us) */
 };
 
 void cs_ladder_item_free(void *item);
@@ -57,6 +62,10 @@ struct cs_ladder_rung {
     int err;
     int err_own;            /* the failure began here */
     atomic_llong frames, bytes, media_us;
+    /* From a picture's decoding to its packet's writing: the last and the
+     * largest. Pictures are found by frame number in a ring. */
+    atomic_llong delay_us, delay_max_us;
+    int64_t decoded_us[CS_LADDER_DELAY_RING];
 };
 
 int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,

@@ -44,12 +44,19 @@ static int open_input(struct ladder *l)
 {
     const struct cs_ladder_config *c = l->cfg;
     unsigned flags = CS_INPUT_VIDEO | CS_INPUT_AUDIO;
+    AVDictionary *opts = NULL;
     AVStream *st;
     int ret;
 
-    if (c->low_delay)
-        flags |= CS_INPUT_LOW_DELAY;
-    ret = cs_input_open(&l->in, c->input, c->input_format, NULL, flags);
+    /* A short probe, but not CS_INPUT_LOW_DELAY: its "nobuffer" throws the
+     * probed packets away, and with them the first GOP. Keeping them costs
+     * no lasting delay: they are encoded faster than real time. */
+    if (c->low_delay) {
+        av_dict_set(&opts, "probesize", "500000", 0);
+        av_dict_set(&opts, "analyzeduration", "1000000", 0);
+    }
+    ret = cs_input_open(&l->in, c->input, c->input_format, opts, flags);
+    av_dict_free(&opts);
     if (ret < 0) {
         cs_error("cannot open '%s': %s", c->input, CS_ERRSTR(ret));
         return ret;
@@ -135,6 +142,7 @@ static int open_audio(struct ladder *l)
 static int open_output(struct ladder *l)
 {
     const char *format = needs_matroska(l) ? "matroska" : "mpegts";
+    AVDictionary *opts = NULL;
     AVFormatContext *fmt;
     int ret;
 
@@ -168,7 +176,11 @@ static int open_output(struct ladder *l)
     }
     if (l->audio.stream >= 0)
         cs_ladder_variant_share(fmt, l->audio.stream);
-    ret = cs_mux_start(l->out.mux, NULL);
+    /* Live: each audio frame in its own PES, not ~200 ms of them. */
+    if (l->cfg->low_delay && !needs_matroska(l))
+        av_dict_set(&opts, "pes_payload_size", "0", 0);
+    ret = cs_mux_start(l->out.mux, &opts);
+    av_dict_free(&opts);
     if (ret < 0)
         cs_error("cannot write '%s': %s", l->cfg->output, CS_ERRSTR(ret));
     return ret;
@@ -228,6 +240,7 @@ static int on_video(void *opaque, AVFrame *frame)
     int ret = 0;
 
     l->frames_in++;
+    it.wall_us = cs_now_us();
     plan(l, frame, &it);
     if (!it.need)
         return 0;
@@ -263,6 +276,9 @@ static cJSON *rung_stats(struct ladder *l, int i, double dt, double wall)
     cJSON_AddNumberToObject(o, "queue_depth", depth);
     cJSON_AddNumberToObject(o, "queue_peak", peak);
     cJSON_AddNumberToObject(o, "speed", wall > 0 ? media / 1e6 / wall : 0);
+    cJSON_AddNumberToObject(o, "delay_ms", atomic_load(&r->delay_us) / 1e3);
+    cJSON_AddNumberToObject(o, "delay_max_ms",
+                            atomic_load(&r->delay_max_us) / 1e3);
     l->prev_frames[i] = frames;
     return o;
 }

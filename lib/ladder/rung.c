@@ -5,6 +5,7 @@
 #include <libavutil/mathematics.h>
 
 #include "err.h"
+#include "clock.h"
 #include "ladder/internal.h"
 #include "log.h"
 
@@ -44,6 +45,8 @@ int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
     atomic_init(&r->frames, 0);
     atomic_init(&r->bytes, 0);
     atomic_init(&r->media_us, 0);
+    atomic_init(&r->delay_us, 0);
+    atomic_init(&r->delay_max_us, 0);
     ret = cs_venc_open(&r->enc, s);
     if (ret < 0) {
         cs_error("cannot open the %s encoder for rung '%s' (%dx%d): %s",
@@ -64,6 +67,16 @@ struct pkt_ctx {
     int64_t t0_us;
 };
 
+static void delay(struct cs_ladder_rung *r, int64_t n)
+{
+    int64_t at = r->decoded_us[n % CS_LADDER_DELAY_RING];
+    int64_t d = at > 0 ? cs_now_us() - at : 0;
+
+    atomic_store(&r->delay_us, d);
+    if (d > atomic_load(&r->delay_max_us))
+        atomic_store(&r->delay_max_us, d);
+}
+
 /* Encoder packets are numbered at the rung's rate from t0: put them back
  * on the common timeline (microseconds) and write them. */
 static int on_packet(void *opaque, AVPacket *pkt)
@@ -73,6 +86,8 @@ static int on_packet(void *opaque, AVPacket *pkt)
     AVRational tb = r->enc->time_base;
     int64_t end;
 
+    if (pkt->pts != AV_NOPTS_VALUE)
+        delay(r, pkt->pts);
     if (pkt->pts != AV_NOPTS_VALUE)
         pkt->pts = av_rescale_q(pkt->pts, tb, us) + c->t0_us;
     if (pkt->dts != AV_NOPTS_VALUE)
@@ -154,6 +169,7 @@ static int handle(struct cs_ladder_rung *r, struct cs_ladder_item *it,
         goto out;
     pc->t0_us = it->t0_us;
     f->pts = it->n[r->index];
+    r->decoded_us[f->pts % CS_LADDER_DELAY_RING] = it->wall_us;
     f->pict_type = (it->key & self) ? AV_PICTURE_TYPE_I
                                     : AV_PICTURE_TYPE_NONE;
     ret = cs_encode(r->enc, f, on_packet, pc);
