@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavutil/opt.h>
@@ -9,56 +10,70 @@
 #include "err.h"
 #include "log.h"
 
-static const struct {
+/* Names accepted on command lines, with their aliases. */
+struct name_value {
     const char *name;
-    enum cs_vcodec codec;
-} vnames[] = {
+    int value;
+};
+
+static const struct name_value vcodecs[] = {
     { "h264", CS_VCODEC_H264 }, { "avc", CS_VCODEC_H264 },
     { "x264", CS_VCODEC_H264 }, { "hevc", CS_VCODEC_HEVC },
     { "h265", CS_VCODEC_HEVC }, { "x265", CS_VCODEC_HEVC },
-    { "av1", CS_VCODEC_AV1 },   { "svtav1", CS_VCODEC_AV1 },
+    { "av1", CS_VCODEC_AV1 },   { "svtav1", CS_VCODEC_AV1 }, { NULL, 0 },
 };
 
-int cs_vcodec_parse(const char *s, enum cs_vcodec *out)
+static const struct name_value acodecs[] = {
+    { "aac", CS_ACODEC_AAC }, { "opus", CS_ACODEC_OPUS },
+    { "none", CS_ACODEC_NONE }, { NULL, 0 },
+};
+
+static const struct name_value rcs[] = {
+    { "cbr", CS_RC_CBR }, { "vbr", CS_RC_VBR }, { "crf", CS_RC_CRF },
+    { NULL, 0 },
+};
+
+static int lookup(const struct name_value *t, const char *s, int *out)
 {
-    for (size_t i = 0; i < sizeof(vnames) / sizeof(vnames[0]); i++) {
-        if (!strcmp(s, vnames[i].name)) {
-            *out = vnames[i].codec;
+    for (; t->name; t++) {
+        if (!strcmp(s, t->name)) {
+            *out = t->value;
             return 0;
         }
     }
     return CS_EUSAGE;
 }
 
-const char *cs_vcodec_name(enum cs_vcodec c)
+int cs_vcodec_parse(const char *s, enum cs_vcodec *out)
 {
-    return c == CS_VCODEC_HEVC ? "hevc" : c == CS_VCODEC_AV1 ? "av1" : "h264";
+    int v, ret = lookup(vcodecs, s, &v);
+
+    if (ret >= 0)
+        *out = (enum cs_vcodec)v;
+    return ret;
 }
 
 int cs_acodec_parse(const char *s, enum cs_acodec *out)
 {
-    if (!strcmp(s, "aac"))
-        *out = CS_ACODEC_AAC;
-    else if (!strcmp(s, "opus"))
-        *out = CS_ACODEC_OPUS;
-    else if (!strcmp(s, "none"))
-        *out = CS_ACODEC_NONE;
-    else
-        return CS_EUSAGE;
-    return 0;
+    int v, ret = lookup(acodecs, s, &v);
+
+    if (ret >= 0)
+        *out = (enum cs_acodec)v;
+    return ret;
 }
 
 int cs_rc_parse(const char *s, enum cs_rc *out)
 {
-    if (!strcmp(s, "cbr"))
-        *out = CS_RC_CBR;
-    else if (!strcmp(s, "vbr"))
-        *out = CS_RC_VBR;
-    else if (!strcmp(s, "crf"))
-        *out = CS_RC_CRF;
-    else
-        return CS_EUSAGE;
-    return 0;
+    int v, ret = lookup(rcs, s, &v);
+
+    if (ret >= 0)
+        *out = (enum cs_rc)v;
+    return ret;
+}
+
+const char *cs_vcodec_name(enum cs_vcodec c)
+{
+    return c == CS_VCODEC_HEVC ? "hevc" : c == CS_VCODEC_AV1 ? "av1" : "h264";
 }
 
 void cs_venc_defaults(struct cs_venc_settings *s)
@@ -105,8 +120,16 @@ static void set_rate(AVCodecContext *c, const struct cs_venc_settings *s)
     }
     if (maxrate <= 0)
         maxrate = s->rc == CS_RC_CBR ? s->bitrate : s->bitrate * 3 / 2;
+    /* CBR: a one-second buffer, as live platforms ask for; it keeps the
+     * rate steady over a few seconds, not just in the long run. */
     if (bufsize <= 0)
-        bufsize = s->zerolatency ? maxrate : 2 * maxrate;
+        bufsize = s->zerolatency || s->rc == CS_RC_CBR ? maxrate : 2 * maxrate;
+    if (s->codec == CS_VCODEC_AV1 && s->rc == CS_RC_CBR) {
+        /* SVT-AV1 wants no peak above a CBR target (ffmpeg maps it). */
+        c->bit_rate = s->bitrate;
+        c->rc_buffer_size = (int)bufsize;
+        return;
+    }
     c->bit_rate = s->bitrate;
     c->rc_max_rate = maxrate;
     c->rc_min_rate = s->rc == CS_RC_CBR ? s->bitrate : 0;
@@ -135,10 +158,10 @@ static int set_private(AVCodecContext *c, const struct cs_venc_settings *s,
         break;
     case CS_VCODEC_HEVC:
         snprintf(p, sizeof(p), "keyint=%d:min-keyint=%d:scenecut=0:"
-                 "open-gop=0:log-level=error%s%s%s", g, g,
+                 "open-gop=0:log-level=%s%s%s", g, g,
+                 cs_log_enabled(CS_LOG_VERBOSE) ? "info" : "none",
                  s->rc == CS_RC_CBR ? ":strict-cbr=1" : "",
-                 s->zerolatency ? ":bframes=0:rc-lookahead=0" : "",
-                 s->rc == CS_RC_CRF ? "" : "");
+                 s->zerolatency ? ":bframes=0:rc-lookahead=0" : "");
         av_dict_set(o, "x265-params", p, 0);
         av_dict_set(o, "forced-idr", "1", 0);
         av_dict_set(o, "preset", s->preset ? s->preset : "veryfast", 0);
@@ -151,8 +174,11 @@ static int set_private(AVCodecContext *c, const struct cs_venc_settings *s,
         av_dict_set(o, "preset", s->preset ? s->preset : "10", 0);
         if (s->rc == CS_RC_CRF)
             av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 35, 0);
-        snprintf(p, sizeof(p), "scd=0%s", s->zerolatency ? ":pred-struct=1"
-                                                         : "");
+        /* SVT-AV1 does CBR only with its low-delay prediction structure. */
+        snprintf(p, sizeof(p), "scd=0%s",
+                 s->zerolatency || s->rc == CS_RC_CBR ? ":pred-struct=1" : "");
+        /* SVT-AV1 prints straight to stderr: errors only unless -v. */
+        setenv("SVT_LOG", cs_log_enabled(CS_LOG_VERBOSE) ? "3" : "0", 0);
         av_dict_set(o, "svtav1-params", p, 0);
         break;
     }

@@ -102,7 +102,7 @@ static int peek_stdin(struct pipe_src *p)
                                memcmp(p->prefix + 4, "ftyp", 4)))
             break;
     }
-    return p->len == 0 ? CS_EDATA : 0;
+    return p->len == 0 ? CS_EEMPTY : 0;
 }
 
 static int spool_stdin(struct pipe_src *p, char **path)
@@ -225,7 +225,6 @@ static int open_format(struct cs_input *in, const char *url,
     }
     av_dict_copy(&o, opts, 0);
     if (flags & CS_INPUT_LOW_DELAY) {
-        av_dict_set(&o, "fflags", "nobuffer", AV_DICT_DONT_OVERWRITE);
         av_dict_set(&o, "probesize", "500000", AV_DICT_DONT_OVERWRITE);
         av_dict_set(&o, "analyzeduration", "1000000", AV_DICT_DONT_OVERWRITE);
     }

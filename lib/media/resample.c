@@ -89,8 +89,14 @@ int cs_resampler_send(struct cs_resampler *r, const AVFrame *in)
 {
     int ret;
 
-    if (!in)
-        return r->swr ? convert(r, NULL, 0) : 0;
+    if (!in) {
+        /* Flush, and start afresh with the next input. */
+        ret = r->swr ? convert(r, NULL, 0) : 0;
+        swr_free(&r->swr);
+        r->in_fmt = AV_SAMPLE_FMT_NONE;
+        r->in_rate = 0;
+        return ret;
+    }
     if (in->sample_rate != r->in_rate || in->format != r->in_fmt ||
         av_channel_layout_compare(&in->ch_layout, &r->in_layout)) {
         /* Keep what the old converter still holds. */

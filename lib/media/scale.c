@@ -74,7 +74,7 @@ static int reconfigure(struct cs_scaler *s, const AVFrame *in)
         s->box_y = ((s->h - s->box_h) / 2) & ~1;
     }
     s->sws = sws_getContext(in->width, in->height, in->format, s->box_w,
-                            s->box_h, s->fmt, algo | SWS_ACCURATE_RND, NULL,
+                            s->box_h, s->fmt, algo, NULL,
                             NULL, NULL);
     return s->sws ? 0 : CS_EDATA;
 }
@@ -107,6 +107,13 @@ int cs_scaler_run(struct cs_scaler *s, const AVFrame *in, AVFrame **out)
     int ret;
 
     *out = NULL;
+    /* Already what is wanted: pass a reference, no copy. */
+    if (in->width == s->w && in->height == s->h && in->format == s->fmt &&
+        (!(s->flags & CS_SCALE_PAD) || !in->sample_aspect_ratio.num ||
+         in->sample_aspect_ratio.num == in->sample_aspect_ratio.den)) {
+        *out = av_frame_clone(in);
+        return *out ? 0 : AVERROR(ENOMEM);
+    }
     if (in->width != s->in_w || in->height != s->in_h ||
         in->format != s->in_fmt ||
         av_cmp_q(in->sample_aspect_ratio, s->in_sar)) {
