@@ -40,7 +40,7 @@ done
 graph+=";"
 for i in "${!rungs[@]}"; do
     size=${rungs[$i]%%:*}
-    graph+="[s$i]scale=${size%x*}:${size#*x}:flags=bicubic+accurate_rnd,setsar=1[v$i];"
+    graph+="[s$i]scale=${size%x*}:${size#*x}:flags=bicubic,setsar=1[v$i];"
 done
 graph=${graph%;}
 
@@ -71,7 +71,7 @@ timed ffmpeg ffmpeg -nostdin -loglevel error -y -i "$work/in.ts" \
 
 psnr() { # FILE VIDEO-INDEX WxH: mean PSNR (y) against the scaled source
     ffmpeg -nostdin -loglevel info -i "$1" -i "$work/in.ts" -filter_complex \
-        "[0:v:$2]setpts=PTS-STARTPTS[a];[1:v]scale=${3%x*}:${3#*x}:flags=bicubic+accurate_rnd,setpts=PTS-STARTPTS[b];[a][b]psnr" \
+        "[0:v:$2]setpts=PTS-STARTPTS[a];[1:v]scale=${3%x*}:${3#*x}:flags=bicubic,setpts=PTS-STARTPTS[b];[a][b]psnr" \
         -f null - 2>&1 | sed -n 's/.* y:\([0-9.inf]*\) .*/\1/p' | tail -1
 }
 

@@ -140,11 +140,6 @@ static int scale(struct cs_ladder_rung *r, const AVFrame *in, AVFrame **out)
     double dar = (double)in->width / in->height;
     double want = (double)r->enc->width / r->enc->height;
 
-    if (in->width == r->enc->width && in->height == r->enc->height &&
-        in->format == r->enc->pix_fmt) {
-        *out = av_frame_clone(in);
-        return *out ? 0 : AVERROR(ENOMEM);
-    }
     if (sar.num > 0 && sar.den > 0)
         dar *= av_q2d(sar);
     if (fabs(dar / want - 1) < 0.01)
