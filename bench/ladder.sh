@@ -34,7 +34,7 @@ for i in "${!rungs[@]}"; do
     size=${rungs[$i]%%:*} rate=${rungs[$i]#*:}
     graph+="[s$i]"
     maps+=(-map "[v$i]" -c:v:$i libx264 -b:v:$i "$rate" -maxrate:v:$i "$rate"
-           -minrate:v:$i "$rate" -bufsize:v:$i "$(( ${rate%[kM]} * 2 ))${rate: -1}")
+           -minrate:v:$i "$rate" -bufsize:v:$i "$rate")
     spec+="${spec:+,}${size#*x}p:$rate"
 done
 graph+=";"
@@ -69,9 +69,11 @@ timed ffmpeg ffmpeg -nostdin -loglevel error -y -i "$work/in.ts" \
     -x264-params "$xp" -forced-idr 1 -map 0:a -c:a copy \
     -f mpegts "$work/ffmpeg.ts"
 
+# PSNR against a reference neither tool makes (lanczos, accurate rounding),
+# so that neither is favoured by being compared with its own scaler.
 psnr() { # FILE VIDEO-INDEX WxH: mean PSNR (y) against the scaled source
     ffmpeg -nostdin -loglevel info -i "$1" -i "$work/in.ts" -filter_complex \
-        "[0:v:$2]setpts=PTS-STARTPTS[a];[1:v]scale=${3%x*}:${3#*x}:flags=bicubic,setpts=PTS-STARTPTS[b];[a][b]psnr" \
+        "[0:v:$2]setpts=PTS-STARTPTS[a];[1:v]scale=${3%x*}:${3#*x}:flags=lanczos+accurate_rnd+full_chroma_int,setpts=PTS-STARTPTS[b];[a][b]psnr" \
         -f null - 2>&1 | sed -n 's/.* y:\([0-9.inf]*\) .*/\1/p' | tail -1
 }
 

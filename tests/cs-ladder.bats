@@ -73,6 +73,14 @@ key_pts() {
     grep -q '^360p,cs-ladder variant_bitrate=500000 variant_width=640 variant_height=360' <<<"$output"
 }
 
+@test "cs_ladder_variant_get reads the labels back from the MPEG-TS" {
+    run ladder-check "$BATS_FILE_TMPDIR/ladder.ts"
+    [ "$status" -eq 0 ]
+    echo "$output"
+    [ "$output" = "$(printf '%s\n' '1 720p 2000000 1280x720 25/1' \
+        '2 480p 1000000 852x480 25/1' '3 360p 500000 640x360 25/1')" ]
+}
+
 @test "every rung has its keyframes at exactly the same pts, one per GOP" {
     local f=$BATS_FILE_TMPDIR/ladder.ts k0 k1 k2
     k0=$(key_pts "$f" 0) k1=$(key_pts "$f" 1) k2=$(key_pts "$f" 2)
@@ -234,6 +242,20 @@ key_pts() {
     [ "$status" -eq 0 ]
     [ "$(streams "$T/out.ts" v codec_name)" = $'hevc\nh264' ]
     [ "$(key_pts "$T/out.ts" 0)" = "$(key_pts "$T/out.ts" 1)" ]
+}
+
+@test "an AV1 rung makes the ladder Matroska, labelled in stream metadata" {
+    mkclip "$T/in.ts" 2 320x240 25
+    run timeout 120 cs-ladder --rungs "240p:300k:codec=av1:preset=10,120p:100k" \
+        --preset ultrafast -o "$T/out.mkv" "$T/in.ts"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/out.mkv" format=format_name)" = "matroska,webm" ]
+    [ "$(probe "$T/out.mkv" stream=codec_name v | paste -sd,)" = "av1,h264" ]
+    [ "$(key_pts "$T/out.mkv" 0)" = "$(key_pts "$T/out.mkv" 1)" ]
+    run ladder-check "$T/out.mkv"
+    echo "$output"
+    [ "$output" = "$(printf '%s\n' '1 240p 300000 320x240 25/1' \
+        '2 120p 100000 160x120 25/1')" ]
 }
 
 @test "SIGTERM drains the encoders and leaves a whole file, status 0" {

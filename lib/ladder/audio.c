@@ -21,6 +21,9 @@ static int passthrough_open(struct cs_ladder_audio *a, const AVStream *st)
     if (ret < 0)
         return ret;
     a->par->time_base = st->time_base;
+    /* The input container's tag (an MPEG-TS stream type) means nothing to
+     * another muxer. */
+    a->par->codec_tag = 0;
     return 0;
 }
 

@@ -61,6 +61,7 @@ struct cs_ladder_rung {
     int running;
     int err;
     int err_own;            /* the failure began here */
+    int drained;            /* the encoder was flushed */
     atomic_llong frames, bytes, media_us;
     /* From a picture's decoding to its packet's writing: the last and the
      * largest. Pictures are found by frame number in a ring. */

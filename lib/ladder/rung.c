@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <libavutil/imgutils.h>
 #include <libavutil/mathematics.h>
 
 #include "err.h"
@@ -196,6 +197,7 @@ static void *run(void *opaque)
     if (ret == AVERROR_EOF) {
         ret = cs_encode(r->enc, NULL, on_packet, &pc);
         r->err_own = ret < 0;
+        r->drained = 1;
     }
     if (ret < 0) {
         r->err = ret;
@@ -227,8 +229,44 @@ int cs_ladder_rung_join(struct cs_ladder_rung *r)
     return r->err;
 }
 
+static int discard(void *opaque, AVPacket *pkt)
+{
+    return 0;
+}
+
+/* End an encoder that was never drained. SVT-AV1 1.4 waits forever for
+ * the end of a stream that had no picture at all, when flushed or closed:
+ * give it one black picture first. */
+static void quiesce(struct cs_ladder_rung *r)
+{
+    AVFrame *f;
+
+    if (atomic_load(&r->frames) == 0 &&
+        r->rung->enc.codec == CS_VCODEC_AV1) {
+        f = av_frame_alloc();
+        if (!f)
+            return;     /* better a leak than a hang: skip the flush */
+        f->width = r->enc->width;
+        f->height = r->enc->height;
+        f->format = r->enc->pix_fmt;
+        f->pts = 0;
+        if (av_frame_get_buffer(f, 0) < 0) {
+            av_frame_free(&f);
+            return;
+        }
+        av_image_fill_black(f->data, (ptrdiff_t[4]){ f->linesize[0],
+                            f->linesize[1], f->linesize[2], f->linesize[3] },
+                            f->format, AVCOL_RANGE_MPEG, f->width, f->height);
+        cs_encode(r->enc, f, discard, NULL);
+        av_frame_free(&f);
+    }
+    cs_encode(r->enc, NULL, discard, NULL);
+}
+
 void cs_ladder_rung_close(struct cs_ladder_rung *r)
 {
+    if (r->enc && !r->drained)
+        quiesce(r);
     cs_queue_free(&r->in);
     cs_scaler_free(&r->scaler);
     cs_scaler_free(&r->fill);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "opt.h"
 
@@ -57,7 +58,8 @@ int cs_ladder_variant_share(AVFormatContext *fmt, int stream)
 }
 
 /* Parse "key=value key=value" (the provider string after its first word)
- * into V; unknown keys are skipped. */
+ * into V; unknown keys are skipped. Keys match in any case: Matroska
+ * tags come back upper-case. */
 static void parse_pairs(const char *s, struct cs_ladder_variant *v)
 {
     char buf[256], *save = NULL, *tok;
@@ -71,15 +73,15 @@ static void parse_pairs(const char *s, struct cs_ladder_variant *v)
         if (!eq)
             continue;
         *eq++ = '\0';
-        if (!strcmp(tok, CS_LADDER_KEY_BITRATE))
+        if (!strcasecmp(tok, CS_LADDER_KEY_BITRATE))
             cs_parse_rate(eq, &v->bitrate);
-        else if (!strcmp(tok, CS_LADDER_KEY_WIDTH) &&
+        else if (!strcasecmp(tok, CS_LADDER_KEY_WIDTH) &&
                  !cs_parse_int(eq, 0, 65536, &n))
             v->width = (int)n;
-        else if (!strcmp(tok, CS_LADDER_KEY_HEIGHT) &&
+        else if (!strcasecmp(tok, CS_LADDER_KEY_HEIGHT) &&
                  !cs_parse_int(eq, 0, 65536, &n))
             v->height = (int)n;
-        else if (!strcmp(tok, CS_LADDER_KEY_FPS))
+        else if (!strcasecmp(tok, CS_LADDER_KEY_FPS))
             cs_parse_rational(eq, &v->fps);
     }
 }

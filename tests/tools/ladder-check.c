@@ -1,6 +1,8 @@
 /* ladder-check: unit checks of lib/ladder (rung parsing and sizing, the
  * bounded queue, the timeline, the variant labels). Prints one line per
- * failed check and exits 1 if any failed. */
+ * failed check and exits 1 if any failed.
+ * "ladder-check FILE" instead prints the label cs_ladder_variant_get()
+ * reads from each video stream of FILE: "INDEX NAME BITRATE WxH FPS". */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,9 +163,27 @@ static void check_variant(void)
     avformat_free_context(fmt);
 }
 
-int main(void)
+static int print_labels(const char *path)
+{
+    AVFormatContext *fmt = NULL;
+    struct cs_ladder_variant v;
+
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0 ||
+        avformat_find_stream_info(fmt, NULL) < 0)
+        return 1;
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        if (cs_ladder_variant_get(fmt, (int)i, &v) == 0)
+            printf("%u %s %" PRId64 " %dx%d %d/%d\n", i, v.name, v.bitrate,
+                   v.width, v.height, v.fps.num, v.fps.den);
+    avformat_close_input(&fmt);
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     cs_log_init("ladder-check", -1);
+    if (argc > 1)
+        return print_labels(argv[1]);
     check_rungs();
     check_queue();
     check_timeline();
