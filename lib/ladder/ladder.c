@@ -336,6 +336,10 @@ static int pump(struct ladder *l)
     }
     if (ret >= 0)
         ret = cs_decode(l->vdec, NULL, on_video, l);
+    if (ret >= 0 && l->frames_in == 0 && !cs_stopping()) {
+        cs_error("cannot decode any picture of '%s'", l->cfg->input);
+        ret = CS_EDATA;
+    }
     av_packet_free(&pkt);
     return ret;
 }
