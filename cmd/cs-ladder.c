@@ -110,31 +110,30 @@ static int parse_more(struct cli *c, int key, const char *arg)
     }
 }
 
+/* The options that are also keys of a rung: one parser for both. */
+static int setting(struct cs_venc_settings *v, const char *name,
+                   const char *arg)
+{
+    const char *expected = "";
+
+    if (cs_rungs_setting(v, name, arg, &expected) < 0)
+        return cs_opt_bad(name, arg, expected);
+    return 0;
+}
+
 static int parse(void *opaque, int key, const char *arg)
 {
     struct cli *c = opaque;
     struct cs_venc_settings *v = &c->global;
-    double d;
 
     switch (key) {
     case 'o': c->cfg.output = arg; return 0;
     case OPT_RUNGS: c->rungs = arg; return 0;
     case OPT_UPSCALE: c->cfg.upscale = 1; return 0;
-    case 'c':
-        return cs_vcodec_parse(arg, &v->codec) < 0 ?
-               cs_opt_bad("codec", arg, "h264, hevc or av1") : 0;
-    case OPT_RC:
-        return cs_rc_parse(arg, &v->rc) < 0 ?
-               cs_opt_bad("rc", arg, "cbr, vbr or crf") : 0;
-    case OPT_CRF:
-        if (cs_parse_double(arg, 0, 63, &v->crf) < 0)
-            return cs_opt_bad("crf", arg, "a number from 0 to 63");
-        return 0;
-    case 'g':
-        if (cs_parse_seconds(arg, &d) < 0 || d < 0.04 || d > 60)
-            return cs_opt_bad("gop", arg, "seconds from 0.04 to 60");
-        v->gop = d;
-        return 0;
+    case 'c': return setting(v, "codec", arg);
+    case OPT_RC: return setting(v, "rc", arg);
+    case OPT_CRF: return setting(v, "crf", arg);
+    case 'g': return setting(v, "gop", arg);
     case OPT_PRESET: v->preset = arg; return 0;
     case OPT_TUNE:
         if (strcmp(arg, "zerolatency"))

@@ -43,48 +43,69 @@ static int parse_rate(struct cs_rung *r, char *s, const char **why)
         *at = '\0';
         if (cs_parse_rational(at + 1, &r->fps_cap) < 0 ||
             r->fps_cap.num <= 0) {
-            *why = "expected a frame rate after '@'";
+            *why = "a frame rate after '@'";
             return CS_EUSAGE;
         }
     }
     if (cs_parse_rate(s, &r->enc.bitrate) < 0 || r->enc.bitrate <= 0) {
-        *why = "expected a bit rate like 3M";
+        *why = "a bit rate like 3M";
         return CS_EUSAGE;
     }
     return 0;
 }
 
-static int parse_key(struct cs_rung *r, const char *key, const char *val)
-{
-    long crf;
+static const struct {
+    const char *key;
+    enum cs_rung_set bit;
+    const char *expected;
+} settings[] = {
+    { "codec", CS_RUNG_CODEC, "h264, hevc or av1" },
+    { "rc", CS_RUNG_RC, "cbr, vbr or crf" },
+    { "gop", CS_RUNG_GOP, "seconds from 0.04 to 60" },
+    { "crf", CS_RUNG_CRF, "a number from 0 to 63" },
+};
 
-    if (!strcmp(key, "codec")) {
-        r->set |= CS_RUNG_CODEC;
-        return cs_vcodec_parse(val, &r->enc.codec);
-    } else if (!strcmp(key, "rc")) {
-        r->set |= CS_RUNG_RC;
-        return cs_rc_parse(val, &r->enc.rc);
-    } else if (!strcmp(key, "gop")) {
-        r->set |= CS_RUNG_GOP;
-        if (cs_parse_seconds(val, &r->enc.gop) < 0 || r->enc.gop <= 0)
+int cs_rungs_setting(struct cs_venc_settings *s, const char *key,
+                     const char *val, const char **expected)
+{
+    double d;
+
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        if (!strcmp(key, settings[i].key))
+            *expected = settings[i].expected;
+    if (!strcmp(key, "codec"))
+        return cs_vcodec_parse(val, &s->codec);
+    if (!strcmp(key, "rc"))
+        return cs_rc_parse(val, &s->rc);
+    if (!strcmp(key, "gop")) {
+        if (cs_parse_seconds(val, &d) < 0 || d < 0.04 || d > 60)
             return CS_EUSAGE;
+        s->gop = d;
         return 0;
-    } else if (!strcmp(key, "crf")) {
-        r->set |= CS_RUNG_CRF;
-        if (cs_parse_int(val, 0, 63, &crf) < 0)
-            return CS_EUSAGE;
-        r->enc.crf = (double)crf;
-        return 0;
-    } else if (!strcmp(key, "preset") || !strcmp(key, "name")) {
+    }
+    if (!strcmp(key, "crf"))
+        return cs_parse_double(val, 0, 63, &s->crf);
+    *expected = "a key among codec, preset, rc, gop, crf, name";
+    return CS_EUSAGE;
+}
+
+static int parse_key(struct cs_rung *r, const char *key, const char *val,
+                     const char **why)
+{
+    if (!strcmp(key, "preset") || !strcmp(key, "name")) {
         char *dst = key[0] == 'p' ? r->preset : r->name;
 
+        *why = "a name without spaces or '/'";
         if (!*val || strlen(val) >= sizeof(r->name) || strpbrk(val, "/ \t"))
             return CS_EUSAGE;
         strcpy(dst, val);
         r->set |= key[0] == 'p' ? CS_RUNG_PRESET : 0;
         return 0;
     }
-    return CS_EUSAGE;
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        if (!strcmp(key, settings[i].key))
+            r->set |= settings[i].bit;
+    return cs_rungs_setting(&r->enc, key, val, why);
 }
 
 /* Parse one rung; TEXT is modified. */
@@ -97,17 +118,17 @@ static int parse_rung(struct cs_rung *r, char *text, const char **why)
     cs_venc_defaults(&r->enc);
     field = strtok_r(text, ":", &save);
     if (!field || parse_size(r, field) < 0) {
-        *why = "expected a size like 720p or 1280x720";
+        *why = "a size like 720p or 1280x720";
         return CS_EUSAGE;
     }
     if (strlen(field) >= sizeof(r->name)) {
-        *why = "size too long";
+        *why = "a shorter size";
         return CS_EUSAGE;
     }
     strcpy(r->name, field);
     field = strtok_r(NULL, ":", &save);
     if (!field) {
-        *why = "expected SIZE:RATE";
+        *why = "SIZE:RATE";
         return CS_EUSAGE;
     }
     ret = parse_rate(r, field, why);
@@ -117,15 +138,12 @@ static int parse_rung(struct cs_rung *r, char *text, const char **why)
         char *eq = strchr(field, '=');
 
         if (!eq) {
-            *why = "expected KEY=VALUE after the rate";
+            *why = "KEY=VALUE after the rate";
             return CS_EUSAGE;
         }
         *eq = '\0';
-        if (parse_key(r, field, eq + 1) < 0) {
-            *why = "bad value, or a key other than codec, preset, rc, gop, "
-                   "crf, name";
+        if (parse_key(r, field, eq + 1, why) < 0)
             return CS_EUSAGE;
-        }
     }
     return 0;
 }
@@ -152,7 +170,7 @@ int cs_rungs_parse(const char *spec, struct cs_rung *r, int *n)
         snprintf(text, sizeof(text), "%s", item);
         ret = parse_rung(&r[*n], text, &why);
         if (ret < 0) {
-            cs_error("invalid rung '%s' in --rungs: %s", item, why);
+            cs_error("invalid rung '%s' in --rungs: expected %s", item, why);
             goto out;
         }
         (*n)++;

@@ -44,6 +44,12 @@ struct cs_rung {
  * rung, logs "invalid rung 'X' in --rungs: why" and returns CS_EUSAGE. */
 int cs_rungs_parse(const char *spec, struct cs_rung *r, int *n);
 
+/* Set the encoder setting KEY ("codec", "rc", "gop" or "crf": a rung's keys
+ * and the global options of the same names) of S from VAL. Returns 0, or
+ * CS_EUSAGE with *EXPECTED saying what VAL should be (nothing printed). */
+int cs_rungs_setting(struct cs_venc_settings *s, const char *key,
+                     const char *val, const char **expected);
+
 /* Give every rung the settings of G (global options) it did not set
  * itself; bitrate, size and fps stay the rung's. */
 void cs_rungs_defaults(struct cs_rung *r, int n,
