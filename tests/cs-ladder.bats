@@ -224,6 +224,14 @@ key_pts() {
     one_line "$output"
 }
 
+@test "a reader that goes away: one line, status 4" {
+    run bash -c "cs-ladder --rungs 240p:400k,120p:100k --preset ultrafast \
+        '$BATS_FILE_TMPDIR/hd.ts' 2>'$T/err' | head -c 1000 >/dev/null; \
+        echo \${PIPESTATUS[0]}"
+    [ "$output" = 4 ]
+    [ "$(cat "$T/err")" = "cs-ladder: cannot write '-': broken pipe" ]
+}
+
 @test "a malformed --rungs is a usage error naming the rung" {
     run cs-ladder --rungs 720p:fast -o "$T/out.ts" /dev/null
     [ "$status" -eq 2 ]

@@ -18,11 +18,16 @@
 struct cs_ladder_out {
     pthread_mutex_t lock;
     struct cs_mux *mux;
+    int err;                /* the first write error (under lock) */
 };
 
-/* Write PKT (time base TB) to stream INDEX under the lock; consumes PKT. */
+/* Write PKT (time base TB) to stream INDEX under the lock; consumes PKT.
+ * The first failure is kept in o->err. */
 int cs_ladder_out_write(struct cs_ladder_out *o, int index, AVPacket *pkt,
                         AVRational tb);
+
+/* The first write error, or 0. */
+int cs_ladder_out_error(struct cs_ladder_out *o);
 
 /* More than the pictures any encoder holds (x264's largest look-ahead and
  * frame threads). */

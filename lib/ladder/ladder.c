@@ -29,7 +29,6 @@ struct ladder {
     struct cs_ladder_rung r[CS_LADDER_MAX_RUNGS];
     struct cs_ladder_audio audio;
     struct cs_ladder_out out;
-    int out_lock;
     struct cs_timeline tl;
     struct cs_stats *stats;
     /* The common timeline on which every rung's frames are chosen. */
@@ -328,6 +327,8 @@ static int pump(struct ladder *l)
         } else if (pkt->stream_index == l->audio.idx) {
             cs_timeline_fix(&l->tl, 1, pkt, l->audio.in_tb);
             ret = cs_ladder_audio_packet(&l->audio, pkt);
+            if (ret < 0 && !cs_ladder_out_error(&l->out))
+                cs_error("cannot encode the audio: %s", CS_ERRSTR(ret));
         }
         av_packet_unref(pkt);
         if (ret < 0)
@@ -344,28 +345,36 @@ static int pump(struct ladder *l)
     return ret;
 }
 
-/* End the rung threads: drained after a clean end, at once after an
- * error. Returns RET, or the error of the rung where a failure began. */
-static int stop_rungs(struct ladder *l, int ret)
+/* End the rung threads: drained after a clean end (ERR 0), at once after
+ * an error. */
+static void end_rungs(struct ladder *l, int err)
 {
-    int first = -1;
-
     for (int i = 0; i < l->nb && l->r[i].in; i++) {
-        if (ret < 0)
-            cs_queue_abort(l->r[i].in, ret);
+        if (err < 0)
+            cs_queue_abort(l->r[i].in, err);
         else if (i == 0 || l->cfg->scale_from == CS_LADDER_FROM_SOURCE)
             cs_queue_close(l->r[i].in);
     }
-    for (int i = 0; i < l->nb; i++) {
+    for (int i = 0; i < l->nb; i++)
         cs_ladder_rung_join(&l->r[i]);
-        if (l->r[i].err < 0 && l->r[i].err_own && first < 0)
-            first = i;
+}
+
+/* End the rung threads and say what failed: the output, else the rung
+ * where a failure began. Returns RET or that error. */
+static int stop_rungs(struct ladder *l, int ret)
+{
+    end_rungs(l, ret);
+    if (l->out.err < 0) {
+        cs_error("cannot write '%s': %s", l->cfg->output,
+                 CS_ERRSTR(l->out.err));
+        return l->out.err;
     }
-    if (first >= 0) {
-        cs_error("cannot encode rung '%s': %s", l->rungs[first].name,
-                 CS_ERRSTR(l->r[first].err));
-        l->r[first].err_own = 0;
-        ret = l->r[first].err;
+    for (int i = 0; i < l->nb; i++) {
+        if (l->r[i].err < 0 && l->r[i].err_own) {
+            cs_error("cannot encode rung '%s': %s", l->rungs[i].name,
+                     CS_ERRSTR(l->r[i].err));
+            return l->r[i].err;
+        }
     }
     return ret;
 }
@@ -418,8 +427,7 @@ int cs_ladder_run(const struct cs_ladder_config *cfg)
     }
     report(l, 1);
 out:
-    ret = ret < 0 ? ret : 0;
-    stop_rungs(l, AVERROR_EXIT);
+    end_rungs(l, AVERROR_EXIT);
     for (int i = 0; i < l->nb; i++)
         cs_ladder_rung_close(&l->r[i]);
     cs_ladder_audio_close(&l->audio);

@@ -18,10 +18,22 @@ int cs_ladder_out_write(struct cs_ladder_out *o, int index, AVPacket *pkt,
     int ret;
 
     pthread_mutex_lock(&o->lock);
-    ret = cs_mux_write(o->mux, index, pkt, tb);
+    ret = o->err < 0 ? o->err : cs_mux_write(o->mux, index, pkt, tb);
+    if (ret < 0 && !o->err)
+        o->err = ret;
     pthread_mutex_unlock(&o->lock);
     av_packet_unref(pkt);
     return ret;
+}
+
+int cs_ladder_out_error(struct cs_ladder_out *o)
+{
+    int err;
+
+    pthread_mutex_lock(&o->lock);
+    err = o->err;
+    pthread_mutex_unlock(&o->lock);
+    return err;
 }
 
 void cs_ladder_item_free(void *p)
