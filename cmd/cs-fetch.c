@@ -206,7 +206,7 @@ static int do_ls(struct cfg *c, int argc, char **argv)
         ret = st->ops->list(st, NULL, print_entry, c);
     if (ret >= 0 && fflush(stdout) == EOF)
         ret = AVERROR(errno);
-    if (ret < 0)
+    if (ret < 0 && (st || ret != CS_EUSAGE))
         fail("list", argv[0], st, ret);
     cs_store_close(&st);
     return ret;
