@@ -117,8 +117,7 @@ static int64_t size_of(const struct bag *b, const char *key)
     return -1;
 }
 
-/* Seconds of media in a local file; 0 when unknown. */
-static double duration(const char *path)
+double cs_play_duration(const char *path)
 {
     AVFormatContext *fmt = NULL;
     double d = 0;
@@ -180,7 +179,7 @@ static int emit(struct player *p, const char *key, const char *where)
             s = now;
     }
     p->start[p->lines % (a + 1)] = s;
-    p->last_dur = duration(where);
+    p->last_dur = cs_play_duration(where);
     if (fprintf(p->out, "%s\n", where) < 0 || fflush(p->out) == EOF) {
         p->closed = 1;
         return 0;

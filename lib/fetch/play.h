@@ -47,4 +47,8 @@ int cs_play(struct cs_store *st, const struct cs_play_cfg *c, FILE *out);
 void cs_play_shuffle(const char **v, size_t n, uint64_t *rng,
                      const char *avoid);
 
+/* Seconds of media in the local file PATH (absolute); 0 when unknown or
+ * PATH is a URL. */
+double cs_play_duration(const char *path);
+
 #endif

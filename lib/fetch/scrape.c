@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <libavformat/avformat.h>
 
 #include "err.h"
+#include "fetch/play.h"
 #include "fetch/proc.h"
 #include "log.h"
 #include "sig.h"
@@ -139,21 +139,6 @@ static void safe_id(const char *id, char *out, size_t size)
     out[n] = 0;
 }
 
-static double probe_duration(const char *path)
-{
-    AVFormatContext *fmt = NULL;
-    double d = 0;
-
-    if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
-        return 0;
-    if (fmt->duration <= 0)
-        avformat_find_stream_info(fmt, NULL);
-    if (fmt->duration > 0)
-        d = fmt->duration / (double)AV_TIME_BASE;
-    avformat_close_input(&fmt);
-    return d;
-}
-
 /* Where yt-dlp put the file it downloaded (malloc'ed). */
 static char *downloaded_path(const struct scrape *s, const cJSON *info,
                              const char *id)
@@ -225,7 +210,7 @@ static int fetch_one(struct scrape *s, const char *id, const char *url)
     ret = path ? s->st->ops->put_file(s->st, key, path, "video/mp4")
                : AVERROR(ENOMEM);
     if (ret >= 0)
-        ret = record(s, info, id, key, probe_duration(path));
+        ret = record(s, info, id, key, cs_play_duration(path));
     if (ret >= 0) {
         s->added++;
         cs_info("'%s' added as '%s': %s", id, key, str(info, "title"));
