@@ -158,6 +158,58 @@ syncs() { # STORE
     cmp "$T/a.bin" "$T/back.bin"
 }
 
+@test "requests and presigned URLs are signed as S3 checks them (SigV4)" {
+    # s3rver does not check V4 signatures: the proxy does, independently
+    proxy --verify "$SECRET"
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT
+    head -c $((6 * 1024 * 1024)) /dev/urandom >"$T/m.bin"
+    run timeout 60 cs-fetch --part-size 5M put "$T/m.bin" "s3://cats/a dir/m+1 é.mp4"
+    [ "$status" -eq 0 ]
+    timeout 30 cs-fetch get "s3://cats/a dir/m+1 é.mp4" "$T/m.back"
+    cmp "$T/m.bin" "$T/m.back"
+    [ "$(timeout 30 cs-fetch ls "s3://cats/a dir")" = "m+1 é.mp4" ]
+    AWS_SESSION_TOKEN=session-t0ken timeout 30 cs-fetch ls s3://cats >/dev/null
+    url=$(timeout 30 cs-fetch play --presign "s3://cats/a dir")
+    curl -sf "$url" -o "$T/p.back"
+    cmp "$T/m.bin" "$T/p.back"
+    ! grep -q '^badsig' "$T/proxy.log"
+    [ "$(grep -c '^pass ' "$T/proxy.log")" -ge 8 ]
+    # the proxy does reject a bad signature
+    AWS_SECRET_ACCESS_KEY=wr0ng-secret run timeout 30 cs-fetch -vv ls s3://cats
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"cs-fetch: cannot list 's3://cats': HTTP 403 SignatureDoesNotMatch"* ]]
+    [[ "$output" != *wr0ng* ]]
+}
+
+@test "Retry-After is honoured" {
+    proxy --503 1 --retry-after 2
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT
+    local t0=$SECONDS
+    run timeout 60 cs-fetch ls s3://cats
+    [ "$status" -eq 0 ]
+    [ $((SECONDS - t0)) -ge 2 ]
+}
+
+@test "a 200 that carries an error is retried, and so is a damaged download" {
+    head -c $((11 * 1024 * 1024)) /dev/urandom >"$T/big.bin"
+    proxy --error-200-on '?uploadId='
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT
+    run timeout 60 cs-fetch -v --part-size 5M put "$T/big.bin" s3://cats/big.bin
+    [ "$status" -eq 0 ]
+    grep -q '^error200 POST /cats/big.bin?uploadId=' "$T/proxy.log"
+    [ "$(grep -c '^pass POST /cats/big.bin?uploadId=' "$T/proxy.log")" -eq 1 ]
+    # a single-part object: its ETag is its MD5, so damage is seen
+    head -c 300000 /dev/urandom >"$T/small.bin"
+    timeout 30 cs-fetch put "$T/small.bin" s3://cats/big.bin.small
+    kill "$PROXYPID"; wait "$PROXYPID" 2>/dev/null || true
+    proxy --corrupt-on /cats/big.bin.small
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT
+    run timeout 60 cs-fetch -v get s3://cats/big.bin.small "$T/small.back"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"does not match its ETag; retrying"* ]]
+    cmp "$T/small.bin" "$T/small.back"
+}
+
 @test "wrong credentials: one clear line, status 2, and no secret in any output" {
     export AWS_ACCESS_KEY_ID=NOTAKEY AWS_SECRET_ACCESS_KEY=sEcReT-d0-not-print
     export AWS_SESSION_TOKEN=t0ken-d0-not-print

@@ -321,9 +321,15 @@ int cs_s3_get_sink(struct cs_s3 *s3, const char *bucket, const char *key,
 
     if (!r.md5)
         goto out;
-    ret = cs_s3i_request(s3, &r);
-    if (ret >= 0)
-        ret = check_download(s3, &r);
+    /* bytes damaged on the way: fetched again while the sink can rewind */
+    for (int tries = 0; tries < 3; tries++) {
+        ret = cs_s3i_request(s3, &r);
+        if (ret >= 0)
+            ret = check_download(s3, &r);
+        if (ret != CS_EDATA || !reset || reset(opaque) < 0)
+            break;
+        cs_verbose("GET '%s/%s': %s; retrying", bucket, key, s3->errmsg);
+    }
     if (ret >= 0 && size)
         *size = r.got;
 out:
