@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "fetch/play.h"
 #include "fetch/scrape.h"
@@ -233,7 +234,23 @@ static const char *base_name(const char *key)
 struct progress {
     int fd;
     int64_t done;
+    int64_t total;      /* -1: unknown */
+    int64_t t0;
 };
+
+static void show(void *opaque, int64_t done)
+{
+    struct progress *p = opaque;
+    double s = (cs_now_us() - p->t0) / 1e6;
+    double mbs = s > 0 ? done / s / 1e6 : 0;
+
+    if (p->total > 0)
+        cs_progress("%5.1f%% %lld of %lld KiB, %.1f MB/s",
+                    100.0 * done / p->total, (long long)(done >> 10),
+                    (long long)(p->total >> 10), mbs);
+    else
+        cs_progress("%lld KiB, %.1f MB/s", (long long)(done >> 10), mbs);
+}
 
 static int out_sink(void *opaque, const void *data, size_t len)
 {
@@ -249,14 +266,14 @@ static int out_sink(void *opaque, const void *data, size_t len)
         len -= (size_t)w;
         p->done += w;
     }
-    cs_progress("%lld KiB", (long long)(p->done >> 10));
+    show(p, p->done);
     return cs_stopping() ? CS_ESTOP : 0;
 }
 
 static int do_get(struct cfg *c, int argc, char **argv)
 {
     struct cs_store *st = NULL;
-    struct progress p = { .fd = 1 };
+    struct progress p = { .fd = 1, .total = -1, .t0 = cs_now_us() };
     char *key = NULL;
     const char *out;
     int ret;
@@ -269,10 +286,13 @@ static int do_get(struct cfg *c, int argc, char **argv)
     if (ret < 0)
         return ret;
     out = argc == 2 ? argv[1] : base_name(key);
+    /* the size, for a percentage, only where a bar is drawn */
+    if (isatty(2) && st->ops->stat(st, key, &p.total, NULL) < 0)
+        p.total = -1;
     if (!strcmp(out, "-"))
         ret = st->ops->get(st, key, out_sink, NULL, &p, NULL);
     else
-        ret = cs_store_get_file(st, key, out, NULL);
+        ret = cs_store_get_file(st, key, out, NULL, show, &p);
     cs_progress_end();
     if (ret < 0)
         fail("get", argv[0], st, ret);

@@ -235,6 +235,18 @@ syncs() { # STORE
     one_line "$output"
 }
 
+@test "get draws a progress bar only when stderr is a terminal" {
+    head -c 3000000 /dev/urandom >"$T/p.bin"
+    timeout 30 cs-fetch put "$T/p.bin" s3://cats/p.bin
+    run timeout 30 script -qec "cs-fetch get s3://cats/p.bin '$T/p.out'" /dev/null
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"100.0% 2929 of 2929 KiB"* ]]
+    cmp "$T/p.bin" "$T/p.out"
+    run timeout 30 cs-fetch get s3://cats/p.bin "$T/p2.out"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}
+
 @test "usage errors are status 2" {
     run cs-fetch
     [ "$status" -eq 2 ]

@@ -161,44 +161,58 @@ int cs_store_get_mem(struct cs_store *st, const char *key, size_t max,
     return ret;
 }
 
+struct fdout {
+    int fd;
+    int64_t done;
+    void (*progress)(void *opaque, int64_t done);
+    void *opaque;
+};
+
 static int fd_sink(void *opaque, const void *p, size_t n)
 {
-    int fd = *(int *)opaque;
+    struct fdout *o = opaque;
     const char *c = p;
 
     while (n > 0) {
-        ssize_t w = write(fd, c, n);
+        ssize_t w = write(o->fd, c, n);
 
         if (w < 0)
             return AVERROR(errno);
         c += w;
         n -= (size_t)w;
+        o->done += w;
     }
+    if (o->progress)
+        o->progress(o->opaque, o->done);
     return 0;
 }
 
 static int fd_reset(void *opaque)
 {
-    int fd = *(int *)opaque;
+    struct fdout *o = opaque;
 
-    if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+    o->done = 0;
+    if (ftruncate(o->fd, 0) < 0 || lseek(o->fd, 0, SEEK_SET) < 0)
         return AVERROR(errno);
     return 0;
 }
 
 int cs_store_get_file(struct cs_store *st, const char *key, const char *path,
-                      int64_t *size)
+                      int64_t *size, void (*progress)(void *opaque,
+                                                      int64_t done),
+                      void *opaque)
 {
+    struct fdout o = { .progress = progress, .opaque = opaque };
     char tmp[4096];
-    int fd, ret = cs_tmp_path(tmp, sizeof(tmp), path);
+    int ret = cs_tmp_path(tmp, sizeof(tmp), path);
 
     if (ret < 0)
         return ret;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
+    o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (o.fd < 0)
         return AVERROR(errno);
-    ret = st->ops->get(st, key, fd_sink, fd_reset, &fd, size);
-    if (close(fd) < 0 && ret >= 0)
+    ret = st->ops->get(st, key, fd_sink, fd_reset, &o, size);
+    if (close(o.fd) < 0 && ret >= 0)
         ret = AVERROR(errno);
     if (ret >= 0 && rename(tmp, path) < 0)
         ret = AVERROR(errno);

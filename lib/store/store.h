@@ -83,9 +83,12 @@ int cs_store_get_mem(struct cs_store *st, const char *key, size_t max,
                      char **data, size_t *len);
 
 /* Download KEY into the file PATH through a temporary name, so PATH is
- * whole or absent. *size (may be NULL) gets the byte count. */
+ * whole or absent. *size (may be NULL) gets the byte count. PROGRESS (may
+ * be NULL) is called with the bytes written so far after each block. */
 int cs_store_get_file(struct cs_store *st, const char *key, const char *path,
-                      int64_t *size);
+                      int64_t *size, void (*progress)(void *opaque,
+                                                      int64_t done),
+                      void *opaque);
 
 /* The ETag S3 gives PATH when uploaded with PART_SIZE parts: the hex MD5
  * for a single part, else MD5 of the parts' MD5s + "-N". */
