@@ -30,14 +30,19 @@ best() { # command...: the fastest of $runs runs, in seconds
     done
     echo "$b"
 }
-sha=$(sha256sum "$tmp/obj" | cut -d' ' -f1)
-put_curl=$(best curl -sf "${sig[@]}" -H "x-amz-content-sha256: $sha" -T "$tmp/obj" "$url")
+# curl needs the payload's SHA-256 from outside: computing it is part of
+# its upload, as it is of cs-fetch's (which also sends Content-MD5)
+curl_put() {
+    curl -sf "${sig[@]}" -T "$tmp/obj" "$url" \
+        -H "x-amz-content-sha256: $(sha256sum "$tmp/obj" | cut -d' ' -f1)"
+}
+put_curl=$(best curl_put)
 put_cs=$(best bin/cs-fetch --part-size 1G put "$tmp/obj" s3://bench/obj)
 get_curl=$(best curl -sf "${sig[@]}" -H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" -o "$tmp/c.out" "$url")
 get_cs=$(best bin/cs-fetch get s3://bench/obj "$tmp/f.out")
 cmp "$tmp/c.out" "$tmp/f.out"
 rate() { echo "scale=1; $size / $1" | bc; }
-printf 'object: %d MiB, best of %d, s3rver on 127.0.0.1\n' "$size" "$runs"
+printf 'object: %d MiB, best of %d, s3rver on 127.0.0.1 (ratio: cs-fetch speed / curl speed)\n' "$size" "$runs"
 printf 'upload:   cs-fetch %6s MB/s   curl %6s MB/s   ratio %s\n' \
     "$(rate "$put_cs")" "$(rate "$put_curl")" "$(echo "scale=2; $put_curl / $put_cs" | bc)"
 printf 'download: cs-fetch %6s MB/s   curl %6s MB/s   ratio %s\n' \
