@@ -13,6 +13,7 @@
 #include "log.h"
 #include "opt.h"
 #include "sig.h"
+#include "stats.h"
 #include "store/store.h"
 
 enum {
@@ -86,6 +87,8 @@ static const struct cs_cmd cmd = {
 };
 
 struct cfg {
+    struct cs_stats *stats;
+    int64_t bytes;          /* moved by get, for --stats */
     int long_ls;
     int64_t part_size;
     struct cs_scrape_cfg scrape;
@@ -232,6 +235,7 @@ static const char *base_name(const char *key)
 }
 
 struct progress {
+    struct cs_stats *stats;
     int fd;
     int64_t done;
     int64_t total;      /* -1: unknown */
@@ -244,6 +248,15 @@ static void show(void *opaque, int64_t done)
     double s = (cs_now_us() - p->t0) / 1e6;
     double mbs = s > 0 ? done / s / 1e6 : 0;
 
+    if (cs_stats_due(p->stats)) {
+        cJSON *o = cJSON_CreateObject();
+
+        if (o) {
+            cJSON_AddNumberToObject(o, "bytes", (double)done);
+            cJSON_AddNumberToObject(o, "rate_bps", mbs * 8e6);
+            cs_stats_emit(p->stats, o);
+        }
+    }
     if (p->total > 0)
         cs_progress("%5.1f%% %lld of %lld KiB, %.1f MB/s",
                     100.0 * done / p->total, (long long)(done >> 10),
@@ -273,7 +286,8 @@ static int out_sink(void *opaque, const void *data, size_t len)
 static int do_get(struct cfg *c, int argc, char **argv)
 {
     struct cs_store *st = NULL;
-    struct progress p = { .fd = 1, .total = -1, .t0 = cs_now_us() };
+    struct progress p = { .stats = c->stats, .fd = 1, .total = -1,
+                          .t0 = cs_now_us() };
     char *key = NULL;
     const char *out;
     int ret;
@@ -292,8 +306,9 @@ static int do_get(struct cfg *c, int argc, char **argv)
     if (!strcmp(out, "-"))
         ret = st->ops->get(st, key, out_sink, NULL, &p, NULL);
     else
-        ret = cs_store_get_file(st, key, out, NULL, show, &p);
+        ret = cs_store_get_file(st, key, out, &p.done, show, &p);
     cs_progress_end();
+    c->bytes = p.done;
     if (ret < 0)
         fail("get", argv[0], st, ret);
     cs_store_close(&st);
@@ -421,6 +436,23 @@ static int do_play(struct cfg *c, int argc, char **argv)
     return ret;
 }
 
+static cJSON *final_stats(const struct cfg *c, const char *command)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "command", command);
+    if (!strcmp(command, "get"))
+        cJSON_AddNumberToObject(o, "bytes", (double)c->bytes);
+    if (!strcmp(command, "play")) {
+        cJSON_AddNumberToObject(o, "lines", (double)c->play.lines);
+        cJSON_AddNumberToObject(o, "skipped", (double)c->play.skipped);
+        cJSON_AddNumberToObject(o, "rounds", (double)c->play.rounds);
+    }
+    return o;
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct cfg *c, int argc, char **argv);
@@ -448,7 +480,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[first], commands[i].name))
             continue;
+        if (cs_stats_open(&c.stats, common.stats) < 0) {
+            cs_error("cannot open '%s' for statistics", common.stats);
+            return CS_EXIT_USAGE;
+        }
+        c.play.stats = c.stats;
         ret = commands[i].fn(&c, argc - first - 1, argv + first + 1);
+        cs_stats_close(&c.stats, final_stats(&c, commands[i].name));
         return cs_exit_status(ret);
     }
     cs_error("unknown command '%s'; try 'cs-fetch --help'", argv[first]);

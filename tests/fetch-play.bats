@@ -62,8 +62,13 @@ PY
     [ "$status" -eq 0 ]
     [ "$(wc -l <<<"$output")" -eq 4 ]
     local first=$output
-    run timeout 30 cs-fetch play --seed 7 --ahead 0 "$T/store"
+    run timeout 30 cs-fetch play --seed 7 --ahead 0 --stats "$T/stats" "$T/store"
     [ "$output" = "$first" ]
+    tail -n 1 "$T/stats" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+assert o["final"] and o["lines"] == 4 and o["rounds"] == 1, o'
+
     local other=0 s
     for s in 8 9 10; do
         [ "$(timeout 30 cs-fetch play --seed $s --ahead 0 "$T/store")" != "$first" ] && other=1

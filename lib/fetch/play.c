@@ -134,7 +134,7 @@ double cs_play_duration(const char *path)
 
 struct player {
     struct cs_store *st;
-    const struct cs_play_cfg *c;
+    struct cs_play_cfg *c;
     FILE *out;
     struct cs_cache *cache;     /* NULL: folder store or presigned URLs */
     uint64_t rng;
@@ -190,6 +190,21 @@ static int emit(struct player *p, const char *key, const char *where)
     return p->last ? 0 : AVERROR(ENOMEM);
 }
 
+static void report(const struct cs_play_cfg *c)
+{
+    cJSON *o;
+
+    if (!cs_stats_due(c->stats))
+        return;
+    o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddNumberToObject(o, "lines", (double)c->lines);
+    cJSON_AddNumberToObject(o, "skipped", (double)c->skipped);
+    cJSON_AddNumberToObject(o, "rounds", (double)c->rounds);
+    cs_stats_emit(c->stats, o);
+}
+
 static int round_once(struct player *p, struct bag *b, int *printed)
 {
     const char **order = malloc(b->n * sizeof(*order));
@@ -210,6 +225,7 @@ static int round_once(struct player *p, struct bag *b, int *printed)
         if (ret < 0) {
             cs_warn("skipping '%s': %s", order[i],
                     cs_store_cause(p->st, ret, buf, sizeof(buf)));
+            p->c->skipped++;
             ret = 0;
             continue;
         }
@@ -220,6 +236,8 @@ static int round_once(struct player *p, struct bag *b, int *printed)
         if (ret < 0)
             break;
         (*printed)++;
+        p->c->lines++;
+        report(p->c);
         if (p->cache && i + 1 < b->n)
             cs_cache_prefetch(p->cache, p->st, order[i + 1],
                               size_of(b, order[i + 1]));
@@ -228,7 +246,7 @@ static int round_once(struct player *p, struct bag *b, int *printed)
     return ret;
 }
 
-int cs_play(struct cs_store *st, const struct cs_play_cfg *c, FILE *out)
+int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out)
 {
     struct player p = { .st = st, .c = c, .out = out };
     int ret = 0;
@@ -263,6 +281,7 @@ int cs_play(struct cs_store *st, const struct cs_play_cfg *c, FILE *out)
             ret = CS_ENET;
         }
         bag_clear(&b);
+        c->rounds++;
         if (!c->loop)
             break;
     }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "stats.h"
 #include "store/store.h"
 
 struct cs_play_cfg {
@@ -30,6 +31,12 @@ struct cs_play_cfg {
     int64_t cache_size;     /* bytes */
     int ahead;              /* lines printed before the previous ends; 0:
                                no pacing */
+    struct cs_stats *stats; /* --stats (may be NULL): lines, skipped,
+                               rounds, about once a second */
+    /* counters, for the caller's final statistics */
+    int64_t lines;
+    int64_t skipped;
+    int64_t rounds;
 };
 
 /* Defaults: one round, random seed, cache ./.cs-fetch-cache of 2 GiB,
@@ -40,7 +47,7 @@ void cs_play_cfg_init(struct cs_play_cfg *c);
  * (or, with loop, a stop request or a closed OUT) ends. A reader that
  * closes OUT ends the list normally. AVERROR(ENOENT) when the store holds
  * no video; CS_ENET when a whole round failed to download. */
-int cs_play(struct cs_store *st, const struct cs_play_cfg *c, FILE *out);
+int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out);
 
 /* Shuffle N pointers in place with the xorshift state *rng (Fisher-Yates),
  * then, when AVOID is the first and N > 1, swap it away from the front. */
