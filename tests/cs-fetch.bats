@@ -116,6 +116,10 @@ syncs() { # STORE
     grep -q 'partNumber=3&uploadId=' <<<"$output"
     timeout 60 cs-fetch get s3://cats/big.bin "$T/big.back"
     cmp "$T/big.bin" "$T/big.back"
+    # sync recognises the object it sent in parts
+    mkdir -p "$T/up" && ln "$T/big.bin" "$T/up/big.bin"
+    run timeout 60 cs-fetch --part-size 5M sync "$T/up" s3://cats
+    [[ "$output" == *"0 uploaded, 1 unchanged"* ]]
     run timeout 5 cs-fetch --part-size 1M put "$T/big.bin" s3://cats/x
     [ "$status" -eq 2 ]
 }
@@ -179,6 +183,18 @@ syncs() { # STORE
     [ "$status" -eq 2 ]
     [[ "$output" == *"cs-fetch: cannot list 's3://cats': HTTP 403 SignatureDoesNotMatch"* ]]
     [[ "$output" != *wr0ng* ]]
+}
+
+@test "a download cut midway resumes where it stopped (Range)" {
+    head -c 3000000 /dev/urandom >"$T/r.bin"
+    timeout 30 cs-fetch put "$T/r.bin" s3://cats/r.bin
+    proxy --cut-on /cats/r.bin
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT
+    # to a pipe: it cannot rewind, so the bytes must come once, in order
+    timeout 60 cs-fetch -v get s3://cats/r.bin - 2>"$T/err" | cat >"$T/r.back"
+    cmp "$T/r.bin" "$T/r.back"
+    grep -q 'resuming at byte' "$T/err"
+    grep -Eq '^pass GET /cats/r.bin range=bytes=[1-9][0-9]*-$' "$T/proxy.log"
 }
 
 @test "Retry-After is honoured" {

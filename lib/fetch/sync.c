@@ -1,5 +1,6 @@
 #include "fetch/sync.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +72,16 @@ static int unchanged(struct job *j, const struct cs_store_entry *local,
 
     if (!r || r->size != local->size)
         return 0;
+    if (r->etag[0]) {
+        /* "md5-N" for an object sent in parts (of our part size, if it
+         * was sent by us), the plain MD5 otherwise */
+        int64_t part = strchr(r->etag, '-') ? j->dst->part_size : INT64_MAX;
+
+        return cs_store_file_etag(path, part, mine) >= 0 &&
+               !strcmp(mine, r->etag);
+    }
     if (cs_store_file_etag(path, j->dst->part_size, mine) < 0)
         return 0;
-    if (r->etag[0])
-        return !strcmp(mine, r->etag);
     /* a folder store lists no hash: ask it */
     return j->dst->ops->stat(j->dst, r->key, NULL, theirs) >= 0 &&
            !strcmp(mine, theirs);

@@ -290,10 +290,10 @@ static int check_download(struct cs_s3 *s3, struct s3_req *r)
     uint8_t d[16];
     char hex[33];
 
-    if (r->length >= 0 && r->got != r->length) {
+    if (r->expect >= 0 && r->got != r->expect) {
         snprintf(s3->errmsg, sizeof(s3->errmsg),
                  "got %lld of %lld bytes", (long long)r->got,
-                 (long long)r->length);
+                 (long long)r->expect);
         return CS_EDATA;
     }
     if (strlen(r->etag) != 32 || strchr(r->etag, '-'))
@@ -314,8 +314,7 @@ int cs_s3_get_sink(struct cs_s3 *s3, const char *bucket, const char *key,
 {
     struct s3_req r = {
         .method = "GET", .bucket = bucket, .key = key,
-        .sink = sink, .reset = reset, .opaque = opaque,
-        .md5 = av_md5_alloc(),
+        .sink = sink, .opaque = opaque, .md5 = av_md5_alloc(),
     };
     int ret = AVERROR(ENOMEM);
 
@@ -328,6 +327,7 @@ int cs_s3_get_sink(struct cs_s3 *s3, const char *bucket, const char *key,
             ret = check_download(s3, &r);
         if (ret != CS_EDATA || !reset || reset(opaque) < 0)
             break;
+        r.got = 0;
         cs_verbose("GET '%s/%s': %s; retrying", bucket, key, s3->errmsg);
     }
     if (ret >= 0 && size)

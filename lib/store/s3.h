@@ -93,10 +93,12 @@ int cs_s3_put_file(struct cs_s3 *s3, const char *bucket, const char *key,
 int cs_s3_get(struct cs_s3 *s3, const char *bucket, const char *key,
               size_t max, uint8_t **data, size_t *len);
 
-/* GET BUCKET/KEY into SINK. RESET (may be NULL) is called before a retry
- * to discard what the sink got from the failed attempt. The length and,
- * for single-part objects, the MD5 ETag are checked. *size (may be NULL)
- * gets the object size. */
+/* GET BUCKET/KEY into SINK. A connection broken midway is resumed where it
+ * stopped (a Range request), so the sink sees each byte once, in order.
+ * The length and, for single-part objects, the MD5 ETag are checked; on a
+ * mismatch RESET (may be NULL: no second try) is called to discard what
+ * the sink got, and the object is fetched again. *size (may be NULL) gets
+ * the object size. */
 int cs_s3_get_sink(struct cs_s3 *s3, const char *bucket, const char *key,
                    cs_s3_sink_fn sink, int (*reset)(void *opaque),
                    void *opaque, int64_t *size);

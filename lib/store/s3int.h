@@ -35,14 +35,20 @@ struct s3_req {
     const char *content_type;
     const char *cache_control;
     cs_s3_sink_fn sink;         /* the body of a 2xx reply, else buffered */
-    int (*reset)(void *opaque);
     void *opaque;
     size_t max_resp;            /* cap for a buffered body */
     int error_in_200;           /* a 200 may carry <Error> (POST replies) */
     /* results */
     long status;
     int64_t length;             /* Content-Length of the reply, -1 if none */
-    int64_t got;                /* body bytes given to the sink */
+    int64_t got;                /* body bytes given to the sink, over all
+                                   attempts: a retry resumes there with a
+                                   Range request */
+    int64_t offset;             /* where this attempt started */
+    int64_t skip;               /* bytes of a 200 reply to drop (the server
+                                   ignored the Range) */
+    int64_t expect;             /* object size the reply implies, -1 */
+    int started;                /* the body of this attempt began */
     char etag[128];
     double retry_after;
     char *resp;                 /* buffered body, NUL-terminated */

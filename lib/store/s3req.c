@@ -49,15 +49,25 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 
     curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
     if (r->sink && status >= 200 && status < 300) {
-        int ret = r->sink(r->opaque, p, n);
+        size_t k;
+        int ret;
 
+        if (!r->started) {
+            r->started = 1;
+            r->skip = status == 200 ? r->offset : 0;
+        }
+        k = (int64_t)n < r->skip ? n : (size_t)r->skip;
+        r->skip -= (int64_t)k;
+        if (k == n)
+            return n;
+        ret = r->sink(r->opaque, p + k, n - k);
         if (ret < 0) {
             r->sink_ret = ret;
             return 0;
         }
         if (r->md5)
-            av_md5_update(r->md5, (const uint8_t *)p, n);
-        r->got += (int64_t)n;
+            av_md5_update(r->md5, (const uint8_t *)p + k, n - k);
+        r->got += (int64_t)(n - k);
         return n;
     }
     return buffer(r, p, n) < 0 ? 0 : n;
@@ -205,7 +215,13 @@ static enum outcome judge(struct cs_s3 *s3, struct s3_req *r, CURLcode cc,
     }
     curl_easy_getinfo(s3->curl, CURLINFO_RESPONSE_CODE, &r->status);
     if (r->status >= 200 && r->status < 300 && !(r->error_in_200 &&
-        r->resp && strstr(r->resp, "<Error>")))
+        r->resp && strstr(r->resp, "<Error>"))) {
+        r->expect = r->length < 0 ? -1 : r->status == 206 ?
+                    r->offset + r->length : r->length;
+        return DONE;
+    }
+    /* resumed exactly at the end: the bytes are all there (ETag checks) */
+    if (r->status == 416 && r->offset > 0)
         return DONE;
     if (r->resp_len)
         cs_s3xml_parse(&x, r->resp, r->resp_len);
@@ -231,15 +247,25 @@ static int attempt(struct cs_s3 *s3, struct s3_req *r, const char *url,
     CURLcode cc;
 
     r->resp_len = 0;
-    r->got = 0;
+    r->offset = r->got;
+    r->started = 0;
+    r->skip = 0;
+    r->expect = -1;
     r->length = -1;
     r->etag[0] = 0;
     r->retry_after = 0;
     r->sink_ret = 0;
     r->status = 0;
-    if (r->md5)
+    if (r->md5 && !r->got)
         av_md5_init(r->md5);
     setup(s3, r, url, h);
+    if (r->got > 0) {
+        char range[32];
+
+        snprintf(range, sizeof(range), "%lld-", (long long)r->got);
+        curl_easy_setopt(s3->curl, CURLOPT_RANGE, range);
+        cs_verbose("%s: resuming at byte %lld", url, (long long)r->got);
+    }
     cc = curl_easy_perform(s3->curl);
     *out = judge(s3, r, cc, &err);
     cs_debug("%s %s: %s", r->method, url, *out == DONE ? "ok" : s3->errmsg);
@@ -269,8 +295,6 @@ int cs_s3i_request(struct cs_s3 *s3, struct s3_req *r)
             break;
         cs_verbose("%s '%s/%s': %s; retrying", r->method, r->bucket,
                    r->key ? r->key : "", s3->errmsg);
-        if (r->reset && r->reset(r->opaque) < 0)
-            break;
         ret = cs_retry_wait(&retry, r->retry_after);
         if (ret <= 0) {
             ret = ret < 0 ? ret : CS_ENET;

@@ -17,7 +17,9 @@ SignatureDoesNotMatch otherwise (s3rver itself does not check V4
 signatures). --retry-after S sends "Retry-After: S" with the 503s.
 --error-200-on TEXT answers the first matching request 200 with an
 InternalError body; --corrupt-on TEXT flips a byte of the first matching
-reply's body.
+reply's body; --cut-on TEXT sends half of the first matching reply's body
+and closes the connection. Requests with a Range header are logged with
+"range=VALUE" at the end.
 """
 import argparse
 import hashlib
@@ -43,6 +45,7 @@ ap.add_argument("--verify", metavar="SECRET", default=None)
 ap.add_argument("--retry-after", type=int, default=0)
 ap.add_argument("--error-200-on", default=None)
 ap.add_argument("--corrupt-on", default=None)
+ap.add_argument("--cut-on", default=None)
 args = ap.parse_args()
 
 lock = threading.Lock()
@@ -185,7 +188,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             action = "pass"
             self.forward(data)
-        logf.write("%s %s %s\n" % (action, self.command, self.path))
+        rng = self.headers.get("Range")
+        logf.write("%s %s %s%s\n" % (action, self.command, self.path,
+                                      " range=" + rng if rng else ""))
 
     def forward(self, data):
         c = http.client.HTTPConnection("127.0.0.1", args.upstream, timeout=30)
@@ -206,7 +211,14 @@ class Handler(BaseHTTPRequestHandler):
         if args.corrupt_on and args.corrupt_on in self.path and payload \
                 and r.status == 200 and first_time("corrupt"):
             payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
-        if self.command != "HEAD":
+        if self.command != "HEAD" and args.cut_on and \
+                args.cut_on in self.path and len(payload) > 1 and \
+                first_time("cut"):
+            self.wfile.write(payload[:len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+        elif self.command != "HEAD":
             self.wfile.write(payload)
         c.close()
 
