@@ -173,7 +173,8 @@ syncs() { # STORE
     cmp "$T/m.bin" "$T/m.back"
     [ "$(timeout 30 cs-fetch ls "s3://cats/a dir")" = "m+1 é.mp4" ]
     AWS_SESSION_TOKEN=session-t0ken timeout 30 cs-fetch ls s3://cats >/dev/null
-    url=$(timeout 30 cs-fetch play --presign "s3://cats/a dir")
+    url=$(AWS_SESSION_TOKEN=session-t0ken timeout 30 cs-fetch play --presign "s3://cats/a dir")
+    [[ "$url" == *"X-Amz-Security-Token=session-t0ken"* ]]
     curl -sf "$url" -o "$T/p.back"
     cmp "$T/m.bin" "$T/p.back"
     ! grep -q '^badsig' "$T/proxy.log"

@@ -68,7 +68,8 @@ PY
 
 @test "a scrape killed midway resumes and ends with every video once" {
     # slow downloads (--rate) so that the kill lands between videos
-    timeout 120 cs-fetch scrape "$URL" --to "$T/store" --rate 100k \
+    mkdir -p "$T/tmp"
+    TMPDIR=$T/tmp timeout 120 cs-fetch scrape "$URL" --to "$T/store" --rate 100k \
         2>"$T/err" &
     local pid=$!
     wait_file "$T/store/index.json" 60
@@ -85,8 +86,9 @@ import json, sys
 ids = [x["id"] for x in json.load(open(sys.argv[1]))["videos"]]
 assert sorted(ids) == ["index-1", "index-2", "index-3"], ids
 PY
-    # nothing half-written stays behind
+    # nothing half-written stays behind, in the store or the scratch space
     [ -z "$(find "$T/store" -name '.*')" ]
+    [ -z "$(ls "$T/tmp")" ]
 }
 
 @test "a missing yt-dlp is a configuration error" {

@@ -1,6 +1,7 @@
 #include "fetch/scrape.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,27 @@ static int walk_entries(struct scrape *s, const cJSON *list)
     return 0;
 }
 
+/* Remove what yt-dlp left in the scratch folder (".part" files of a
+ * download that was stopped), then the folder. */
+static void remove_tmpdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    while (d && (e = readdir(d)) != NULL) {
+        char *p = NULL;
+
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (asprintf(&p, "%s/%s", dir, e->d_name) >= 0)
+            unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
 int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c)
 {
     struct scrape s = { .st = st, .c = c };
@@ -284,6 +306,6 @@ int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c)
                 st->location);
     cJSON_Delete(list);
     cJSON_Delete(s.index);
-    rmdir(s.tmpdir);
+    remove_tmpdir(s.tmpdir);
     return ret < 0 ? ret : s.added;
 }

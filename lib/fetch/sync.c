@@ -66,10 +66,11 @@ struct job {
 static int unchanged(struct job *j, const struct cs_store_entry *local,
                      const char *path)
 {
-    struct cs_store_entry *r = bsearch(local, j->have.e, j->have.n,
-                                       sizeof(*r), cmp_entry);
+    struct cs_store_entry *r = NULL;
     char mine[80], theirs[80];
 
+    if (j->have.n)
+        r = bsearch(local, j->have.e, j->have.n, sizeof(*r), cmp_entry);
     if (!r || r->size != local->size)
         return 0;
     if (r->etag[0]) {

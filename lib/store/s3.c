@@ -230,7 +230,7 @@ int cs_s3_put(struct cs_s3 *s3, const char *bucket, const char *key,
 }
 
 struct membuf {
-    uint8_t *data;
+    char *data;
     size_t len, cap, max;
 };
 
@@ -238,21 +238,7 @@ static int mem_sink(void *opaque, const void *p, size_t n)
 {
     struct membuf *m = opaque;
 
-    if (m->len + n > m->max)
-        return CS_EDATA;
-    if (m->len + n + 1 > m->cap) {
-        size_t cap = (m->len + n + 1) * 2;
-        uint8_t *d = realloc(m->data, cap);
-
-        if (!d)
-            return AVERROR(ENOMEM);
-        m->data = d;
-        m->cap = cap;
-    }
-    memcpy(m->data + m->len, p, n);
-    m->len += n;
-    m->data[m->len] = 0;
-    return 0;
+    return cs_s3i_grow(&m->data, &m->len, &m->cap, m->max, p, n);
 }
 
 static int mem_reset(void *opaque)
@@ -279,7 +265,7 @@ int cs_s3_get(struct cs_s3 *s3, const char *bucket, const char *key,
         free(m.data);
         return ret;
     }
-    *data = m.data;
+    *data = (uint8_t *)m.data;
     *len = m.len;
     return 0;
 }

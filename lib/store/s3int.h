@@ -63,6 +63,11 @@ struct s3_req {
  * with the cause in s3->errmsg. Frees nothing: call s3_req_release. */
 int cs_s3i_request(struct cs_s3 *s3, struct s3_req *r);
 
+/* Append N bytes at P to the NUL-terminated buffer *data (*len used, *cap
+ * allocated): CS_EDATA past MAX bytes. */
+int cs_s3i_grow(char **data, size_t *len, size_t *cap, size_t max,
+                const void *p, size_t n);
+
 /* Free the buffered reply of R. */
 void cs_s3i_req_release(struct s3_req *r);
 

@@ -22,23 +22,30 @@
 #define EMPTY_SHA256 \
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-static int buffer(struct s3_req *r, const char *p, size_t n)
+int cs_s3i_grow(char **data, size_t *len, size_t *cap, size_t max,
+                const void *p, size_t n)
 {
-    if (r->resp_len + n > r->max_resp)
-        return -1;
-    if (r->resp_len + n + 1 > r->resp_cap) {
-        size_t cap = (r->resp_len + n + 1) * 2;
-        char *b = realloc(r->resp, cap);
+    if (*len + n > max)
+        return CS_EDATA;
+    if (*len + n + 1 > *cap) {
+        size_t c = (*len + n + 1) * 2;
+        char *b = realloc(*data, c);
 
         if (!b)
-            return -1;
-        r->resp = b;
-        r->resp_cap = cap;
+            return AVERROR(ENOMEM);
+        *data = b;
+        *cap = c;
     }
-    memcpy(r->resp + r->resp_len, p, n);
-    r->resp_len += n;
-    r->resp[r->resp_len] = 0;
+    memcpy(*data + *len, p, n);
+    *len += n;
+    (*data)[*len] = 0;
     return 0;
+}
+
+static int buffer(struct s3_req *r, const char *p, size_t n)
+{
+    return cs_s3i_grow(&r->resp, &r->resp_len, &r->resp_cap, r->max_resp,
+                       p, n);
 }
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
@@ -225,9 +232,9 @@ static enum outcome judge(struct cs_s3 *s3, struct s3_req *r, CURLcode cc,
         return DONE;
     if (r->resp_len)
         cs_s3xml_parse(&x, r->resp, r->resp_len);
-    snprintf(s3->errmsg, sizeof(s3->errmsg), "HTTP %ld%s%.60s%s%.200s", r->status,
-             x.code[0] ? " " : "", x.code, x.message[0] ? ": " : "",
-             x.message);
+    snprintf(s3->errmsg, sizeof(s3->errmsg), "HTTP %ld%s%.60s%s%.200s",
+             r->status, x.code[0] ? " " : "", x.code,
+             x.message[0] ? ": " : "", x.message);
     if (r->status == 404 || !strcmp(x.code, "NoSuchKey") ||
         !strcmp(x.code, "NoSuchBucket"))
         *err = AVERROR(ENOENT);
