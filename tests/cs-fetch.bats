@@ -264,6 +264,22 @@ syncs() { # STORE
     [ -z "$output" ]
 }
 
+@test "AWS is addressed virtual-host style, a custom endpoint path-style" {
+    # an https proxy on a closed loopback port: nothing leaves the machine,
+    # and curl never resolves the AWS host itself
+    local dead
+    dead=$(free_port)
+    run env -u AWS_ENDPOINT_URL AWS_REGION=eu-west-1 \
+        https_proxy=http://127.0.0.1:$dead timeout 60 cs-fetch -vv ls s3://cats/x
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"GET https://cats.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=x%2F: "* ]]
+    run env -u AWS_ENDPOINT_URL AWS_REGION=eu-west-1 \
+        https_proxy=http://127.0.0.1:$dead timeout 60 cs-fetch -vv ls s3://cats.example
+    [[ "$output" == *"GET https://s3.eu-west-1.amazonaws.com/cats.example/?list-type=2: "* ]]
+    run timeout 30 cs-fetch -vv ls s3://cats
+    [[ "$output" == *"GET http://127.0.0.1:$PORT/cats/?list-type=2: ok"* ]]
+}
+
 @test "usage errors are status 2" {
     run cs-fetch
     [ "$status" -eq 2 ]

@@ -69,7 +69,9 @@ PY
 @test "a scrape killed midway resumes and ends with every video once" {
     # slow downloads (--rate) so that the kill lands between videos
     mkdir -p "$T/tmp"
-    TMPDIR=$T/tmp timeout 120 cs-fetch scrape "$URL" --to "$T/store" --rate 100k \
+    # --foreground: timeout passes the TERM on once (a second one would
+    # stop cs-fetch at once, by design)
+    TMPDIR=$T/tmp timeout --foreground 120 cs-fetch scrape "$URL" --to "$T/store" --rate 100k \
         2>"$T/err" &
     local pid=$!
     wait_file "$T/store/index.json" 60

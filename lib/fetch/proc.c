@@ -15,18 +15,25 @@
 
 extern char **environ;
 
+/* The child leads a process group of its own, so that a stop reaches
+ * whatever it started in turn (yt-dlp runs ffmpeg). */
 static int spawn(char *const argv[], int quiet, int out_fd, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
     int ret;
 
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     if (quiet)
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    ret = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+    ret = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     return ret ? AVERROR(ret) : 0;
 }
 
@@ -87,10 +94,13 @@ int cs_proc_run(char *const argv[], int quiet, size_t max, char **out,
     ret = collect(fds[0], max, out, len);
     close(fds[0]);
     if (ret < 0)
-        kill(pid, SIGTERM);
+        kill(-pid, SIGTERM);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (ret < 0)
+    if (ret < 0) {
+        /* whatever of the group outlived its leader */
+        kill(-pid, SIGKILL);
         return ret;
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

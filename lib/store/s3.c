@@ -182,12 +182,15 @@ char *cs_s3i_url(const struct cs_s3 *s3, const char *bucket, const char *key,
                  const char *query)
 {
     const char *host = s3->endpoint ? strstr(s3->endpoint, "//") + 2 : NULL;
+    /* a dotted bucket name would not match the wildcard certificate of a
+     * virtual host: path-style for those */
+    int path = s3->path_style || strchr(bucket, '.');
     char *u = NULL;
     int n;
 
-    if (s3->path_style && s3->endpoint)
+    if (path && s3->endpoint)
         n = asprintf(&u, "%s/%s/", s3->endpoint, bucket);
-    else if (s3->path_style)
+    else if (path)
         n = asprintf(&u, "https://s3.%s.amazonaws.com/%s/", s3->region,
                      bucket);
     else if (s3->endpoint)
