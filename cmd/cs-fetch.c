@@ -237,7 +237,6 @@ static const char *base_name(const char *key)
 
 struct progress {
     struct cs_stats *stats;
-    int fd;
     int64_t done;
     int64_t total;      /* -1: unknown */
     int64_t t0;
@@ -266,28 +265,10 @@ static void show(void *opaque, int64_t done)
         cs_progress("%lld KiB, %.1f MB/s", (long long)(done >> 10), mbs);
 }
 
-static int out_sink(void *opaque, const void *data, size_t len)
-{
-    struct progress *p = opaque;
-    const char *c = data;
-
-    while (len > 0) {
-        ssize_t w = write(p->fd, c, len);
-
-        if (w < 0)
-            return AVERROR(errno);
-        c += w;
-        len -= (size_t)w;
-        p->done += w;
-    }
-    show(p, p->done);
-    return cs_stopping() ? CS_ESTOP : 0;
-}
-
 static int do_get(struct cfg *c, int argc, char **argv)
 {
     struct cs_store *st = NULL;
-    struct progress p = { .stats = c->stats, .fd = 1, .total = -1,
+    struct progress p = { .stats = c->stats, .total = -1,
                           .t0 = cs_now_us() };
     char *key = NULL;
     const char *out;
@@ -305,7 +286,7 @@ static int do_get(struct cfg *c, int argc, char **argv)
     if (isatty(2) && st->ops->stat(st, key, &p.total, NULL) < 0)
         p.total = -1;
     if (!strcmp(out, "-"))
-        ret = st->ops->get(st, key, out_sink, NULL, &p, NULL);
+        ret = cs_store_get_fd(st, key, 1, &p.done, show, &p);
     else
         ret = cs_store_get_file(st, key, out, &p.done, show, &p);
     cs_progress_end();

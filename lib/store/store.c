@@ -14,6 +14,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "log.h"
+#include "sig.h"
 #include "store/digest.h"
 #include "store/s3.h"
 
@@ -184,7 +185,7 @@ static int fd_sink(void *opaque, const void *p, size_t n)
     }
     if (o->progress)
         o->progress(o->opaque, o->done);
-    return 0;
+    return cs_stopping() ? CS_ESTOP : 0;
 }
 
 static int fd_reset(void *opaque)
@@ -197,22 +198,31 @@ static int fd_reset(void *opaque)
     return 0;
 }
 
+int cs_store_get_fd(struct cs_store *st, const char *key, int fd,
+                    int64_t *size, void (*progress)(void *opaque,
+                                                    int64_t done),
+                    void *opaque)
+{
+    struct fdout o = { .fd = fd, .progress = progress, .opaque = opaque };
+
+    return st->ops->get(st, key, fd_sink, fd_reset, &o, size);
+}
+
 int cs_store_get_file(struct cs_store *st, const char *key, const char *path,
                       int64_t *size, void (*progress)(void *opaque,
                                                       int64_t done),
                       void *opaque)
 {
-    struct fdout o = { .progress = progress, .opaque = opaque };
     char tmp[4096];
-    int ret = cs_tmp_path(tmp, sizeof(tmp), path);
+    int fd, ret = cs_tmp_path(tmp, sizeof(tmp), path);
 
     if (ret < 0)
         return ret;
-    o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (o.fd < 0)
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
         return AVERROR(errno);
-    ret = st->ops->get(st, key, fd_sink, fd_reset, &o, size);
-    if (close(o.fd) < 0 && ret >= 0)
+    ret = cs_store_get_fd(st, key, fd, size, progress, opaque);
+    if (close(fd) < 0 && ret >= 0)
         ret = AVERROR(errno);
     if (ret >= 0 && rename(tmp, path) < 0)
         ret = AVERROR(errno);

@@ -82,6 +82,15 @@ int cs_store_s3_init(struct cs_store *st, const char *bucket);
 int cs_store_get_mem(struct cs_store *st, const char *key, size_t max,
                      char **data, size_t *len);
 
+/* Download KEY to the file descriptor FD (a file or a pipe); a stop
+ * request ends it with CS_ESTOP. PROGRESS (may be NULL) is called with the
+ * bytes written so far after each block. *size (may be NULL) gets the byte
+ * count. */
+int cs_store_get_fd(struct cs_store *st, const char *key, int fd,
+                    int64_t *size, void (*progress)(void *opaque,
+                                                    int64_t done),
+                    void *opaque);
+
 /* Download KEY into the file PATH through a temporary name, so PATH is
  * whole or absent. *size (may be NULL) gets the byte count. PROGRESS (may
  * be NULL) is called with the bytes written so far after each block. */
