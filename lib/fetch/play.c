@@ -205,25 +205,85 @@ static void report(const struct cs_play_cfg *c)
     cs_stats_emit(c->stats, o);
 }
 
-static int round_once(struct player *p, struct bag *b, int *printed)
+/* One round: the store's videos in a shuffled order. */
+struct round {
+    struct bag b;
+    const char **order;
+    int ready;
+};
+
+static void round_clear(struct round *r)
 {
-    const char **order = malloc(b->n * sizeof(*order));
+    free(r->order);
+    bag_clear(&r->b);
+    memset(r, 0, sizeof(*r));
+}
+
+/* List the store into R and shuffle it, AVOID (may be NULL) not first. */
+static int prepare(struct player *p, struct round *r, const char *avoid)
+{
+    char buf[128];
+    int ret = p->st->ops->list(p->st, NULL, bag_add, &r->b);
+
+    if (ret < 0) {
+        cs_error("cannot list '%s': %s", p->st->location,
+                 cs_store_cause(p->st, ret, buf, sizeof(buf)));
+    } else if (!r->b.n) {
+        cs_error("no videos in '%s'", p->st->location);
+        ret = AVERROR(ENOENT);
+    } else {
+        r->order = malloc(r->b.n * sizeof(*r->order));
+        ret = r->order ? 0 : AVERROR(ENOMEM);
+    }
+    if (ret < 0) {
+        round_clear(r);
+        return ret;
+    }
+    for (size_t i = 0; i < r->b.n; i++)
+        r->order[i] = r->b.keys[i];
+    cs_play_shuffle(r->order, r->b.n, &p->rng, avoid);
+    r->ready = 1;
+    return 0;
+}
+
+/* Fetch the video after position I: the next of this round or, with
+ * --loop, the first of the next one, listed and shuffled now so that the
+ * first video of a round does not wait either. */
+static int prefetch_next(struct player *p, const struct round *cur,
+                         struct round *next, size_t i)
+{
+    int ret = 0;
+
+    if (!p->cache)
+        return 0;
+    if (i + 1 < cur->b.n)
+        return cs_cache_prefetch(p->cache, p->st, cur->order[i + 1],
+                                 size_of(&cur->b, cur->order[i + 1]));
+    if (!p->c->loop)
+        return 0;
+    if (!next->ready)
+        ret = prepare(p, next, cur->order[i]);
+    if (ret >= 0)
+        ret = cs_cache_prefetch(p->cache, p->st, next->order[0],
+                                size_of(&next->b, next->order[0]));
+    return ret;
+}
+
+static int round_once(struct player *p, const struct round *cur,
+                      struct round *next, int *printed)
+{
     char buf[128];
     int ret = 0;
 
-    if (!order)
-        return AVERROR(ENOMEM);
-    for (size_t i = 0; i < b->n; i++)
-        order[i] = b->keys[i];
-    cs_play_shuffle(order, b->n, &p->rng, p->last);
-    for (size_t i = 0; i < b->n && !p->closed; i++) {
+    for (size_t i = 0; i < cur->b.n && !p->closed; i++) {
+        const char *key = cur->order[i];
         char *where = NULL;
 
-        ret = resolve(p, b, order[i], &where);
+        ret = resolve(p, &cur->b, key, &where);
         if (ret == CS_ESTOP || cs_stopping())
             break;
         if (ret < 0) {
-            cs_warn("skipping '%s': %s", order[i],
+            cs_warn("skipping '%s': %s", key,
                     cs_store_cause(p->st, ret, buf, sizeof(buf)));
             p->c->skipped++;
             ret = 0;
@@ -231,24 +291,24 @@ static int round_once(struct player *p, struct bag *b, int *printed)
         }
         ret = pace(p);
         if (ret >= 0)
-            ret = emit(p, order[i], where);
+            ret = emit(p, key, where);
         free(where);
         if (ret < 0)
             break;
         (*printed)++;
         p->c->lines++;
         report(p->c);
-        if (p->cache && i + 1 < b->n)
-            cs_cache_prefetch(p->cache, p->st, order[i + 1],
-                              size_of(b, order[i + 1]));
+        ret = prefetch_next(p, cur, next, i);
+        if (ret < 0)
+            break;
     }
-    free(order);
     return ret;
 }
 
 int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out)
 {
     struct player p = { .st = st, .c = c, .out = out };
+    struct round cur = { 0 }, next = { 0 };
     int ret = 0;
 
     p.rng = c->seeded ? c->seed * 0x9e3779b97f4a7c15ull + 1
@@ -261,30 +321,27 @@ int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out)
     if (ret < 0)
         cs_error("cannot open the cache '%s': %s", c->cache_dir,
                  CS_ERRSTR(ret));
+    if (ret >= 0)
+        ret = prepare(&p, &cur, NULL);
     while (ret >= 0 && !p.closed && !cs_stopping()) {
-        struct bag b = { 0 };
         int printed = 0;
-        char buf[128];
 
-        ret = st->ops->list(st, NULL, bag_add, &b);
-        if (ret < 0)
-            cs_error("cannot list '%s': %s", st->location,
-                     cs_store_cause(st, ret, buf, sizeof(buf)));
-        else if (!b.n)
-            cs_error("no videos in '%s'", st->location);
-        if (ret >= 0 && !b.n)
-            ret = AVERROR(ENOENT);
-        if (ret >= 0)
-            ret = round_once(&p, &b, &printed);
+        ret = round_once(&p, &cur, &next, &printed);
         if (ret >= 0 && !printed && !p.closed && !cs_stopping()) {
             cs_error("no video of '%s' could be fetched", st->location);
             ret = CS_ENET;
         }
-        bag_clear(&b);
         c->rounds++;
-        if (!c->loop)
+        round_clear(&cur);
+        if (!c->loop || ret < 0 || p.closed || cs_stopping())
             break;
+        if (!next.ready)
+            ret = prepare(&p, &next, p.last);
+        cur = next;
+        memset(&next, 0, sizeof(next));
     }
+    round_clear(&cur);
+    round_clear(&next);
     cs_cache_close(&p.cache);
     free(p.last);
     return ret == CS_ESTOP ? 0 : ret;

@@ -6,8 +6,9 @@
  * the video's local path (a folder store's file, or a copy downloaded into
  * the cache) or a presigned URL, for `cs-decode --playlist -`.
  *
- * From an S3 store the next video is downloaded by a second thread while
- * the current one plays, into a cache kept under a size bound (the videos
+ * From an S3 store the next video (at the end of a round, the first of the
+ * next round, listed and shuffled then) is downloaded by a second thread
+ * while the current one plays, into a cache kept under a size bound (the videos
  * playing and about to play are never evicted). Lines are paced by the
  * videos' durations so that the cache never loses a file before the player
  * opened it. A video that cannot be fetched is skipped with a warning.
