@@ -32,7 +32,7 @@ static const struct cs_opt opts[] = {
     { "segment", OPT_SEGMENT, "SECONDS", "segment duration, a multiple of "
       "the GOP", "2", NULL },
     { "part", OPT_PART, "SECONDS", "LL-HLS part target (0.2 to 0.5)",
-      "0.333", NULL },
+      "0.4", NULL },
     { "window", OPT_WINDOW, "N", "segments kept in a live playlist", "6",
       NULL },
     { "vod", OPT_VOD, NULL, "package the whole input as video on demand",
@@ -99,7 +99,7 @@ static int on_opt(void *opaque, int key, const char *arg)
 int main(int argc, char **argv)
 {
     struct cs_pkg_config c = {
-        .input = "-", .ll = 1, .dash = 1, .segment = 2, .part = 0.333,
+        .input = "-", .ll = 1, .dash = 1, .segment = 2, .part = 0.4,
         .window = 6,
     };
     struct cs_common common;

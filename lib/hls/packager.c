@@ -162,7 +162,6 @@ int cs_pkg_segment_done(struct cs_pkg *p, struct cs_track *t)
 {
     int64_t now = cs_wall_us();
     char name[160];
-    int ret;
 
     if (t->nsegs == t->cap) {
         int cap = t->cap ? t->cap * 2 : 16;
@@ -184,9 +183,13 @@ int cs_pkg_segment_done(struct cs_pkg *p, struct cs_track *t)
         }
     }
     trim_window(p, t, now);
-    ret = cs_state_save(p);
-    if (ret >= 0)
-        ret = write_media_playlist(p, t);
+    return cs_state_save(p);
+}
+
+int cs_pkg_publish(struct cs_pkg *p, struct cs_track *t)
+{
+    int ret = write_media_playlist(p, t);
+
     if (ret >= 0)
         ret = write_master(p);
     if (ret >= 0 && t == &p->tracks[p->ntracks - 1])
@@ -401,9 +404,7 @@ static int finish(struct cs_pkg *p)
     p->ended = 1;
     for (int i = 0; i < p->ntracks && ret >= 0; i++)
         if (p->tracks[i].nsegs)
-            ret = write_media_playlist(p, &p->tracks[i]);
-    if (ret >= 0)
-        ret = write_mpd(p);
+            ret = cs_pkg_publish(p, &p->tracks[i]);
     return ret;
 }
 

@@ -224,7 +224,7 @@ static int append(struct cs_track *t, const uint8_t *d, size_t n)
 
 /* Close the current fragment at END (the next frame's dts). */
 static int end_part(struct cs_pkg *p, struct cs_track *t, int64_t end,
-                    int publish)
+                    int publish, int list)
 {
     struct cs_seg *s = &t->cur;
     uint8_t *data = NULL;
@@ -260,7 +260,7 @@ static int end_part(struct cs_pkg *p, struct cs_track *t, int64_t end,
     ret = append(t, data, len);
     t->part_start = end;
     t->part_pkts = 0;
-    if (ret >= 0 && publish)
+    if (ret >= 0 && list)
         ret = cs_pkg_part_done(p, t);
 out:
     free(data);
@@ -271,7 +271,7 @@ static int end_segment(struct cs_pkg *p, struct cs_track *t, int64_t end)
 {
     struct cs_seg *s = &t->cur;
     char name[160];
-    int ret = end_part(p, t, end, p->ll && s->nparts < CS_MAX_PARTS - 1);
+    int ret = end_part(p, t, end, p->ll && s->nparts < CS_MAX_PARTS - 1, 0);
 
     if (ret < 0)
         return ret;
@@ -337,7 +337,9 @@ static int cut_if_due(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt,
         ret = end_segment(p, t, jumped(p, t, dts) ?
                           t->last_dts + pkt_dur(t, pkt) : dts);
         t->pending_disc = 0;
-        return ret < 0 ? ret : start_segment(p, t, pkt, dts, 1);
+        if (ret >= 0)
+            ret = start_segment(p, t, pkt, dts, 1);
+        return ret < 0 ? ret : cs_pkg_publish(p, t);
     }
     if (!t->audio && key) {
         ret = check_gop(p, t, dts);
@@ -346,12 +348,14 @@ static int cut_if_due(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt,
     }
     if ((t->audio || key) && left <= half + 1e-3) {
         ret = end_segment(p, t, dts);
-        return ret < 0 ? ret : start_segment(p, t, pkt, dts, 0);
+        if (ret >= 0)
+            ret = start_segment(p, t, pkt, dts, 0);
+        return ret < 0 ? ret : cs_pkg_publish(p, t);
     }
     if (p->ll && t->part_pkts &&
         secs(t, dts + pkt_dur(t, pkt) - t->part_start) >
         p->cfg->part + 1e-4)
-        return end_part(p, t, dts, 1);
+        return end_part(p, t, dts, 1, 1);
     return 0;
 }
 

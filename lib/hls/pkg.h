@@ -117,6 +117,8 @@ void cs_pkg_delete_later(struct cs_pkg *p, const char *name,
                          int64_t due_us);
 int cs_pkg_segment_done(struct cs_pkg *p, struct cs_track *t);
 int cs_pkg_part_done(struct cs_pkg *p, struct cs_track *t);
+/* Write T's playlist, then the master and the MPD when they changed. */
+int cs_pkg_publish(struct cs_pkg *p, struct cs_track *t);
 
 /* playlist.c */
 void cs_playlist_media(const struct cs_pkg *p, const struct cs_track *t,
