@@ -26,8 +26,8 @@ frames_per_program() {
     [ "$(echo "$output" | grep -c ',150$')" -eq 3 ]
     grep -q 'CODECS="avc1.42c0..,mp4a.40.2"' "$T/o/master.m3u8"
     [ "$(grep -c EXT-X-STREAM-INF "$T/o/master.m3u8")" -eq 3 ]
-    for r in v0 v1 v2; do
-        [ "$(extinfs "$T/o/$r/index.m3u8")" = "$(extinfs "$T/o/v0/index.m3u8")" ]
+    for r in hi mid lo; do
+        [ "$(extinfs "$T/o/$r/index.m3u8")" = "$(extinfs "$T/o/hi/index.m3u8")" ]
         grep -q '#EXT-X-ENDLIST' "$T/o/$r/index.m3u8"
         for f in "$T/o/$r"/*.ts; do
             run ffprobe -v error -select_streams v -read_intervals '%+#1' \
@@ -35,7 +35,7 @@ frames_per_program() {
             [ "${lines[0]%%,*}" = 1 ]
         done
     done
-    [ "$(ls "$T/o/v0"/*.ts | wc -l)" -eq 3 ]
+    [ "$(ls "$T/o/hi"/*.ts | wc -l)" -eq 3 ]
     [ ! -e "$T/o/manifest.mpd" ]
 }
 
@@ -48,10 +48,10 @@ frames_per_program() {
         "$T/o/master.m3u8"
     grep -q 'AUDIO="audio"' "$T/o/master.m3u8"
     grep -q 'RESOLUTION=240x180,FRAME-RATE=25.000' "$T/o/master.m3u8"
-    grep -q '#EXT-X-PLAYLIST-TYPE:VOD' "$T/o/v0/index.m3u8"
-    grep -q '#EXT-X-MAP:URI="init.mp4"' "$T/o/v0/index.m3u8"
-    for r in v0 v1 v2; do
-        [ "$(extinfs "$T/o/$r/index.m3u8")" = "$(extinfs "$T/o/v0/index.m3u8")" ]
+    grep -q '#EXT-X-PLAYLIST-TYPE:VOD' "$T/o/hi/index.m3u8"
+    grep -q '#EXT-X-MAP:URI="init.mp4"' "$T/o/hi/index.m3u8"
+    for r in hi mid lo; do
+        [ "$(extinfs "$T/o/$r/index.m3u8")" = "$(extinfs "$T/o/hi/index.m3u8")" ]
         for f in "$T/o/$r"/[0-9]*.m4s; do
             cat "$T/o/$r/init.mp4" "$f" >"$T/seg.mp4"
             run ffprobe -v error -select_streams v -read_intervals '%+#1' \
@@ -60,7 +60,7 @@ frames_per_program() {
         done
     done
     # VOD has no parts: nothing to fetch before a segment is whole.
-    ! grep -q EXT-X-PART "$T/o/v0/index.m3u8"
+    ! grep -q EXT-X-PART "$T/o/hi/index.m3u8"
     # BANDWIDTH is the measured peak, at least the average.
     bw=$(grep -o 'BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
     avg=$(grep -o 'AVERAGE-BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
@@ -104,15 +104,18 @@ for rep in reps:
 PY
 }
 
-@test "renditions are named from the ladder's variant_name metadata" {
+@test "renditions are named from the ladder's labels: stream metadata, MPEG-TS services, else v0, v1" {
     ladder_input "$T/in.mkv" 2 matroska
     run cs-segment --vod "$T/in.mkv" -o "$T/o"
     [ "$status" -eq 0 ]
     grep -q '^hi/index.m3u8' "$T/o/master.m3u8"
     grep -q '^lo/index.m3u8' "$T/o/master.m3u8"
     [ -s "$T/o/mid/init.mp4" ]
-    # MPEG-TS carries no stream metadata: v0, v1, v2.
-    run cs-segment --vod --no-dash "$IN" -o "$T/ts"
+    # The same streams without cs-ladder's service labels: v0, v1, v2.
+    ffmpeg -nostdin -loglevel error -i "$T/in.mkv" -map 0 -c copy \
+        -bsf:v h264_mp4toannexb -f mpegts "$T/plain.ts"
+    run cs-segment --vod --no-dash "$T/plain.ts" -o "$T/ts"
+    [ "$status" -eq 0 ]
     grep -q '^v0/index.m3u8' "$T/ts/master.m3u8"
     grep -q '^v2/index.m3u8' "$T/ts/master.m3u8"
     [ ! -e "$T/ts/manifest.mpd" ]
@@ -128,7 +131,7 @@ PY
     run cs-segment --vod --segment 1.5 "$IN" -o "$T/o"
     [ "$status" -eq 2 ]
     one_line "$output"
-    [[ "$output" == "cs-segment: --segment 1.5 is not a multiple of the GOP of 'v0' (1 s)" ]]
+    [[ "$output" == "cs-segment: --segment 1.5 is not a multiple of the GOP of 'hi' (1 s)" ]]
 }
 
 @test "bad options and bad input are refused with one line" {
@@ -156,4 +159,25 @@ PY
 import json, sys
 o = json.load(sys.stdin)
 assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
+}
+
+@test "a timestamp jump and a new size mid-stream: new init, EXT-X-DISCONTINUITY, a new Period" {
+    ladder_input "$T/a.ts" 4
+    ladder_input "$T/b.ts" 4 mpegts 100 288x216
+    run bash -c "cat '$T/a.ts' '$T/b.ts' | cs-segment --vod -o '$T/o'"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"'hi': discontinuity at 101.400 s"* ]]
+    for r in hi mid lo audio; do
+        [ "$(grep -c '#EXT-X-DISCONTINUITY$' "$T/o/$r/index.m3u8")" -eq 1 ]
+        grep -q '#EXT-X-MAP:URI="init-1.mp4"' "$T/o/$r/index.m3u8"
+        [ -s "$T/o/$r/init-1.mp4" ]
+    done
+    [ "$(grep -c '<Period' "$T/o/manifest.mpd")" -eq 2 ]
+    # Every frame on both sides decodes, the second half at its new size.
+    run ffprobe -v error -count_frames -select_streams v \
+        -show_entries stream=index,nb_read_frames -of csv=p=0 "$T/o/master.m3u8"
+    [ "$(echo "$output" | sort -u | grep -c ',200$')" -eq 3 ]
+    cat "$T/o/hi/init-1.mp4" "$T/o/hi/3.m4s" >"$T/last.mp4"
+    [ "$(probe "$T/last.mp4" stream=width,height v:0 | paste -sd x)" = 288x216 ]
+    grep -q 'avc1.42c0' "$T/o/master.m3u8"
 }

@@ -14,6 +14,12 @@ ladder_input() {
         -c:a aac -b:a 64k \
         -metadata:s:v:0 variant_name=hi -metadata:s:v:1 variant_name=mid \
         -metadata:s:v:2 variant_name=lo \
+        -program st=0:st=3 -program st=1:st=3 -program st=2:st=3 \
+        -metadata:p:0 service_name=hi -metadata:p:1 service_name=mid \
+        -metadata:p:2 service_name=lo \
+        -metadata:p:0 service_provider="cs-ladder variant_name=hi" \
+        -metadata:p:1 service_provider="cs-ladder variant_name=mid" \
+        -metadata:p:2 service_provider="cs-ladder variant_name=lo" \
         -output_ts_offset "$off" -f "$fmt" "$out"
 }
 
@@ -28,4 +34,127 @@ serve_dir() {
         >"$T/http.log" 2>&1 &
     SERVER_PID=$!
     wait_port "$2"
+}
+
+# Feed FILE in real time to cs-segment ARGS... in the background; sets
+# SEG_PID (cs-segment's pid) and FEED_PID.
+live_segment() {
+    local file=$1
+    shift
+    mkfifo "$T/feed"
+    ffmpeg -nostdin -loglevel error -re -i "$file" -map 0 -c copy \
+        -f mpegts -y "$T/feed" &
+    FEED_PID=$!
+    cs-segment "$@" "$T/feed" 2>>"$T/seg.err" &
+    SEG_PID=$!
+}
+
+stop_live() {
+    [ -n "${SEG_PID:-}" ] && kill "$SEG_PID" 2>/dev/null
+    [ -n "${FEED_PID:-}" ] && kill "$FEED_PID" 2>/dev/null
+    [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
+    wait ${SEG_PID:-} ${FEED_PID:-} ${SERVER_PID:-} 2>/dev/null
+    return 0
+}
+
+# Wait until FILE contains TEXT (max $3 seconds, default 20).
+wait_grep() {
+    local i
+    for i in $(seq $(( ${3:-20} * 10 ))); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Check the LL-HLS rules of draft-pantos-hls-rfc8216bis on every media
+# playlist under DIR (copied first, so one consistent moment is checked).
+check_ll() {
+    python3 - "$1" <<'PY'
+import os, re, sys
+root = sys.argv[1]
+names = sorted(d for d in os.listdir(root)
+               if os.path.exists(os.path.join(root, d, 'index.m3u8')))
+assert len(names) >= 2, names
+text = {n: open(os.path.join(root, n, 'index.m3u8')).read() for n in names}
+def attrs(line):
+    return dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', line.split(':', 1)[1]))
+controls = set()
+for n, t in text.items():
+    lines = t.splitlines()
+    tag = lambda p: [l for l in lines if l.startswith(p)]
+    td = int(tag('#EXT-X-TARGETDURATION:')[0].split(':')[1])
+    sc = tag('#EXT-X-SERVER-CONTROL:')
+    assert len(sc) == 1, n
+    controls.add(sc[0])
+    sc = attrs(sc[0])
+    pt = float(attrs(tag('#EXT-X-PART-INF:')[0])['PART-TARGET'])
+    assert 0.2 <= pt <= 0.5, pt
+    assert sc['CAN-BLOCK-RELOAD'] == 'YES'
+    assert float(sc['PART-HOLD-BACK']) >= 3 * pt - 1e-9, sc
+    assert float(sc['CAN-SKIP-UNTIL']) >= 6 * td, sc
+    assert tag('#EXT-X-PROGRAM-DATE-TIME:'), n
+    msn = int(tag('#EXT-X-MEDIA-SEQUENCE:')[0].split(':')[1])
+    # Walk segments and parts.
+    seg, parts, segs, open_parts = msn, [], [], []
+    for l in lines:
+        if l.startswith('#EXT-X-PART:'):
+            a = attrs(l)
+            parts.append((float(a['DURATION']), a['URI'].strip('"'),
+                          a.get('INDEPENDENT') == 'YES'))
+        elif l.startswith('#EXTINF:'):
+            dur = float(l[8:].split(',')[0])
+            segs.append((seg, dur, parts))
+            seg, parts = seg + 1, []
+    open_parts = parts
+    assert segs, n
+    listed = [p for s in segs for p in s[2]] + open_parts
+    assert listed, n + ': no parts'
+    for s, dur, ps in segs + [(seg, None, open_parts)]:
+        for i, (d, uri, ind) in enumerate(ps):
+            assert uri == '%d.%d.m4s' % (s, i), (n, uri, s, i)
+            assert d <= pt + 1e-3, (n, uri, d)
+            last = dur is not None and i == len(ps) - 1
+            assert d >= 0.85 * pt - 1e-3 or ind or last, (n, uri, d)
+            assert os.path.getsize(os.path.join(root, n, uri)) > 0
+        if dur is not None:
+            assert os.path.getsize(os.path.join(root, n, '%d.m4s' % s)) > 0
+            if ps and ps[0][1].endswith('.0.m4s'):
+                assert abs(sum(p[0] for p in ps) - dur) < 0.01, (n, s)
+        if ps and ps[0][1].endswith('.0.m4s') and n != 'audio':
+            assert ps[0][2], (n, s, 'first part not INDEPENDENT')
+    # Parts only within the last 3 target durations.
+    first = next(i for i, s in enumerate(segs) if s[2]) if any(s[2] for s in segs) else len(segs)
+    after = sum(s[1] for s in segs[first + 1:]) + sum(p[0] for p in open_parts)
+    assert after < 3 * td + 1e-6, (n, after)
+    # The preload hint names the next part.
+    hint = attrs(tag('#EXT-X-PRELOAD-HINT:')[0])
+    assert hint['TYPE'] == 'PART'
+    want = '%d.%d.m4s' % (seg, len(open_parts))
+    assert hint['URI'].strip('"') == want, (n, hint, want)
+    reps = [attrs(l) for l in tag('#EXT-X-RENDITION-REPORT:')]
+    got = sorted(r['URI'].strip('"') for r in reps)
+    assert got == sorted('../%s/index.m3u8' % o for o in names if o != n), (n, got)
+    for r in reps:
+        assert abs(int(r['LAST-MSN']) - seg) <= 1, (n, r, seg)
+        assert int(r['LAST-PART']) >= 0
+assert len(controls) == 1, controls
+print('ok', len(names), 'playlists')
+PY
+}
+
+# Snapshot a live output folder: playlists first, then what they list.
+snapshot() {
+    rm -rf "$2"
+    mkdir -p "$2"
+    (cd "$1" && for d in */; do
+        mkdir -p "$2/$d"
+        cp "$d/index.m3u8" "$2/$d/" 2>/dev/null
+    done
+    for d in */; do
+        for f in "$d"*; do
+            [ "${f##*/}" = index.m3u8 ] || cp "$f" "$2/$d/" 2>/dev/null
+        done
+    done)
+    return 0
 }

@@ -223,20 +223,53 @@ static int open_input(struct cs_pkg *p)
     return 0;
 }
 
-/* The rendition's folder: cs-ladder's "variant_name", else v0, v1 ... */
-static void track_name(const AVStream *st, int nvideo, char *buf, size_t size)
+/* cs-ladder's label for stream IDX (lib/ladder/ladder.h): the stream's
+ * "variant_name" (Matroska, NUT), else the SDT service_name of an MPEG-TS
+ * program holding only that video stream, provided by "cs-ladder". */
+static const char *ladder_label(const AVFormatContext *in, int idx)
 {
-    const AVDictionaryEntry *e = av_dict_get(st->metadata, "variant_name",
-                                             NULL, 0);
-    size_t o = 0;
+    const AVDictionaryEntry *e = av_dict_get(in->streams[idx]->metadata,
+                                             "variant_name", NULL, 0);
 
     if (e)
-        for (const char *c = e->value; *c && o + 1 < size && o < 32; c++)
-            if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')
-                buf[o++] = *c;
+        return e->value;
+    for (unsigned i = 0; i < in->nb_programs; i++) {
+        const AVProgram *pg = in->programs[i];
+        const AVDictionaryEntry *prov = av_dict_get(pg->metadata,
+                                                    "service_provider",
+                                                    NULL, 0);
+        int has = 0, nvideo = 0;
+
+        for (unsigned j = 0; j < pg->nb_stream_indexes; j++) {
+            int s = (int)pg->stream_index[j];
+
+            has |= s == idx;
+            nvideo += in->streams[s]->codecpar->codec_type ==
+                      AVMEDIA_TYPE_VIDEO;
+        }
+        if (!has || nvideo != 1 || !prov ||
+            strncmp(prov->value, "cs-ladder", 9))
+            continue;
+        e = av_dict_get(pg->metadata, "service_name", NULL, 0);
+        if (e)
+            return e->value;
+    }
+    return NULL;
+}
+
+/* The rendition's folder: the ladder's label, else v0, v1 ... */
+static void track_name(const AVFormatContext *in, int idx, int nvideo,
+                       char *buf, size_t size)
+{
+    const char *label = ladder_label(in, idx);
+    size_t o = 0;
+
+    for (const char *c = label; c && *c && o + 1 < size && o < 32; c++)
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+            (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.')
+            buf[o++] = *c;
     buf[o] = '\0';
-    if (!o || !strcmp(buf, "audio"))
+    if (!o || !strcmp(buf, "audio") || buf[0] == '.')
         snprintf(buf, size, "v%d", nvideo);
 }
 
@@ -259,7 +292,7 @@ static int add_track(struct cs_pkg *p, int idx, int audio, int aux)
     if (audio)
         snprintf(t->name, sizeof(t->name), "audio");
     else
-        track_name(st, p->ntracks, t->name, sizeof(t->name));
+        track_name(p->in, idx, p->ntracks, t->name, sizeof(t->name));
     for (int i = 0; i < p->ntracks; i++)
         if (!strcmp(p->tracks[i].name, t->name))
             snprintf(t->name, sizeof(t->name), "v%d", p->ntracks);

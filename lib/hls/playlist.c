@@ -163,6 +163,7 @@ static void stream_inf(const struct cs_pkg *p, const struct cs_track *t,
         peak += a->peak_bps;
         avg += a->sum_dur > 0 ? (int64_t)(a->sum_bytes * 8 / a->sum_dur) : 0;
     }
+    peak = FFMAX(peak, avg);
     av_bprintf(bp, "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,"
                "CODECS=\"%s%s%s\"", (long long)peak, (long long)avg,
                t->codecs, a ? "," : "", a ? a->codecs : "");

@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# cs-segment live: LL-HLS playlist rules, hls.js and dash.js in headless
+# Chromium, discontinuities, kill -9 and restart.
+
+load helper
+load segment
+
+setup_file() {
+    export LIVE=$BATS_FILE_TMPDIR/live.ts
+    ladder_input "$LIVE" 24
+}
+
+teardown() {
+    stop_live
+}
+
+@test "LL-HLS playlists carry every tag with values that satisfy the draft" {
+    live_segment "$LIVE" -o "$T/o" --window 4
+    wait_grep "$T/o/audio/index.m3u8" PRELOAD-HINT 30
+    sleep 4
+    snapshot "$T/o" "$T/s1"
+    run check_ll "$T/s1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    sleep 5
+    snapshot "$T/o" "$T/s2"
+    run check_ll "$T/s2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # The live DASH MPD: dynamic, with the low-latency attributes.
+    grep -q 'type="dynamic"' "$T/o/manifest.mpd"
+    grep -q 'availabilityTimeComplete="false"' "$T/o/manifest.mpd"
+    grep -q 'availabilityStartTime=' "$T/o/manifest.mpd"
+    grep -q 'minimumUpdatePeriod="PT2S"' "$T/o/manifest.mpd"
+    grep -q 'suggestedPresentationDelay=' "$T/o/manifest.mpd"
+    grep -q '<UTCTiming' "$T/o/manifest.mpd"
+    # The window: old segments leave the playlist.
+    wait_grep "$T/o/hi/index.m3u8" '^5.m4s' 30
+    ! grep -q "^0.m4s" "$T/o/hi/index.m3u8"
+}
+
+@test "hls.js plays the LL-HLS stream and dash.js plays the MPD in Chromium" {
+    port=$(free_port)
+    live_segment "$LIVE" -o "$T/o"
+    serve_dir "$T/o" "$port"
+    wait_file "$T/o/master.m3u8" 30
+    wait_file "$T/o/manifest.mpd" 30
+    run timeout 60 node "$REPO/tests/browser/play.mjs" --kind hls --lowlatency \
+        --url "http://127.0.0.1:$port/master.m3u8" --seconds 8
+    echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read().strip().splitlines()[-1])
+assert r["ok"] and r["advanced"] > 3 and r["levels"] == 3, r'
+    run timeout 60 node "$REPO/tests/browser/play.mjs" --kind dash \
+        --url "http://127.0.0.1:$port/manifest.mpd" --seconds 8
+    echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read().strip().splitlines()[-1])
+assert r["ok"] and r["advanced"] > 3, r'
+}
+
+@test "kill -9 and a restart: playlists stay valid, nothing published is rewritten, sequence numbers go on" {
+    live_segment "$LIVE" -o "$T/o" --window 20
+    wait_grep "$T/o/hi/index.m3u8" '^3.m4s' 40
+    kill -9 "$SEG_PID"
+    kill "$FEED_PID"
+    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+    SEG_PID= FEED_PID=
+    (cd "$T/o" && md5sum */[0-9]*.m4s */init.mp4) >"$T/before.md5"
+    last=$(grep -o '^[0-9]*\.m4s' "$T/o/hi/index.m3u8" | tail -1 | cut -d. -f1)
+    rm -f "$T/feed"
+    live_segment "$LIVE" -o "$T/o" --window 20
+    wait_grep "$T/o/hi/index.m3u8" "^$((last + 4)).m4s" 40
+    snapshot "$T/o" "$T/s"
+    run check_ll "$T/s"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # What was published is untouched.
+    (cd "$T/o" && md5sum -c --quiet "$T/before.md5")
+    # The old segments are still listed, then a gap for the segment the
+    # killed run had begun, a discontinuity and a new init segment.
+    p=$T/s/hi/index.m3u8
+    cat "$p"
+    grep -q '^0.m4s' "$p"
+    grep -q '#EXT-X-GAP' "$p"
+    grep -q '#EXT-X-DISCONTINUITY$' "$p"
+    grep -q '#EXT-X-MAP:URI="init-1.mp4"' "$p"
+    seqs=$(grep -o '^[0-9]*\.m4s' "$p" | cut -d. -f1)
+    [ "$seqs" = "$(seq 0 "$(echo "$seqs" | tail -1)")" ]
+    [ "$(echo "$seqs" | tail -1)" -gt $((last + 2)) ]
+    [ "$(grep -c '<Period' "$T/s/../o/manifest.mpd")" -eq 2 ]
+}
