@@ -35,8 +35,8 @@ teardown() {
     grep -q 'suggestedPresentationDelay=' "$T/o/manifest.mpd"
     grep -q '<UTCTiming' "$T/o/manifest.mpd"
     # The window: old segments leave the playlist.
-    wait_grep "$T/o/hi/index.m3u8" '^5.m4s' 30
-    ! grep -q "^0.m4s" "$T/o/hi/index.m3u8"
+    wait_grep "$T/o/v0/index.m3u8" '^5.m4s' 30
+    ! grep -q "^0.m4s" "$T/o/v0/index.m3u8"
 }
 
 @test "hls.js plays the LL-HLS stream and dash.js plays the MPD in Chromium" {
@@ -65,16 +65,16 @@ assert r["ok"] and r["advanced"] > 3, r'
 
 @test "kill -9 and a restart: playlists stay valid, nothing published is rewritten, sequence numbers go on" {
     live_segment "$LIVE" -o "$T/o" --window 20
-    wait_grep "$T/o/hi/index.m3u8" '^3.m4s' 40
+    wait_grep "$T/o/v0/index.m3u8" '^3.m4s' 40
     kill -9 "$SEG_PID"
     kill "$FEED_PID"
     wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
     SEG_PID= FEED_PID=
     (cd "$T/o" && md5sum */[0-9]*.m4s */init.mp4) >"$T/before.md5"
-    last=$(grep -o '^[0-9]*\.m4s' "$T/o/hi/index.m3u8" | tail -1 | cut -d. -f1)
+    last=$(grep -o '^[0-9]*\.m4s' "$T/o/v0/index.m3u8" | tail -1 | cut -d. -f1)
     rm -f "$T/feed"
     live_segment "$LIVE" -o "$T/o" --window 20
-    wait_grep "$T/o/hi/index.m3u8" "^$((last + 4)).m4s" 40
+    wait_grep "$T/o/v0/index.m3u8" "^$((last + 4)).m4s" 40
     snapshot "$T/o" "$T/s"
     run check_ll "$T/s"
     echo "$output"
@@ -83,7 +83,7 @@ assert r["ok"] and r["advanced"] > 3, r'
     (cd "$T/o" && md5sum -c --quiet "$T/before.md5")
     # The old segments are still listed, then a gap for the segment the
     # killed run had begun, a discontinuity and a new init segment.
-    p=$T/s/hi/index.m3u8
+    p=$T/s/v0/index.m3u8
     cat "$p"
     grep -q '^0.m4s' "$p"
     grep -q '#EXT-X-GAP' "$p"
@@ -93,4 +93,35 @@ assert r["ok"] and r["advanced"] > 3, r'
     [ "$seqs" = "$(seq 0 "$(echo "$seqs" | tail -1)")" ]
     [ "$(echo "$seqs" | tail -1)" -gt $((last + 2)) ]
     [ "$(grep -c '<Period' "$T/s/../o/manifest.mpd")" -eq 2 ]
+}
+
+@test "HTTP output: PUT with a bearer token and content types, DELETE after the window, kept-alive" {
+    port=$(free_port)
+    mkdir -p "$T/origin"
+    put_server "$port" "$T/origin" s3cret
+    ladder_input "$T/short.ts" 12
+    live_segment "$T/short.ts" --segment 1 --window 2 --token s3cret \
+        -o "http://127.0.0.1:$port/live/"
+    wait "$FEED_PID"
+    wait "$SEG_PID"
+    SEG_PID= FEED_PID=
+    log=$T/put.log
+    grep -q '^PUT /live/master.m3u8 application/vnd.apple.mpegurl max-age=1 ' "$log"
+    grep -q '^PUT /live/v0/init.mp4 video/mp4 max-age=31536000,immutable ' "$log"
+    grep -q '^PUT /live/v0/3.m4s video/iso.segment max-age=31536000,immutable ' "$log"
+    grep -q '^PUT /live/v0/3.1.m4s video/iso.segment ' "$log"
+    grep -q '^PUT /live/manifest.mpd application/dash+xml max-age=1 ' "$log"
+    # Segments that left the window were deleted, parts too.
+    grep -q '^DELETE /live/v0/0.m4s ' "$log"
+    grep -q '^DELETE /live/v0/0.0.m4s ' "$log"
+    [ ! -e "$T/origin/live/v0/0.m4s" ]
+    [ -s "$T/origin/live/v0/index.m3u8" ]
+    # One connection carried many requests.
+    [ "$(awk '{print $5}' "$log" | sort | uniq -c | sort -rn | head -1 | awk '{print $1}')" -gt 20 ]
+    # A wrong token: one line, status 4 (the origin refuses).
+    run cs-segment --token wrong "$T/short.ts" -o "http://127.0.0.1:$port/x/"
+    [ "$status" -eq 4 ]
+    one_line "$output"
+    [[ "$output" == "cs-segment: cannot "*"'http://127.0.0.1:$port/x/'"* ]]
+    [[ "$output" != *wrong* ]]
 }

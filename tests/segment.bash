@@ -96,16 +96,20 @@ for n, t in text.items():
     assert tag('#EXT-X-PROGRAM-DATE-TIME:'), n
     msn = int(tag('#EXT-X-MEDIA-SEQUENCE:')[0].split(':')[1])
     # Walk segments and parts.
-    seg, parts, segs, open_parts = msn, [], [], []
+    seg, parts, segs, open_parts, gap, gaps = msn, [], [], [], False, set()
     for l in lines:
-        if l.startswith('#EXT-X-PART:'):
+        if l == '#EXT-X-GAP':
+            gap = True
+        elif l.startswith('#EXT-X-PART:'):
             a = attrs(l)
             parts.append((float(a['DURATION']), a['URI'].strip('"'),
                           a.get('INDEPENDENT') == 'YES'))
         elif l.startswith('#EXTINF:'):
             dur = float(l[8:].split(',')[0])
             segs.append((seg, dur, parts))
-            seg, parts = seg + 1, []
+            if gap:
+                gaps.add(seg)
+            seg, parts, gap = seg + 1, [], False
     open_parts = parts
     assert segs, n
     listed = [p for s in segs for p in s[2]] + open_parts
@@ -117,7 +121,7 @@ for n, t in text.items():
             last = dur is not None and i == len(ps) - 1
             assert d >= 0.85 * pt - 1e-3 or ind or last, (n, uri, d)
             assert os.path.getsize(os.path.join(root, n, uri)) > 0
-        if dur is not None:
+        if dur is not None and s not in gaps:
             assert os.path.getsize(os.path.join(root, n, '%d.m4s' % s)) > 0
             if ps and ps[0][1].endswith('.0.m4s'):
                 assert abs(sum(p[0] for p in ps) - dur) < 0.01, (n, s)
@@ -157,4 +161,64 @@ snapshot() {
         done
     done)
     return 0
+}
+
+# An HTTP origin on 127.0.0.1:PORT storing PUTs under DIR, answering GET
+# and DELETE, requiring "Authorization: Bearer TOKEN"; one line per request
+# in $T/put.log: METHOD PATH CONTENT-TYPE CACHE-CONTROL. Sets SERVER_PID.
+put_server() {
+    python3 - "$1" "$2" "$3" "$T/put.log" <<'PY' &
+import os, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+port, root, token, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class H(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def log_message(self, *a):
+        pass
+    def note(self):
+        with open(log, 'a') as f:
+            f.write('%s %s %s %s %d\n' % (self.command, self.path,
+                    self.headers.get('Content-Type', '-'),
+                    (self.headers.get('Cache-Control') or '-').replace(' ', ''),
+                    self.client_address[1]))
+    def reply(self, code, body=b''):
+        self.send_response(code)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def check(self):
+        self.note()
+        if self.headers.get('Authorization') != 'Bearer ' + token:
+            self.reply(401)
+            return None
+        p = os.path.normpath(os.path.join(root, self.path.lstrip('/')))
+        return p if p.startswith(root) else None
+    def do_PUT(self):
+        p = self.check()
+        if not p:
+            return
+        n = int(self.headers['Content-Length'])
+        body = self.rfile.read(n)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, 'wb') as f:
+            f.write(body)
+        self.reply(201)
+    def do_GET(self):
+        p = self.check()
+        if not p:
+            return
+        if not os.path.isfile(p):
+            return self.reply(404)
+        self.reply(200, open(p, 'rb').read())
+    def do_DELETE(self):
+        p = self.check()
+        if not p:
+            return
+        if os.path.isfile(p):
+            os.unlink(p)
+        self.reply(204)
+ThreadingHTTPServer(('127.0.0.1', port), H).serve_forever()
+PY
+    SERVER_PID=$!
+    wait_port "$1"
 }

@@ -37,7 +37,8 @@ static cJSON *track_json(const struct cs_track *t)
 
     cJSON_AddStringToObject(o, "name", t->name);
     cJSON_AddNumberToObject(o, "next_seq", (double)t->next_seq);
-    cJSON_AddNumberToObject(o, "open", t->open);
+    /* The segment being written, which may have published parts. */
+    cJSON_AddNumberToObject(o, "open_seq", t->open ? (double)t->cur.seq : -1);
     cJSON_AddNumberToObject(o, "dseq", (double)t->dseq);
     cJSON_AddNumberToObject(o, "init_gen", t->init_gen);
     cJSON_AddNumberToObject(o, "timescale", t->mtb.den);
@@ -106,32 +107,49 @@ static int load_segs(struct cs_track *t, const cJSON *arr)
     return 0;
 }
 
-/* The segment being written when the last run died may have published
- * parts: it is listed as a gap and its number never used again. */
-static int resume(struct cs_pkg *p, struct cs_track *t, const cJSON *o)
+static void resume(struct cs_track *t, const cJSON *o)
 {
-    int ret = load_segs(t, cJSON_GetObjectItemCaseSensitive(o, "segments"));
-
-    if (ret < 0)
-        return ret;
     t->next_seq = num(o, "next_seq");
     t->dseq = num(o, "dseq");
     t->init_gen = (int)num(o, "init_gen") + 1;
     t->mtb = (AVRational){ 1, (int)num(o, "timescale") };
-    if (num(o, "open") && t->nsegs && p->ll) {
-        struct cs_seg *g = &t->segs[t->nsegs++];
-
-        *g = g[-1];
-        g->seq = t->next_seq++;
-        g->pdt_us += (int64_t)(g[-1].dur * 1e6);
-        g->t += g->d;
-        g->disc = 0;
-        g->gap = 1;
-        g->nparts = 0;
-        g->bytes = 0;
-    }
-    t->pending_disc = t->nsegs > 0;
     t->restarted = 1;
+}
+
+/* The segments being written when the last run died may have published
+ * parts, or even their whole file just before the kill: they are listed
+ * as gaps and their numbers never used again. Every rendition goes on
+ * from the same number, so that segments stay aligned. */
+static int fill_gaps(struct cs_pkg *p, int64_t next)
+{
+    for (int i = 0; i < p->ntracks; i++) {
+        struct cs_track *t = &p->tracks[i];
+
+        if (!t->restarted)
+            continue;
+        while (t->nsegs && t->segs[t->nsegs - 1].seq < next - 1) {
+            struct cs_seg *g;
+
+            if (t->nsegs == t->cap) {
+                g = realloc(t->segs, (t->cap + 16) * sizeof(*g));
+                if (!g)
+                    return AVERROR(ENOMEM);
+                t->segs = g;
+                t->cap += 16;
+            }
+            g = &t->segs[t->nsegs++];
+            *g = g[-1];
+            g->seq++;
+            g->pdt_us += (int64_t)(g[-1].dur * 1e6);
+            g->t += g->d;
+            g->disc = 0;
+            g->gap = 1;
+            g->nparts = 0;
+            g->bytes = 0;
+        }
+        t->next_seq = next;
+        t->pending_disc = t->nsegs > 0;
+    }
     return 0;
 }
 
@@ -141,6 +159,7 @@ int cs_state_load(struct cs_pkg *p)
     size_t len = 0;
     cJSON *root = NULL;
     const cJSON *tracks, *o;
+    int64_t next = 0;
     int ret = cs_out_get(p->out, STATE_NAME, 1 << 22, &text, &len);
 
     if (ret == AVERROR(ENOENT))
@@ -158,19 +177,27 @@ int cs_state_load(struct cs_pkg *p)
     }
     p->ast_us = num(root, "ast_us");
     cJSON_ArrayForEach(o, tracks) {
+        int64_t open = num(o, "open_seq");
+
+        next = FFMAX(next, FFMAX(num(o, "next_seq"), open + 1));
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
 
         for (int i = 0; i < p->ntracks && cJSON_IsString(name); i++)
             if (!strcmp(p->tracks[i].name, name->valuestring) &&
                 !p->tracks[i].segs) {
-                ret = resume(p, &p->tracks[i], o);
+                ret = load_segs(&p->tracks[i],
+                    cJSON_GetObjectItemCaseSensitive(o, "segments"));
                 if (ret < 0)
                     goto out;
+                resume(&p->tracks[i], o);
             }
     }
+    ret = fill_gaps(p, next);
+    if (ret < 0)
+        goto out;
     p->restarted = 1;
     cs_info("resuming '%s' after media sequence %lld", p->cfg->output,
-            (long long)p->tracks[0].next_seq - 1);
+            (long long)next - 1);
     ret = 0;
 out:
     cJSON_Delete(root);
