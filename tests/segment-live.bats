@@ -125,3 +125,44 @@ assert r["ok"] and r["advanced"] > 3, r'
     [[ "$output" == "cs-segment: cannot "*"'http://127.0.0.1:$port/x/'"* ]]
     [[ "$output" != *wrong* ]]
 }
+
+# What s3rver stored for KEY of bucket "media": "Content-Type Cache-Control"
+# from its metadata file, or "missing".
+s3_meta() {
+    local f=$T/s3/media/live/$1
+    [ -f "$f._S3rver_object" ] || { echo missing; return; }
+    python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+print(m.get("content-type"), m.get("cache-control"))' "$f._S3rver_metadata.json"
+}
+
+@test "S3 output: objects with Content-Type and Cache-Control, deleted when they leave the window" {
+    port=$(free_port)
+    mkdir -p "$T/s3"
+    node "$REPO/node_modules/s3rver/bin/s3rver.js" -d "$T/s3" -a 127.0.0.1 \
+        -p "$port" -s --configure-bucket media >"$T/s3rver.log" 2>&1 &
+    SERVER_PID=$!
+    wait_port "$port"
+    export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
+        AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:$port
+    ladder_input "$T/short.ts" 10
+    live_segment "$T/short.ts" --segment 1 --window 2 -o s3://media/live/
+    wait "$FEED_PID"
+    wait "$SEG_PID"
+    SEG_PID= FEED_PID=
+    [ "$(s3_meta master.m3u8)" = "application/vnd.apple.mpegurl max-age=1" ]
+    [ "$(s3_meta v0/index.m3u8)" = "application/vnd.apple.mpegurl max-age=1" ]
+    [ "$(s3_meta manifest.mpd)" = "application/dash+xml max-age=1" ]
+    [ "$(s3_meta v0/init.mp4)" = "video/mp4 max-age=31536000, immutable" ]
+    [ "$(s3_meta v0/7.m4s)" = "video/iso.segment max-age=31536000, immutable" ]
+    [ "$(s3_meta v0/7.1.m4s)" = "video/iso.segment max-age=31536000, immutable" ]
+    # The bytes are the segment: it decodes with its init segment.
+    cat "$T/s3/media/live/v0/init.mp4._S3rver_object" \
+        "$T/s3/media/live/v0/7.m4s._S3rver_object" >"$T/seg.mp4"
+    [ "$(probe "$T/seg.mp4" stream=codec_name v:0)" = h264 ]
+    # Out of the window and past the grace time: deleted.
+    [ "$(s3_meta v0/0.m4s)" = missing ]
+    [ "$(s3_meta v0/0.1.m4s)" = missing ]
+    [ "$(s3_meta audio/0.m4s)" = missing ]
+    ! grep -q S3RVER "$T/seg.err"
+}

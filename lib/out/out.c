@@ -40,10 +40,8 @@ static const struct cs_out_ops *pick(const char *url)
 {
     if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8))
         return &cs_out_http;
-#ifdef CS_HAVE_S3_OUT
     if (!strncmp(url, "s3://", 5))
         return &cs_out_s3;
-#endif
     if (strstr(url, "://"))
         return NULL;
     return &cs_out_dir;

@@ -73,5 +73,6 @@ void cs_out_free(struct cs_out **o);
 
 extern const struct cs_out_ops cs_out_dir;
 extern const struct cs_out_ops cs_out_http;
+extern const struct cs_out_ops cs_out_s3;
 
 #endif
