@@ -11,30 +11,35 @@ struct cs_memmux {
     AVFormatContext *fc;
     AVRational in_tb[8];
     int fmp4;
-    uint8_t *buf;           /* bytes since the last cut */
-    size_t len, cap;
+    struct cs_buf out;      /* bytes since the last cut */
     uint8_t *init;
     size_t init_len;
     AVPacket *pkt;
     AVBSFContext *bsf[8];       /* ADTS to raw AAC for mp4 */
 };
 
-static int on_write(void *opaque, uint8_t *p, int n)
+int cs_buf_append(struct cs_buf *b, const void *d, size_t n)
 {
-    struct cs_memmux *m = opaque;
-
-    if (m->len + (size_t)n > m->cap) {
-        size_t cap = (m->len + n) * 2;
-        uint8_t *nb = realloc(m->buf, cap);
+    if (b->len + n > b->cap) {
+        size_t cap = (b->len + n) * 2;
+        uint8_t *nb = realloc(b->data, cap);
 
         if (!nb)
             return AVERROR(ENOMEM);
-        m->buf = nb;
-        m->cap = cap;
+        b->data = nb;
+        b->cap = cap;
     }
-    memcpy(m->buf + m->len, p, n);
-    m->len += n;
-    return n;
+    memcpy(b->data + b->len, d, n);
+    b->len += n;
+    return 0;
+}
+
+static int on_write(void *opaque, uint8_t *p, int n)
+{
+    struct cs_memmux *m = opaque;
+    int ret = cs_buf_append(&m->out, p, (size_t)n);
+
+    return ret < 0 ? ret : n;
 }
 
 static uint32_t rb32(const uint8_t *p)
@@ -194,17 +199,17 @@ int cs_memmux_write(struct cs_memmux *m, int idx, const AVPacket *pkt)
  * keep it as the init segment and cut again for the fragment. */
 static int take_init(struct cs_memmux *m)
 {
-    int64_t moof = find_box(m->buf, m->len, "moof");
-    size_t n = moof < 0 ? m->len : (size_t)moof;
+    int64_t moof = find_box(m->out.data, m->out.len, "moof");
+    size_t n = moof < 0 ? m->out.len : (size_t)moof;
     int ret;
 
     m->init = malloc(n ? n : 1);
     if (!m->init)
         return AVERROR(ENOMEM);
-    memcpy(m->init, m->buf, n);
+    memcpy(m->init, m->out.data, n);
     m->init_len = n;
-    memmove(m->buf, m->buf + n, m->len - n);
-    m->len -= n;
+    memmove(m->out.data, m->out.data + n, m->out.len - n);
+    m->out.len -= n;
     if (moof >= 0)
         return 0;
     ret = av_write_frame(m->fc, NULL);
@@ -226,17 +231,16 @@ int cs_memmux_cut(struct cs_memmux *m, uint8_t **data, size_t *len)
             return ret;
     }
     avio_flush(m->fc->pb);
-    if (m->fmp4 && !m->init && m->len) {
+    if (m->fmp4 && !m->init && m->out.len) {
         ret = take_init(m);
         if (ret < 0)
             return ret;
     }
-    if (!m->len)
+    if (!m->out.len)
         return 0;
-    *data = m->buf;
-    *len = m->len;
-    m->buf = NULL;
-    m->len = m->cap = 0;
+    *data = m->out.data;
+    *len = m->out.len;
+    memset(&m->out, 0, sizeof(m->out));
     return 0;
 }
 
@@ -267,7 +271,7 @@ void cs_memmux_free(struct cs_memmux **pm)
     av_packet_free(&m->pkt);
     for (int i = 0; i < 8; i++)
         av_bsf_free(&m->bsf[i]);
-    free(m->buf);
+    free(m->out.data);
     free(m->init);
     free(m);
     *pm = NULL;

@@ -15,6 +15,15 @@
 
 struct cs_memmux;
 
+/* A growable byte buffer (zero-initialised is empty). */
+struct cs_buf {
+    uint8_t *data;
+    size_t len, cap;
+};
+
+/* Append N bytes of D to B, growing it. */
+int cs_buf_append(struct cs_buf *b, const void *d, size_t n);
+
 /* Open a muxer ("mp4" or "mpegts") for N streams with PARS, whose packets
  * come in time bases TBS. */
 int cs_memmux_open(struct cs_memmux **out, const char *format,

@@ -447,7 +447,7 @@ static void release(struct cs_pkg *p)
         cs_memmux_free(&p->tracks[i].mux);
         avcodec_parameters_free(&p->tracks[i].par);
         free(p->tracks[i].segs);
-        free(p->tracks[i].segbuf);
+        free(p->tracks[i].seg.data);
     }
     free(p->dels);
     avformat_close_input(&p->in);

@@ -200,25 +200,9 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
         t->goal = dts;
     t->goal += step;
     t->seg_start = t->part_start = dts;
-    t->seglen = 0;
+    t->seg.len = 0;
     t->part_pkts = 0;
     t->open = 1;
-    return 0;
-}
-
-static int append(struct cs_track *t, const uint8_t *d, size_t n)
-{
-    if (t->seglen + n > t->segcap) {
-        size_t cap = (t->seglen + n) * 2;
-        uint8_t *nb = realloc(t->segbuf, cap);
-
-        if (!nb)
-            return AVERROR(ENOMEM);
-        t->segbuf = nb;
-        t->segcap = cap;
-    }
-    memcpy(t->segbuf + t->seglen, d, n);
-    t->seglen += n;
     return 0;
 }
 
@@ -257,7 +241,7 @@ static int end_part(struct cs_pkg *p, struct cs_track *t, int64_t end,
         s->parts[s->nparts].indep = t->part_key;
         s->nparts++;
     }
-    ret = append(t, data, len);
+    ret = cs_buf_append(&t->seg, data, len);
     t->part_start = end;
     t->part_pkts = 0;
     if (ret >= 0 && list)
@@ -279,9 +263,9 @@ static int end_segment(struct cs_pkg *p, struct cs_track *t, int64_t end)
     if (s->t < 0)
         s->t = av_rescale_q(t->seg_start, t->tb, t->mtb);
     s->d = av_rescale_q(end - t->seg_start, t->tb, t->mtb);
-    s->bytes = (int64_t)t->seglen;
+    s->bytes = (int64_t)t->seg.len;
     cs_seg_name(p, t, s->seq, -1, name, sizeof(name));
-    ret = cs_pkg_put(p, name, t->segbuf, t->seglen, CS_OUT_MEDIA);
+    ret = cs_pkg_put(p, name, t->seg.data, t->seg.len, CS_OUT_MEDIA);
     if (ret < 0)
         return ret;
     t->open = 0;

@@ -57,8 +57,7 @@ struct cs_track {
     int open;                   /* cur has its first packet */
     int64_t next_seq, dseq;
     int pending_disc;           /* next segment starts a discontinuity */
-    uint8_t *segbuf;            /* cur's bytes so far */
-    size_t seglen, segcap;
+    struct cs_buf seg;          /* cur's bytes so far */
 
     int64_t seg_start, part_start, last_dts, last_dur;
     int64_t goal;               /* where the segment should end */
