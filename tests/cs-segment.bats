@@ -180,4 +180,29 @@ assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
     cat "$T/o/hi/init-1.mp4" "$T/o/hi/3.m4s" >"$T/last.mp4"
     [ "$(probe "$T/last.mp4" stream=width,height v:0 | paste -sd x)" = 288x216 ]
     grep -q 'avc1.42c0' "$T/o/master.m3u8"
+    # The multivariant playlist and the MPD tell the new size.
+    grep -q 'RESOLUTION=288x216' "$T/o/master.m3u8"
+    grep -q 'width="288" height="216"' "$T/o/manifest.mpd"
+    grep -q 'width="320" height="240"' "$T/o/manifest.mpd"
+}
+
+@test "CODECS strings come from the bitstream: HEVC with Opus, AV1" {
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+        -f lavfi -i sine=sample_rate=48000:duration=2 \
+        -c:v libx265 -preset ultrafast -pix_fmt yuv420p \
+        -x265-params keyint=25:min-keyint=25:scenecut=0:log-level=error \
+        -c:a libopus -b:a 64k "$T/h.mkv"
+    run cs-segment --vod "$T/h.mkv" -o "$T/h"
+    [ "$status" -eq 0 ]
+    grep -q 'CODECS="hvc1.1.6.L60.90,opus"' "$T/h/master.m3u8"
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+        -c:v libsvtav1 -preset 12 -g 25 -svtav1-params scd=0 "$T/a.mkv" 2>/dev/null
+    run cs-segment --vod "$T/a.mkv" -o "$T/a"
+    [ "$status" -eq 0 ]
+    grep -q 'CODECS="av01.0.00M.08"' "$T/a/master.m3u8"
+    run ffprobe -v error -count_frames -show_entries stream=nb_read_frames \
+        -of csv=p=0 "$T/a/v0/index.m3u8"
+    [ "${lines[0]}" = 50 ]
 }

@@ -166,3 +166,23 @@ print(m.get("content-type"), m.get("cache-control"))' "$f._S3rver_metadata.json"
     [ "$(s3_meta audio/0.m4s)" = missing ]
     ! grep -q S3RVER "$T/seg.err"
 }
+
+@test "SIGTERM: the open segment is finished and published, ENDLIST, exit 0" {
+    live_segment "$LIVE" -o "$T/o"
+    wait_grep "$T/o/v0/index.m3u8" '^2.m4s' 30
+    kill -TERM "$SEG_PID"
+    st=0
+    wait "$SEG_PID" || st=$?
+    [ "$st" -eq 0 ]
+    SEG_PID=
+    for r in v0 v1 v2 audio; do
+        tail -1 "$T/o/$r/index.m3u8" | grep -qx '#EXT-X-ENDLIST'
+        for f in $(grep -v '^#' "$T/o/$r/index.m3u8"); do
+            [ -s "$T/o/$r/$f" ]
+        done
+    done
+    [ -z "$(find "$T/o" -name '.*tmp*')" ]
+    run ffprobe -v error -count_frames -select_streams v:0 \
+        -show_entries stream=nb_read_frames -of csv=p=0 "$T/o/v0/index.m3u8"
+    [ "${lines[0]}" -ge 75 ]
+}

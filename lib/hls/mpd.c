@@ -74,7 +74,7 @@ static void representation(const struct cs_pkg *p, const struct cs_track *t,
                    "\n", t->rate, t->channels);
     else
         av_bprintf(bp, " width=\"%d\" height=\"%d\" frameRate=\"%d/%d\" "
-                   "sar=\"1:1\">\n", t->width, t->height, t->fps.num,
+                   "sar=\"1:1\">\n", s->width, s->height, t->fps.num,
                    t->fps.den);
     av_bprintf(bp, "        <SegmentTemplate timescale=\"%d\" "
                "presentationTimeOffset=\"%lld\" startNumber=\"%lld\" "

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <libavcodec/avcodec.h>
 #include <libavutil/mathematics.h>
 
 #include "clock.h"
@@ -118,6 +119,28 @@ static int config_changed(const struct cs_track *t, const AVPacket *pkt)
     return nb > 0 && (na != nb || memcmp(a, b, (size_t)na));
 }
 
+/* The picture size of a keyframe with new parameter sets, as the parser
+ * reads it from the SPS (cropped), for RESOLUTION and the MPD. */
+static void new_size(struct cs_track *t, const AVPacket *pkt)
+{
+    AVCodecParserContext *pc = av_parser_init(t->par->codec_id);
+    AVCodecContext *cc = avcodec_alloc_context3(NULL);
+    uint8_t *out = NULL;
+    int outlen = 0;
+
+    if (pc && cc) {
+        pc->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+        av_parser_parse2(pc, cc, &out, &outlen, pkt->data, pkt->size,
+                         pkt->pts, pkt->dts, 0);
+        if (pc->width > 0 && pc->height > 0) {
+            t->width = t->par->width = pc->width;
+            t->height = t->par->height = pc->height;
+        }
+    }
+    av_parser_close(pc);
+    avcodec_free_context(&cc);
+}
+
 static int take_new_config(struct cs_track *t, const AVPacket *pkt)
 {
     size_t n = 0;
@@ -137,6 +160,7 @@ static int take_new_config(struct cs_track *t, const AVPacket *pkt)
     av_freep(&t->par->extradata);
     t->par->extradata = nx;
     t->par->extradata_size = (int)n;
+    new_size(t, pkt);
     if (cs_codecs_string(t->par, t->codecs, sizeof(t->codecs)) < 0)
         cs_warn("'%s': codec configuration changed to one without a "
                 "codecs string", t->name);
@@ -189,6 +213,8 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
     s->disc = disc;
     s->dseq = t->dseq;
     s->init = t->init_gen;
+    s->width = t->width;
+    s->height = t->height;
     s->pdt_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts) * 1e6);
     s->pstart_us = t->pstart_us;
     s->pto = t->pto;

@@ -28,6 +28,7 @@ struct cs_seg {
     int disc;                   /* a discontinuity comes before it */
     int gap;                    /* lost to a restart: EXT-X-GAP */
     int init;                   /* init segment generation */
+    int width, height;          /* picture size (video) */
     int64_t pstart_us;          /* its DASH Period's start (wall clock) */
     int64_t pto;                /* its Period's presentationTimeOffset */
     int64_t bytes;
