@@ -70,7 +70,9 @@ assert r["ok"] and r["advanced"] > 3, r'
     kill "$FEED_PID"
     wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
     SEG_PID= FEED_PID=
-    (cd "$T/o" && md5sum */[0-9]*.m4s */init.mp4) >"$T/before.md5"
+    (cd "$T/o" && md5sum $(ls */*.m4s | grep -E '/[0-9]+\.m4s$') \
+        */init.mp4) >"$T/before.md5"
+    (cd "$T/o" && md5sum */*.*.m4s) >"$T/parts.md5"
     last=$(grep -o '^[0-9]*\.m4s' "$T/o/v0/index.m3u8" | tail -1 | cut -d. -f1)
     rm -f "$T/feed"
     live_segment "$LIVE" -o "$T/o" --window 20
@@ -81,6 +83,7 @@ assert r["ok"] and r["advanced"] > 3, r'
     [ "$status" -eq 0 ]
     # What was published is untouched.
     (cd "$T/o" && md5sum -c --quiet "$T/before.md5")
+    (cd "$T/o" && md5sum -c --quiet --ignore-missing "$T/parts.md5")
     # The old segments are still listed, then a gap for the segment the
     # killed run had begun, a discontinuity and a new init segment.
     p=$T/s/v0/index.m3u8
@@ -92,7 +95,14 @@ assert r["ok"] and r["advanced"] > 3, r'
     seqs=$(grep -o '^[0-9]*\.m4s' "$p" | cut -d. -f1)
     [ "$seqs" = "$(seq 0 "$(echo "$seqs" | tail -1)")" ]
     [ "$(echo "$seqs" | tail -1)" -gt $((last + 2)) ]
-    [ "$(grep -c '<Period' "$T/s/../o/manifest.mpd")" -eq 2 ]
+    [ "$(grep -c '<Period' "$T/o/manifest.mpd")" -eq 2 ]
+    # Parts the killed run had queued for deletion go in the new run.
+    for i in $(seq 200); do
+        [ -e "$T/o/v0/0.0.m4s" ] || break
+        sleep 0.1
+    done
+    [ ! -e "$T/o/v0/0.0.m4s" ]
+    [ -s "$T/o/v0/0.m4s" ]
 }
 
 @test "HTTP output: PUT with a bearer token and content types, DELETE after the window, kept-alive" {

@@ -50,7 +50,7 @@ static cJSON *track_json(const struct cs_track *t)
 
 int cs_state_save(struct cs_pkg *p)
 {
-    cJSON *root, *tracks;
+    cJSON *root, *tracks, *dels;
     char *text;
     int ret;
 
@@ -61,6 +61,15 @@ int cs_state_save(struct cs_pkg *p)
     tracks = cJSON_AddArrayToObject(root, "tracks");
     for (int i = 0; i < p->ntracks; i++)
         cJSON_AddItemToArray(tracks, track_json(&p->tracks[i]));
+    /* Files waiting for their grace time: a later run deletes them. */
+    dels = cJSON_AddArrayToObject(root, "deletes");
+    for (int i = 0; i < p->ndels; i++) {
+        cJSON *d = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(d, "name", p->dels[i].name);
+        cJSON_AddNumberToObject(d, "due_us", (double)p->dels[i].due_us);
+        cJSON_AddItemToArray(dels, d);
+    }
     text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!text)
@@ -195,6 +204,12 @@ int cs_state_load(struct cs_pkg *p)
     ret = fill_gaps(p, next);
     if (ret < 0)
         goto out;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "deletes")) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+
+        if (cJSON_IsString(name))
+            cs_pkg_delete_later(p, name->valuestring, num(o, "due_us"));
+    }
     p->restarted = 1;
     cs_info("resuming '%s' after media sequence %lld", p->cfg->output,
             (long long)next - 1);
