@@ -72,6 +72,7 @@ wait_grep() {
 check_ll() {
     python3 - "$1" <<'PY'
 import os, re, sys
+from datetime import datetime
 root = sys.argv[1]
 names = sorted(d for d in os.listdir(root)
                if os.path.exists(os.path.join(root, d, 'index.m3u8')))
@@ -93,7 +94,9 @@ for n, t in text.items():
     assert sc['CAN-BLOCK-RELOAD'] == 'YES'
     assert float(sc['PART-HOLD-BACK']) >= 3 * pt - 1e-9, sc
     assert float(sc['CAN-SKIP-UNTIL']) >= 6 * td, sc
-    assert tag('#EXT-X-PROGRAM-DATE-TIME:'), n
+    pdts = [datetime.fromisoformat(l.split(':', 1)[1].replace('Z', '+00:00'))
+            for l in tag('#EXT-X-PROGRAM-DATE-TIME:')]
+    assert pdts and pdts == sorted(pdts), (n, pdts)
     msn = int(tag('#EXT-X-MEDIA-SEQUENCE:')[0].split(':')[1])
     # Walk segments and parts.
     seg, parts, segs, open_parts, gap, gaps = msn, [], [], [], False, set()

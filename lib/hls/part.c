@@ -196,10 +196,19 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
         if (ret < 0)
             return ret;
     }
-    if (disc && prev && !t->restarted) {
-        /* Wall clock goes on from where the last segment ended. */
-        t->anchor_us = prev->pdt_us + (int64_t)(prev->dur * 1e6);
-        t->anchor_ts = dts;
+    if (disc && prev) {
+        /* Wall clock goes on from where the last segment ended; after a
+         * restart from now, but never back. */
+        int64_t end = prev->pdt_us + (int64_t)(prev->dur * 1e6);
+        int64_t at = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts)
+                                              * 1e6);
+
+        if (!t->restarted) {
+            t->anchor_us = end;
+            t->anchor_ts = dts;
+        } else if (at < end) {
+            t->anchor_us += end - at;
+        }
     }
     if (disc || !t->open) {
         t->pstart_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts)
