@@ -93,6 +93,7 @@ struct cs_pkg {
     int64_t wall0_us;           /* wall clock at ANCHOR_TS */
     int64_t anchor_ts;          /* in AV_TIME_BASE */
     int restarted;
+    int state_failed;           /* the last state save failed */
     struct cs_delete *dels;
     int ndels;
     uint32_t master_hash;       /* what the last master.m3u8 said */
@@ -129,7 +130,7 @@ int cs_playlist_master(const struct cs_pkg *p, AVBPrint *bp);
 /* mpd.c */
 void cs_mpd_write(const struct cs_pkg *p, AVBPrint *bp);
 
-/* state.c: what a restart needs (OUT/.cs-segment.json). */
+/* state.c: what a restart needs (OUT/cs-segment.json). */
 int cs_state_save(struct cs_pkg *p);
 int cs_state_load(struct cs_pkg *p);
 

@@ -1,5 +1,5 @@
-/* hls/state.c: OUT/.cs-segment.json, written after every segment, read at
- * start. A restarted cs-segment goes on with the media sequence numbers
+/* hls/state.c: OUT/cs-segment.json, written after every segment, read at
+ * start. Not a hidden name: an origin's ingest (cs-serve) refuses those. A restarted cs-segment goes on with the media sequence numbers
  * (never reusing one that may have been published), a new init segment
  * name, a discontinuity, and DASH's availabilityStartTime unchanged. */
 #include <cjson/cJSON.h>
@@ -10,7 +10,7 @@
 #include "hls/pkg.h"
 #include "log.h"
 
-#define STATE_NAME ".cs-segment.json"
+#define STATE_NAME "cs-segment.json"
 
 static cJSON *seg_json(const struct cs_seg *s)
 {
@@ -74,9 +74,16 @@ int cs_state_save(struct cs_pkg *p)
     cJSON_Delete(root);
     if (!text)
         return AVERROR(ENOMEM);
-    ret = cs_pkg_put(p, STATE_NAME, text, strlen(text), CS_OUT_STATE);
+    ret = p->out->ops->put(p->out, STATE_NAME, text, strlen(text),
+                           cs_out_content_type(STATE_NAME),
+                           cs_out_cache_control(CS_OUT_STATE));
     free(text);
-    return ret;
+    /* Without it a restart starts afresh; the stream itself goes on. */
+    if (ret < 0 && !p->state_failed)
+        cs_warn("cannot save the state in '%s': a restart will not resume",
+                p->cfg->output);
+    p->state_failed = ret < 0;
+    return 0;
 }
 
 static int64_t num(const cJSON *o, const char *key)
