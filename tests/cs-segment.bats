@@ -49,6 +49,7 @@ frames_per_program() {
     grep -q 'AUDIO="audio"' "$T/o/master.m3u8"
     grep -q 'RESOLUTION=240x180,FRAME-RATE=25.000' "$T/o/master.m3u8"
     grep -q '#EXT-X-PLAYLIST-TYPE:VOD' "$T/o/hi/index.m3u8"
+    tail -1 "$T/o/audio/index.m3u8" | grep -qx '#EXT-X-ENDLIST'
     grep -q '#EXT-X-MAP:URI="init.mp4"' "$T/o/hi/index.m3u8"
     for r in hi mid lo; do
         [ "$(extinfs "$T/o/$r/index.m3u8")" = "$(extinfs "$T/o/hi/index.m3u8")" ]

@@ -196,3 +196,19 @@ print(m.get("content-type"), m.get("cache-control"))' "$f._S3rver_metadata.json"
         -show_entries stream=nb_read_frames -of csv=p=0 "$T/o/v0/index.m3u8"
     [ "${lines[0]}" -ge 75 ]
 }
+
+@test "--vod output plays in hls.js from start to end" {
+    ladder_input "$T/clip.ts" 6
+    run cs-segment --vod "$T/clip.ts" -o "$T/o"
+    [ "$status" -eq 0 ]
+    port=$(free_port)
+    serve_dir "$T/o" "$port"
+    run timeout 60 node "$REPO/tests/browser/play.mjs" --kind hls \
+        --url "http://127.0.0.1:$port/master.m3u8" --seconds 10
+    echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read().strip().splitlines()[-1])
+assert r["ok"] and r["firstTime"] < 2 and r["lastTime"] > 5.5, r'
+}
