@@ -15,13 +15,17 @@ teardown() {
 }
 
 @test "LL-HLS playlists carry every tag with values that satisfy the draft" {
-    live_segment "$LIVE" -o "$T/o" --window 4
+    # 0.3 s is 7.5 frames at 25 fps: parts of 7 frames and a short last one.
+    live_segment "$LIVE" -o "$T/o" --window 4 --part 0.3
     wait_grep "$T/o/audio/index.m3u8" PRELOAD-HINT 30
     sleep 4
     snapshot "$T/o" "$T/s1"
     run check_ll "$T/s1"
     echo "$output"
     [ "$status" -eq 0 ]
+    grep -q '#EXT-X-PART-INF:PART-TARGET=0.30000' "$T/s1/v1/index.m3u8"
+    grep -q 'PART-HOLD-BACK=0.900' "$T/s1/v1/index.m3u8"
+    grep -q '#EXT-X-PART:DURATION=0.28000,URI="[0-9]*.1.m4s"' "$T/s1/v1/index.m3u8"
     sleep 5
     snapshot "$T/o" "$T/s2"
     run check_ll "$T/s2"
