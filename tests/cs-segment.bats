@@ -44,7 +44,7 @@ frames_per_program() {
     [ "$status" -eq 0 ]
     run frames_per_program "$T/o/master.m3u8"
     [ "$(echo "$output" | grep -c ',150$')" -eq 3 ]
-    grep -q '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio".*URI="audio/index.m3u8"' \
+    grep -q '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="eng",.*LANGUAGE="eng",.*URI="audio/index.m3u8"' \
         "$T/o/master.m3u8"
     grep -q 'AUDIO="audio"' "$T/o/master.m3u8"
     grep -q 'RESOLUTION=240x180,FRAME-RATE=25.000' "$T/o/master.m3u8"
@@ -73,6 +73,7 @@ frames_per_program() {
     run cs-segment --vod "$IN" -o "$T/o"
     [ "$status" -eq 0 ]
     grep -q 'type="static"' "$T/o/manifest.mpd"
+    grep -q 'contentType="audio" .* lang="eng"' "$T/o/manifest.mpd"
     run ffprobe -v error -count_frames \
         -show_entries stream=index,codec_type,nb_read_frames \
         -of csv=p=0 "$T/o/manifest.mpd"

@@ -11,7 +11,7 @@ ladder_input() {
         -map "[va]" -map "[vb]" -map "[vc]" -map 1:a \
         -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 -keyint_min 25 \
         -sc_threshold 0 -b:v:0 400k -b:v:1 250k -b:v:2 120k \
-        -c:a aac -b:a 64k \
+        -c:a aac -b:a 64k -metadata:s:a:0 language=eng \
         -metadata:s:v:0 variant_name=hi -metadata:s:v:1 variant_name=mid \
         -metadata:s:v:2 variant_name=lo \
         -program st=0:st=3 -program st=1:st=3 -program st=2:st=3 \

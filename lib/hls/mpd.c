@@ -101,8 +101,11 @@ static void adaptation(const struct cs_pkg *p, int audio, int64_t dseq,
         return;
     av_bprintf(bp, "    <AdaptationSet id=\"%d\" contentType=\"%s\" "
                "mimeType=\"%s/mp4\" segmentAlignment=\"true\" "
-               "startWithSAP=\"1\">\n", audio, audio ? "audio" : "video",
+               "startWithSAP=\"1\"", audio, audio ? "audio" : "video",
                audio ? "audio" : "video");
+    if (audio && p->atrack >= 0 && p->tracks[p->atrack].lang[0])
+        av_bprintf(bp, " lang=\"%s\"", p->tracks[p->atrack].lang);
+    av_bprintf(bp, ">\n");
     for (int i = 0; i < p->ntracks; i++)
         if (p->tracks[i].audio == audio && first_in(&p->tracks[i], dseq))
             representation(p, &p->tracks[i], dseq, bp);

@@ -277,6 +277,7 @@ static int add_track(struct cs_pkg *p, int idx, int audio, int aux)
 {
     const AVStream *st = p->in->streams[idx];
     struct cs_track *t = &p->tracks[p->ntracks];
+    const AVDictionaryEntry *e;
     char ac[32];
 
     memset(t, 0, sizeof(*t));
@@ -300,6 +301,10 @@ static int add_track(struct cs_pkg *p, int idx, int audio, int aux)
     t->height = st->codecpar->height;
     t->fps = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
     t->channels = st->codecpar->ch_layout.nb_channels;
+    e = av_dict_get(st->metadata, "language", NULL, 0);
+    if (e && strspn(e->value, "abcdefghijklmnopqrstuvwxyz-") ==
+        strlen(e->value) && strcmp(e->value, "und"))
+        snprintf(t->lang, sizeof(t->lang), "%s", e->value);
     t->rate = st->codecpar->sample_rate;
     if (cs_codecs_string(st->codecpar, t->codecs, sizeof(t->codecs)) < 0) {
         cs_error("cannot package stream %d of '%s': no codecs string for "

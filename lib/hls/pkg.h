@@ -49,6 +49,7 @@ struct cs_track {
     int width, height;
     AVRational fps;
     int channels, rate;
+    char lang[8];               /* the stream's "language", or "" */
     int init_gen;               /* init.mp4, init-1.mp4, ... */
     int init_put;               /* this generation's init is written */
 

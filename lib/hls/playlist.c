@@ -189,10 +189,15 @@ int cs_playlist_master(const struct cs_pkg *p, AVBPrint *bp)
     av_bprintf(bp, "#EXTM3U\n#EXT-X-VERSION:%d\n", p->ts ? 3 : 7);
     if (!p->ts)
         av_bprintf(bp, "#EXT-X-INDEPENDENT-SEGMENTS\n");
-    if (a && nvideo)
+    if (a && nvideo) {
         av_bprintf(bp, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\","
-                   "NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,"
-                   "CHANNELS=\"%d\",URI=\"audio/index.m3u8\"\n", a->channels);
+                   "NAME=\"%s\",DEFAULT=YES,AUTOSELECT=YES,",
+                   a->lang[0] ? a->lang : "audio");
+        if (a->lang[0])
+            av_bprintf(bp, "LANGUAGE=\"%s\",", a->lang);
+        av_bprintf(bp, "CHANNELS=\"%d\",URI=\"audio/index.m3u8\"\n",
+                   a->channels);
+    }
     for (int i = 0; i < p->ntracks; i++) {
         const struct cs_track *t = &p->tracks[i];
 
