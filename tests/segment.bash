@@ -225,3 +225,17 @@ PY
     SERVER_PID=$!
     wait_port "$1"
 }
+
+# play_check KIND URL SECONDS COND [play.mjs options]: play URL in headless
+# Chromium (tests/browser/play.mjs) and check its report r against the
+# Python expression COND.
+play_check() {
+    local kind=$1 url=$2 secs=$3 cond=$4 out
+    shift 4
+    out=$(timeout 90 node "$REPO/tests/browser/play.mjs" --kind "$kind" \
+        --url "$url" --seconds "$secs" "$@") || { echo "$out"; return 1; }
+    echo "$out"
+    echo "$out" | python3 -c "import json, sys
+r = json.loads(sys.stdin.read().strip().splitlines()[-1])
+assert $cond, r"
+}
