@@ -16,6 +16,7 @@ int cs_exit_status(int err)
     case AVERROR_ENCODER_NOT_FOUND:
         return CS_EXIT_USAGE;
     case AVERROR_INVALIDDATA:
+    case CS_EEMPTY:
     case AVERROR_EOF:
     case AVERROR_DECODER_NOT_FOUND:
     case AVERROR_DEMUXER_NOT_FOUND:
@@ -52,6 +53,8 @@ const char *cs_strerror(int err, char *buf, size_t size)
         return "peer unavailable";
     case CS_ESTOP:
         return "stopped";
+    case CS_EEMPTY:
+        return "empty input";
     case AVERROR_INVALIDDATA:
         return "invalid data";
     case AVERROR_EOF:

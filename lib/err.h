@@ -22,6 +22,7 @@ enum cs_exit {
 #define CS_ENET   FFERRTAG('C', 'S', 'N', 'T') /* peer unavailable */
 #define CS_EDATA  AVERROR_INVALIDDATA           /* input is not what it should be */
 #define CS_ESTOP  FFERRTAG('C', 'S', 'S', 'P') /* stopped by a signal */
+#define CS_EEMPTY FFERRTAG('C', 'S', 'E', 'M') /* input holds nothing */
 
 /* Map an error code to the exit status of the table above. */
 int cs_exit_status(int err);

@@ -48,8 +48,14 @@ programs() {
 }
 
 @test "the README shows an example for every program" {
-    local p
+    local p missing=""
     for p in $(programs); do
-        grep -q "^ *$p\b\|[|] *$p\b\|\b$p " "$REPO/README.md"
+        # an indented command line using the program, in its own section
+        awk -v p="$p" '
+            /^##/ { in_sec = ($0 == "### " p) }
+            in_sec && /^    / && index($0, p) { found = 1 }
+            END { exit !found }' "$REPO/README.md" || missing+=" $p"
     done
+    echo "missing:$missing"
+    [ -z "$missing" ]
 }

@@ -52,10 +52,15 @@ wait_file() {
     return 1
 }
 
-# ffprobe one value: probe FILE ENTRIES [STREAM]
+# ffprobe values, one a line: probe FILE ENTRIES [STREAM-SPECIFIER]
+# (ENTRIES like stream=codec_name,width or format=duration). MPEG-TS lists
+# streams twice (in its program too): only the top-level list is printed.
 probe() {
-    ffprobe -v error ${3:+-select_streams "$3"} -show_entries "$2" \
-        -of default=nw=1:nk=1 "$1"
+    local sect=${2%%=*} keys=${2#*=}
+    ffprobe -v error ${3:+-select_streams "$3"} -show_entries "$2" -of json "$1" |
+        jq -r --arg s "$sect" --arg k "$keys" '
+            (if $s == "format" then [.format] else .streams end)[] as $o
+            | ($k | split(","))[] | $o[.] // empty | tostring'
 }
 
 # The number of lines of stderr in $output that are not empty.

@@ -15,7 +15,7 @@ enum cs_input_flags {
     CS_INPUT_VIDEO = 1 << 0,    /* want the best video stream */
     CS_INPUT_AUDIO = 1 << 1,    /* want the best audio stream */
     CS_INPUT_DECODE = 1 << 2,   /* open decoders for the chosen streams */
-    CS_INPUT_LOW_DELAY = 1 << 3,/* small probe, no buffering (live input) */
+    CS_INPUT_LOW_DELAY = 1 << 3,/* small probe (live input) */
 };
 
 struct cs_input {
@@ -25,6 +25,7 @@ struct cs_input {
     AVCodecContext *vdec;       /* with CS_INPUT_DECODE, else NULL */
     AVCodecContext *adec;
     char *spool;                /* temporary file holding a spooled pipe */
+    AVIOContext *pipe_io;       /* internal: standard input's reader */
 };
 
 /* Open URL ("-" is stdin; "v4l2:/dev/video0" style device names go through

@@ -1,0 +1,253 @@
+#include "decode/decoder.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <libavutil/pixdesc.h>
+
+#include "clock.h"
+#include "decode/rawout.h"
+#include "decode/source.h"
+#include "decode/timeline.h"
+#include "err.h"
+#include "log.h"
+#include "sig.h"
+
+struct run {
+    const struct cs_decode_cfg *cfg;
+    struct cs_rawout *out;
+    struct cs_timeline *tl;
+    struct cs_input *in;
+    struct cs_stats *stats;
+    int inputs, skipped;
+    int64_t start_us;
+};
+
+static int sink_video(void *opaque, const AVFrame *f)
+{
+    return cs_rawout_video(opaque, f);
+}
+
+static int sink_audio(void *opaque, const AVFrame *f)
+{
+    return cs_rawout_audio(opaque, f);
+}
+
+static int on_video(void *opaque, AVFrame *f)
+{
+    return cs_timeline_video(opaque, f);
+}
+
+static int on_audio(void *opaque, AVFrame *f)
+{
+    return cs_timeline_audio(opaque, f);
+}
+
+static void report(struct run *r, int final)
+{
+    int64_t frames = r->tl ? cs_timeline_frames(r->tl) : 0;
+    double media = r->tl ? (double)frames * r->cfg->fps.den / r->cfg->fps.num
+                         : 0;
+    double el = (double)(cs_now_us() - r->start_us) / 1e6;
+    cJSON *o;
+
+    cs_progress("frame %lld  time %.2f s  speed %.2fx", (long long)frames,
+                media, el > 0 ? media / el : 0);
+    if (!final && !cs_stats_due(r->stats))
+        return;
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "frames", (double)frames);
+    cJSON_AddNumberToObject(o, "audio_samples",
+                            r->tl ? (double)cs_timeline_samples(r->tl) : 0);
+    cJSON_AddNumberToObject(o, "media_s", media);
+    cJSON_AddNumberToObject(o, "fps", el > 0 ? frames / el : 0);
+    cJSON_AddNumberToObject(o, "speed", el > 0 ? media / el : 0);
+    cJSON_AddNumberToObject(o, "inputs", r->inputs);
+    cJSON_AddNumberToObject(o, "skipped", r->skipped);
+    if (final)
+        cs_stats_close(&r->stats, o);
+    else
+        cs_stats_emit(r->stats, o);
+}
+
+/* Output geometry from the first input, unless given. */
+static int start_output(struct run *r, struct cs_decode_cfg *c)
+{
+    const struct cs_input *in = r->in;
+    struct cs_timeline_sink sink = { sink_video, sink_audio, NULL };
+    unsigned flags = 0;
+    int ret;
+
+    if (!c->width && in->vidx >= 0) {
+        const AVCodecParameters *p = in->fmt->streams[in->vidx]->codecpar;
+
+        c->width = p->width & ~1;
+        c->height = p->height & ~1;
+    }
+    if (!c->width) {
+        c->width = 640;
+        c->height = 360;
+    }
+    if (!c->fps.num && in->vidx >= 0) {
+        AVRational fr = in->fmt->streams[in->vidx]->avg_frame_rate;
+
+        if (fr.num > 0 && fr.den > 0 && av_q2d(fr) <= 240)
+            c->fps = fr;
+    }
+    if (!c->fps.num)
+        c->fps = (AVRational){ 25, 1 };
+    flags |= c->y4m ? CS_RAWOUT_Y4M : 0;
+    flags |= c->realtime ? CS_RAWOUT_REALTIME : 0;
+    flags |= c->stamp ? CS_RAWOUT_STAMP : 0;
+    ret = cs_rawout_open(&r->out, c->output, c->width, c->height, c->pix_fmt,
+                         c->fps, flags);
+    if (ret < 0) {
+        cs_error("cannot write '%s': %s", c->output, CS_ERRSTR(ret));
+        return ret;
+    }
+    sink.opaque = r->out;
+    cs_verbose("output %dx%d %s at %d/%d fps", c->width, c->height,
+               av_get_pix_fmt_name(c->pix_fmt), c->fps.num, c->fps.den);
+    return cs_timeline_alloc(&r->tl, c->width, c->height, c->pix_fmt, c->fps,
+                             &sink);
+}
+
+static int decode_packets(struct run *r)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int ret;
+
+    if (!pkt)
+        return AVERROR(ENOMEM);
+    for (;;) {
+        ret = cs_input_read(r->in, pkt);
+        if (ret < 0)
+            break;
+        if (pkt->stream_index == r->in->vidx)
+            ret = cs_decode(r->in->vdec, pkt, on_video, r->tl);
+        else if (pkt->stream_index == r->in->aidx)
+            ret = cs_decode(r->in->adec, pkt, on_audio, r->tl);
+        av_packet_unref(pkt);
+        if (ret < 0)
+            break;
+        report(r, 0);
+    }
+    av_packet_free(&pkt);
+    if (ret == AVERROR_EOF)
+        ret = 0;
+    /* Drain the decoders, also after a read error: keep what was read. */
+    if (r->in->vdec && ret != CS_ESTOP)
+        cs_decode(r->in->vdec, NULL, on_video, r->tl);
+    if (r->in->adec && ret != CS_ESTOP)
+        cs_decode(r->in->adec, NULL, on_audio, r->tl);
+    return ret;
+}
+
+static int open_one(struct run *r, const char *url, const char **shown)
+{
+    const char *dev = r->cfg->device;
+    char format[32] = "";
+    const char *colon;
+
+    *shown = url;
+    if (dev) {
+        colon = strchr(dev, ':');
+        if (!colon || colon == dev || (size_t)(colon - dev) >= sizeof(format))
+            return CS_EUSAGE;
+        memcpy(format, dev, (size_t)(colon - dev));
+        format[colon - dev] = 0;
+        url = colon + 1;
+        *shown = dev;
+    }
+    return cs_input_open(&r->in, url, dev ? format : NULL, NULL,
+                         CS_INPUT_VIDEO | CS_INPUT_AUDIO | CS_INPUT_DECODE |
+                         (dev ? CS_INPUT_LOW_DELAY : 0));
+}
+
+/* One input: open, decode into the timeline, close. */
+static int play_one(struct run *r, struct cs_decode_cfg *c, const char *url,
+                    int tolerant)
+{
+    const char *shown;
+    int ret = open_one(r, url, &shown);
+
+    if (ret < 0) {
+        if (ret == CS_ESTOP)
+            return ret;
+        if (tolerant) {
+            cs_warn("skipping '%s': %s", shown, CS_ERRSTR(ret));
+            r->skipped++;
+            return 0;
+        }
+        cs_error("cannot open '%s': %s", shown, CS_ERRSTR(ret));
+        return ret;
+    }
+    r->inputs++;
+    cs_verbose("playing '%s'", shown);
+    if (!r->out)
+        ret = start_output(r, c);
+    if (ret >= 0)
+        ret = cs_timeline_begin(r->tl, r->in);
+    if (ret >= 0) {
+        ret = decode_packets(r);
+        if (ret < 0 && ret != CS_ESTOP) {
+            if (tolerant)
+                cs_warn("'%s' ends early: %s", shown, CS_ERRSTR(ret));
+            else
+                cs_error("cannot decode '%s': %s", shown, CS_ERRSTR(ret));
+        }
+        if (r->tl && (tolerant || ret >= 0 || ret == CS_ESTOP)) {
+            int e = cs_timeline_end(r->tl);
+
+            if (ret >= 0 || tolerant)
+                ret = e;
+        }
+    }
+    cs_input_free(&r->in);
+    return ret;
+}
+
+int cs_decode_run(const struct cs_decode_cfg *cfg)
+{
+    struct cs_decode_cfg c = *cfg;
+    struct run r = { .cfg = &c, .stats = c.stats, .start_us = cs_now_us() };
+    struct cs_source *src = NULL;
+    const char *url;
+    int ret, tolerant;
+    const char *dev_input[1] = { "device" };
+
+    ret = cs_source_open(&src, c.device ? dev_input : c.inputs,
+                         c.device ? 1 : c.nb_inputs, c.playlist, c.loop);
+    if (ret < 0) {
+        cs_error("cannot read the play list '%s': %s", c.playlist,
+                 CS_ERRSTR(ret));
+        return ret;
+    }
+    tolerant = cs_source_is_playlist(src);
+    for (;;) {
+        ret = cs_source_next(src, &url);
+        if (ret <= 0)
+            break;
+        ret = play_one(&r, &c, url, tolerant);
+        if (ret < 0)
+            break;
+    }
+    if (ret >= 0 && !r.out) {
+        cs_error("'%s': no input could be decoded",
+                 c.playlist ? c.playlist : "-");
+        ret = CS_EDATA;
+    }
+    report(&r, 1);
+    cs_progress_end();
+    if (r.out) {
+        int e = cs_rawout_close(&r.out, ret >= 0 || ret == CS_ESTOP);
+
+        if (e < 0 && ret >= 0) {
+            cs_error("cannot write '%s': %s", c.output, CS_ERRSTR(e));
+            ret = e;
+        }
+    }
+    cs_timeline_free(&r.tl);
+    cs_source_free(&src);
+    return ret;
+}

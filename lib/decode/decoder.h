@@ -1,0 +1,36 @@
+/* decode/decoder.h: cs-decode's engine: inputs -> one normalised raw
+ * stream (decode/timeline.h) -> NUT or y4m (decode/rawout.h).
+ */
+#ifndef CS_DECODE_DECODER_H
+#define CS_DECODE_DECODER_H
+
+#include <libavutil/pixfmt.h>
+#include <libavutil/rational.h>
+
+#include "stats.h"
+
+struct cs_decode_cfg {
+    const char *const *inputs;  /* files or URLs ("-": stdin) */
+    int nb_inputs;
+    const char *playlist;       /* one input a line ("-": stdin), or NULL */
+    const char *device;         /* "v4l2:/dev/video0", "alsa:hw:0", NULL */
+    const char *output;         /* "-" or a file */
+    int width, height;          /* 0: the first input's size */
+    AVRational fps;             /* {0, 0}: the first input's rate */
+    enum AVPixelFormat pix_fmt;
+    int y4m, realtime, stamp;
+    int loop;                   /* play the list this many times; 0: forever */
+    struct cs_stats *stats;     /* may be NULL; closed by the run */
+};
+
+/* Run to the end of the inputs or a stop request. Broken play-list items
+ * are skipped with a warning; a broken input named on the command line
+ * ends the run with its error (after one line on stderr naming it). */
+int cs_decode_run(const struct cs_decode_cfg *cfg);
+
+/* --latency: read the stamp of every frame of INPUT and print one JSON line
+ * a frame to standard output (now minus stamp), then a summary line
+ * (min/median/p95/max). Returns CS_EDATA when no frame carried a stamp. */
+int cs_latency_run(const char *input, struct cs_stats *stats);
+
+#endif

@@ -1,0 +1,323 @@
+#include "decode/timeline.h"
+
+#include <errno.h>
+#include <math.h>
+
+#include <libavutil/imgutils.h>
+
+#include "err.h"
+#include "log.h"
+#include "media/resample.h"
+#include "media/scale.h"
+
+#define AUDIO_CHUNK 1024
+/* A jump larger than this inside one input starts a new time origin. */
+#define MAX_JUMP_S 5.0
+/* Audio that outlasts the video by less than this is cut at the video. */
+#define AUDIO_TAIL_S 0.5
+
+struct cs_timeline {
+    int w, h;
+    enum AVPixelFormat fmt;
+    AVRational fps;
+    struct cs_timeline_sink sink;
+    struct cs_scaler *scaler;
+    struct cs_resampler *resampler;
+    int64_t k;            /* next output frame */
+    int64_t a_out;        /* audio samples written */
+    /* The current input's segment. */
+    const struct cs_input *in;
+    int64_t seg_k;        /* first frame of the segment */
+    int64_t seg_a;        /* first audio sample of the segment */
+    double origin;        /* input time (s) that maps to the segment start */
+    int origin_set;
+    AVFrame *last;        /* the picture being shown */
+    double last_t;        /* its local time */
+    double vid_end;       /* local time the video reaches */
+    int audio_started;
+};
+
+int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
+                      enum AVPixelFormat fmt, AVRational fps,
+                      const struct cs_timeline_sink *sink)
+{
+    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+    struct cs_timeline *t = av_mallocz(sizeof(*t));
+
+    *out = NULL;
+    if (!t)
+        return AVERROR(ENOMEM);
+    t->w = width;
+    t->h = height;
+    t->fmt = fmt;
+    t->fps = fps;
+    t->sink = *sink;
+    t->scaler = cs_scaler_alloc(width, height, fmt, CS_SCALE_PAD);
+    t->resampler = cs_resampler_alloc(CS_TIMELINE_RATE, &stereo,
+                                      AV_SAMPLE_FMT_S16);
+    if (!t->scaler || !t->resampler) {
+        cs_timeline_free(&t);
+        return AVERROR(ENOMEM);
+    }
+    *out = t;
+    return 0;
+}
+
+static double local_time(const struct cs_timeline *t, int64_t k)
+{
+    return (double)(k - t->seg_k) * t->fps.den / t->fps.num;
+}
+
+static int64_t samples_at(const struct cs_timeline *t, int64_t k)
+{
+    return av_rescale(k, (int64_t)CS_TIMELINE_RATE * t->fps.den, t->fps.num);
+}
+
+/* Write queued audio up to LIMIT samples (global), in chunks. */
+static int pump_audio(struct cs_timeline *t, int64_t limit, int partial)
+{
+    while (t->a_out < limit) {
+        int64_t want = limit - t->a_out;
+        int nb = want < AUDIO_CHUNK ? (int)want : AUDIO_CHUNK;
+        AVFrame *f;
+        int ret;
+
+        if (cs_resampler_queued(t->resampler) < nb ||
+            (nb < AUDIO_CHUNK && !partial))
+            return 0;
+        ret = cs_resampler_read(t->resampler, nb, &f);
+        if (ret < 0)
+            return ret;
+        f->pts = t->a_out;
+        ret = t->sink.audio(t->sink.opaque, f);
+        av_frame_free(&f);
+        if (ret < 0)
+            return ret;
+        t->a_out += nb;
+    }
+    return 0;
+}
+
+static int emit_video(struct cs_timeline *t, AVFrame *f)
+{
+    int ret;
+
+    f->pts = t->k;
+    ret = t->sink.video(t->sink.opaque, f);
+    if (ret < 0)
+        return ret;
+    t->k++;
+    return pump_audio(t, samples_at(t, t->k), 0);
+}
+
+int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
+{
+    AVFormatContext *fmt = in->fmt;
+
+    av_frame_free(&t->last);
+    t->in = in;
+    t->seg_k = t->k;
+    t->seg_a = t->a_out + cs_resampler_queued(t->resampler);
+    t->origin_set = 0;
+    t->origin = 0;
+    if (fmt->start_time != AV_NOPTS_VALUE) {
+        t->origin = fmt->start_time / (double)AV_TIME_BASE;
+        t->origin_set = 1;
+    }
+    t->last_t = 0;
+    t->vid_end = 0;
+    t->audio_started = 0;
+    return 0;
+}
+
+static double frame_time(const struct cs_timeline *t, const AVFrame *f,
+                         int idx, double fallback)
+{
+    const AVStream *st = t->in->fmt->streams[idx];
+    int64_t ts = f->best_effort_timestamp;
+
+    if (ts == AV_NOPTS_VALUE)
+        return fallback;
+    return ts * av_q2d(st->time_base);
+}
+
+static double frame_duration(const struct cs_timeline *t, const AVFrame *f)
+{
+    const AVStream *st = t->in->fmt->streams[t->in->vidx];
+    AVRational r = st->avg_frame_rate;
+
+    if (f->pkt_duration > 0)
+        return f->pkt_duration * av_q2d(st->time_base);
+    if (r.num > 0 && r.den > 0)
+        return av_q2d(av_inv_q(r));
+    return av_q2d(av_inv_q(t->fps));
+}
+
+int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
+{
+    double half = 0.5 * t->fps.den / t->fps.num;
+    double dur = frame_duration(t, frame);
+    double ts, lt;
+    AVFrame *scaled;
+    int ret;
+
+    ts = frame_time(t, frame, t->in->vidx, t->origin + t->last_t + dur);
+    if (!t->origin_set) {
+        t->origin = ts;
+        t->origin_set = 1;
+    }
+    lt = ts - t->origin;
+    if (t->last && (lt < t->last_t - half || lt > t->last_t + MAX_JUMP_S)) {
+        /* A timestamp jump inside the input: carry on from here. */
+        cs_verbose("timestamp jump of %.3f s in the input", lt - t->last_t);
+        t->origin += lt - (t->last_t + dur);
+        lt = t->last_t + dur;
+    }
+    if (lt < 0 && !t->last)
+        lt = 0;
+    ret = cs_scaler_run(t->scaler, frame, &scaled);
+    if (ret < 0)
+        return ret;
+    if (!t->last)
+        t->last = scaled; /* fills from the segment start */
+    while (local_time(t, t->k) + half < lt) {
+        ret = emit_video(t, t->last);
+        if (ret < 0)
+            goto out;
+    }
+    if (t->last != scaled) {
+        av_frame_free(&t->last);
+        t->last = scaled;
+    }
+    scaled = NULL;
+    t->last_t = lt;
+    if (lt + dur > t->vid_end)
+        t->vid_end = lt + dur;
+    /* The nearest picture for the next slot: send it now, not when the
+     * next one arrives (one frame less of latency). */
+    ret = 0;
+    if (local_time(t, t->k) < lt + half)
+        ret = emit_video(t, t->last);
+out:
+    if (scaled && scaled != t->last)
+        av_frame_free(&scaled);
+    return ret;
+}
+
+int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame)
+{
+    int ret;
+
+    if (!t->audio_started) {
+        double ts = frame_time(t, frame, t->in->aidx, t->origin);
+        double lead;
+
+        if (!t->origin_set) {
+            t->origin = ts;
+            t->origin_set = 1;
+        }
+        lead = ts - t->origin;
+        t->audio_started = 1;
+        /* Audio that starts late: silence until it does. */
+        if (lead > 0 && lead < MAX_JUMP_S) {
+            ret = cs_resampler_silence(t->resampler,
+                                       (int)lrint(lead * CS_TIMELINE_RATE));
+            if (ret < 0)
+                return ret;
+        }
+    }
+    ret = cs_resampler_send(t->resampler, frame);
+    if (ret < 0)
+        return ret;
+    return pump_audio(t, samples_at(t, t->k), 0);
+}
+
+static AVFrame *black_frame(const struct cs_timeline *t)
+{
+    AVFrame *f = av_frame_alloc();
+    ptrdiff_t ls[4];
+
+    if (!f)
+        return NULL;
+    f->width = t->w;
+    f->height = t->h;
+    f->format = t->fmt;
+    if (av_frame_get_buffer(f, 0) < 0) {
+        av_frame_free(&f);
+        return NULL;
+    }
+    for (int i = 0; i < 4; i++)
+        ls[i] = f->linesize[i];
+    av_image_fill_black(f->data, ls, t->fmt, AVCOL_RANGE_MPEG, t->w, t->h);
+    return f;
+}
+
+int cs_timeline_end(struct cs_timeline *t)
+{
+    int64_t queued, aud, n, end_k, end_a;
+    double dur;
+    int ret;
+
+    ret = cs_resampler_send(t->resampler, NULL);
+    if (ret < 0)
+        return ret;
+    queued = cs_resampler_queued(t->resampler);
+    aud = t->a_out + queued - t->seg_a;
+    /* The video's length decides, unless the audio goes on for longer than
+     * an encoder's padding (AAC adds up to a frame of silence). */
+    dur = (double)aud / CS_TIMELINE_RATE;
+    if (t->vid_end > 0 && dur < t->vid_end + AUDIO_TAIL_S)
+        dur = t->vid_end;
+    n = llrint(dur * t->fps.num / t->fps.den);
+    if (n < t->k - t->seg_k)
+        n = t->k - t->seg_k;
+    end_k = t->seg_k + n;
+    if (!t->last && t->k < end_k) {
+        t->last = black_frame(t);
+        if (!t->last)
+            return AVERROR(ENOMEM);
+    }
+    while (t->k < end_k) {
+        ret = emit_video(t, t->last);
+        if (ret < 0)
+            return ret;
+    }
+    end_a = samples_at(t, end_k);
+    queued = cs_resampler_queued(t->resampler);
+    if (t->a_out + queued < end_a) {
+        ret = cs_resampler_silence(t->resampler,
+                                   (int)(end_a - t->a_out - queued));
+        if (ret < 0)
+            return ret;
+    }
+    ret = pump_audio(t, end_a, 1);
+    if (ret < 0)
+        return ret;
+    /* Audio past the last frame of this input is dropped. */
+    cs_resampler_drop(t->resampler, cs_resampler_queued(t->resampler));
+    av_frame_free(&t->last);
+    t->in = NULL;
+    return 0;
+}
+
+int64_t cs_timeline_frames(const struct cs_timeline *t)
+{
+    return t->k;
+}
+
+int64_t cs_timeline_samples(const struct cs_timeline *t)
+{
+    return t->a_out;
+}
+
+void cs_timeline_free(struct cs_timeline **pt)
+{
+    struct cs_timeline *t = *pt;
+
+    if (!t)
+        return;
+    cs_scaler_free(&t->scaler);
+    cs_resampler_free(&t->resampler);
+    av_frame_free(&t->last);
+    av_freep(pt);
+}

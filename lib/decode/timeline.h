@@ -1,0 +1,52 @@
+/* decode/timeline.h: one continuous, constant-rate stream out of a sequence
+ * of inputs of any size, rate and layout.
+ *
+ * Video is letterboxed to one size and pixel format and made constant-rate
+ * (frames repeated or dropped by timestamp); audio is resampled to 48 kHz
+ * stereo s16 and kept in step with the video: at the end of every input
+ * both stop at the same frame boundary (silence or black fills whichever is
+ * shorter), so inputs follow each other with no gap and no drift. Output
+ * timestamps start at 0: video in frames (time base 1/fps), audio in
+ * samples (1/48000).
+ */
+#ifndef CS_DECODE_TIMELINE_H
+#define CS_DECODE_TIMELINE_H
+
+#include <libavutil/frame.h>
+#include <libavutil/pixfmt.h>
+
+#include "media/input.h"
+
+#define CS_TIMELINE_RATE 48000
+
+struct cs_timeline_sink {
+    /* Called for each output frame, in order; the frame is only lent (take
+     * a reference to keep it). */
+    int (*video)(void *opaque, const AVFrame *frame);
+    int (*audio)(void *opaque, const AVFrame *frame);
+    void *opaque;
+};
+
+struct cs_timeline;
+
+int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
+                      enum AVPixelFormat fmt, AVRational fps,
+                      const struct cs_timeline_sink *sink);
+
+/* Start the segment of input IN (its streams tell the time origin). */
+int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in);
+
+/* A decoded frame of the current input. */
+int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame);
+int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame);
+
+/* End the current input's segment: pad the shorter of audio and video. */
+int cs_timeline_end(struct cs_timeline *t);
+
+/* Video frames and audio samples written so far. */
+int64_t cs_timeline_frames(const struct cs_timeline *t);
+int64_t cs_timeline_samples(const struct cs_timeline *t);
+
+void cs_timeline_free(struct cs_timeline **t);
+
+#endif

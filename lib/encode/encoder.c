@@ -1,0 +1,296 @@
+#include "encode/encoder.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "clock.h"
+#include "decode/timeline.h"
+#include "err.h"
+#include "log.h"
+#include "media/input.h"
+#include "media/mux.h"
+#include "media/resample.h"
+
+struct enc {
+    struct cs_encode_cfg *cfg;
+    struct cs_input *in;
+    struct cs_timeline *tl;
+    struct cs_mux *mux;
+    AVCodecContext *venc, *aenc;
+    struct cs_resampler *afmt;   /* timeline audio -> the encoder's */
+    int vidx, aidx;
+    int64_t frames, start_us;
+    int64_t apts;                /* samples sent to the audio encoder */
+    struct cs_stats *stats;
+};
+
+static int write_video(void *opaque, AVPacket *pkt)
+{
+    struct enc *e = opaque;
+
+    return cs_mux_write(e->mux, e->vidx, pkt, e->venc->time_base);
+}
+
+static int write_audio(void *opaque, AVPacket *pkt)
+{
+    struct enc *e = opaque;
+
+    return cs_mux_write(e->mux, e->aidx, pkt, e->aenc->time_base);
+}
+
+static void report(struct enc *e, int final)
+{
+    AVRational fps = e->cfg->video.fps;
+    double media = (double)e->frames * fps.den / fps.num;
+    double el = (double)(cs_now_us() - e->start_us) / 1e6;
+    double bps = media > 0 ? cs_mux_bytes(e->mux) * 8.0 / media : 0;
+    cJSON *o;
+
+    cs_progress("frame %lld  fps %.1f  %.0f kb/s  speed %.2fx",
+                (long long)e->frames, el > 0 ? e->frames / el : 0, bps / 1000,
+                el > 0 ? media / el : 0);
+    if (!final && !cs_stats_due(e->stats))
+        return;
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "frames", (double)e->frames);
+    cJSON_AddNumberToObject(o, "fps", el > 0 ? e->frames / el : 0);
+    cJSON_AddNumberToObject(o, "bitrate_bps", bps);
+    cJSON_AddNumberToObject(o, "bytes", (double)cs_mux_bytes(e->mux));
+    cJSON_AddNumberToObject(o, "media_s", media);
+    cJSON_AddNumberToObject(o, "speed", el > 0 ? media / el : 0);
+    if (final)
+        cs_stats_close(&e->stats, o);
+    else
+        cs_stats_emit(e->stats, o);
+}
+
+static int on_video(void *opaque, const AVFrame *frame)
+{
+    struct enc *e = opaque;
+    AVFrame *f = av_frame_clone(frame);
+    int ret;
+
+    if (!f)
+        return AVERROR(ENOMEM);
+    /* Keyframes exactly every GOP, nowhere else. */
+    f->pict_type = cs_venc_is_key(&e->cfg->video, f->pts) ? AV_PICTURE_TYPE_I
+                                                          : AV_PICTURE_TYPE_NONE;
+    f->key_frame = 0;
+    ret = cs_encode(e->venc, f, write_video, e);
+    av_frame_free(&f);
+    if (ret >= 0) {
+        e->frames++;
+        report(e, 0);
+    }
+    return ret;
+}
+
+static int send_audio(struct enc *e, int flush)
+{
+    int nb = e->aenc->frame_size > 0 ? e->aenc->frame_size : 1024;
+    int ret = 0;
+
+    if (flush) {
+        int q = cs_resampler_queued(e->afmt);
+
+        if (q % nb)
+            ret = cs_resampler_silence(e->afmt, nb - q % nb);
+    }
+    while (ret >= 0) {
+        AVFrame *f;
+
+        ret = cs_resampler_read(e->afmt, nb, &f);
+        if (ret == AVERROR(EAGAIN))
+            return 0;
+        if (ret < 0)
+            break;
+        f->pts = e->apts;
+        e->apts += nb;
+        ret = cs_encode(e->aenc, f, write_audio, e);
+        av_frame_free(&f);
+    }
+    return ret;
+}
+
+static int on_audio(void *opaque, const AVFrame *frame)
+{
+    struct enc *e = opaque;
+    int ret;
+
+    if (!e->aenc)
+        return 0;
+    ret = cs_resampler_send(e->afmt, frame);
+    return ret < 0 ? ret : send_audio(e, 0);
+}
+
+static int open_encoders(struct enc *e)
+{
+    struct cs_encode_cfg *c = e->cfg;
+    int mkv = !strcmp(c->format, "matroska");
+    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+    int ret;
+
+    c->video.global_header = mkv;
+    c->audio.global_header = mkv;
+    ret = cs_venc_open(&e->venc, &c->video);
+    if (ret < 0) {
+        cs_error("cannot open the %s encoder: %s",
+                 cs_vcodec_name(c->video.codec), CS_ERRSTR(ret));
+        return ret;
+    }
+    ret = e->vidx = cs_mux_add_stream(e->mux, e->venc);
+    if (ret < 0 || c->audio.codec == CS_ACODEC_NONE || e->in->aidx < 0)
+        return ret < 0 ? ret : 0;
+    ret = cs_aenc_open(&e->aenc, &c->audio);
+    if (ret < 0) {
+        cs_error("cannot open the %s encoder: %s",
+                 c->audio.codec == CS_ACODEC_OPUS ? "opus" : "aac",
+                 CS_ERRSTR(ret));
+        return ret;
+    }
+    e->afmt = cs_resampler_alloc(48000, &stereo, e->aenc->sample_fmt);
+    if (!e->afmt)
+        return AVERROR(ENOMEM);
+    ret = e->aidx = cs_mux_add_stream(e->mux, e->aenc);
+    return ret < 0 ? ret : 0;
+}
+
+/* Size and rate from the input where not given; then encoders and muxer. */
+static int start(struct enc *e)
+{
+    struct cs_encode_cfg *c = e->cfg;
+    struct cs_timeline_sink sink = { on_video, on_audio, e };
+    int ret;
+
+    if (e->in->vidx >= 0) {
+        const AVStream *st = e->in->fmt->streams[e->in->vidx];
+
+        if (!c->video.width) {
+            c->video.width = st->codecpar->width & ~1;
+            c->video.height = st->codecpar->height & ~1;
+        }
+        if (!c->video.fps.num && st->avg_frame_rate.num > 0 &&
+            st->avg_frame_rate.den > 0)
+            c->video.fps = st->avg_frame_rate;
+    }
+    if (!c->video.width || !c->video.height) {
+        cs_error("'%s': no video to encode", c->input);
+        return CS_EDATA;
+    }
+    if (!c->video.fps.num)
+        c->video.fps = (AVRational){ 25, 1 };
+    ret = cs_mux_open(&e->mux, c->output, c->format);
+    if (ret < 0) {
+        cs_error("cannot write '%s': %s", c->output, CS_ERRSTR(ret));
+        return ret;
+    }
+    ret = open_encoders(e);
+    if (ret >= 0)
+        ret = cs_mux_start(e->mux, NULL);
+    if (ret < 0)
+        return ret;
+    return cs_timeline_alloc(&e->tl, c->video.width, c->video.height,
+                             e->venc->pix_fmt, c->video.fps, &sink);
+}
+
+static int frame_to_timeline(void *opaque, AVFrame *f)
+{
+    struct enc *e = opaque;
+
+    if (f->width)
+        return cs_timeline_video(e->tl, f);
+    return cs_timeline_audio(e->tl, f);
+}
+
+static int run_input(struct enc *e)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int ret;
+
+    if (!pkt)
+        return AVERROR(ENOMEM);
+    ret = cs_timeline_begin(e->tl, e->in);
+    while (ret >= 0) {
+        ret = cs_input_read(e->in, pkt);
+        if (ret < 0)
+            break;
+        if (pkt->stream_index == e->in->vidx)
+            ret = cs_decode(e->in->vdec, pkt, frame_to_timeline, e);
+        else if (pkt->stream_index == e->in->aidx)
+            ret = cs_decode(e->in->adec, pkt, frame_to_timeline, e);
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    if (ret == AVERROR_EOF || ret == CS_ESTOP) {
+        if (e->in->vdec)
+            cs_decode(e->in->vdec, NULL, frame_to_timeline, e);
+        if (e->in->adec)
+            cs_decode(e->in->adec, NULL, frame_to_timeline, e);
+        ret = cs_timeline_end(e->tl);
+    }
+    return ret;
+}
+
+static int finish(struct enc *e)
+{
+    int ret = 0;
+
+    if (e->aenc) {
+        ret = send_audio(e, 1);
+        if (ret >= 0)
+            ret = cs_encode(e->aenc, NULL, write_audio, e);
+    }
+    if (ret >= 0)
+        ret = cs_encode(e->venc, NULL, write_video, e);
+    return ret;
+}
+
+int cs_encode_run(struct cs_encode_cfg *cfg)
+{
+    struct enc e = { .cfg = cfg, .stats = cfg->stats, .start_us = cs_now_us() };
+    int ret;
+
+    ret = cs_input_open(&e.in, cfg->input, NULL, NULL,
+                        CS_INPUT_VIDEO | CS_INPUT_AUDIO | CS_INPUT_DECODE |
+                        CS_INPUT_LOW_DELAY);
+    if (ret < 0) {
+        if (ret != CS_ESTOP)
+            cs_error("cannot open '%s': %s", cfg->input, CS_ERRSTR(ret));
+        goto out;
+    }
+    ret = start(&e);
+    if (ret < 0)
+        goto out;
+    ret = run_input(&e);
+    if (ret < 0 && ret != CS_ESTOP)
+        cs_error("cannot encode '%s': %s", cfg->input, CS_ERRSTR(ret));
+    if (ret >= 0 || ret == CS_ESTOP) {
+        int r = finish(&e);
+
+        if (r < 0) {
+            cs_error("cannot finish '%s': %s", cfg->output, CS_ERRSTR(r));
+            ret = r;
+        }
+    }
+out:
+    if (e.mux)
+        report(&e, 1);
+    else
+        cs_stats_close(&e.stats, NULL);
+    cs_progress_end();
+    if (ret >= 0 || ret == CS_ESTOP) {
+        int r = cs_mux_finish(&e.mux);
+
+        if (r < 0 && ret >= 0) {
+            cs_error("cannot write '%s': %s", cfg->output, CS_ERRSTR(r));
+            ret = r;
+        }
+    }
+    cs_mux_abort(&e.mux);
+    cs_timeline_free(&e.tl);
+    cs_resampler_free(&e.afmt);
+    avcodec_free_context(&e.venc);
+    avcodec_free_context(&e.aenc);
+    cs_input_free(&e.in);
+    return ret;
+}

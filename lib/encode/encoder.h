@@ -1,0 +1,23 @@
+/* encode/encoder.h: cs-encode's engine: a raw (or any) A/V input,
+ * normalised on one timeline (decode/timeline.h), encoded with one video
+ * and one audio encoder, muxed into MPEG-TS or Matroska.
+ */
+#ifndef CS_ENCODE_ENCODER_H
+#define CS_ENCODE_ENCODER_H
+
+#include "media/encode.h"
+#include "stats.h"
+
+struct cs_encode_cfg {
+    const char *input;               /* "-" or a file/URL */
+    const char *output;              /* "-" or a file */
+    const char *format;              /* "mpegts", "matroska", NULL: by codec */
+    struct cs_venc_settings video;   /* width/height/fps 0: the input's */
+    struct cs_aenc_settings audio;
+    struct cs_stats *stats;          /* may be NULL; closed by the run */
+};
+
+/* Encode the input to its end or to a stop request. */
+int cs_encode_run(struct cs_encode_cfg *cfg);
+
+#endif

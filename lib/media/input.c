@@ -1,0 +1,403 @@
+#include "media/input.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavdevice/avdevice.h>
+#include <libavutil/avstring.h>
+
+#include "err.h"
+#include "log.h"
+#include "sig.h"
+
+#define PEEK_SIZE (256 * 1024)
+#define AVIO_BUF_SIZE (64 * 1024)
+
+/* Standard input behind a peeked prefix: the prefix is served first. */
+struct pipe_src {
+    int fd;
+    uint8_t *prefix;
+    size_t len, pos;
+};
+
+static int pipe_read(void *opaque, uint8_t *buf, int size)
+{
+    struct pipe_src *p = opaque;
+    ssize_t r;
+
+    if (p->pos < p->len) {
+        size_t n = p->len - p->pos;
+
+        if (n > (size_t)size)
+            n = (size_t)size;
+        memcpy(buf, p->prefix + p->pos, n);
+        p->pos += n;
+        return (int)n;
+    }
+    do {
+        r = read(p->fd, buf, (size_t)size);
+    } while (r < 0 && errno == EINTR && !cs_stopping());
+    if (r < 0)
+        return AVERROR(errno);
+    return r == 0 ? AVERROR_EOF : (int)r;
+}
+
+static int interrupt_cb(void *opaque)
+{
+    return cs_stopping();
+}
+
+static uint32_t rb32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+/* An ISO-BMFF file whose moov does not come before its mdat (or not within
+ * the peeked bytes) cannot be demuxed from a pipe. */
+static int needs_spool(const uint8_t *b, size_t len)
+{
+    size_t pos = 0;
+
+    if (len < 12 || memcmp(b + 4, "ftyp", 4))
+        return 0;
+    while (pos + 8 <= len) {
+        uint64_t size = rb32(b + pos);
+        const uint8_t *type = b + pos + 4;
+
+        if (!memcmp(type, "moov", 4))
+            return 0;
+        if (!memcmp(type, "mdat", 4))
+            return 1;
+        if (size == 1 && pos + 16 <= len)
+            size = (uint64_t)rb32(b + pos + 8) << 32 | rb32(b + pos + 12);
+        if (size < 8)
+            return 1;
+        pos += size;
+    }
+    return 1;
+}
+
+static int peek_stdin(struct pipe_src *p)
+{
+    p->fd = 0;
+    p->prefix = av_malloc(PEEK_SIZE);
+    if (!p->prefix)
+        return AVERROR(ENOMEM);
+    while (p->len < PEEK_SIZE) {
+        ssize_t r = read(0, p->prefix + p->len, PEEK_SIZE - p->len);
+
+        if (r < 0 && errno == EINTR && !cs_stopping())
+            continue;
+        if (r < 0)
+            return AVERROR(errno);
+        if (r == 0)
+            break;
+        p->len += (size_t)r;
+        /* Enough to tell an mp4's layout, or to start a live stream. */
+        if (p->len >= 4096 && (p->len >= 64 * 1024 ||
+                               memcmp(p->prefix + 4, "ftyp", 4)))
+            break;
+    }
+    return p->len == 0 ? CS_EEMPTY : 0;
+}
+
+static int spool_stdin(struct pipe_src *p, char **path)
+{
+    const char *dir = getenv("TMPDIR");
+    char *tmpl;
+    uint8_t *buf = NULL;
+    int fd, ret = 0;
+
+    tmpl = av_asprintf("%s/cs-spool-XXXXXX", dir && *dir ? dir : "/tmp");
+    if (!tmpl)
+        return AVERROR(ENOMEM);
+    fd = mkstemp(tmpl);
+    if (fd < 0) {
+        ret = AVERROR(errno);
+        goto out;
+    }
+    buf = av_malloc(AVIO_BUF_SIZE);
+    if (!buf) {
+        ret = AVERROR(ENOMEM);
+        goto out;
+    }
+    for (;;) {
+        int n = pipe_read(p, buf, AVIO_BUF_SIZE);
+
+        if (n == AVERROR_EOF)
+            break;
+        if (n < 0 || write(fd, buf, (size_t)n) != n) {
+            ret = n < 0 ? n : AVERROR(EIO);
+            goto out;
+        }
+    }
+    cs_verbose("spooled an mp4 from the pipe to '%s'", tmpl);
+out:
+    av_free(buf);
+    if (fd >= 0)
+        close(fd);
+    if (ret < 0 && fd >= 0)
+        unlink(tmpl);
+    if (ret < 0)
+        av_free(tmpl);
+    else
+        *path = tmpl;
+    return ret;
+}
+
+/* Standard input: peek, then either spool to a file or demux the pipe. */
+static int open_stdin(struct cs_input *in, AVDictionary **opts,
+                      const AVInputFormat *ifmt)
+{
+    struct pipe_src *p;
+    uint8_t *buf;
+    int ret;
+
+    p = av_mallocz(sizeof(*p));
+    if (!p)
+        return AVERROR(ENOMEM);
+    ret = peek_stdin(p);
+    if (ret >= 0 && !ifmt && needs_spool(p->prefix, p->len)) {
+        ret = spool_stdin(p, &in->spool);
+        if (ret >= 0)
+            ret = avformat_open_input(&in->fmt, in->spool, NULL, opts);
+        goto out;
+    }
+    buf = ret < 0 ? NULL : av_malloc(AVIO_BUF_SIZE);
+    if (ret >= 0 && !buf)
+        ret = AVERROR(ENOMEM);
+    if (ret < 0)
+        goto out;
+    in->pipe_io = avio_alloc_context(buf, AVIO_BUF_SIZE, 0, p, pipe_read,
+                                     NULL, NULL);
+    if (!in->pipe_io) {
+        av_free(buf);
+        ret = AVERROR(ENOMEM);
+        goto out;
+    }
+    p = NULL; /* owned by pipe_io from here, freed by cs_input_free */
+    in->pipe_io->seekable = 0;
+    in->fmt->pb = in->pipe_io;
+    in->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    ret = avformat_open_input(&in->fmt, NULL, ifmt, opts);
+out:
+    if (p) {
+        av_free(p->prefix);
+        av_free(p);
+    }
+    return ret;
+}
+
+static void free_pipe_io(AVIOContext **pb)
+{
+    struct pipe_src *p;
+
+    if (!*pb)
+        return;
+    p = (*pb)->opaque;
+    if (p) {
+        av_free(p->prefix);
+        av_free(p);
+    }
+    av_freep(&(*pb)->buffer);
+    avio_context_free(pb);
+}
+
+static int open_format(struct cs_input *in, const char *url,
+                       const char *format, const AVDictionary *opts,
+                       unsigned flags)
+{
+    const AVInputFormat *ifmt = NULL;
+    AVDictionary *o = NULL;
+    int ret;
+
+    if (format) {
+        avdevice_register_all();
+        ifmt = av_find_input_format(format);
+        if (!ifmt) {
+            cs_error("unknown input format or device '%s'", format);
+            return CS_EUSAGE;
+        }
+    }
+    av_dict_copy(&o, opts, 0);
+    if (flags & CS_INPUT_LOW_DELAY) {
+        av_dict_set(&o, "probesize", "500000", AV_DICT_DONT_OVERWRITE);
+        av_dict_set(&o, "analyzeduration", "1000000", AV_DICT_DONT_OVERWRITE);
+    }
+    in->fmt = avformat_alloc_context();
+    if (!in->fmt) {
+        ret = AVERROR(ENOMEM);
+        goto out;
+    }
+    in->fmt->interrupt_callback.callback = interrupt_cb;
+    if (!strcmp(url, "-"))
+        ret = open_stdin(in, &o, ifmt);
+    else
+        ret = avformat_open_input(&in->fmt, url, ifmt, &o);
+out:
+    av_dict_free(&o);
+    return ret;
+}
+
+static int pick_streams(struct cs_input *in, unsigned flags)
+{
+    int ret;
+
+    in->vidx = in->aidx = -1;
+    if (flags & CS_INPUT_VIDEO) {
+        ret = av_find_best_stream(in->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+        in->vidx = ret >= 0 ? ret : -1;
+    }
+    if (flags & CS_INPUT_AUDIO) {
+        ret = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+        in->aidx = ret >= 0 ? ret : -1;
+    }
+    if ((flags & (CS_INPUT_VIDEO | CS_INPUT_AUDIO)) &&
+        in->vidx < 0 && in->aidx < 0)
+        return CS_EDATA;
+    for (unsigned i = 0; i < in->fmt->nb_streams; i++) {
+        if ((int)i != in->vidx && (int)i != in->aidx &&
+            (flags & (CS_INPUT_VIDEO | CS_INPUT_AUDIO)))
+            in->fmt->streams[i]->discard = AVDISCARD_ALL;
+    }
+    if (!(flags & CS_INPUT_DECODE))
+        return 0;
+    if (in->vidx >= 0) {
+        ret = cs_decoder_open(&in->vdec, in->fmt->streams[in->vidx], 0);
+        if (ret < 0)
+            return ret;
+    }
+    if (in->aidx >= 0) {
+        ret = cs_decoder_open(&in->adec, in->fmt->streams[in->aidx], 1);
+        if (ret < 0) {
+            /* Undecodable audio is not worth losing the video for. */
+            cs_warn("ignoring the audio: %s", CS_ERRSTR(ret));
+            in->fmt->streams[in->aidx]->discard = AVDISCARD_ALL;
+            in->aidx = -1;
+        }
+    }
+    return 0;
+}
+
+int cs_input_open(struct cs_input **out, const char *url, const char *format,
+                  const AVDictionary *opts, unsigned flags)
+{
+    struct cs_input *in;
+    int ret;
+
+    *out = NULL;
+    in = av_mallocz(sizeof(*in));
+    if (!in)
+        return AVERROR(ENOMEM);
+    in->vidx = in->aidx = -1;
+    ret = open_format(in, url, format, opts, flags);
+    if (ret < 0)
+        goto fail;
+    ret = avformat_find_stream_info(in->fmt, NULL);
+    if (ret < 0)
+        goto fail;
+    ret = pick_streams(in, flags);
+    if (ret < 0)
+        goto fail;
+    *out = in;
+    return 0;
+fail:
+    if (cs_stopping())
+        ret = CS_ESTOP;
+    else if (ret == AVERROR_EOF)
+        ret = CS_EDATA;
+    cs_input_free(&in);
+    return ret;
+}
+
+int cs_input_read(struct cs_input *in, AVPacket *pkt)
+{
+    int ret = av_read_frame(in->fmt, pkt);
+
+    if (ret < 0 && cs_stopping())
+        return CS_ESTOP;
+    return ret;
+}
+
+void cs_input_free(struct cs_input **pin)
+{
+    struct cs_input *in = *pin;
+
+    if (!in)
+        return;
+    avcodec_free_context(&in->vdec);
+    avcodec_free_context(&in->adec);
+    avformat_close_input(&in->fmt);
+    free_pipe_io(&in->pipe_io);
+    if (in->spool) {
+        unlink(in->spool);
+        av_free(in->spool);
+    }
+    av_free(in);
+    *pin = NULL;
+}
+
+int cs_decoder_open(AVCodecContext **out, const AVStream *st, int threads)
+{
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *dec;
+    int ret;
+
+    *out = NULL;
+    if (!codec)
+        return AVERROR_DECODER_NOT_FOUND;
+    dec = avcodec_alloc_context3(codec);
+    if (!dec)
+        return AVERROR(ENOMEM);
+    ret = avcodec_parameters_to_context(dec, st->codecpar);
+    if (ret < 0)
+        goto fail;
+    dec->pkt_timebase = st->time_base;
+    dec->thread_count = threads;
+    ret = avcodec_open2(dec, codec, NULL);
+    if (ret < 0)
+        goto fail;
+    *out = dec;
+    return 0;
+fail:
+    avcodec_free_context(&dec);
+    return ret;
+}
+
+int cs_decode(AVCodecContext *dec, const AVPacket *pkt,
+              int (*on_frame)(void *opaque, AVFrame *frame), void *opaque)
+{
+    AVFrame *frame;
+    int ret;
+
+    ret = avcodec_send_packet(dec, pkt);
+    /* A corrupt packet in a long stream is skipped, not fatal. */
+    if (ret == AVERROR_INVALIDDATA)
+        return 0;
+    if (ret < 0 && ret != AVERROR_EOF)
+        return ret;
+    frame = av_frame_alloc();
+    if (!frame)
+        return AVERROR(ENOMEM);
+    for (;;) {
+        ret = avcodec_receive_frame(dec, frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            ret = 0;
+            break;
+        }
+        if (ret == AVERROR_INVALIDDATA)
+            continue;
+        if (ret < 0)
+            break;
+        ret = on_frame(opaque, frame);
+        av_frame_unref(frame);
+        if (ret < 0)
+            break;
+    }
+    av_frame_free(&frame);
+    return ret;
+}

@@ -1,0 +1,150 @@
+#include "media/mux.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fsutil.h"
+#include "sig.h"
+
+struct cs_mux {
+    AVFormatContext *fmt;
+    char *path;      /* final name (files only) */
+    char *tmp;       /* temporary name being written (files only) */
+    int started;
+};
+
+static int is_url(const char *path)
+{
+    return strstr(path, "://") != NULL || !strncmp(path, "pipe:", 5);
+}
+
+int cs_mux_open(struct cs_mux **out, const char *path, const char *format)
+{
+    struct cs_mux *m;
+    char tmp[4096];
+    int ret;
+
+    *out = NULL;
+    m = av_mallocz(sizeof(*m));
+    if (!m)
+        return AVERROR(ENOMEM);
+    ret = avformat_alloc_output_context2(&m->fmt, NULL, format,
+                                         strcmp(path, "-") ? path : NULL);
+    if (ret < 0 || !m->fmt) {
+        ret = ret < 0 && ret != AVERROR(EINVAL) ? ret : CS_EUSAGE;
+        goto fail;
+    }
+    if (!strcmp(path, "-")) {
+        ret = avio_open(&m->fmt->pb, "pipe:1", AVIO_FLAG_WRITE);
+        /* Live pipes: hand each packet on at once. */
+        m->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
+    } else if (is_url(path)) {
+        ret = avio_open2(&m->fmt->pb, path, AVIO_FLAG_WRITE,
+                         &m->fmt->interrupt_callback, NULL);
+    } else {
+        ret = cs_tmp_path(tmp, sizeof(tmp), path);
+        if (ret >= 0) {
+            m->path = av_strdup(path);
+            m->tmp = av_strdup(tmp);
+            ret = m->path && m->tmp ? 0 : AVERROR(ENOMEM);
+        }
+        if (ret >= 0)
+            ret = avio_open(&m->fmt->pb, m->tmp, AVIO_FLAG_WRITE);
+    }
+    if (ret < 0)
+        goto fail;
+    *out = m;
+    return 0;
+fail:
+    cs_mux_abort(&m);
+    return ret;
+}
+
+int cs_mux_add_stream(struct cs_mux *m, const AVCodecContext *enc)
+{
+    AVStream *st = avformat_new_stream(m->fmt, NULL);
+    int ret;
+
+    if (!st)
+        return AVERROR(ENOMEM);
+    ret = avcodec_parameters_from_context(st->codecpar, enc);
+    if (ret < 0)
+        return ret;
+    st->time_base = enc->time_base;
+    st->avg_frame_rate = enc->framerate;
+    return st->index;
+}
+
+AVFormatContext *cs_mux_ctx(struct cs_mux *m)
+{
+    return m->fmt;
+}
+
+int cs_mux_start(struct cs_mux *m, AVDictionary **opts)
+{
+    int ret = avformat_write_header(m->fmt, opts);
+
+    if (ret >= 0)
+        m->started = 1;
+    return ret < 0 ? ret : 0;
+}
+
+int cs_mux_write(struct cs_mux *m, int index, AVPacket *pkt, AVRational src_tb)
+{
+    pkt->stream_index = index;
+    av_packet_rescale_ts(pkt, src_tb, m->fmt->streams[index]->time_base);
+    return av_interleaved_write_frame(m->fmt, pkt);
+}
+
+int64_t cs_mux_bytes(const struct cs_mux *m)
+{
+    return m->fmt && m->fmt->pb ? avio_tell(m->fmt->pb) : 0;
+}
+
+int cs_mux_finish(struct cs_mux **pm)
+{
+    struct cs_mux *m = *pm;
+    int ret = 0;
+
+    if (!m)
+        return 0;
+    if (m->started)
+        ret = av_write_trailer(m->fmt);
+    if (m->fmt->pb) {
+        int r = avio_closep(&m->fmt->pb);
+
+        if (ret >= 0)
+            ret = r;
+    }
+    if (ret >= 0 && m->tmp && rename(m->tmp, m->path) < 0)
+        ret = AVERROR(errno);
+    if (ret < 0) {
+        cs_mux_abort(pm);
+        return ret;
+    }
+    avformat_free_context(m->fmt);
+    av_free(m->path);
+    av_free(m->tmp);
+    av_freep(pm);
+    return 0;
+}
+
+void cs_mux_abort(struct cs_mux **pm)
+{
+    struct cs_mux *m = *pm;
+
+    if (!m)
+        return;
+    if (m->fmt) {
+        if (m->fmt->pb)
+            avio_closep(&m->fmt->pb);
+        avformat_free_context(m->fmt);
+    }
+    if (m->tmp)
+        unlink(m->tmp);
+    av_free(m->path);
+    av_free(m->tmp);
+    av_freep(pm);
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bats
+# cs-encode: raw A/V -> H.264/H.265/AV1 + AAC/Opus in MPEG-TS or Matroska.
+
+load helper
+
+# Keyframe times of the video stream, one a line.
+keytimes() {
+    ffprobe -v error -select_streams v -show_entries packet=pts_time,flags \
+        -of csv=p=0 "$1" | awk -F, '$2 ~ /K/ { print $1 }'
+}
+
+# Every keyframe exactly GOP seconds after the previous one, and N of them.
+gop_exact() { # FILE GOP COUNT
+    keytimes "$1" | awk -v g="$2" -v n="$3" '
+        NR > 1 { d = $1 - p; if (d < g - 0.001 || d > g + 0.001) bad = 1 }
+        { p = $1 } END { exit bad || NR != n }'
+}
+
+@test "h264 + aac in MPEG-TS at the asked size and rate, a keyframe exactly every 2 s" {
+    mkclip "$T/in.mp4" 6 640x480 30 audio
+    run bash -c "cs-decode '$T/in.mp4' | cs-encode --codec h264 --bitrate 2M --gop 2 --size 320x180 --fps 25 -o '$T/out.ts'"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/out.ts" format=format_name)" = mpegts ]
+    run probe "$T/out.ts" stream=codec_name,width,height,r_frame_rate v
+    [ "$output" = $'h264\n320\n180\n25/1' ]
+    [ "$(probe "$T/out.ts" stream=codec_name,sample_rate,channels a)" = $'aac\n48000\n2' ]
+    gop_exact "$T/out.ts" 2 3
+    # no scene-cut or stray keyframes: exactly 150 frames, 3 of them key
+    [ "$(ffprobe -v error -select_streams v -show_entries packet=pts -of csv=p=0 "$T/out.ts" | grep -c .)" -eq 150 ]
+}
+
+@test "hevc + opus in MPEG-TS" {
+    mkclip "$T/in.mp4" 4 320x240 25 audio
+    run bash -c "cs-decode '$T/in.mp4' | cs-encode --codec hevc --audio opus --bitrate 1M --gop 2 -o '$T/out.ts'"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/out.ts" format=format_name)" = mpegts ]
+    [ "$(probe "$T/out.ts" stream=codec_name v)" = hevc ]
+    [ "$(probe "$T/out.ts" stream=codec_name a)" = opus ]
+    gop_exact "$T/out.ts" 2 2
+}
+
+@test "av1 + opus in Matroska" {
+    mkclip "$T/in.mp4" 4 320x240 25 audio
+    run bash -c "cs-decode '$T/in.mp4' | cs-encode --codec av1 --audio opus --bitrate 1M --gop 2 -o '$T/out.mkv'"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/out.mkv" format=format_name)" = "matroska,webm" ]
+    [ "$(probe "$T/out.mkv" stream=codec_name v)" = av1 ]
+    [ "$(probe "$T/out.mkv" stream=codec_name a)" = opus ]
+    gop_exact "$T/out.mkv" 2 2
+}
+
+@test "CBR 2 Mb/s averages within 10% of 2 Mb/s over 10 s" {
+    mkclip "$T/in.mp4" 10 640x360 25 audio
+    run bash -c "cs-decode '$T/in.mp4' | cs-encode --bitrate 2M --rc cbr -o '$T/out.ts'"
+    [ "$status" -eq 0 ]
+    bits=$(ffprobe -v error -select_streams v -show_entries packet=size -of csv=p=0 "$T/out.ts" |
+        awk '{ s += $1 } END { print s * 8 }')
+    awk -v b="$bits" 'BEGIN { r = b / 10 / 2000000; print r; exit !(r > 0.9 && r < 1.1) }'
+}
+
+@test "reads y4m from cs-decode --y4m (video only)" {
+    mkclip "$T/in.mp4" 2 320x240 25 audio
+    run bash -c "cs-decode --y4m '$T/in.mp4' | cs-encode -o '$T/out.ts'"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/out.ts" stream=codec_name)" = h264 ]
+}
+
+@test "--tune zerolatency leaves out B-frames; --stats ends with a final object" {
+    mkclip "$T/in.mp4" 2 320x240 25 audio
+    run bash -c "cs-decode '$T/in.mp4' | cs-encode --tune zerolatency --stats '$T/stats' -o '$T/out.ts'"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/out.ts" stream=has_b_frames v)" = 0 ]
+    tail -1 "$T/stats" | jq -e '.final == true and .frames == 50 and .bitrate_bps > 0'
+}
+
+@test "the output file appears whole or not at all" {
+    head -c 50000 /dev/urandom > "$T/rnd"
+    run cs-encode -o "$T/out.ts" "$T/rnd"
+    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$output" = "cs-encode: cannot open '$T/rnd': invalid data" ]
+    [ -z "$(ls -A "$T" | grep -v '^rnd$')" ]
+}
+
+@test "bad input and usage: empty stdin, missing file, bad values, av1 in TS" {
+    run bash -c "cs-encode -o '$T/o.ts' < /dev/null"
+    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$output" = "cs-encode: cannot open '-': empty input" ]
+    run cs-encode "$T/missing.nut"
+    [ "$status" -eq 3 ] && one_line "$output"
+    run cs-encode --bitrate fast
+    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$output" = "cs-encode: invalid value 'fast' for --bitrate: expected a rate like 800k or 2M" ]
+    run cs-encode --codec vp9
+    [ "$status" -eq 2 ] && one_line "$output"
+    run cs-encode --codec av1 --format ts
+    [ "$status" -eq 2 ] && one_line "$output"
+    run cs-encode --frobnicate
+    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$output" = "cs-encode: unknown option '--frobnicate'; try 'cs-encode --help'" ]
+}
