@@ -15,6 +15,7 @@
 #include "hls/codecs.h"
 #include "hls/pkg.h"
 #include "log.h"
+#include "media/input.h"
 #include "sig.h"
 
 int cs_pkg_put(struct cs_pkg *p, const char *name, const void *data,
@@ -197,29 +198,18 @@ int cs_pkg_publish(struct cs_pkg *p, struct cs_track *t)
     return ret;
 }
 
-static int on_interrupt(void *opaque)
-{
-    return cs_stopping();
-}
-
+/* Every stream is kept (no CS_INPUT_VIDEO/AUDIO pick): each video stream
+ * is a rendition. */
 static int open_input(struct cs_pkg *p)
 {
-    const char *url = p->cfg->input;
-    int ret;
+    int ret = cs_input_open(&p->input, p->cfg->input, NULL, NULL, 0);
 
-    p->in = avformat_alloc_context();
-    if (!p->in)
-        return AVERROR(ENOMEM);
-    p->in->interrupt_callback.callback = on_interrupt;
-    if (!strcmp(url, "-"))
-        url = "pipe:0";
-    ret = avformat_open_input(&p->in, url, NULL, NULL);
-    if (ret >= 0)
-        ret = avformat_find_stream_info(p->in, NULL);
     if (ret < 0) {
-        cs_error("cannot read '%s': %s", p->cfg->input, CS_ERRSTR(ret));
-        return ret == AVERROR_EXIT ? CS_ESTOP : ret;
+        if (ret != CS_ESTOP)
+            cs_error("cannot read '%s': %s", p->cfg->input, CS_ERRSTR(ret));
+        return ret;
     }
+    p->in = p->input->fmt;
     return 0;
 }
 
@@ -402,8 +392,8 @@ static int read_loop(struct cs_pkg *p)
     if (!pkt)
         return AVERROR(ENOMEM);
     while (!cs_stopping()) {
-        ret = av_read_frame(p->in, pkt);
-        if (ret == AVERROR_EOF || (ret == AVERROR_EXIT && cs_stopping())) {
+        ret = cs_input_read(p->input, pkt);
+        if (ret == AVERROR_EOF || ret == CS_ESTOP) {
             ret = 0;
             break;
         }
@@ -455,7 +445,8 @@ static void release(struct cs_pkg *p)
         free(p->tracks[i].seg.data);
     }
     free(p->dels);
-    avformat_close_input(&p->in);
+    cs_input_free(&p->input);
+    p->in = NULL;
     cs_out_free(&p->out);
 }
 

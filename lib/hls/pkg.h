@@ -83,7 +83,8 @@ struct cs_delete {
 struct cs_pkg {
     const struct cs_pkg_config *cfg;
     struct cs_out *out;
-    AVFormatContext *in;
+    struct cs_input *input;
+    AVFormatContext *in;        /* input->fmt */
     struct cs_track tracks[CS_MAX_TRACKS];
     int ntracks;
     int atrack;                 /* the audio track, or -1 */
