@@ -7,7 +7,7 @@ load segment
 
 setup_file() {
     export LIVE=$BATS_FILE_TMPDIR/live.ts
-    ladder_input "$LIVE" 24
+    ladder_input "$LIVE" 40
 }
 
 teardown() {
