@@ -121,9 +121,10 @@ int main(int argc, char **argv)
     }
     if (!c.token)
         c.token = getenv("CS_TOKEN");
-    if (c.ll && !c.ts && !c.vod && c.part > c.segment / 2) {
-        cs_error("--part %g is too long for --segment %g", c.part,
-                 c.segment);
+    if (c.ll && !c.ts && !c.vod &&
+        (c.part > c.segment / 2 || c.segment / c.part > 60)) {
+        cs_error("--part %g does not fit --segment %g: 2 to 60 parts a "
+                 "segment", c.part, c.segment);
         return CS_EXIT_USAGE;
     }
     cs_sig_install();

@@ -141,6 +141,9 @@ PY
     [ "$status" -eq 2 ]
     one_line "$output"
     [[ "$output" == *"invalid value '0.1' for --part"* ]]
+    run cs-segment --segment 30 --part 0.2 "$IN" -o "$T/o"
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-segment: --part 0.2 does not fit --segment 30: 2 to 60 parts a segment" ]
     run cs-segment "$IN"
     [ "$status" -eq 2 ]
     [ "$output" = "cs-segment: missing output: give -o OUTPUT" ]
