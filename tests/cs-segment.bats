@@ -211,3 +211,23 @@ assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
         -of csv=p=0 "$T/a/v0/index.m3u8"
     [ "${lines[0]}" = 50 ]
 }
+
+@test "a live TS window keeps --window segments and the sequence numbers go on" {
+    run cs-segment --container ts --window 2 "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    p=$T/o/hi/index.m3u8
+    grep -qx '#EXT-X-MEDIA-SEQUENCE:1' "$p"
+    [ "$(grep -c '^#EXTINF' "$p")" -eq 2 ]
+    ! grep -q 'EXT-X-PART' "$p"
+    tail -1 "$p" | grep -qx '#EXT-X-ENDLIST'
+    # The same output again: segment 2 stays, a discontinuity, then 3 on.
+    run cs-segment --container ts --window 4 "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "cs-segment: resuming '$T/o' after media sequence 2" ]]
+    grep -qx '#EXT-X-MEDIA-SEQUENCE:2' "$p"
+    [ "$(grep -c '#EXT-X-DISCONTINUITY$' "$p")" -eq 1 ]
+    [ "$(grep -v '^#' "$p" | tr '\n' ' ')" = "2.ts 3.ts 4.ts 5.ts " ]
+    run ffprobe -v error -count_frames -select_streams v \
+        -show_entries stream=nb_read_frames -of csv=p=0 "$p"
+    [ "${lines[0]}" -ge 150 ]
+}

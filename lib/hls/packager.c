@@ -421,10 +421,30 @@ static int read_loop(struct cs_pkg *p)
     return ret;
 }
 
+/* Audio running a few frames past the last video segment would make a
+ * segment of its own that no rendition has: those frames are dropped, as
+ * long as nothing of that segment was published. */
+static void drop_audio_tail(struct cs_pkg *p)
+{
+    struct cs_track *a = p->atrack >= 0 ? &p->tracks[p->atrack] : NULL;
+    int64_t vmax = -1;
+
+    for (int i = 0; i < p->ntracks; i++)
+        if (!p->tracks[i].audio && p->tracks[i].open)
+            vmax = FFMAX(vmax, p->tracks[i].cur.seq);
+    if (!a || !a->open || vmax < 0 || a->cur.seq <= vmax || a->cur.nparts)
+        return;
+    cs_verbose("dropping %.3f s of audio after the end of the video",
+               (a->last_dts + a->last_dur - a->seg_start) * av_q2d(a->tb));
+    a->open = 0;
+    a->next_seq = a->cur.seq;
+}
+
 static int finish(struct cs_pkg *p)
 {
     int ret = 0;
 
+    drop_audio_tail(p);
     for (int i = 0; i < p->ntracks && ret >= 0; i++)
         ret = cs_track_finish(p, &p->tracks[i]);
     if (ret < 0)
