@@ -14,7 +14,7 @@ DESTDIR ?=
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS = libavformat libavcodec libavfilter libswscale libswresample \
-       libavdevice libavutil srt libcurl libcjson expat libmicrohttpd librist
+       libavdevice libavutil srt libcurl libcjson expat libmicrohttpd librist zlib
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g

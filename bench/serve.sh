@@ -1,0 +1,122 @@
+#!/bin/bash
+# bench/serve.sh: cs-serve against nginx serving the same segment folder
+# (wrk, same connections and threads), as ratios; then how many blocked
+# LL-HLS requests cs-serve holds and with what memory.
+#
+#   bench/serve.sh [SECONDS] [CONNECTIONS] [BLOCKED]
+#
+# Not a test: it prints figures. Needs wrk, nginx, python3 and a build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+conns=${2:-100}
+blocked=${3:-5000}
+bin=$PWD/bin/cs-serve
+llhls=$PWD/tests/tools/llhls.py
+work=$(mktemp -d /tmp/cs-bench-serve.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_port() {
+    for _ in $(seq 50); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+rps() {  # URL -> requests per second
+    wrk -t2 -c"$conns" -d"${secs}s" "$1" | awk '/^Requests\/sec/ { print $2 }'
+}
+
+# the folder: an LL-HLS rendition plus a 1 MB segment
+root=$work/root
+python3 "$llhls" write "$root/s/v0" 60
+head -c 1048576 /dev/urandom >"$root/s/v0/big.m4s"
+chmod -R a+rX "$root"
+
+cp=$(port)
+"$bin" --root "$root" --listen 127.0.0.1:$cp -q &
+pids+=($!)
+spid=$!
+wait_port "$cp"
+
+np=$(port)
+mkdir -p "$work/nginx"
+user=""
+[ "$(id -u)" = 0 ] && user="user root;"
+cat >"$work/nginx/nginx.conf" <<EOC
+$user
+worker_processes 2;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log error;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=1000 inactive=20s;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    types { application/vnd.apple.mpegurl m3u8; video/iso.segment m4s; }
+    server {
+        listen 127.0.0.1:$np;
+        root $root;
+        add_header Cache-Control "public, max-age=1";
+        add_header Access-Control-Allow-Origin "*";
+    }
+}
+EOC
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+pids+=($!)
+wait_port "$np"
+
+echo "# wrk -t2 -c$conns -d${secs}s, cs-serve --threads 2 vs nginx worker_processes 2"
+for f in s/v0/index.m3u8 s/v0/3.2.m4s s/v0/big.m4s; do
+    a=$(rps "http://127.0.0.1:$cp/$f")
+    b=$(rps "http://127.0.0.1:$np/$f")
+    printf '%-16s cs-serve %10.0f req/s   nginx %10.0f req/s   ratio %.2f\n' \
+        "$f" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+done
+
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$spid/status"; }
+echo "# $blocked blocked requests (_HLS_msn/_HLS_part for the next part)"
+rm -rf "$root/b"
+LLHLS_PPS=50 python3 "$llhls" write "$root/b/v0" 120
+curl -s "http://127.0.0.1:$cp/b/v0/index.m3u8" >/dev/null
+before=$(rss)
+LLHLS_PPS=50 python3 "$llhls" many \
+    "http://127.0.0.1:$cp/b/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" "$blocked" \
+    --timeout 60 >"$work/many" &
+mpid=$!
+t0=$(date +%s.%N)
+n=0
+for _ in $(seq 300); do
+    n=$(curl -s "http://127.0.0.1:$cp/metrics" |
+        awk '/^cs_serve_blocked_requests /{ print $2 }')
+    [ "${n:-0}" -ge "$blocked" ] && break
+    sleep 0.1
+done
+t1=$(date +%s.%N)
+during=$(rss)
+tw=$(date +%s.%N)
+LLHLS_PPS=50 python3 "$llhls" write "$root/b/v0" 121
+wait "$mpid"
+t2=$(date +%s.%N)
+printf 'held %s blocked requests (gathered in %.1f s); RSS %d KiB -> %d KiB (%.1f KiB a request)\n' \
+    "$n" "$(echo "$t1 - $t0" | bc -l)" "$before" "$during" \
+    "$(echo "($during - $before) / $n" | bc -l)"
+printf 'all answered within %.2f s of the part landing (client included): %s\n' \
+    "$(echo "$t2 - $tw" | bc -l)" "$(cat "$work/many")"

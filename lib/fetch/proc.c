@@ -1,0 +1,106 @@
+#include "fetch/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "sig.h"
+
+extern char **environ;
+
+/* The child leads a process group of its own, so that a stop reaches
+ * whatever it started in turn (yt-dlp runs ffmpeg). */
+static int spawn(char *const argv[], int quiet, int out_fd, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    int ret;
+
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    if (quiet)
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    ret = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    return ret ? AVERROR(ret) : 0;
+}
+
+/* Read the child's output until EOF, a stop request, or MAX bytes. */
+static int collect(int fd, size_t max, char **out, size_t *len)
+{
+    struct pollfd p[2] = { { fd, POLLIN, 0 }, { cs_sig_fd(), POLLIN, 0 } };
+    size_t cap = 0;
+
+    for (;;) {
+        ssize_t n;
+
+        if (poll(p, p[1].fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+            return AVERROR(errno);
+        if (cs_stopping())
+            return CS_ESTOP;
+        if (!(p[0].revents & (POLLIN | POLLHUP)))
+            continue;
+        if (*len + 65536 + 1 > cap) {
+            char *b;
+
+            cap = (*len + 65536 + 1) * 2;
+            b = realloc(*out, cap);
+            if (!b)
+                return AVERROR(ENOMEM);
+            *out = b;
+        }
+        n = read(fd, *out + *len, 65536);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? AVERROR(errno) : 0;
+        *len += (size_t)n;
+        (*out)[*len] = 0;
+        if (*len > max)
+            return CS_EDATA;
+    }
+}
+
+int cs_proc_run(char *const argv[], int quiet, size_t max, char **out,
+                size_t *len)
+{
+    int fds[2], ret, status = 0;
+    pid_t pid;
+
+    *out = calloc(1, 1);
+    *len = 0;
+    if (!*out)
+        return AVERROR(ENOMEM);
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return AVERROR(errno);
+    ret = spawn(argv, quiet, fds[1], &pid);
+    close(fds[1]);
+    if (ret < 0) {
+        close(fds[0]);
+        return ret == AVERROR(ENOENT) ? 127 : ret;
+    }
+    ret = collect(fds[0], max, out, len);
+    close(fds[0]);
+    if (ret < 0)
+        kill(-pid, SIGTERM);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (ret < 0) {
+        /* whatever of the group outlived its leader */
+        kill(-pid, SIGKILL);
+        return ret;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -1,0 +1,311 @@
+#include "fetch/scrape.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "fetch/play.h"
+#include "fetch/proc.h"
+#include "log.h"
+#include "sig.h"
+
+#define INDEX_KEY "index.json"
+#define JSON_MAX ((size_t)256 << 20)
+/* the best mp4 at up to 1080p; merged to mp4 when split in two */
+#define FORMAT "bv*[height<=1080][ext=mp4]+ba[ext=m4a]/" \
+               "b[height<=1080][ext=mp4]/bv*[height<=1080]+ba/b[height<=1080]/b"
+
+void cs_scrape_cfg_init(struct cs_scrape_cfg *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->ytdlp = "yt-dlp";
+}
+
+int cs_scrape_parse_date(const char *s, char out[9])
+{
+    int n = 0;
+
+    for (; *s && n < 8; s++) {
+        if (isdigit((unsigned char)*s))
+            out[n++] = *s;
+        else if (*s != '-' || (n != 4 && n != 6))
+            return CS_EUSAGE;
+    }
+    out[n] = 0;
+    return n == 8 && !*s ? 0 : CS_EUSAGE;
+}
+
+struct scrape {
+    struct cs_store *st;
+    const struct cs_scrape_cfg *c;
+    cJSON *index;       /* {"videos": [...]} */
+    char tmpdir[64];
+    int added;
+};
+
+static int load_index(struct scrape *s)
+{
+    char *data = NULL, buf[128];
+    size_t len;
+    int ret = cs_store_get_mem(s->st, INDEX_KEY, JSON_MAX, &data, &len);
+
+    if (ret == AVERROR(ENOENT)) {
+        s->index = cJSON_Parse("{\"videos\": []}");
+        return s->index ? 0 : AVERROR(ENOMEM);
+    }
+    if (ret < 0) {
+        cs_error("cannot read '%s' in '%s': %s", INDEX_KEY, s->st->location,
+                 cs_store_cause(s->st, ret, buf, sizeof(buf)));
+        return ret;
+    }
+    s->index = cJSON_ParseWithLength(data, len);
+    free(data);
+    if (!s->index || !cJSON_IsArray(cJSON_GetObjectItem(s->index,
+                                                        "videos"))) {
+        cs_error("'%s' in '%s' is not an index", INDEX_KEY,
+                 s->st->location);
+        return CS_EDATA;
+    }
+    return 0;
+}
+
+static int indexed(const struct scrape *s, const char *id)
+{
+    const cJSON *v;
+
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(s->index, "videos")) {
+        const char *vid = cJSON_GetStringValue(cJSON_GetObjectItem(v, "id"));
+
+        if (vid && !strcmp(vid, id))
+            return 1;
+    }
+    return 0;
+}
+
+/* Run yt-dlp with ARGS and parse its JSON output. */
+static int ytdlp_json(const struct scrape *s, const char **args, int n,
+                      cJSON **out)
+{
+    const char *argv[24];
+    char *text = NULL;
+    size_t len, k = 0;
+    int ret;
+
+    argv[k++] = s->c->ytdlp;
+    argv[k++] = "--no-warnings";
+    argv[k++] = "--no-progress";
+    for (int i = 0; i < n && k < 22; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+    ret = cs_proc_run((char *const *)argv, !cs_log_enabled(CS_LOG_VERBOSE),
+                      JSON_MAX, &text, &len);
+    *out = NULL;
+    if (ret > 0) {
+        cs_error("'%s' failed (status %d) on '%s'%s", s->c->ytdlp, ret,
+                 args[n - 1], ret == 127 ? ": not found" : "");
+        ret = ret == 127 ? CS_EUSAGE : CS_ENET;
+    } else if (ret == 0) {
+        *out = cJSON_ParseWithLength(text, len);
+        if (!*out) {
+            cs_error("'%s' printed no JSON for '%s'", s->c->ytdlp,
+                     args[n - 1]);
+            ret = CS_EDATA;
+        }
+    }
+    free(text);
+    return ret;
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
+
+    return v ? v : "";
+}
+
+/* A key-safe form of a video id. */
+static void safe_id(const char *id, char *out, size_t size)
+{
+    size_t n = 0;
+
+    for (; *id && n + 1 < size; id++)
+        out[n++] = isalnum((unsigned char)*id) || *id == '-' || *id == '_'
+                   ? *id : '_';
+    out[n] = 0;
+}
+
+/* Where yt-dlp put the file it downloaded (malloc'ed). */
+static char *downloaded_path(const struct scrape *s, const cJSON *info,
+                             const char *id)
+{
+    const cJSON *rd = cJSON_GetArrayItem(cJSON_GetObjectItem(info,
+                                         "requested_downloads"), 0);
+    const char *fp = str(rd, "filepath");
+    char *p = NULL;
+
+    if (*fp && access(fp, R_OK) == 0)
+        return strdup(fp);
+    if (asprintf(&p, "%s/%s.%s", s->tmpdir, id, *str(info, "ext") ?
+                 str(info, "ext") : "mp4") < 0)
+        return NULL;
+    return p;
+}
+
+static int record(struct scrape *s, const cJSON *info, const char *id,
+                  const char *key, double dur)
+{
+    cJSON *v = cJSON_CreateObject();
+    char *text;
+    int ret;
+
+    if (!v)
+        return AVERROR(ENOMEM);
+    cJSON_AddStringToObject(v, "id", id);
+    cJSON_AddStringToObject(v, "title", str(info, "title"));
+    cJSON_AddStringToObject(v, "upload_date", str(info, "upload_date"));
+    cJSON_AddNumberToObject(v, "duration", dur);
+    cJSON_AddStringToObject(v, "key", key);
+    cJSON_AddItemToArray(cJSON_GetObjectItem(s->index, "videos"), v);
+    text = cJSON_Print(s->index);
+    if (!text)
+        return AVERROR(ENOMEM);
+    ret = s->st->ops->put_mem(s->st, INDEX_KEY, text, strlen(text),
+                              "application/json");
+    free(text);
+    return ret;
+}
+
+static int fetch_one(struct scrape *s, const char *id, const char *url)
+{
+    char out[128], rate[32], key[160], *path = NULL, buf[128];
+    const char *args[16] = { "-J", "--no-simulate", "--no-playlist",
+                             "-f", FORMAT, "--merge-output-format", "mp4",
+                             "-o", out };
+    int n = 9, ret;
+    cJSON *info = NULL;
+
+    snprintf(out, sizeof(out), "%s/%%(id)s.%%(ext)s", s->tmpdir);
+    if (s->c->rate > 0) {
+        snprintf(rate, sizeof(rate), "%lld", (long long)s->c->rate);
+        args[n++] = "--limit-rate";
+        args[n++] = rate;
+    }
+    args[n++] = url;
+    ret = ytdlp_json(s, args, n, &info);
+    if (ret < 0)
+        goto out;
+    if (s->c->since[0] && *str(info, "upload_date") &&
+        strcmp(str(info, "upload_date"), s->c->since) < 0)
+        goto out;
+    path = downloaded_path(s, info, id);
+    safe_id(id, key, sizeof(key) - 12);
+    memmove(key + 7, key, strlen(key) + 1);
+    memcpy(key, "videos/", 7);
+    strcat(key, ".mp4");
+    ret = path ? s->st->ops->put_file(s->st, key, path, "video/mp4")
+               : AVERROR(ENOMEM);
+    if (ret >= 0)
+        ret = record(s, info, id, key, cs_play_duration(path));
+    if (ret >= 0) {
+        s->added++;
+        cs_info("'%s' added as '%s': %s", id, key, str(info, "title"));
+    } else {
+        cs_error("cannot store '%s' in '%s': %s", id, s->st->location,
+                 cs_store_cause(s->st, ret, buf, sizeof(buf)));
+    }
+out:
+    if (path)
+        unlink(path);
+    free(path);
+    cJSON_Delete(info);
+    return ret;
+}
+
+static int walk_entries(struct scrape *s, const cJSON *list)
+{
+    const cJSON *entries = cJSON_GetObjectItem(list, "entries");
+    const cJSON *e;
+    int ret = 0;
+
+    if (!cJSON_IsArray(entries))
+        return fetch_one(s, str(list, "id"), *str(list, "webpage_url") ?
+                         str(list, "webpage_url") : s->c->url);
+    cJSON_ArrayForEach(e, entries) {
+        const char *id = str(e, "id");
+        const char *url = *str(e, "url") ? str(e, "url")
+                                          : str(e, "webpage_url");
+
+        if (s->c->limit && s->added >= s->c->limit)
+            break;
+        if (cs_stopping())
+            return CS_ESTOP;
+        if (!*id || !*url || indexed(s, id))
+            continue;
+        if (s->c->since[0] && *str(e, "upload_date") &&
+            strcmp(str(e, "upload_date"), s->c->since) < 0)
+            continue;
+        ret = fetch_one(s, id, url);
+        /* one bad video does not stop the channel; a store that is gone
+         * does */
+        if (ret == CS_ESTOP || ret == CS_EUSAGE ||
+            (ret < 0 && ret != CS_ENET && ret != CS_EDATA))
+            return ret;
+    }
+    return 0;
+}
+
+/* Remove what yt-dlp left in the scratch folder (".part" files of a
+ * download that was stopped), then the folder. */
+static void remove_tmpdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    while (d && (e = readdir(d)) != NULL) {
+        char *p = NULL;
+
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (asprintf(&p, "%s/%s", dir, e->d_name) >= 0)
+            unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c)
+{
+    struct scrape s = { .st = st, .c = c };
+    const char *args[] = { "--flat-playlist", "-J", c->url };
+    const char *tmp = getenv("TMPDIR");
+    cJSON *list = NULL;
+    int ret;
+
+    snprintf(s.tmpdir, sizeof(s.tmpdir), "%.40s/cs-fetch-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(s.tmpdir))
+        return AVERROR(errno);
+    ret = load_index(&s);
+    if (ret >= 0)
+        ret = ytdlp_json(&s, args, 3, &list);
+    if (ret >= 0 && !cJSON_IsArray(cJSON_GetObjectItem(list, "entries")) &&
+        indexed(&s, str(list, "id")))
+        ret = 0;
+    else if (ret >= 0)
+        ret = walk_entries(&s, list);
+    if (ret >= 0 || ret == CS_ESTOP)
+        cs_info("%d new video%s in '%s'", s.added, s.added == 1 ? "" : "s",
+                st->location);
+    cJSON_Delete(list);
+    cJSON_Delete(s.index);
+    remove_tmpdir(s.tmpdir);
+    return ret < 0 ? ret : s.added;
+}

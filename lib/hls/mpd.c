@@ -1,0 +1,171 @@
+/* hls/mpd.c: the DASH MPD over the same CMAF files as HLS: SegmentTemplate
+ * with $Number$ and a SegmentTimeline per Representation, a Period per
+ * discontinuity, and low-latency (chunked CMAF) attributes when parts are
+ * on. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "hls/pkg.h"
+
+static void iso_time(AVBPrint *bp, const char *attr, int64_t us)
+{
+    time_t s = (time_t)(us / 1000000);
+    struct tm tm;
+    char buf[32];
+
+    gmtime_r(&s, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    av_bprintf(bp, " %s=\"%s.%03dZ\"", attr, buf, (int)(us / 1000 % 1000));
+}
+
+static void timeline(const struct cs_track *t, int64_t dseq, AVBPrint *bp)
+{
+    const struct cs_seg *run = NULL;
+    int r = 0;
+
+    av_bprintf(bp, "          <SegmentTimeline>\n");
+    for (int i = 0; i <= t->nsegs; i++) {
+        const struct cs_seg *s = i < t->nsegs ? &t->segs[i] : NULL;
+
+        if (s && (s->dseq != dseq || s->gap))
+            continue;
+        if (s && run && s->d == run->d && !s->gap &&
+            s->t == run->t + (r + 1) * run->d) {
+            r++;
+            continue;
+        }
+        if (run) {
+            av_bprintf(bp, "            <S t=\"%lld\" d=\"%lld\"",
+                       (long long)run->t, (long long)run->d);
+            if (r)
+                av_bprintf(bp, " r=\"%d\"", r);
+            av_bprintf(bp, "/>\n");
+        }
+        run = s;
+        r = 0;
+    }
+    av_bprintf(bp, "          </SegmentTimeline>\n");
+}
+
+static const struct cs_seg *first_in(const struct cs_track *t, int64_t dseq)
+{
+    for (int i = 0; i < t->nsegs; i++)
+        if (t->segs[i].dseq == dseq)
+            return &t->segs[i];
+    return NULL;
+}
+
+static void representation(const struct cs_pkg *p, const struct cs_track *t,
+                           int64_t dseq, AVBPrint *bp)
+{
+    const struct cs_seg *s = first_in(t, dseq);
+    char init[160];
+
+    cs_init_name(t, s->init, init, sizeof(init));
+    av_bprintf(bp, "      <Representation id=\"%s\" bandwidth=\"%lld\" "
+               "codecs=\"%s\"", t->name, (long long)FFMAX(t->peak_bps, 1),
+               t->codecs);
+    if (t->audio)
+        av_bprintf(bp, " audioSamplingRate=\"%d\">\n        "
+                   "<AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:"
+                   "23003:3:audio_channel_configuration:2011\" value=\"%d\"/>"
+                   "\n", t->rate, t->channels);
+    else
+        av_bprintf(bp, " width=\"%d\" height=\"%d\" frameRate=\"%d/%d\" "
+                   "sar=\"1:1\">\n", s->width, s->height, t->fps.num,
+                   t->fps.den);
+    av_bprintf(bp, "        <SegmentTemplate timescale=\"%d\" "
+               "presentationTimeOffset=\"%lld\" startNumber=\"%lld\" "
+               "initialization=\"%s\" media=\"%s/$Number$.m4s\"",
+               t->mtb.den, (long long)s->pto, (long long)s->seq, init,
+               t->name);
+    if (p->ll && !p->ended)
+        av_bprintf(bp, " availabilityTimeOffset=\"%.3f\" "
+                   "availabilityTimeComplete=\"false\"",
+                   p->cfg->segment - p->cfg->part);
+    av_bprintf(bp, ">\n");
+    timeline(t, dseq, bp);
+    av_bprintf(bp, "        </SegmentTemplate>\n      </Representation>\n");
+}
+
+static void adaptation(const struct cs_pkg *p, int audio, int64_t dseq,
+                       AVBPrint *bp)
+{
+    int any = 0;
+
+    for (int i = 0; i < p->ntracks; i++)
+        any |= p->tracks[i].audio == audio && first_in(&p->tracks[i], dseq);
+    if (!any)
+        return;
+    av_bprintf(bp, "    <AdaptationSet id=\"%d\" contentType=\"%s\" "
+               "mimeType=\"%s/mp4\" segmentAlignment=\"true\" "
+               "startWithSAP=\"1\"", audio, audio ? "audio" : "video",
+               audio ? "audio" : "video");
+    if (audio && p->atrack >= 0 && p->tracks[p->atrack].lang[0])
+        av_bprintf(bp, " lang=\"%s\"", p->tracks[p->atrack].lang);
+    av_bprintf(bp, ">\n");
+    for (int i = 0; i < p->ntracks; i++)
+        if (p->tracks[i].audio == audio && first_in(&p->tracks[i], dseq))
+            representation(p, &p->tracks[i], dseq, bp);
+    av_bprintf(bp, "    </AdaptationSet>\n");
+}
+
+static void mpd_head(const struct cs_pkg *p, AVBPrint *bp)
+{
+    const struct cs_pkg_config *c = p->cfg;
+    double total = 0;
+
+    for (int i = 0; i < p->tracks[0].nsegs; i++)
+        total += p->tracks[0].segs[i].dur;
+    av_bprintf(bp, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+               "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" "
+               "profiles=\"urn:mpeg:dash:profile:isoff-live:2011,"
+               "urn:mpeg:dash:profile:cmaf:2019\"");
+    if (p->cfg->vod || p->ended) {
+        av_bprintf(bp, " type=\"static\" mediaPresentationDuration="
+                   "\"PT%.3fS\"", total);
+    } else {
+        av_bprintf(bp, " type=\"dynamic\"");
+        iso_time(bp, "availabilityStartTime", p->ast_us);
+        iso_time(bp, "publishTime", cs_wall_us());
+        av_bprintf(bp, " minimumUpdatePeriod=\"PT%gS\" "
+                   "timeShiftBufferDepth=\"PT%gS\" "
+                   "suggestedPresentationDelay=\"PT%gS\"", c->segment,
+                   c->window * c->segment,
+                   p->ll ? 3 * c->part + c->segment : 3 * c->segment);
+    }
+    av_bprintf(bp, " minBufferTime=\"PT%gS\" maxSegmentDuration=\"PT%dS\">\n",
+               c->segment, p->target);
+    if (p->ll && !p->ended)
+        av_bprintf(bp, "  <ServiceDescription id=\"0\"><Latency target=\""
+                   "%d\" max=\"%d\" min=\"%d\"/></ServiceDescription>\n",
+                   (int)((3 * c->part + c->segment) * 1000),
+                   (int)(3 * c->segment * 1000), (int)(c->part * 1000));
+}
+
+void cs_mpd_write(const struct cs_pkg *p, AVBPrint *bp)
+{
+    const struct cs_track *t0 = &p->tracks[0];
+
+    mpd_head(p, bp);
+    for (int i = 0; i < t0->nsegs; i++) {
+        const struct cs_seg *s = &t0->segs[i];
+
+        if (i && s->dseq == t0->segs[i - 1].dseq)
+            continue;
+        av_bprintf(bp, "  <Period id=\"p%lld\" start=\"PT%.3fS\">\n",
+                   (long long)s->dseq, (s->pstart_us - p->ast_us) / 1e6);
+        adaptation(p, 0, s->dseq, bp);
+        adaptation(p, 1, s->dseq, bp);
+        av_bprintf(bp, "  </Period>\n");
+    }
+    if (!p->cfg->vod && !p->ended) {
+        av_bprintf(bp, "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:"
+                   "direct:2014\"");
+        iso_time(bp, "value", cs_wall_us());
+        av_bprintf(bp, "/>\n");
+    }
+    av_bprintf(bp, "</MPD>\n");
+}

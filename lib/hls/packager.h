@@ -1,0 +1,28 @@
+/* hls/packager.h: cs-segment's engine. One MPEG-TS or Matroska input with
+ * one or more video streams (one rendition each) and audio becomes HLS
+ * (MPEG-TS or fMP4/CMAF segments), Low-Latency HLS parts and a DASH MPD
+ * over the same CMAF files, written to a folder, S3 or an HTTP origin. */
+#ifndef CS_HLS_PACKAGER_H
+#define CS_HLS_PACKAGER_H
+
+#include "stats.h"
+
+struct cs_pkg_config {
+    const char *input;          /* "-" for standard input */
+    const char *output;         /* folder, s3://, http(s):// */
+    const char *token;          /* bearer token for HTTP, or NULL */
+    int ts;                     /* MPEG-TS segments (no parts, no DASH) */
+    int ll;                     /* LL-HLS parts (fMP4 only) */
+    int dash;                   /* manifest.mpd (fMP4 only) */
+    int vod;                    /* whole input, ENDLIST, static MPD */
+    double segment;             /* target segment duration, seconds */
+    double part;                /* part target, seconds */
+    int window;                 /* segments kept in a live playlist */
+};
+
+/* Package until the input ends or a stop is requested. Returns 0, or a
+ * negative code after one error line: CS_EUSAGE for a --segment that is not
+ * a multiple of the input's GOP, CS_EDATA for input it cannot package. */
+int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats);
+
+#endif

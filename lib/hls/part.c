@@ -1,0 +1,430 @@
+/* hls/part.c: where parts and segments are cut.
+ *
+ * A video segment ends at the first keyframe once it holds --segment
+ * seconds; audio ends its segment at the same time (within one frame).
+ * Within a segment a part ends before the frame that would take it past
+ * the part target, so every part is whole frames, no longer than the
+ * target, and (at a fixed frame rate) at least 85% of it, except the last
+ * part of a segment, which the draft allows to be shorter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/mathematics.h>
+
+#include "clock.h"
+#include "err.h"
+#include "hls/codecs.h"
+#include "hls/pkg.h"
+#include "log.h"
+
+void cs_seg_name(const struct cs_pkg *p, const struct cs_track *t,
+                 int64_t seq, int part, char *buf, size_t size)
+{
+    const char *ext = p->ts ? "ts" : "m4s";
+
+    if (part >= 0)
+        snprintf(buf, size, "%s/%lld.%d.%s", t->name, (long long)seq, part,
+                 ext);
+    else
+        snprintf(buf, size, "%s/%lld.%s", t->name, (long long)seq, ext);
+}
+
+void cs_init_name(const struct cs_track *t, int gen, char *buf, size_t size)
+{
+    if (gen)
+        snprintf(buf, size, "%s/init-%d.mp4", t->name, gen);
+    else
+        snprintf(buf, size, "%s/init.mp4", t->name);
+}
+
+static double secs(const struct cs_track *t, int64_t ts)
+{
+    return ts * av_q2d(t->tb);
+}
+
+/* MPEG-TS carries AAC with ADTS headers and no extradata; an mp4 needs
+ * the AudioSpecificConfig in its moov before the first sample. */
+static int adts_config(struct cs_track *t, const AVPacket *pkt)
+{
+    const uint8_t *h = pkt->data;
+    int aot, freq, chan;
+
+    if (t->par->codec_id != AV_CODEC_ID_AAC || t->par->extradata_size ||
+        pkt->size < 7 || h[0] != 0xff || (h[1] & 0xf0) != 0xf0)
+        return 0;
+    aot = (h[2] >> 6) + 1;
+    freq = (h[2] >> 2) & 0xf;
+    chan = (h[2] & 1) << 2 | h[3] >> 6;
+    t->par->extradata = av_mallocz(2 + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (!t->par->extradata)
+        return AVERROR(ENOMEM);
+    t->par->extradata[0] = (uint8_t)(aot << 3 | freq >> 1);
+    t->par->extradata[1] = (uint8_t)((freq & 1) << 7 | chan << 3);
+    t->par->extradata_size = 2;
+    return 0;
+}
+
+static int open_mux(struct cs_pkg *p, struct cs_track *t,
+                    const AVPacket *pkt)
+{
+    AVCodecParameters *pars[2] = { t->par, NULL };
+    AVRational tbs[2] = { t->tb, { 0, 1 } };
+    int n = 1, ret;
+
+    cs_memmux_free(&t->mux);
+    if (!p->ts) {
+        ret = adts_config(t, pkt);
+        if (ret < 0)
+            return ret;
+    }
+    if (t->aux_idx >= 0) {
+        pars[1] = p->in->streams[t->aux_idx]->codecpar;
+        tbs[1] = p->in->streams[t->aux_idx]->time_base;
+        n = 2;
+    }
+    ret = cs_memmux_open(&t->mux, p->ts ? "mpegts" : "mp4", pars, tbs, n);
+    if (ret < 0) {
+        cs_error("cannot package '%s': %s", t->name, CS_ERRSTR(ret));
+        return ret;
+    }
+    t->mtb = cs_memmux_tb(t->mux, 0);
+    t->init_put = 0;
+    return 0;
+}
+
+/* New codec configuration: side data from the demuxer, or (Annex B video)
+ * a keyframe whose sequence parameter set differs from the extradata's. */
+static int config_changed(const struct cs_track *t, const AVPacket *pkt)
+{
+    size_t n = 0;
+    const uint8_t *x = av_packet_get_side_data(pkt,
+                                               AV_PKT_DATA_NEW_EXTRADATA, &n);
+    const AVCodecParameters *par = t->par;
+    uint8_t a[256], b[256];
+    int hevc = par->codec_id == AV_CODEC_ID_HEVC, na, nb;
+
+    if (x && n && (n != (size_t)par->extradata_size ||
+                   memcmp(x, par->extradata, n)))
+        return 1;
+    if (t->audio || !(pkt->flags & AV_PKT_FLAG_KEY) ||
+        par->extradata_size < 4 || par->extradata[0] ||
+        (par->codec_id != AV_CODEC_ID_H264 && !hevc))
+        return 0;
+    na = cs_codecs_sps(par->extradata, (size_t)par->extradata_size, hevc,
+                       a, sizeof(a));
+    nb = cs_codecs_sps(pkt->data, (size_t)pkt->size, hevc, b, sizeof(b));
+    return nb > 0 && (na != nb || memcmp(a, b, (size_t)na));
+}
+
+/* The picture size of a keyframe with new parameter sets, as the parser
+ * reads it from the SPS (cropped), for RESOLUTION and the MPD. */
+static void new_size(struct cs_track *t, const AVPacket *pkt)
+{
+    AVCodecParserContext *pc = av_parser_init(t->par->codec_id);
+    AVCodecContext *cc = avcodec_alloc_context3(NULL);
+    uint8_t *out = NULL;
+    int outlen = 0;
+
+    if (pc && cc) {
+        pc->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+        av_parser_parse2(pc, cc, &out, &outlen, pkt->data, pkt->size,
+                         pkt->pts, pkt->dts, 0);
+        if (pc->width > 0 && pc->height > 0) {
+            t->width = t->par->width = pc->width;
+            t->height = t->par->height = pc->height;
+        }
+    }
+    av_parser_close(pc);
+    avcodec_free_context(&cc);
+}
+
+static int take_new_config(struct cs_track *t, const AVPacket *pkt)
+{
+    size_t n = 0;
+    const uint8_t *x = av_packet_get_side_data(pkt,
+                                               AV_PKT_DATA_NEW_EXTRADATA, &n);
+    uint8_t *nx;
+
+    if (!x) {
+        /* Annex B: the parameter sets lead the keyframe. */
+        x = pkt->data;
+        n = (size_t)pkt->size;
+    }
+    nx = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (!nx)
+        return AVERROR(ENOMEM);
+    memcpy(nx, x, n);
+    av_freep(&t->par->extradata);
+    t->par->extradata = nx;
+    t->par->extradata_size = (int)n;
+    new_size(t, pkt);
+    if (cs_codecs_string(t->par, t->codecs, sizeof(t->codecs)) < 0)
+        cs_warn("'%s': codec configuration changed to one without a "
+                "codecs string", t->name);
+    return 0;
+}
+
+/* A timestamp jump: backwards, or forwards by more than two segments. */
+static int jumped(const struct cs_pkg *p, const struct cs_track *t,
+                  int64_t dts)
+{
+    double d = secs(t, dts - t->last_dts);
+
+    return d < 0 || d > 2 * p->cfg->segment + 1;
+}
+
+static int start_segment(struct cs_pkg *p, struct cs_track *t,
+                         const AVPacket *pkt, int64_t dts, int disc)
+{
+    struct cs_seg *s = &t->cur;
+    const struct cs_seg *prev = t->nsegs ? &t->segs[t->nsegs - 1] : NULL;
+    int64_t step;
+    int ret;
+
+    memset(s, 0, sizeof(*s));
+    if (!t->mux || disc) {
+        if (t->mux)
+            t->init_gen++;
+        ret = open_mux(p, t, pkt);
+        if (ret < 0)
+            return ret;
+    } else if (p->ts) {
+        ret = open_mux(p, t, pkt);       /* PAT and PMT lead every segment */
+        if (ret < 0)
+            return ret;
+    }
+    if (disc && prev) {
+        /* Wall clock goes on from where the last segment ended; after a
+         * restart from now, but never back. */
+        int64_t end = prev->pdt_us + (int64_t)(prev->dur * 1e6);
+        int64_t at = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts)
+                                              * 1e6);
+
+        if (!t->restarted) {
+            t->anchor_us = end;
+            t->anchor_ts = dts;
+        } else if (at < end) {
+            t->anchor_us += end - at;
+        }
+    }
+    if (disc || !t->open) {
+        t->pstart_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts)
+                                                * 1e6);
+        t->pto = av_rescale_q(dts, t->tb, t->mtb);
+    }
+    if (disc)
+        t->dseq++;
+    t->restarted = 0;
+    s->seq = t->next_seq++;
+    s->disc = disc;
+    s->dseq = t->dseq;
+    s->init = t->init_gen;
+    s->width = t->width;
+    s->height = t->height;
+    s->pdt_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts) * 1e6);
+    s->pstart_us = t->pstart_us;
+    s->pto = t->pto;
+    s->t = -1;
+    /* Boundaries on a fixed grid, so that audio (whose frames do not
+     * divide the segment) does not drift from video. */
+    step = (int64_t)(p->cfg->segment / av_q2d(t->tb) + 0.5);
+    if (disc || !t->goal || llabs(dts - t->goal) > step / 2)
+        t->goal = dts;
+    t->goal += step;
+    t->seg_start = t->part_start = dts;
+    t->seg.len = 0;
+    t->part_pkts = 0;
+    t->open = 1;
+    return 0;
+}
+
+/* Close the current fragment at END (the next frame's dts). */
+static int end_part(struct cs_pkg *p, struct cs_track *t, int64_t end,
+                    int publish, int list)
+{
+    struct cs_seg *s = &t->cur;
+    uint8_t *data = NULL;
+    size_t len = 0, ilen;
+    const uint8_t *init;
+    char name[160];
+    int ret;
+
+    if (!t->part_pkts)
+        return 0;
+    ret = cs_memmux_cut(t->mux, &data, &len);
+    if (ret < 0)
+        goto out;
+    init = cs_memmux_init(t->mux, &ilen);
+    if (init && !t->init_put) {
+        cs_init_name(t, t->init_gen, name, sizeof(name));
+        ret = cs_pkg_put(p, name, init, ilen, CS_OUT_MEDIA);
+        if (ret < 0)
+            goto out;
+        t->init_put = 1;
+    }
+    if (s->t < 0 && !p->ts)
+        s->t = cs_fmp4_tfdt(data, len);
+    if (publish && s->nparts < CS_MAX_PARTS) {
+        cs_seg_name(p, t, s->seq, s->nparts, name, sizeof(name));
+        ret = cs_pkg_put(p, name, data, len, CS_OUT_MEDIA);
+        if (ret < 0)
+            goto out;
+        s->parts[s->nparts].dur = secs(t, end - t->part_start);
+        s->parts[s->nparts].indep = t->part_key;
+        s->nparts++;
+    }
+    ret = cs_buf_append(&t->seg, data, len);
+    t->part_start = end;
+    t->part_pkts = 0;
+    if (ret >= 0 && list)
+        ret = cs_pkg_part_done(p, t);
+out:
+    free(data);
+    return ret;
+}
+
+static int end_segment(struct cs_pkg *p, struct cs_track *t, int64_t end)
+{
+    struct cs_seg *s = &t->cur;
+    char name[160];
+    int ret = end_part(p, t, end, p->ll && s->nparts < CS_MAX_PARTS - 1, 0);
+
+    if (ret < 0)
+        return ret;
+    s->dur = secs(t, end - t->seg_start);
+    if (s->t < 0)
+        s->t = av_rescale_q(t->seg_start, t->tb, t->mtb);
+    s->d = av_rescale_q(end - t->seg_start, t->tb, t->mtb);
+    s->bytes = (int64_t)t->seg.len;
+    cs_seg_name(p, t, s->seq, -1, name, sizeof(name));
+    ret = cs_pkg_put(p, name, t->seg.data, t->seg.len, CS_OUT_MEDIA);
+    if (ret < 0)
+        return ret;
+    t->open = 0;
+    return cs_pkg_segment_done(p, t);
+}
+
+/* Checks --segment against the input's keyframe interval once. */
+static int check_gop(struct cs_pkg *p, struct cs_track *t, int64_t dts)
+{
+    double gop, n;
+
+    if (t->first_key == AV_NOPTS_VALUE) {
+        t->first_key = dts;
+        return 0;
+    }
+    if (t->gop || dts <= t->first_key)
+        return 0;
+    t->gop = dts - t->first_key;
+    gop = secs(t, t->gop);
+    n = p->cfg->segment / gop;
+    if (n < 0.99 || fabs(n - round(n)) > 0.02) {
+        cs_error("--segment %g is not a multiple of the GOP of '%s' "
+                 "(%.3g s)", p->cfg->segment, t->name, gop);
+        return CS_EUSAGE;
+    }
+    return 0;
+}
+
+static int64_t pkt_dur(const struct cs_track *t, const AVPacket *pkt)
+{
+    if (pkt->duration > 0)
+        return pkt->duration;
+    return t->last_dur > 0 ? t->last_dur : 0;
+}
+
+static int cut_if_due(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt,
+                      int64_t dts)
+{
+    double left = secs(t, t->goal - dts);
+    double half = secs(t, pkt_dur(t, pkt)) / 2;
+    int key = pkt->flags & AV_PKT_FLAG_KEY, disc, ret;
+
+    disc = jumped(p, t, dts) ||
+           (!t->audio && key && config_changed(t, pkt));
+    if (disc || t->pending_disc) {
+        if (!t->audio && !key) {
+            t->pending_disc = 1;
+            return AVERROR(EAGAIN);     /* wait for a keyframe */
+        }
+        if (!t->audio && config_changed(t, pkt))
+            take_new_config(t, pkt);
+        cs_info("'%s': discontinuity at %.3f s", t->name, secs(t, dts));
+        ret = end_segment(p, t, jumped(p, t, dts) ?
+                          t->last_dts + pkt_dur(t, pkt) : dts);
+        t->pending_disc = 0;
+        if (ret >= 0)
+            ret = start_segment(p, t, pkt, dts, 1);
+        return ret < 0 ? ret : cs_pkg_publish(p, t);
+    }
+    if (!t->audio && key) {
+        ret = check_gop(p, t, dts);
+        if (ret < 0)
+            return ret;
+    }
+    if ((t->audio || key) && left <= half + 1e-3) {
+        ret = end_segment(p, t, dts);
+        if (ret >= 0)
+            ret = start_segment(p, t, pkt, dts, 0);
+        return ret < 0 ? ret : cs_pkg_publish(p, t);
+    }
+    if (p->ll && t->part_pkts &&
+        secs(t, dts + pkt_dur(t, pkt) - t->part_start) >
+        p->cfg->part + 1e-4)
+        return end_part(p, t, dts, 1, 1);
+    return 0;
+}
+
+int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
+{
+    int64_t dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    int ret;
+
+    if (dts == AV_NOPTS_VALUE)
+        dts = t->last_dts + t->last_dur;
+    if (!t->open) {
+        if (!t->audio && !(pkt->flags & AV_PKT_FLAG_KEY))
+            return 0;
+        ret = start_segment(p, t, pkt, dts, t->pending_disc);
+        t->pending_disc = 0;
+        if (ret < 0)
+            return ret;
+        if (!t->audio)
+            check_gop(p, t, dts);
+    } else {
+        ret = cut_if_due(p, t, pkt, dts);
+        if (ret == AVERROR(EAGAIN))
+            return 0;
+        if (ret < 0)
+            return ret;
+    }
+    if (!t->part_pkts)
+        t->part_key = t->audio || (pkt->flags & AV_PKT_FLAG_KEY);
+    if (pkt->duration > 0)
+        t->last_dur = pkt->duration;
+    else if (t->last_dts != AV_NOPTS_VALUE && dts > t->last_dts)
+        t->last_dur = dts - t->last_dts;
+    t->last_dts = dts;
+    t->part_pkts++;
+    ret = cs_memmux_write(t->mux, 0, pkt);
+    if (ret < 0)
+        cs_error("cannot package '%s': %s", t->name, CS_ERRSTR(ret));
+    return ret;
+}
+
+int cs_track_aux(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
+{
+    if (!t->open || !t->mux)
+        return 0;
+    return cs_memmux_write(t->mux, 1, pkt);
+}
+
+int cs_track_finish(struct cs_pkg *p, struct cs_track *t)
+{
+    if (!t->open)
+        return 0;
+    return end_segment(p, t, t->last_dts + t->last_dur);
+}

@@ -1,0 +1,139 @@
+/* hls/pkg.h: the packager's model of its renditions, shared by the
+ * packager (packager.c, part.c) and its writers (playlist.c, mpd.c,
+ * state.c). Not a public API. */
+#ifndef CS_HLS_PKG_H
+#define CS_HLS_PKG_H
+
+#include <stdint.h>
+#include <libavformat/avformat.h>
+#include <libavutil/bprint.h>
+
+#include "hls/packager.h"
+#include "hls/memmux.h"
+#include "out/out.h"
+
+enum { CS_MAX_PARTS = 64, CS_MAX_TRACKS = 16, CS_MAX_DELETES = 4096 };
+
+struct cs_part {
+    double dur;
+    int indep;                  /* starts with a keyframe */
+};
+
+struct cs_seg {
+    int64_t seq;
+    double dur;                 /* seconds */
+    int64_t pdt_us;             /* wall clock of its first frame */
+    int64_t t, d;               /* start and duration, DASH timescale */
+    int64_t dseq;               /* discontinuity sequence number */
+    int disc;                   /* a discontinuity comes before it */
+    int gap;                    /* lost to a restart: EXT-X-GAP */
+    int init;                   /* init segment generation */
+    int width, height;          /* picture size (video) */
+    int64_t pstart_us;          /* its DASH Period's start (wall clock) */
+    int64_t pto;                /* its Period's presentationTimeOffset */
+    int64_t bytes;
+    int nparts;
+    struct cs_part parts[CS_MAX_PARTS];
+};
+
+struct cs_track {
+    char name[64];              /* folder: "720p", "audio" */
+    int audio;
+    int in_idx;                 /* input stream */
+    int aux_idx;                /* MPEG-TS: audio muxed along, or -1 */
+    AVCodecParameters *par;     /* owned */
+    AVRational tb;              /* input time base */
+    AVRational mtb;             /* muxer time base: DASH timescale */
+    struct cs_memmux *mux;
+    char codecs[96];
+    int width, height;
+    AVRational fps;
+    int channels, rate;
+    char lang[8];               /* the stream's "language", or "" */
+    int init_gen;               /* init.mp4, init-1.mp4, ... */
+    int init_put;               /* this generation's init is written */
+
+    struct cs_seg *segs;        /* complete segments in the playlist */
+    int nsegs, cap;
+    struct cs_seg cur;          /* being written */
+    int open;                   /* cur has its first packet */
+    int64_t next_seq, dseq;
+    int pending_disc;           /* next segment starts a discontinuity */
+    struct cs_buf seg;          /* cur's bytes so far */
+
+    int64_t seg_start, part_start, last_dts, last_dur;
+    int64_t goal;               /* where the segment should end */
+    int part_key, part_pkts;
+    int64_t first_key, gop;     /* measured keyframe interval */
+    int64_t anchor_us;          /* wall clock at ANCHOR_TS */
+    int64_t anchor_ts;
+    int64_t pstart_us, pto;     /* the current DASH Period */
+    int restarted;              /* the next segment follows a restart */
+
+    int64_t peak_bps, sum_bytes;
+    double sum_dur;
+    int64_t total_segs;
+};
+
+struct cs_delete {
+    char name[96];
+    int64_t due_us;
+};
+
+struct cs_pkg {
+    const struct cs_pkg_config *cfg;
+    struct cs_out *out;
+    struct cs_input *input;
+    AVFormatContext *in;        /* input->fmt */
+    struct cs_track tracks[CS_MAX_TRACKS];
+    int ntracks;
+    int atrack;                 /* the audio track, or -1 */
+    int ll, dash, ts;
+    int ended;                  /* input over: ENDLIST */
+    int target;                 /* EXT-X-TARGETDURATION */
+    int64_t ast_us;             /* DASH availabilityStartTime */
+    int64_t wall0_us;           /* wall clock at ANCHOR_TS */
+    int64_t anchor_ts;          /* in AV_TIME_BASE */
+    int restarted;
+    int state_failed;           /* the last state save failed */
+    struct cs_delete *dels;
+    int ndels;
+    uint32_t master_hash;       /* what the last master.m3u8 said */
+    struct cs_stats *stats;
+    int64_t bytes_out, files_out;
+};
+
+/* part.c: cutting parts and segments. */
+int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt);
+int cs_track_aux(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt);
+int cs_track_finish(struct cs_pkg *p, struct cs_track *t);
+/* File names inside the output: "720p/12.m4s", "720p/12.3.m4s". */
+void cs_seg_name(const struct cs_pkg *p, const struct cs_track *t,
+                 int64_t seq, int part, char *buf, size_t size);
+void cs_init_name(const struct cs_track *t, int gen, char *buf,
+                  size_t size);
+
+/* packager.c: publishing. */
+int cs_pkg_put(struct cs_pkg *p, const char *name, const void *data,
+               size_t len, enum cs_out_kind kind);
+void cs_pkg_delete_later(struct cs_pkg *p, const char *name,
+                         int64_t due_us);
+int cs_pkg_segment_done(struct cs_pkg *p, struct cs_track *t);
+int cs_pkg_part_done(struct cs_pkg *p, struct cs_track *t);
+/* Write T's playlist, then the master and the MPD when they changed. */
+int cs_pkg_publish(struct cs_pkg *p, struct cs_track *t);
+
+/* playlist.c */
+void cs_playlist_media(const struct cs_pkg *p, const struct cs_track *t,
+                       AVBPrint *bp);
+/* Returns 0 when nothing to write yet (a rendition has no segment). */
+int cs_playlist_master(const struct cs_pkg *p, AVBPrint *bp);
+
+/* mpd.c */
+void cs_mpd_write(const struct cs_pkg *p, AVBPrint *bp);
+
+/* state.c: what a restart needs (OUT/cs-segment.json). */
+int cs_state_save(struct cs_pkg *p);
+int cs_state_load(struct cs_pkg *p);
+
+#endif

@@ -1,0 +1,228 @@
+/* hls/state.c: OUT/cs-segment.json, written after every segment, read at
+ * start. Not a hidden name: an origin's ingest (cs-serve) refuses those. A restarted cs-segment goes on with the media sequence numbers
+ * (never reusing one that may have been published), a new init segment
+ * name, a discontinuity, and DASH's availabilityStartTime unchanged. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "hls/pkg.h"
+#include "log.h"
+
+#define STATE_NAME "cs-segment.json"
+
+static cJSON *seg_json(const struct cs_seg *s)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "seq", (double)s->seq);
+    cJSON_AddNumberToObject(o, "dur", s->dur);
+    cJSON_AddNumberToObject(o, "pdt_us", (double)s->pdt_us);
+    cJSON_AddNumberToObject(o, "t", (double)s->t);
+    cJSON_AddNumberToObject(o, "d", (double)s->d);
+    cJSON_AddNumberToObject(o, "dseq", (double)s->dseq);
+    cJSON_AddNumberToObject(o, "disc", s->disc);
+    cJSON_AddNumberToObject(o, "gap", s->gap);
+    cJSON_AddNumberToObject(o, "init", s->init);
+    cJSON_AddNumberToObject(o, "pstart_us", (double)s->pstart_us);
+    cJSON_AddNumberToObject(o, "pto", (double)s->pto);
+    cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
+    return o;
+}
+
+static cJSON *track_json(const struct cs_track *t)
+{
+    cJSON *o = cJSON_CreateObject(), *segs = cJSON_CreateArray();
+
+    cJSON_AddStringToObject(o, "name", t->name);
+    cJSON_AddNumberToObject(o, "next_seq", (double)t->next_seq);
+    /* The segment being written, which may have published parts. */
+    cJSON_AddNumberToObject(o, "open_seq", t->open ? (double)t->cur.seq : -1);
+    cJSON_AddNumberToObject(o, "dseq", (double)t->dseq);
+    cJSON_AddNumberToObject(o, "init_gen", t->init_gen);
+    cJSON_AddNumberToObject(o, "timescale", t->mtb.den);
+    for (int i = 0; i < t->nsegs; i++)
+        cJSON_AddItemToArray(segs, seg_json(&t->segs[i]));
+    cJSON_AddItemToObject(o, "segments", segs);
+    return o;
+}
+
+int cs_state_save(struct cs_pkg *p)
+{
+    cJSON *root, *tracks, *dels;
+    char *text;
+    int ret;
+
+    if (p->cfg->vod)
+        return 0;
+    root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "ast_us", (double)p->ast_us);
+    tracks = cJSON_AddArrayToObject(root, "tracks");
+    for (int i = 0; i < p->ntracks; i++)
+        cJSON_AddItemToArray(tracks, track_json(&p->tracks[i]));
+    /* Files waiting for their grace time: a later run deletes them. */
+    dels = cJSON_AddArrayToObject(root, "deletes");
+    for (int i = 0; i < p->ndels; i++) {
+        cJSON *d = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(d, "name", p->dels[i].name);
+        cJSON_AddNumberToObject(d, "due_us", (double)p->dels[i].due_us);
+        cJSON_AddItemToArray(dels, d);
+    }
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text)
+        return AVERROR(ENOMEM);
+    ret = p->out->ops->put(p->out, STATE_NAME, text, strlen(text),
+                           cs_out_content_type(STATE_NAME),
+                           cs_out_cache_control(CS_OUT_STATE));
+    free(text);
+    /* Without it a restart starts afresh; the stream itself goes on. */
+    if (ret < 0 && !p->state_failed)
+        cs_warn("cannot save the state in '%s': a restart will not resume",
+                p->cfg->output);
+    p->state_failed = ret < 0;
+    return 0;
+}
+
+static int64_t num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static int load_segs(struct cs_track *t, const cJSON *arr)
+{
+    int n = cJSON_GetArraySize(arr), i = 0;
+    const cJSON *e;
+
+    t->segs = calloc(n + 16, sizeof(*t->segs));
+    if (!t->segs)
+        return AVERROR(ENOMEM);
+    t->cap = n + 16;
+    cJSON_ArrayForEach(e, arr) {
+        struct cs_seg *s = &t->segs[i++];
+        const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "dur");
+
+        s->seq = num(e, "seq");
+        s->dur = cJSON_IsNumber(dur) ? dur->valuedouble : 0;
+        s->pdt_us = num(e, "pdt_us");
+        s->t = num(e, "t");
+        s->d = num(e, "d");
+        s->dseq = num(e, "dseq");
+        s->disc = (int)num(e, "disc");
+        s->gap = (int)num(e, "gap");
+        s->init = (int)num(e, "init");
+        s->pstart_us = num(e, "pstart_us");
+        s->pto = num(e, "pto");
+        s->bytes = num(e, "bytes");
+    }
+    t->nsegs = i;
+    return 0;
+}
+
+static void resume(struct cs_track *t, const cJSON *o)
+{
+    t->next_seq = num(o, "next_seq");
+    t->dseq = num(o, "dseq");
+    t->init_gen = (int)num(o, "init_gen") + 1;
+    t->mtb = (AVRational){ 1, (int)num(o, "timescale") };
+    t->restarted = 1;
+}
+
+/* The segments being written when the last run died may have published
+ * parts, or even their whole file just before the kill: they are listed
+ * as gaps and their numbers never used again. Every rendition goes on
+ * from the same number, so that segments stay aligned. */
+static int fill_gaps(struct cs_pkg *p, int64_t next)
+{
+    for (int i = 0; i < p->ntracks; i++) {
+        struct cs_track *t = &p->tracks[i];
+
+        if (!t->restarted)
+            continue;
+        while (t->nsegs && t->segs[t->nsegs - 1].seq < next - 1) {
+            struct cs_seg *g;
+
+            if (t->nsegs == t->cap) {
+                g = realloc(t->segs, (t->cap + 16) * sizeof(*g));
+                if (!g)
+                    return AVERROR(ENOMEM);
+                t->segs = g;
+                t->cap += 16;
+            }
+            g = &t->segs[t->nsegs++];
+            *g = g[-1];
+            g->seq++;
+            g->pdt_us += (int64_t)(g[-1].dur * 1e6);
+            g->t += g->d;
+            g->disc = 0;
+            g->gap = 1;
+            g->nparts = 0;
+            g->bytes = 0;
+        }
+        t->next_seq = next;
+        t->pending_disc = t->nsegs > 0;
+    }
+    return 0;
+}
+
+int cs_state_load(struct cs_pkg *p)
+{
+    char *text = NULL;
+    size_t len = 0;
+    cJSON *root = NULL;
+    const cJSON *tracks, *o;
+    int64_t next = 0;
+    int ret = cs_out_get(p->out, STATE_NAME, 1 << 22, &text, &len);
+
+    if (ret == AVERROR(ENOENT))
+        return 0;
+    if (ret < 0) {
+        cs_error("cannot read the state of '%s': %s", p->cfg->output,
+                 CS_ERRSTR(ret));
+        return ret;
+    }
+    root = cJSON_ParseWithLength(text, len);
+    tracks = cJSON_GetObjectItemCaseSensitive(root, "tracks");
+    if (!cJSON_IsArray(tracks)) {
+        cs_warn("ignoring the unreadable state in '%s'", p->cfg->output);
+        goto out;
+    }
+    p->ast_us = num(root, "ast_us");
+    cJSON_ArrayForEach(o, tracks) {
+        int64_t open = num(o, "open_seq");
+
+        next = FFMAX(next, FFMAX(num(o, "next_seq"), open + 1));
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+
+        for (int i = 0; i < p->ntracks && cJSON_IsString(name); i++)
+            if (!strcmp(p->tracks[i].name, name->valuestring) &&
+                !p->tracks[i].segs) {
+                ret = load_segs(&p->tracks[i],
+                    cJSON_GetObjectItemCaseSensitive(o, "segments"));
+                if (ret < 0)
+                    goto out;
+                resume(&p->tracks[i], o);
+            }
+    }
+    ret = fill_gaps(p, next);
+    if (ret < 0)
+        goto out;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "deletes")) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+
+        if (cJSON_IsString(name))
+            cs_pkg_delete_later(p, name->valuestring, num(o, "due_us"));
+    }
+    p->restarted = 1;
+    cs_info("resuming '%s' after media sequence %lld", p->cfg->output,
+            (long long)next - 1);
+    ret = 0;
+out:
+    cJSON_Delete(root);
+    free(text);
+    return ret;
+}

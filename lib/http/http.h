@@ -1,0 +1,125 @@
+/* http/http.h: what the parts of cs-serve share: the server, one
+ * request, the response helpers (files.c), LL-HLS (llhls.c), ingest
+ * (ingest.c), metrics (metrics.c) and the player pages (player.c). */
+#ifndef CS_HTTP_HTTP_H
+#define CS_HTTP_HTTP_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <microhttpd.h>
+
+#include "http/live.h"
+#include "http/server.h"
+
+enum cs_kind {
+    CS_KIND_PLAYLIST, CS_KIND_MANIFEST, CS_KIND_SEGMENT, CS_KIND_PART,
+    CS_KIND_INIT, CS_KIND_PAGE, CS_KIND_OTHER, CS_KIND_INGEST,
+    CS_KIND_COUNT,
+};
+
+struct cs_metrics {
+    atomic_llong requests[CS_KIND_COUNT];
+    atomic_llong bytes[CS_KIND_COUNT];
+    atomic_llong status[6];           /* by class: 1xx .. 5xx */
+    atomic_llong active;              /* open connections */
+    atomic_llong blocked_total;       /* requests that had to wait */
+    atomic_llong expired_total;       /* ... and got 503 */
+    atomic_llong ingest_errors;
+};
+
+struct cs_http {
+    struct cs_serve_cfg cfg;
+    char root[PATH_MAX];              /* resolved */
+    char assets[PATH_MAX];            /* resolved, or "" */
+    int root_fd, assets_fd;           /* O_PATH folders, or -1 */
+    struct MHD_Daemon *daemon;
+    struct cs_live *live;
+    struct cs_metrics metrics;
+};
+
+enum cs_method { CS_GET, CS_HEAD, CS_PUT, CS_DELETE, CS_OPTIONS };
+
+struct cs_req {
+    struct cs_http *h;
+    struct MHD_Connection *conn;
+    enum cs_method method;
+    enum cs_kind kind;
+    char rel[PATH_MAX];               /* path below the root, no '/' first */
+    char abs[PATH_MAX];
+    int ffd;                          /* the file opened by resolve, or -1 */
+    struct cs_waiter w;
+    int waited;                       /* counted as blocked once */
+    /* LL-HLS directives */
+    int has_msn, has_part, skip;
+    int64_t msn;
+    int64_t part;
+    /* ingest */
+    int started;
+    int fd;
+    char *tmp;                        /* upload's temporary name */
+    int64_t received;
+    int failed;                       /* HTTP status to answer, or 0 */
+};
+
+/* files.c */
+/* Map URL (already percent-decoded once by libmicrohttpd) below ROOT (a
+ * resolved path; ROOT_FD the same folder opened O_PATH, or -1) into
+ * R->rel and R->abs. AVERROR(ENOENT) for anything that would leave the
+ * root: "..", "." or empty segments, hidden names, NUL or backslash, and
+ * symbolic links resolving outside. MUST_EXIST: the file is opened into
+ * R->ffd (with openat2 RESOLVE_BENEATH, so nothing can be swapped in
+ * between); else only its folder is checked (for ingest and waits). */
+int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
+                    const char *url, int must_exist);
+enum cs_kind cs_http_kind(const char *path);
+const char *cs_http_mime(const char *path);
+/* True when the client's Accept-Encoding allows gzip. */
+int cs_http_accepts_gzip(struct MHD_Connection *c);
+/* gzip LEN bytes into a malloc'ed *OUT. */
+int cs_http_gzip(const char *data, size_t len, char **out, size_t *out_len);
+/* Add CORS, Age and the other headers every response carries. */
+void cs_http_common(struct cs_http *h, struct MHD_Response *resp,
+                    int64_t age_s);
+/* Queue RESP with STATUS, count it, and release it. */
+enum MHD_Result cs_http_queue(struct cs_req *r, unsigned status,
+                              struct MHD_Response *resp, uint64_t bytes);
+/* A short text body ("404 not found\n") with STATUS. */
+enum MHD_Result cs_http_error(struct cs_req *r, unsigned status);
+/* Serve a buffer (copied) with type, cache and validators; handles HEAD
+ * and If-None-Match. ETAG may be NULL. */
+enum MHD_Result cs_http_buffer(struct cs_req *r, const char *data,
+                               size_t len, const char *type,
+                               const char *cache, const char *etag,
+                               int64_t mtime_s, int64_t age_s, int gz);
+/* True when the request's If-None-Match / If-Modified-Since match. */
+int cs_http_not_modified(struct cs_req *r, const char *etag, int64_t mtime);
+enum MHD_Result cs_http_304(struct cs_req *r, const char *cache,
+                            const char *etag, int64_t mtime);
+/* Serve the file R->ffd (R->abs names it): ranges, validators, cache
+ * headers. Takes R->ffd. */
+enum MHD_Result cs_http_file(struct cs_req *r);
+void cs_http_date(int64_t t, char *buf, size_t size);
+
+/* llhls.c: a GET for a playlist (*.m3u8) */
+enum MHD_Result cs_llhls_playlist(struct cs_req *r);
+/* llhls.c: a GET for a missing file: wait when it is the preload hint. */
+enum MHD_Result cs_llhls_hinted(struct cs_req *r);
+
+/* ingest.c: PUT and DELETE */
+enum MHD_Result cs_ingest(struct cs_req *r, const char *url,
+                          const char *data, size_t *size);
+/* The request ended (possibly aborted): drop a half-written upload. */
+void cs_ingest_cleanup(struct cs_req *r);
+
+/* metrics.c */
+enum MHD_Result cs_metrics_page(struct cs_req *r);
+
+/* player.c */
+enum MHD_Result cs_player_index(struct cs_req *r);
+enum MHD_Result cs_player_stream(struct cs_req *r, const char *stream);
+enum MHD_Result cs_player_script(struct cs_req *r);
+
+#endif

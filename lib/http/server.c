@@ -1,0 +1,423 @@
+/* cs-serve's server: libmicrohttpd with epoll and a thread pool; the
+ * request router; blocked requests are suspended connections resumed
+ * by the live table. */
+#include "http/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "sig.h"
+#include "stats.h"
+#include "http/http.h"
+
+#define MAX_STRAY_BODY (64 * 1024)
+
+void cs_serve_defaults(struct cs_serve_cfg *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->root = ".";
+    cfg->listen = "127.0.0.1:8080";
+    cfg->cors_origin = "*";
+    cfg->threads = 2;
+    cfg->max_conns = 10000;
+    cfg->timeout = 30;
+    cfg->max_header = 32 * 1024;
+    cfg->max_upload = 256 << 20;
+}
+
+static void suspend_cb(void *arg)
+{
+    struct cs_req *r = arg;
+
+    MHD_suspend_connection(r->conn);
+}
+
+static void wake_cb(void *arg)
+{
+    struct cs_req *r = arg;
+
+    MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result healthz(struct cs_req *r)
+{
+    r->kind = CS_KIND_OTHER;
+    return cs_http_buffer(r, "ok\n", 3, "text/plain; charset=utf-8",
+                          "no-store", NULL, 0, 0, 0);
+}
+
+static enum MHD_Result options(struct cs_req *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        0, "", MHD_RESPMEM_PERSISTENT);
+
+    if (!resp)
+        return MHD_NO;
+    cs_http_common(r->h, resp, 0);
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+                            "GET, HEAD, OPTIONS");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            "Range, If-None-Match, If-Modified-Since");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
+    return cs_http_queue(r, MHD_HTTP_NO_CONTENT, resp, 0);
+}
+
+static enum MHD_Result redirect_dir(struct cs_req *r, const char *url)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        0, "", MHD_RESPMEM_PERSISTENT);
+    char loc[PATH_MAX + 2];
+
+    if (!resp)
+        return MHD_NO;
+    snprintf(loc, sizeof(loc), "%s/", url);
+    cs_http_common(r->h, resp, 0);
+    MHD_add_response_header(resp, "Location", loc);
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    return cs_http_queue(r, MHD_HTTP_MOVED_PERMANENTLY, resp, 0);
+}
+
+static enum MHD_Result asset(struct cs_req *r, const char *name)
+{
+    r->kind = CS_KIND_PAGE;
+    if (!r->h->assets[0] ||
+        cs_http_resolve(r->h->assets, r->h->assets_fd, r, name, 1) < 0)
+        return cs_http_error(r, MHD_HTTP_NOT_FOUND);
+    return cs_http_file(r);
+}
+
+static enum MHD_Result route(struct cs_req *r, const char *url)
+{
+    size_t n = strlen(url);
+    struct stat st;
+
+    if (!strcmp(url, "/metrics"))
+        return cs_metrics_page(r);
+    if (!strcmp(url, "/healthz"))
+        return healthz(r);
+    if (!strcmp(url, "/"))
+        return cs_player_index(r);
+    if (!strcmp(url, "/_cs/player.js"))
+        return cs_player_script(r);
+    if (!strncmp(url, "/_cs/hls/", 9))
+        return asset(r, url + 9);
+    r->kind = cs_http_kind(url);
+    if (cs_http_resolve(r->h->root, r->h->root_fd, r, url, 1) < 0) {
+        if ((r->kind == CS_KIND_PART || r->kind == CS_KIND_SEGMENT) &&
+            cs_http_resolve(r->h->root, -1, r, url, 0) == 0)
+            return cs_llhls_hinted(r);
+        return cs_http_error(r, MHD_HTTP_NOT_FOUND);
+    }
+    if (fstat(r->ffd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        r->kind = CS_KIND_PAGE;
+        if (n > 1 && url[n - 1] == '/')
+            return cs_player_stream(r, r->rel);
+        return redirect_dir(r, url);
+    }
+    if (r->kind == CS_KIND_PLAYLIST)
+        return cs_llhls_playlist(r);
+    return cs_http_file(r);
+}
+
+static struct cs_req *new_req(struct cs_http *h, struct MHD_Connection *c,
+                              const char *method)
+{
+    struct cs_req *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    r->h = h;
+    r->conn = c;
+    r->fd = -1;
+    r->ffd = -1;
+    r->w.arg = r;
+    r->kind = CS_KIND_OTHER;
+    r->method = -1;
+    if (!strcmp(method, "GET"))
+        r->method = CS_GET;
+    else if (!strcmp(method, "HEAD"))
+        r->method = CS_HEAD;
+    else if (!strcmp(method, "PUT"))
+        r->method = CS_PUT;
+    else if (!strcmp(method, "DELETE"))
+        r->method = CS_DELETE;
+    else if (!strcmp(method, "OPTIONS"))
+        r->method = CS_OPTIONS;
+    return r;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+                               const char *url, const char *method,
+                               const char *version, const char *data,
+                               size_t *size, void **con_cls)
+{
+    struct cs_req *r = *con_cls;
+
+    if (!r) {
+        r = new_req(cls, c, method);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        /* answering before the request is complete closes the
+         * connection: wait for the next call, except for ingest, which
+         * refuses bad tokens before reading a body */
+        if (r->method != CS_PUT && r->method != CS_DELETE)
+            return MHD_YES;
+    }
+    switch ((int)r->method) {
+    case CS_PUT:
+    case CS_DELETE:
+        return cs_ingest(r, url, data, size);
+    case CS_OPTIONS:
+        return options(r);
+    default:
+        /* a body where none belongs: skip a little, then hang up */
+        if (*size) {
+            r->received += (int64_t)*size;
+            *size = 0;
+            return r->received > MAX_STRAY_BODY ? MHD_NO : MHD_YES;
+        }
+        if (r->method == CS_GET || r->method == CS_HEAD)
+            return route(r, url);
+        return cs_http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED);
+    }
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct cs_http *h = cls;
+    struct cs_req *r = *con_cls;
+
+    if (!r)
+        return;
+    cs_live_cancel(h->live, &r->w);
+    cs_ingest_cleanup(r);
+    if (r->ffd >= 0)
+        close(r->ffd);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                       enum MHD_ConnectionNotificationCode code)
+{
+    struct cs_http *h = cls;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&h->metrics.active, 1);
+    else
+        atomic_fetch_sub(&h->metrics.active, 1);
+}
+
+/* The usual %HH decoding, with a decoded NUL turned into a backslash,
+ * which no path below the root may hold: "a%00/../b" must not become
+ * "a". */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    size_t n = MHD_http_unescape(s);
+
+    for (size_t i = 0; i < n; i++)
+        if (!s[i])
+            s[i] = '\\';
+    return n;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    cs_vlog(CS_LOG_VERBOSE, fmt, ap);
+}
+
+/* "127.0.0.1:8080", "[::1]:8080", "localhost:8080", ":8080" (any). */
+static int parse_listen(const char *s, struct sockaddr_storage *ss,
+                        socklen_t *len)
+{
+    struct addrinfo hints = { 0 }, *ai = NULL;
+    char host[256];
+    const char *colon = strrchr(s, ':'), *h = host;
+    int n;
+
+    if (!colon || !colon[1])
+        return CS_EUSAGE;
+    n = (int)(colon - s);
+    if (n >= (int)sizeof(host))
+        return CS_EUSAGE;
+    snprintf(host, sizeof(host), "%.*s", n, s);
+    if (host[0] == '[' && n > 1 && host[n - 1] == ']') {
+        host[n - 1] = 0;
+        h = host + 1;
+    }
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (getaddrinfo(*h ? h : NULL, colon + 1, &hints, &ai) || !ai)
+        return CS_EUSAGE;
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static int start(struct cs_http *h)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+
+    if (parse_listen(h->cfg.listen, &ss, &sslen) < 0) {
+        cs_error("invalid value '%s' for --listen: expected HOST:PORT",
+                 h->cfg.listen);
+        return CS_EUSAGE;
+    }
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, h,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->cfg.threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_conns,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(h->cfg.timeout + 0.999),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)h->cfg.max_header,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, connection, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
+        MHD_OPTION_END);
+    if (!h->daemon) {
+        cs_error("cannot listen on '%s': %s", h->cfg.listen,
+                 errno ? strerror(errno) : "address unavailable");
+        return CS_ENET;
+    }
+    return 0;
+}
+
+static void find_assets(struct cs_http *h)
+{
+    static const char *const rel[] = {
+        "../node_modules/hls.js/dist", "../share/livestreamx/hls.js",
+        "../lib/node_modules/hls.js/dist", NULL,
+    };
+    char exe[PATH_MAX], path[PATH_MAX * 2];
+    ssize_t n;
+
+    if (h->cfg.assets) {
+        if (!realpath(h->cfg.assets, h->assets))
+            h->assets[0] = 0;
+        return;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    *strrchr(exe, '/') = 0;
+    for (int i = 0; rel[i]; i++) {
+        snprintf(path, sizeof(path), "%s/%s/hls.min.js", exe, rel[i]);
+        if (access(path, R_OK) == 0) {
+            *strrchr(path, '/') = 0;
+            if (realpath(path, h->assets))
+                return;
+        }
+    }
+    h->assets[0] = 0;
+}
+
+static cJSON *stats_obj(struct cs_http *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    long long req = 0, bytes = 0;
+
+    for (int k = 0; k < CS_KIND_COUNT; k++) {
+        req += atomic_load(&h->metrics.requests[k]);
+        bytes += atomic_load(&h->metrics.bytes[k]);
+    }
+    cJSON_AddNumberToObject(o, "requests", (double)req);
+    cJSON_AddNumberToObject(o, "sent_bytes", (double)bytes);
+    cJSON_AddNumberToObject(o, "connections",
+                            (double)atomic_load(&h->metrics.active));
+    cJSON_AddNumberToObject(o, "blocked", cs_live_blocked(h->live));
+    cJSON_AddNumberToObject(o, "ingest_errors",
+                            (double)atomic_load(&h->metrics.ingest_errors));
+    return o;
+}
+
+static int serve(struct cs_http *h)
+{
+    struct cs_stats *st = NULL;
+    struct cs_live_cb cb = { suspend_cb, wake_cb };
+    int ret;
+
+    ret = cs_live_open(&h->live, h->root, &cb);
+    if (ret < 0) {
+        cs_error("cannot watch '%s': %s", h->cfg.root, CS_ERRSTR(ret));
+        return ret;
+    }
+    ret = cs_stats_open(&st, h->cfg.stats);
+    if (ret < 0) {
+        cs_error("cannot open '%s': %s", h->cfg.stats, CS_ERRSTR(ret));
+        goto out;
+    }
+    ret = start(h);
+    if (ret < 0)
+        goto out;
+    cs_info("serving '%s' on http://%s/", h->cfg.root, h->cfg.listen);
+    while (!cs_stopping()) {
+        struct pollfd p = { cs_sig_fd(), POLLIN, 0 };
+
+        poll(&p, 1, 1000);
+        if (cs_stats_due(st))
+            cs_stats_emit(st, stats_obj(h));
+    }
+    /* release blocked requests (503), give them a moment, then stop */
+    cs_live_shutdown(h->live);
+    usleep(200 * 1000);
+    MHD_stop_daemon(h->daemon);
+    h->daemon = NULL;
+    ret = 0;
+out:
+    cs_stats_close(&st, st ? stats_obj(h) : NULL);
+    cs_live_close(&h->live);
+    return ret;
+}
+
+int cs_serve_run(const struct cs_serve_cfg *cfg)
+{
+    struct cs_http *h = calloc(1, sizeof(*h));
+    struct stat st;
+    int ret;
+
+    if (!h)
+        return AVERROR(ENOMEM);
+    h->cfg = *cfg;
+    if (!realpath(cfg->root, h->root) || stat(h->root, &st) < 0 ||
+        !S_ISDIR(st.st_mode)) {
+        cs_error("cannot serve '%s': %s", cfg->root,
+                 errno == ENOENT ? "no such folder" : "not a folder");
+        free(h);
+        return CS_EUSAGE;
+    }
+    find_assets(h);
+    if (!h->assets[0])
+        cs_warn("hls.js not found: the player page will not play "
+                "(use --assets DIR)");
+    h->root_fd = open(h->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    h->assets_fd = h->assets[0] ?
+        open(h->assets, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    ret = serve(h);
+    if (h->root_fd >= 0)
+        close(h->root_fd);
+    if (h->assets_fd >= 0)
+        close(h->assets_fd);
+    free(h);
+    return ret;
+}

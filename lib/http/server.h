@@ -1,0 +1,31 @@
+/* http/server.h: cs-serve, the low-latency HTTP origin (libmicrohttpd,
+ * epoll, its own threads, blocked LL-HLS requests held as suspended
+ * connections). */
+#ifndef CS_HTTP_SERVER_H
+#define CS_HTTP_SERVER_H
+
+#include <stdint.h>
+
+struct cs_serve_cfg {
+    const char *root;          /* folder of streams */
+    const char *listen;        /* "127.0.0.1:8080", "[::1]:8080", ":8080" */
+    const char *ingest_token;  /* NULL: PUT/DELETE answer 405 */
+    const char *assets;        /* hls.js dist folder, or NULL: found */
+    const char *cors_origin;   /* Access-Control-Allow-Origin */
+    int threads;               /* libmicrohttpd thread pool */
+    int max_conns;             /* connection limit */
+    double timeout;            /* idle seconds per connection */
+    int64_t max_header;        /* request line + headers, bytes */
+    int64_t max_upload;        /* ingest body, bytes */
+    const char *stats;         /* --stats FILE|- or NULL */
+};
+
+/* Defaults for every field. */
+void cs_serve_defaults(struct cs_serve_cfg *cfg);
+
+/* Serve until a stop is requested (sig.h). Returns 0 on a clean stop,
+ * CS_EUSAGE for a bad configuration (after one line on stderr), or
+ * another negative code. */
+int cs_serve_run(const struct cs_serve_cfg *cfg);
+
+#endif

@@ -1,0 +1,180 @@
+/* Files from the root as they are on disk: validators, byte ranges,
+ * cache headers by kind; DASH manifests gzip'ed when accepted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fsutil.h"
+#include "http/http.h"
+
+#define MAX_MANIFEST (8 << 20)
+
+static const char *cache_for(enum cs_kind kind)
+{
+    switch (kind) {
+    case CS_KIND_SEGMENT:
+    case CS_KIND_PART:
+        return "public, max-age=31536000, immutable";
+    case CS_KIND_INIT:
+        return "public, max-age=60";
+    case CS_KIND_MANIFEST:
+    case CS_KIND_PLAYLIST:
+        return "public, max-age=1";
+    default:
+        return "no-cache";
+    }
+}
+
+/* One "bytes=" range of a file of SIZE bytes: 1 with *OFF and *LEN set,
+ * 0 to send the whole file (no range, several, or not understood), -1
+ * when it cannot be satisfied. */
+static int parse_range(const char *h, int64_t size, int64_t *off,
+                       int64_t *len)
+{
+    char *end;
+    long long a, b;
+
+    if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+        return 0;
+    h += 6;
+    if (*h == '-') {
+        a = strtoll(h + 1, &end, 10);
+        if (end == h + 1 || *end || a < 0)
+            return 0;
+        if (a == 0 || size == 0)
+            return -1;
+        *len = a < size ? a : size;
+        *off = size - *len;
+        return 1;
+    }
+    a = strtoll(h, &end, 10);
+    if (end == h || *end != '-' || a < 0)
+        return 0;
+    h = end + 1;
+    b = *h ? strtoll(h, &end, 10) : size - 1;
+    if (*h && (*end || b < a))
+        return 0;
+    if (a >= size)
+        return -1;
+    if (b >= size)
+        b = size - 1;
+    *off = a;
+    *len = b - a + 1;
+    return 1;
+}
+
+static enum MHD_Result unsatisfiable(struct cs_req *r, int64_t size)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        0, "", MHD_RESPMEM_PERSISTENT);
+    char cr[64];
+
+    if (!resp)
+        return MHD_NO;
+    snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
+    cs_http_common(r->h, resp, 0);
+    MHD_add_response_header(resp, "Content-Range", cr);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return cs_http_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp, 0);
+}
+
+static void file_etag(const struct stat *st, char *buf, size_t size)
+{
+    snprintf(buf, size, "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
+             (unsigned long long)st->st_size,
+             (unsigned long long)st->st_mtim.tv_sec * 1000000000ULL +
+             (unsigned long long)st->st_mtim.tv_nsec);
+}
+
+static enum MHD_Result manifest(struct cs_req *r, const struct stat *st,
+                                const char *etag)
+{
+    char *text = NULL, *gz = NULL, tag[64];
+    size_t len, gzlen;
+    enum MHD_Result ret;
+    int use_gz = cs_http_accepts_gzip(r->conn);
+
+    if (cs_file_read(r->abs, MAX_MANIFEST, &text, &len) < 0)
+        return cs_http_error(r, MHD_HTTP_NOT_FOUND);
+    if (use_gz && cs_http_gzip(text, len, &gz, &gzlen) < 0)
+        use_gz = 0;
+    snprintf(tag, sizeof(tag), "%.*s%s\"", (int)strlen(etag) - 1, etag,
+             use_gz ? "-gz" : "");
+    ret = cs_http_buffer(r, use_gz ? gz : text, use_gz ? gzlen : len,
+                         cs_http_mime(r->abs), cache_for(r->kind), tag,
+                         st->st_mtim.tv_sec, 0, use_gz);
+    free(text);
+    free(gz);
+    return ret;
+}
+
+static int if_range_ok(struct cs_req *r, const char *etag)
+{
+    const char *ir = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 "If-Range");
+
+    return !ir || !strcmp(ir, etag);
+}
+
+enum MHD_Result cs_http_file(struct cs_req *r)
+{
+    struct MHD_Response *resp;
+    struct stat st;
+    int64_t off = 0, len;
+    char etag[80], date[64], cr[96];
+    int fd, rng = 0;
+
+    fd = r->ffd;
+    r->ffd = -1;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return cs_http_error(r, MHD_HTTP_NOT_FOUND);
+    }
+    file_etag(&st, etag, sizeof(etag));
+    if (r->kind == CS_KIND_MANIFEST) {
+        close(fd);
+        return manifest(r, &st, etag);
+    }
+    len = st.st_size;
+    if (cs_http_not_modified(r, etag, st.st_mtim.tv_sec)) {
+        close(fd);
+        return cs_http_304(r, cache_for(r->kind), etag, st.st_mtim.tv_sec);
+    }
+    if (if_range_ok(r, etag))
+        rng = parse_range(MHD_lookup_connection_value(
+                              r->conn, MHD_HEADER_KIND, "Range"),
+                          st.st_size, &off, &len);
+    if (rng < 0) {
+        close(fd);
+        return unsatisfiable(r, st.st_size);
+    }
+    resp = len ? MHD_create_response_from_fd_at_offset64((uint64_t)len, fd,
+                                                         (uint64_t)off)
+               : MHD_create_response_from_buffer(0, "",
+                                                 MHD_RESPMEM_PERSISTENT);
+    if (!len)
+        close(fd);
+    if (!resp)
+        return MHD_NO;
+    cs_http_common(r->h, resp, 0);
+    MHD_add_response_header(resp, "Content-Type", cs_http_mime(r->abs));
+    MHD_add_response_header(resp, "Cache-Control", cache_for(r->kind));
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    MHD_add_response_header(resp, "ETag", etag);
+    cs_http_date(st.st_mtim.tv_sec, date, sizeof(date));
+    MHD_add_response_header(resp, "Last-Modified", date);
+    if (rng > 0) {
+        snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64,
+                 off, off + len - 1, (int64_t)st.st_size);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
+    return cs_http_queue(r, rng > 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK,
+                         resp, (uint64_t)len);
+}

@@ -1,0 +1,106 @@
+/* ladder/internal.h: what the files of the ladder share (not public). */
+#ifndef CS_LADDER_INTERNAL_H
+#define CS_LADDER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+
+#include "ladder/ladder.h"
+#include "ladder/queue.h"
+#include "media/mux.h"
+#include "media/resample.h"
+#include "media/scale.h"
+
+/* The muxer, shared by the rung threads and the audio (under lock). */
+struct cs_ladder_out {
+    pthread_mutex_t lock;
+    struct cs_mux *mux;
+    int err;                /* the first write error (under lock) */
+};
+
+/* Write PKT (time base TB) to stream INDEX under the lock; consumes PKT.
+ * The first failure is kept in o->err. */
+int cs_ladder_out_write(struct cs_ladder_out *o, int index, AVPacket *pkt,
+                        AVRational tb);
+
+/* The first write error, or 0. */
+int cs_ladder_out_error(struct cs_ladder_out *o);
+
+/* More than the pictures any encoder holds (x264's largest look-ahead and
+ * frame threads). */
+#define CS_LADDER_DELAY_RING 256
+
+/* One decoded picture on its way down the ladder. N and KEY are decided
+ * once, on the common timeline, for every rung. */
+struct cs_ladder_item {
+    AVFrame *frame;
+    uint32_t need;                  /* rungs that encode this picture */
+    uint32_t key;                   /* rungs for which it is a keyframe */
+    int64_t n[CS_LADDER_MAX_RUNGS]; /* frame number at each rung's rate */
+    int64_t t0_us;                  /* time of frame number 0 */
+    int64_t wall_us;                /* when it was decoded (cs_now_us) */
+};
+
+void cs_ladder_item_free(void *item);
+
+/* Queue a copy of IT holding a new reference to FRAME (blocks while Q is
+ * full; on failure nothing is queued). */
+int cs_ladder_item_push(struct cs_queue *q, const struct cs_ladder_item *it,
+                        const AVFrame *frame);
+
+/* A rung: its input queue, scaler, encoder and thread. */
+struct cs_ladder_rung {
+    int index;
+    const struct cs_rung *rung;
+    AVCodecContext *enc;
+    struct cs_scaler *scaler;   /* letterbox: another aspect */
+    struct cs_scaler *fill;     /* the rung's aspect */
+    struct cs_queue *in;
+    struct cs_queue *next;  /* the next smaller rung (scaled from this) */
+    struct cs_ladder_out *out;
+    int stream;
+    pthread_t thread;
+    int running;
+    int err;
+    int err_own;            /* the failure began here */
+    int drained;            /* the encoder was flushed */
+    atomic_llong frames, bytes, media_us;
+    /* From a picture's decoding to its packet's writing: the last and the
+     * largest. Pictures are found by frame number in a ring. */
+    atomic_llong delay_us, delay_max_us;
+    int64_t decoded_us[CS_LADDER_DELAY_RING];
+};
+
+int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
+                        const struct cs_rung *rung, int queue);
+int cs_ladder_rung_start(struct cs_ladder_rung *r);
+/* Wait for the thread; returns its error (0 when it drained cleanly). */
+int cs_ladder_rung_join(struct cs_ladder_rung *r);
+void cs_ladder_rung_close(struct cs_ladder_rung *r);
+
+/* The audio path: passthrough for AAC/Opus, else one encode. */
+struct cs_ladder_audio {
+    int idx;                    /* input stream, -1: no audio */
+    int stream;                 /* output stream */
+    AVRational in_tb;
+    AVCodecContext *par;        /* passthrough parameters */
+    AVCodecContext *dec, *enc;
+    struct cs_resampler *rs;
+    int64_t next_pts;           /* encoded: samples at 48 kHz */
+    int started;
+    struct cs_ladder_out *out;
+};
+
+int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
+                         enum cs_acodec codec, int64_t bitrate,
+                         int global_header);
+/* The context to create the output stream from. */
+const AVCodecContext *cs_ladder_audio_params(const struct cs_ladder_audio *a);
+int cs_ladder_audio_packet(struct cs_ladder_audio *a, const AVPacket *pkt);
+int cs_ladder_audio_flush(struct cs_ladder_audio *a);
+void cs_ladder_audio_close(struct cs_ladder_audio *a);
+
+#endif

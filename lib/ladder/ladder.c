@@ -1,0 +1,440 @@
+#include "ladder/ladder.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <libavutil/mathematics.h>
+
+#include "clock.h"
+#include "err.h"
+#include "ladder/internal.h"
+#include "ladder/timeline.h"
+#include "log.h"
+#include "media/input.h"
+#include "sig.h"
+#include "stats.h"
+
+/* A step in the input timestamps larger than this is a jump to close. */
+#define MAX_GAP_US 1000000
+
+static const AVRational us = { 1, 1000000 };
+
+struct ladder {
+    const struct cs_ladder_config *cfg;
+    struct cs_rung rungs[CS_LADDER_MAX_RUNGS];
+    int nb;
+    struct cs_input *in;
+    AVCodecContext *vdec;
+    AVRational src_fps;
+    struct cs_ladder_rung r[CS_LADDER_MAX_RUNGS];
+    struct cs_ladder_audio audio;
+    struct cs_ladder_out out;
+    struct cs_timeline tl;
+    struct cs_stats *stats;
+    /* The common timeline on which every rung's frames are chosen. */
+    int have_t0;
+    int64_t t0_us, last_t_us;
+    int64_t last_n[CS_LADDER_MAX_RUNGS], last_g[CS_LADDER_MAX_RUNGS];
+    int64_t frames_in, start_us, prev_us;
+    int64_t prev_frames[CS_LADDER_MAX_RUNGS];
+};
+
+static int open_input(struct ladder *l)
+{
+    const struct cs_ladder_config *c = l->cfg;
+    unsigned flags = CS_INPUT_VIDEO | CS_INPUT_AUDIO;
+    AVDictionary *opts = NULL;
+    AVStream *st;
+    int ret;
+
+    /* A short probe, but not CS_INPUT_LOW_DELAY: its "nobuffer" throws the
+     * probed packets away, and with them the first GOP. Keeping them costs
+     * no lasting delay: they are encoded faster than real time. */
+    if (c->low_delay) {
+        av_dict_set(&opts, "probesize", "500000", 0);
+        av_dict_set(&opts, "analyzeduration", "1000000", 0);
+    }
+    ret = cs_input_open(&l->in, c->input, c->input_format, opts, flags);
+    av_dict_free(&opts);
+    if (ret < 0) {
+        cs_error("cannot open '%s': %s", c->input, CS_ERRSTR(ret));
+        return ret;
+    }
+    if (l->in->vidx < 0) {
+        cs_error("cannot use '%s': no video stream", c->input);
+        return CS_EDATA;
+    }
+    st = l->in->fmt->streams[l->in->vidx];
+    ret = cs_decoder_open(&l->vdec, st, c->low_delay ? 1 : 0);
+    if (ret < 0) {
+        cs_error("cannot decode the %s video of '%s': %s",
+                 avcodec_get_name(st->codecpar->codec_id), c->input,
+                 CS_ERRSTR(ret));
+        return ret == AVERROR_DECODER_NOT_FOUND ? CS_EDATA : ret;
+    }
+    if (st->codecpar->width <= 0 || st->codecpar->height <= 0) {
+        cs_error("cannot use '%s': the video size is unknown", c->input);
+        return CS_EDATA;
+    }
+    l->src_fps = av_guess_frame_rate(l->in->fmt, st, NULL);
+    if (l->src_fps.num <= 0 || l->src_fps.den <= 0 ||
+        av_q2d(l->src_fps) > 1000)
+        l->src_fps = (AVRational){ 25, 1 };
+    return 0;
+}
+
+static int needs_matroska(const struct ladder *l)
+{
+    for (int i = 0; i < l->nb; i++)
+        if (l->rungs[i].enc.codec == CS_VCODEC_AV1)
+            return 1;
+    return 0;
+}
+
+static int open_rungs(struct ladder *l)
+{
+    const AVCodecParameters *par = l->in->fmt->streams[l->in->vidx]->codecpar;
+    int mkv, ret;
+
+    memcpy(l->rungs, l->cfg->rungs, sizeof(l->rungs));
+    l->nb = l->cfg->nb_rungs;
+    ret = cs_rungs_fit(l->rungs, &l->nb, par->width, par->height,
+                       par->sample_aspect_ratio, l->src_fps, l->cfg->upscale);
+    if (ret < 0)
+        return ret;
+    mkv = needs_matroska(l);
+    for (int i = 0; i < l->nb; i++) {
+        const struct cs_venc_settings *s = &l->rungs[i].enc;
+
+        l->rungs[i].enc.global_header = mkv;
+        ret = cs_ladder_rung_open(&l->r[i], i, &l->rungs[i], l->cfg->queue);
+        if (ret < 0)
+            return ret;
+        cs_verbose("rung '%s': %s %dx%d at %d/%d fps, %" PRId64 " b/s",
+                   l->rungs[i].name, cs_vcodec_name(s->codec), s->width,
+                   s->height, s->fps.num, s->fps.den, s->bitrate);
+        l->last_n[i] = l->last_g[i] = -1;
+    }
+    for (int i = 0; i + 1 < l->nb; i++)
+        if (l->cfg->scale_from == CS_LADDER_FROM_LARGER)
+            l->r[i].next = l->r[i + 1].in;
+    return 0;
+}
+
+static int open_audio(struct ladder *l)
+{
+    const AVStream *st;
+
+    l->audio.idx = -1;
+    l->audio.stream = -1;
+    l->audio.out = &l->out;
+    if (l->in->aidx < 0 || l->cfg->acodec == CS_ACODEC_NONE)
+        return 0;
+    st = l->in->fmt->streams[l->in->aidx];
+    l->audio.idx = l->in->aidx;
+    return cs_ladder_audio_open(&l->audio, st, l->cfg->acodec,
+                                l->cfg->abitrate, needs_matroska(l));
+}
+
+/* Audio first, so that a reader of the MPEG-TS (which lists streams in
+ * PMT order) sees the streams in the order they were written. */
+static int open_output(struct ladder *l)
+{
+    const char *format = needs_matroska(l) ? "matroska" : "mpegts";
+    AVDictionary *opts = NULL;
+    AVFormatContext *fmt;
+    int ret;
+
+    ret = cs_mux_open(&l->out.mux, l->cfg->output, format);
+    if (ret < 0) {
+        cs_error("cannot write '%s': %s", l->cfg->output, CS_ERRSTR(ret));
+        return ret;
+    }
+    fmt = cs_mux_ctx(l->out.mux);
+    if (l->audio.idx >= 0) {
+        ret = cs_mux_add_stream(l->out.mux, cs_ladder_audio_params(&l->audio));
+        if (ret < 0)
+            return ret;
+        l->audio.stream = ret;
+    }
+    for (int i = 0; i < l->nb; i++) {
+        const struct cs_rung *g = &l->rungs[i];
+        struct cs_ladder_variant v = { .bitrate = g->enc.bitrate,
+            .width = g->enc.width, .height = g->enc.height,
+            .fps = g->enc.fps };
+
+        snprintf(v.name, sizeof(v.name), "%s", g->name);
+        ret = cs_mux_add_stream(l->out.mux, l->r[i].enc);
+        if (ret < 0)
+            return ret;
+        l->r[i].stream = ret;
+        l->r[i].out = &l->out;
+        ret = cs_ladder_variant_set(fmt, ret, &v);
+        if (ret < 0)
+            return ret;
+    }
+    if (l->audio.stream >= 0)
+        cs_ladder_variant_share(fmt, l->audio.stream);
+    /* Live: each audio frame in its own PES, not ~200 ms of them. */
+    if (l->cfg->low_delay && !needs_matroska(l))
+        av_dict_set(&opts, "pes_payload_size", "0", 0);
+    ret = cs_mux_start(l->out.mux, &opts);
+    av_dict_free(&opts);
+    if (ret < 0)
+        cs_error("cannot write '%s': %s", l->cfg->output, CS_ERRSTR(ret));
+    return ret;
+}
+
+/* Choose, on the common timeline, which rungs take this picture, its
+ * frame number at each rung's rate, and where GOPs start. Numbers count
+ * from the first picture (t0); a GOP starts when the number crosses a
+ * multiple of the GOP length, and that picture is numbered exactly on the
+ * boundary, so rungs with the same GOP in seconds put their keyframes at
+ * the same timestamp whatever their frame rate. */
+static void plan(struct ladder *l, const AVFrame *f, struct cs_ladder_item *it)
+{
+    AVRational tb = l->in->fmt->streams[l->in->vidx]->time_base;
+    int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+    int64_t t;
+
+    if (ts != AV_NOPTS_VALUE)
+        t = av_rescale_q(ts, tb, us);
+    else
+        t = l->last_t_us + av_rescale_q(1, av_inv_q(l->src_fps), us);
+    if (!l->have_t0) {
+        l->t0_us = t;
+        l->have_t0 = 1;
+    }
+    l->last_t_us = t;
+    it->t0_us = l->t0_us;
+    for (int i = 0; i < l->nb; i++) {
+        const struct cs_venc_settings *s = &l->rungs[i].enc;
+        int64_t gf = cs_venc_gop_frames(s), n, g;
+        /* An eighth of a frame absorbs timestamps rounded to the input's
+         * time base (33 ms at 30 fps in Matroska is frame 0.99). */
+        int64_t tol = av_rescale(1000000, s->fps.den, 8LL * s->fps.num);
+
+        n = av_rescale_rnd(t - l->t0_us + tol, s->fps.num,
+                           s->fps.den * 1000000LL, AV_ROUND_DOWN);
+        if (n < 0)
+            continue;
+        g = n / gf;
+        if (g > l->last_g[i]) {
+            n = g * gf;
+            l->last_g[i] = g;
+            it->key |= 1u << i;
+        } else if (n <= l->last_n[i]) {
+            continue;           /* over this rung's frame-rate cap */
+        }
+        it->n[i] = n;
+        it->need |= 1u << i;
+        l->last_n[i] = n;
+    }
+}
+
+static int on_video(void *opaque, AVFrame *frame)
+{
+    struct ladder *l = opaque;
+    struct cs_ladder_item it = { 0 };
+    int ret = 0;
+
+    l->frames_in++;
+    it.wall_us = cs_now_us();
+    plan(l, frame, &it);
+    if (!it.need)
+        return 0;
+    if (l->cfg->scale_from == CS_LADDER_FROM_LARGER)
+        return cs_ladder_item_push(l->r[0].in, &it, frame);
+    for (int i = 0; i < l->nb && ret >= 0; i++)
+        if (it.need & (1u << i))
+            ret = cs_ladder_item_push(l->r[i].in, &it, frame);
+    return ret;
+}
+
+/* --stats: one object a second with a member per rung; the final one
+ * once everything is written. */
+static cJSON *rung_stats(struct ladder *l, int i, double dt, double wall)
+{
+    struct cs_ladder_rung *r = &l->r[i];
+    long long frames = atomic_load(&r->frames);
+    long long bytes = atomic_load(&r->bytes);
+    long long media = atomic_load(&r->media_us);
+    cJSON *o = cJSON_CreateObject();
+    int peak = 0, depth = r->in ? cs_queue_depth(r->in, &peak) : 0;
+
+    cJSON_AddStringToObject(o, "name", l->rungs[i].name);
+    cJSON_AddNumberToObject(o, "width", l->rungs[i].enc.width);
+    cJSON_AddNumberToObject(o, "height", l->rungs[i].enc.height);
+    cJSON_AddNumberToObject(o, "target_bps", (double)l->rungs[i].enc.bitrate);
+    cJSON_AddNumberToObject(o, "frames", (double)frames);
+    cJSON_AddNumberToObject(o, "fps",
+                            dt > 0 ? (frames - l->prev_frames[i]) / dt : 0);
+    cJSON_AddNumberToObject(o, "bitrate_bps",
+                            media > 0 ? bytes * 8e6 / media : 0);
+    cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+    cJSON_AddNumberToObject(o, "queue_depth", depth);
+    cJSON_AddNumberToObject(o, "queue_peak", peak);
+    cJSON_AddNumberToObject(o, "speed", wall > 0 ? media / 1e6 / wall : 0);
+    cJSON_AddNumberToObject(o, "delay_ms", atomic_load(&r->delay_us) / 1e3);
+    cJSON_AddNumberToObject(o, "delay_max_ms",
+                            atomic_load(&r->delay_max_us) / 1e3);
+    l->prev_frames[i] = frames;
+    return o;
+}
+
+static void report(struct ladder *l, int final)
+{
+    int64_t now = cs_now_us();
+    double dt = (now - l->prev_us) / 1e6, wall = (now - l->start_us) / 1e6;
+    cJSON *o, *arr;
+
+    if (!l->stats || (!final && !cs_stats_due(l->stats)))
+        return;
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "input_frames", (double)l->frames_in);
+    cJSON_AddNumberToObject(o, "timestamp_jumps", l->tl.jumps);
+    arr = cJSON_AddArrayToObject(o, "rungs");
+    for (int i = 0; i < l->nb; i++)
+        cJSON_AddItemToArray(arr, rung_stats(l, i, dt, wall));
+    l->prev_us = now;
+    if (final)
+        cs_stats_close(&l->stats, o);
+    else
+        cs_stats_emit(l->stats, o);
+}
+
+static int pump(struct ladder *l)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int ret;
+
+    if (!pkt)
+        return AVERROR(ENOMEM);
+    for (;;) {
+        ret = cs_input_read(l->in, pkt);
+        if (ret == AVERROR_EOF || ret == CS_ESTOP || cs_stopping()) {
+            ret = 0;
+            break;
+        }
+        if (ret < 0) {
+            cs_error("cannot read '%s': %s", l->cfg->input, CS_ERRSTR(ret));
+            break;
+        }
+        if (pkt->stream_index == l->in->vidx) {
+            cs_timeline_fix(&l->tl, 0, pkt,
+                            l->in->fmt->streams[pkt->stream_index]->time_base);
+            ret = cs_decode(l->vdec, pkt, on_video, l);
+        } else if (pkt->stream_index == l->audio.idx) {
+            cs_timeline_fix(&l->tl, 1, pkt, l->audio.in_tb);
+            ret = cs_ladder_audio_packet(&l->audio, pkt);
+            if (ret < 0 && !cs_ladder_out_error(&l->out))
+                cs_error("cannot encode the audio: %s", CS_ERRSTR(ret));
+        }
+        av_packet_unref(pkt);
+        if (ret < 0)
+            break;
+        report(l, 0);
+    }
+    if (ret >= 0)
+        ret = cs_decode(l->vdec, NULL, on_video, l);
+    if (ret >= 0 && l->frames_in == 0 && !cs_stopping()) {
+        cs_error("cannot decode any picture of '%s'", l->cfg->input);
+        ret = CS_EDATA;
+    }
+    av_packet_free(&pkt);
+    return ret;
+}
+
+/* End the rung threads: drained after a clean end (ERR 0), at once after
+ * an error. */
+static void end_rungs(struct ladder *l, int err)
+{
+    for (int i = 0; i < l->nb && l->r[i].in; i++) {
+        if (err < 0)
+            cs_queue_abort(l->r[i].in, err);
+        else if (i == 0 || l->cfg->scale_from == CS_LADDER_FROM_SOURCE)
+            cs_queue_close(l->r[i].in);
+    }
+    for (int i = 0; i < l->nb; i++)
+        cs_ladder_rung_join(&l->r[i]);
+}
+
+/* End the rung threads and say what failed: the output, else the rung
+ * where a failure began. Returns RET or that error. */
+static int stop_rungs(struct ladder *l, int ret)
+{
+    end_rungs(l, ret);
+    if (l->out.err < 0) {
+        cs_error("cannot write '%s': %s", l->cfg->output,
+                 CS_ERRSTR(l->out.err));
+        return l->out.err;
+    }
+    for (int i = 0; i < l->nb; i++) {
+        if (l->r[i].err < 0 && l->r[i].err_own) {
+            cs_error("cannot encode rung '%s': %s", l->rungs[i].name,
+                     CS_ERRSTR(l->r[i].err));
+            return l->r[i].err;
+        }
+    }
+    return ret;
+}
+
+static int run(struct ladder *l)
+{
+    int ret;
+
+    ret = open_input(l);
+    if (ret >= 0)
+        ret = open_rungs(l);
+    if (ret >= 0)
+        ret = open_audio(l);
+    if (ret >= 0)
+        ret = open_output(l);
+    if (ret < 0)
+        return ret;
+    for (int i = 0; i < l->nb && ret >= 0; i++)
+        ret = cs_ladder_rung_start(&l->r[i]);
+    l->start_us = l->prev_us = cs_now_us();
+    if (ret >= 0)
+        ret = pump(l);
+    ret = stop_rungs(l, ret);
+    if (ret >= 0)
+        ret = cs_ladder_audio_flush(&l->audio);
+    return ret;
+}
+
+int cs_ladder_run(const struct cs_ladder_config *cfg)
+{
+    struct ladder *l = av_mallocz(sizeof(*l));
+    int ret;
+
+    if (!l)
+        return AVERROR(ENOMEM);
+    l->cfg = cfg;
+    cs_timeline_init(&l->tl, MAX_GAP_US);
+    pthread_mutex_init(&l->out.lock, NULL);
+    l->audio.idx = -1;
+    ret = cs_stats_open(&l->stats, cfg->stats);
+    if (ret < 0) {
+        cs_error("cannot write '%s': %s", cfg->stats, CS_ERRSTR(ret));
+        goto out;
+    }
+    ret = run(l);
+    if (ret >= 0) {
+        ret = cs_mux_finish(&l->out.mux);
+        if (ret < 0)
+            cs_error("cannot write '%s': %s", cfg->output, CS_ERRSTR(ret));
+    }
+    report(l, 1);
+out:
+    end_rungs(l, AVERROR_EXIT);
+    for (int i = 0; i < l->nb; i++)
+        cs_ladder_rung_close(&l->r[i]);
+    cs_ladder_audio_close(&l->audio);
+    cs_mux_abort(&l->out.mux);
+    avcodec_free_context(&l->vdec);
+    cs_input_free(&l->in);
+    pthread_mutex_destroy(&l->out.lock);
+    av_free(l);
+    return ret;
+}

@@ -1,0 +1,82 @@
+/* s3int.h: what s3.c shares with multipart.c and presign.c. Not an API. */
+#ifndef CS_STORE_S3INT_H
+#define CS_STORE_S3INT_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "store/s3.h"
+
+struct cs_s3 {
+    char *access_key;
+    char *secret_key;       /* never logged */
+    char *token;            /* never logged */
+    char *region;
+    char *endpoint;         /* scheme://host[:port], no trailing '/' */
+    int path_style;
+    int retries;
+    double timeout;
+    char sigv4[96];         /* "aws:amz:REGION:s3" */
+    CURL *curl;
+    pthread_mutex_t lock;   /* guards curl, seed, errmsg */
+    uint64_t seed;
+    char errmsg[320];
+};
+
+/* One request and its outcome. */
+struct s3_req {
+    const char *method;         /* GET PUT POST DELETE HEAD */
+    const char *bucket;
+    const char *key;            /* NULL: the bucket itself */
+    const char *query;          /* encoded, keys sorted; NULL: none */
+    const void *body;
+    size_t body_len;
+    const char *content_type;
+    const char *cache_control;
+    cs_s3_sink_fn sink;         /* the body of a 2xx reply, else buffered */
+    void *opaque;
+    size_t max_resp;            /* cap for a buffered body */
+    int error_in_200;           /* a 200 may carry <Error> (POST replies) */
+    /* results */
+    long status;
+    int64_t length;             /* Content-Length of the reply, -1 if none */
+    int64_t got;                /* body bytes given to the sink, over all
+                                   attempts: a retry resumes there with a
+                                   Range request */
+    int64_t offset;             /* where this attempt started */
+    int64_t skip;               /* bytes of a 200 reply to drop (the server
+                                   ignored the Range) */
+    int64_t expect;             /* object size the reply implies, -1 */
+    int started;                /* the body of this attempt began */
+    char etag[128];
+    double retry_after;
+    char *resp;                 /* buffered body, NUL-terminated */
+    size_t resp_len;
+    size_t resp_cap;
+    struct AVMD5 *md5;          /* over the sink's bytes, when set */
+    CURL *curl;                 /* set by cs_s3i_request */
+    int sink_ret;
+};
+
+/* Run R with retries; 0 on a 2xx reply, else a negative code (see s3.h)
+ * with the cause in s3->errmsg. Frees nothing: call s3_req_release. */
+int cs_s3i_request(struct cs_s3 *s3, struct s3_req *r);
+
+/* Append N bytes at P to the NUL-terminated buffer *data (*len used, *cap
+ * allocated): CS_EDATA past MAX bytes. */
+int cs_s3i_grow(char **data, size_t *len, size_t *cap, size_t max,
+                const void *p, size_t n);
+
+/* Free the buffered reply of R. */
+void cs_s3i_req_release(struct s3_req *r);
+
+/* The URL of BUCKET/KEY (KEY may be NULL) with QUERY; malloc'ed. */
+char *cs_s3i_url(const struct cs_s3 *s3, const char *bucket,
+                 const char *key, const char *query);
+
+/* Append S percent-encoded (RFC 3986 unreserved kept; '/' kept when
+ * KEEP_SLASH) to the malloc'ed string *dst. */
+int cs_s3i_append_enc(char **dst, const char *s, int keep_slash);
+
+#endif

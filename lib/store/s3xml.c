@@ -1,0 +1,127 @@
+#include "store/s3xml.h"
+
+#include <expat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+static void copy_text(char *dst, size_t size, const struct cs_s3xml *x)
+{
+    size_t n = x->text_len < size - 1 ? x->text_len : size - 1;
+
+    memcpy(dst, x->text, n);
+    dst[n] = 0;
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name,
+                             const XML_Char **attrs)
+{
+    struct cs_s3xml *x = ud;
+
+    if (x->depth == 0)
+        snprintf(x->root, sizeof(x->root), "%s", name);
+    if (!strcmp(name, "Contents")) {
+        x->key[0] = x->obj_etag[0] = x->mtime[0] = 0;
+        x->size = -1;
+    }
+    x->text_len = 0;
+    x->depth++;
+}
+
+static void strip_quotes(char *s)
+{
+    size_t n = strlen(s);
+
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        memmove(s, s + 1, n - 2);
+        s[n - 2] = 0;
+    }
+}
+
+static void end_contents(struct cs_s3xml *x)
+{
+    struct cs_s3_object o = { x->key, x->size, x->obj_etag, x->mtime };
+    int ret;
+
+    x->keys++;
+    if (!x->fn || x->fn_ret < 0)
+        return;
+    ret = x->fn(x->opaque, &o);
+    if (ret < 0)
+        x->fn_ret = ret;
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+    struct cs_s3xml *x = ud;
+
+    x->depth--;
+    if (!strcmp(name, "Contents")) {
+        end_contents(x);
+    } else if (!strcmp(name, "Key")) {
+        if (x->text_len >= sizeof(x->key))
+            x->overflow = 1;
+        copy_text(x->key, sizeof(x->key), x);
+    } else if (!strcmp(name, "Size")) {
+        x->text[x->text_len < sizeof(x->text) ? x->text_len : 0] = 0;
+        x->size = strtoll(x->text, NULL, 10);
+    } else if (!strcmp(name, "ETag")) {
+        copy_text(x->depth == 1 ? x->etag : x->obj_etag, sizeof(x->etag), x);
+        strip_quotes(x->depth == 1 ? x->etag : x->obj_etag);
+    } else if (!strcmp(name, "LastModified")) {
+        copy_text(x->mtime, sizeof(x->mtime), x);
+    } else if (!strcmp(name, "Code") && x->depth == 1) {
+        copy_text(x->code, sizeof(x->code), x);
+    } else if (!strcmp(name, "Message") && x->depth == 1) {
+        copy_text(x->message, sizeof(x->message), x);
+    } else if (!strcmp(name, "UploadId")) {
+        copy_text(x->upload_id, sizeof(x->upload_id), x);
+    } else if (!strcmp(name, "NextContinuationToken")) {
+        if (x->text_len >= sizeof(x->token))
+            x->overflow = 1;
+        copy_text(x->token, sizeof(x->token), x);
+    } else if (!strcmp(name, "IsTruncated")) {
+        x->truncated = x->text_len == 4 && !memcmp(x->text, "true", 4);
+    }
+    x->text_len = 0;
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
+{
+    struct cs_s3xml *x = ud;
+    size_t room = sizeof(x->text) - 1 - x->text_len;
+    size_t n = (size_t)len;
+
+    if (n > room) {
+        n = room;
+        x->overflow = 1;
+    }
+    memcpy(x->text + x->text_len, s, n);
+    x->text_len += n;
+}
+
+int cs_s3xml_parse(struct cs_s3xml *x, const char *data, size_t len)
+{
+    cs_s3_list_fn fn = x->fn;
+    void *opaque = x->opaque;
+    XML_Parser p;
+    int ret = 0;
+
+    memset(x, 0, sizeof(*x));
+    x->fn = fn;
+    x->opaque = opaque;
+    p = XML_ParserCreate("UTF-8");
+    if (!p)
+        return AVERROR(ENOMEM);
+    XML_SetUserData(p, x);
+    XML_SetElementHandler(p, on_start, on_end);
+    XML_SetCharacterDataHandler(p, on_text);
+    if (XML_Parse(p, data, (int)len, 1) == XML_STATUS_ERROR || x->overflow)
+        ret = CS_EDATA;
+    else if (x->fn_ret < 0)
+        ret = x->fn_ret;
+    XML_ParserFree(p);
+    return ret;
+}

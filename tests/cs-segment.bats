@@ -1,0 +1,233 @@
+#!/usr/bin/env bats
+# cs-segment: HLS with MPEG-TS and fMP4 segments, DASH, VOD, rendition
+# names, outputs and errors. Live LL-HLS, browsers and restarts are in
+# segment-live.bats.
+
+load helper
+load segment
+
+setup_file() {
+    export IN=$BATS_FILE_TMPDIR/in.ts
+    ladder_input "$IN" 6
+}
+
+# Frames of every video stream reachable from a multivariant playlist,
+# one a line (ffprobe lists each stream once per program and once alone).
+frames_per_program() {
+    ffprobe -v error -count_frames -select_streams v \
+        -show_entries stream=index,nb_read_frames -of csv=p=0 "$1" | sort -u
+}
+
+@test "TS HLS: every frame of every rendition decodes, segments line up and start with keyframes" {
+    run cs-segment --container ts --vod "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    run frames_per_program "$T/o/master.m3u8"
+    [ "$(echo "$output" | grep -c ',150$')" -eq 3 ]
+    grep -q 'CODECS="avc1.42c0..,mp4a.40.2"' "$T/o/master.m3u8"
+    [ "$(grep -c EXT-X-STREAM-INF "$T/o/master.m3u8")" -eq 3 ]
+    for r in hi mid lo; do
+        [ "$(extinfs "$T/o/$r/index.m3u8")" = "$(extinfs "$T/o/hi/index.m3u8")" ]
+        grep -q '#EXT-X-ENDLIST' "$T/o/$r/index.m3u8"
+        for f in "$T/o/$r"/*.ts; do
+            run ffprobe -v error -select_streams v -read_intervals '%+#1' \
+                -show_entries frame=key_frame -of csv=p=0 "$f"
+            [ "${lines[0]%%,*}" = 1 ]
+        done
+    done
+    [ "$(ls "$T/o/hi"/*.ts | wc -l)" -eq 3 ]
+    [ ! -e "$T/o/manifest.mpd" ]
+}
+
+@test "fMP4 HLS: CMAF init and segments decode, audio is its own rendition group" {
+    run cs-segment --vod "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    run frames_per_program "$T/o/master.m3u8"
+    [ "$(echo "$output" | grep -c ',150$')" -eq 3 ]
+    grep -q '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="eng",.*LANGUAGE="eng",.*URI="audio/index.m3u8"' \
+        "$T/o/master.m3u8"
+    grep -q 'AUDIO="audio"' "$T/o/master.m3u8"
+    grep -q 'RESOLUTION=240x180,FRAME-RATE=25.000' "$T/o/master.m3u8"
+    grep -q '#EXT-X-PLAYLIST-TYPE:VOD' "$T/o/hi/index.m3u8"
+    tail -1 "$T/o/audio/index.m3u8" | grep -qx '#EXT-X-ENDLIST'
+    grep -q '#EXT-X-MAP:URI="init.mp4"' "$T/o/hi/index.m3u8"
+    for r in hi mid lo; do
+        [ "$(extinfs "$T/o/$r/index.m3u8")" = "$(extinfs "$T/o/hi/index.m3u8")" ]
+        for f in "$T/o/$r"/[0-9]*.m4s; do
+            cat "$T/o/$r/init.mp4" "$f" >"$T/seg.mp4"
+            run ffprobe -v error -select_streams v -read_intervals '%+#1' \
+                -show_entries frame=key_frame -of csv=p=0 "$T/seg.mp4"
+            [ "${lines[0]%%,*}" = 1 ]
+        done
+    done
+    # VOD has no parts: nothing to fetch before a segment is whole.
+    ! grep -q EXT-X-PART "$T/o/hi/index.m3u8"
+    # BANDWIDTH is the measured peak, at least the average.
+    bw=$(grep -o 'BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
+    avg=$(grep -o 'AVERAGE-BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
+    [ "$bw" -ge "$avg" ]
+    [ "$avg" -gt 100000 ]
+}
+
+@test "DASH: the MPD reads back with ffmpeg and its segment list matches the files" {
+    run cs-segment --vod "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    grep -q 'type="static"' "$T/o/manifest.mpd"
+    grep -q 'contentType="audio" .* lang="eng"' "$T/o/manifest.mpd"
+    run ffprobe -v error -count_frames \
+        -show_entries stream=index,codec_type,nb_read_frames \
+        -of csv=p=0 "$T/o/manifest.mpd"
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | sort -u | grep -c ',video,150$')" -eq 3 ]
+    python3 - "$T/o" <<'PY'
+import os, sys, xml.etree.ElementTree as ET
+root = sys.argv[1]
+ns = {'d': 'urn:mpeg:dash:schema:mpd:2011'}
+mpd = ET.parse(os.path.join(root, 'manifest.mpd')).getroot()
+reps = mpd.findall('.//d:Representation', ns)
+assert len(reps) == 4, len(reps)
+for rep in reps:
+    st = rep.find('d:SegmentTemplate', ns)
+    n = int(st.get('startNumber'))
+    listed = []
+    t = None
+    for s in st.findall('.//d:S', ns):
+        t = int(s.get('t', t if t is not None else 0))
+        for _ in range(int(s.get('r', 0)) + 1):
+            listed.append(st.get('media').replace('$Number$', str(n)))
+            n += 1
+            t += int(s.get('d'))
+    folder = rep.get('id')
+    files = sorted(f for f in os.listdir(os.path.join(root, folder))
+                   if f.endswith('.m4s') and f.count('.') == 1)
+    assert sorted(os.path.basename(x) for x in listed) == files, (listed, files)
+    assert os.path.exists(os.path.join(root, st.get('initialization')))
+    assert rep.get('codecs')
+PY
+}
+
+@test "renditions are named from the ladder's labels: stream metadata, MPEG-TS services, else v0, v1" {
+    ladder_input "$T/in.mkv" 2 matroska
+    run cs-segment --vod "$T/in.mkv" -o "$T/o"
+    [ "$status" -eq 0 ]
+    grep -q '^hi/index.m3u8' "$T/o/master.m3u8"
+    grep -q '^lo/index.m3u8' "$T/o/master.m3u8"
+    [ -s "$T/o/mid/init.mp4" ]
+    # The same streams without cs-ladder's service labels: v0, v1, v2.
+    ffmpeg -nostdin -loglevel error -i "$T/in.mkv" -map 0 -c copy \
+        -bsf:v h264_mp4toannexb -f mpegts "$T/plain.ts"
+    run cs-segment --vod --no-dash "$T/plain.ts" -o "$T/ts"
+    [ "$status" -eq 0 ]
+    grep -q '^v0/index.m3u8' "$T/ts/master.m3u8"
+    grep -q '^v2/index.m3u8' "$T/ts/master.m3u8"
+    [ ! -e "$T/ts/manifest.mpd" ]
+}
+
+@test "reads standard input by default" {
+    run bash -c "cs-segment --vod -o '$T/o' < '$IN'"
+    [ "$status" -eq 0 ]
+    [ -s "$T/o/master.m3u8" ]
+}
+
+@test "a --segment that is not a multiple of the GOP is refused" {
+    run cs-segment --vod --segment 1.5 "$IN" -o "$T/o"
+    [ "$status" -eq 2 ]
+    one_line "$output"
+    [[ "$output" == "cs-segment: --segment 1.5 is not a multiple of the GOP of 'hi' (1 s)" ]]
+}
+
+@test "bad options and bad input are refused with one line" {
+    run cs-segment --part 0.1 "$IN" -o "$T/o"
+    [ "$status" -eq 2 ]
+    one_line "$output"
+    [[ "$output" == *"invalid value '0.1' for --part"* ]]
+    run cs-segment --segment 30 --part 0.2 "$IN" -o "$T/o"
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-segment: --part 0.2 does not fit --segment 30: 2 to 60 parts a segment" ]
+    run cs-segment "$IN"
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-segment: missing output: give -o OUTPUT" ]
+    head -c 20000 /dev/urandom >"$T/junk"
+    run cs-segment "$T/junk" -o "$T/o"
+    [ "$status" -eq 3 ]
+    one_line "$output"
+    [[ "$output" == "cs-segment: cannot read '$T/junk': "* ]]
+    run cs-segment "$IN" -o "ftp://x/y"
+    [ "$status" -eq 2 ]
+    one_line "$output"
+}
+
+@test "--stats writes JSON lines ending with a final object" {
+    run cs-segment --vod --stats "$T/s.json" "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    tail -1 "$T/s.json" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
+}
+
+@test "a timestamp jump and a new size mid-stream: new init, EXT-X-DISCONTINUITY, a new Period" {
+    ladder_input "$T/a.ts" 4
+    ladder_input "$T/b.ts" 4 mpegts 100 288x216
+    run bash -c "cat '$T/a.ts' '$T/b.ts' | cs-segment --vod -o '$T/o'"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"'hi': discontinuity at 101.400 s"* ]]
+    for r in hi mid lo audio; do
+        [ "$(grep -c '#EXT-X-DISCONTINUITY$' "$T/o/$r/index.m3u8")" -eq 1 ]
+        grep -q '#EXT-X-MAP:URI="init-1.mp4"' "$T/o/$r/index.m3u8"
+        [ -s "$T/o/$r/init-1.mp4" ]
+    done
+    [ "$(grep -c '<Period' "$T/o/manifest.mpd")" -eq 2 ]
+    # Every frame on both sides decodes, the second half at its new size.
+    run ffprobe -v error -count_frames -select_streams v \
+        -show_entries stream=index,nb_read_frames -of csv=p=0 "$T/o/master.m3u8"
+    [ "$(echo "$output" | sort -u | grep -c ',200$')" -eq 3 ]
+    cat "$T/o/hi/init-1.mp4" "$T/o/hi/3.m4s" >"$T/last.mp4"
+    [ "$(probe "$T/last.mp4" stream=width,height v:0 | paste -sd x)" = 288x216 ]
+    grep -q 'avc1.42c0' "$T/o/master.m3u8"
+    # The multivariant playlist and the MPD tell the new size.
+    grep -q 'RESOLUTION=288x216' "$T/o/master.m3u8"
+    grep -q 'width="288" height="216"' "$T/o/manifest.mpd"
+    grep -q 'width="320" height="240"' "$T/o/manifest.mpd"
+}
+
+@test "CODECS strings come from the bitstream: HEVC with Opus, AV1" {
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+        -f lavfi -i sine=sample_rate=48000:duration=2 \
+        -c:v libx265 -preset ultrafast -pix_fmt yuv420p \
+        -x265-params keyint=25:min-keyint=25:scenecut=0:log-level=error \
+        -c:a libopus -b:a 64k "$T/h.mkv"
+    run cs-segment --vod "$T/h.mkv" -o "$T/h"
+    [ "$status" -eq 0 ]
+    grep -q 'CODECS="hvc1.1.6.L60.90,opus"' "$T/h/master.m3u8"
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+        -c:v libsvtav1 -preset 12 -g 25 -svtav1-params scd=0 "$T/a.mkv" 2>/dev/null
+    run cs-segment --vod "$T/a.mkv" -o "$T/a"
+    [ "$status" -eq 0 ]
+    grep -q 'CODECS="av01.0.00M.08"' "$T/a/master.m3u8"
+    run ffprobe -v error -count_frames -show_entries stream=nb_read_frames \
+        -of csv=p=0 "$T/a/v0/index.m3u8"
+    [ "${lines[0]}" = 50 ]
+}
+
+@test "a live TS window keeps --window segments and the sequence numbers go on" {
+    run cs-segment --container ts --window 2 "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    p=$T/o/hi/index.m3u8
+    grep -qx '#EXT-X-MEDIA-SEQUENCE:1' "$p"
+    [ "$(grep -c '^#EXTINF' "$p")" -eq 2 ]
+    ! grep -q 'EXT-X-PART' "$p"
+    tail -1 "$p" | grep -qx '#EXT-X-ENDLIST'
+    # The same output again: segment 2 stays, a discontinuity, then 3 on.
+    run cs-segment --container ts --window 4 "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "cs-segment: resuming '$T/o' after media sequence 2" ]]
+    grep -qx '#EXT-X-MEDIA-SEQUENCE:2' "$p"
+    [ "$(grep -c '#EXT-X-DISCONTINUITY$' "$p")" -eq 1 ]
+    [ "$(grep -v '^#' "$p" | tr '\n' ' ')" = "2.ts 3.ts 4.ts 5.ts " ]
+    run ffprobe -v error -count_frames -select_streams v \
+        -show_entries stream=nb_read_frames -of csv=p=0 "$p"
+    [ "${lines[0]}" -ge 150 ]
+}

@@ -1,0 +1,416 @@
+#!/usr/bin/env bats
+# cs-serve: types, cache headers, validators, ranges, CORS, gzip, ingest,
+# LL-HLS blocking reload / delta updates / preload hints, traversal,
+# limits, metrics, the player page and the exit statuses.
+
+load helper
+load serve-helper
+
+setup() {
+    serve_setup
+}
+
+teardown() {
+    if [ -n "${SERVE_PID:-}" ]; then
+        kill "$SERVE_PID" 2>/dev/null || true
+        wait "$SERVE_PID" 2>/dev/null || true
+    fi
+}
+
+serve() {
+    timeout 170 cs-serve --root "$ROOT" --listen 127.0.0.1:$PORT \
+        --ingest-token t0ken-s3cret "$@" 2>"$T/serve.err" &
+    SERVE_PID=$!
+    wait_port "$PORT"
+}
+
+# Response headers only, CR removed, names lower-cased.
+hdrs() {
+    curl -s -o /dev/null -D - "$@" | tr -d '\r' |
+        awk -F': ' '{ if (NF > 1) print tolower($1) ": " $2; else print }'
+}
+
+code() {
+    curl -s -o /dev/null -w '%{http_code}' "$@"
+}
+
+@test "content types, cache headers, validators, HEAD and CORS" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 30
+    printf '<MPD/>' >"$ROOT/s/manifest.mpd"
+    head -c 1000 /dev/zero >"$ROOT/s/v0/7.ts"
+    head -c 100 /dev/zero >"$ROOT/s/v0/a.m4a"
+    serve
+    run hdrs $U/s/v0/index.m3u8
+    [[ "$output" == *"content-type: application/vnd.apple.mpegurl"* ]]
+    [[ "$output" == *"cache-control: public, max-age=1"* ]]
+    [[ "$output" == *"access-control-allow-origin: *"* ]]
+    [[ "$output" == *"access-control-expose-headers: Age"* ]]
+    [[ "$output" == *"age: "* ]]
+    run hdrs $U/s/v0/2.m4s
+    [[ "$output" == *"content-type: video/iso.segment"* ]]
+    [[ "$output" == *"cache-control: public, max-age=31536000, immutable"* ]]
+    [[ "$output" == *"accept-ranges: bytes"* ]]
+    [[ "$output" == *"last-modified: "* ]]
+    etag=$(grep '^etag: ' <<<"$output" | cut -d' ' -f2)
+    [ -n "$etag" ]
+    [ "$(code -H "If-None-Match: $etag" $U/s/v0/2.m4s)" = 304 ]
+    [ "$(code -H "If-None-Match: \"other\"" $U/s/v0/2.m4s)" = 200 ]
+    run hdrs $U/s/v0/1.2.m4s
+    [[ "$output" == *"cache-control: public, max-age=31536000, immutable"* ]]
+    run hdrs $U/s/v0/init.mp4
+    [[ "$output" == *"content-type: video/mp4"* ]]
+    [[ "$(hdrs $U/s/manifest.mpd)" == *"content-type: application/dash+xml"* ]]
+    [[ "$(hdrs $U/s/v0/7.ts)" == *"content-type: video/mp2t"* ]]
+    [[ "$(hdrs $U/s/v0/a.m4a)" == *"content-type: audio/mp4"* ]]
+    # HEAD: the headers of a GET, no body
+    run curl -s -I $U/s/v0/2.m4s
+    [[ "$output" == *"Content-Length: $(stat -c %s "$ROOT/s/v0/2.m4s")"* ]]
+    [ "$(curl -s -I $U/s/v0/2.m4s -o /dev/null -w '%{size_download}')" = 0 ]
+    # CORS preflight
+    run hdrs -X OPTIONS -H 'Origin: http://x' \
+        -H 'Access-Control-Request-Headers: range' $U/s/v0/2.m4s
+    [[ "$output" == "HTTP/1.1 204"* ]]
+    [[ "$output" == *"access-control-allow-headers: Range"* ]]
+}
+
+@test "byte ranges give 206, unsatisfiable ones 416" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    serve
+    size=$(stat -c %s "$ROOT/s/v0/1.m4s")
+    run curl -s -D "$T/h" -H 'Range: bytes=0-9' $U/s/v0/1.m4s
+    [ "$output" = "$(head -c 10 "$ROOT/s/v0/1.m4s")" ]
+    grep -q "^HTTP/1.1 206" "$T/h"
+    grep -qi "^content-range: bytes 0-9/$size" "$T/h"
+    run curl -s -H 'Range: bytes=-5' $U/s/v0/1.m4s
+    [ "$output" = "$(tail -c 5 "$ROOT/s/v0/1.m4s")" ]
+    [ "$(curl -s -H "Range: bytes=$((size - 3))-" $U/s/v0/1.m4s | wc -c)" -eq 3 ]
+    run hdrs -H "Range: bytes=$size-" $U/s/v0/1.m4s
+    [[ "$output" == "HTTP/1.1 416"* ]]
+    [[ "$output" == *"content-range: bytes */$size"* ]]
+}
+
+@test "playlists are gzip'ed for clients that accept it" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 40
+    serve
+    run hdrs -H 'Accept-Encoding: gzip' $U/s/v0/index.m3u8
+    [[ "$output" == *"content-encoding: gzip"* ]]
+    [[ "$output" == *"vary: Accept-Encoding"* ]]
+    curl -s -H 'Accept-Encoding: gzip' $U/s/v0/index.m3u8 | gunzip >"$T/pl"
+    cmp "$T/pl" "$ROOT/s/v0/index.m3u8"
+    run hdrs $U/s/v0/index.m3u8
+    [[ "$output" != *"content-encoding"* ]]
+    run hdrs -H 'Accept-Encoding: gzip' $U/s/v0/3.m4s
+    [[ "$output" != *"content-encoding"* ]]
+}
+
+@test "404, 405 and 401 (with no token in the log)" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    serve
+    [ "$(code $U/s/v0/nope.m4s)" = 404 ]
+    [ "$(code $U/nope/)" = 404 ]
+    [ "$(code -X POST -d x $U/s/v0/1.m4s)" = 405 ]
+    [[ "$(hdrs -X PATCH $U/s/v0/1.m4s)" == *"allow: GET, HEAD, OPTIONS, PUT, DELETE"* ]]
+    echo data >"$T/f"
+    [ "$(code -T "$T/f" $U/s/v0/new.m4s)" = 401 ]
+    [ "$(code -T "$T/f" -H 'Authorization: Bearer wrong' $U/s/v0/new.m4s)" = 401 ]
+    [ "$(code -X DELETE $U/s/v0/1.m4s)" = 401 ]
+    [ ! -e "$ROOT/s/v0/new.m4s" ]
+    [ -e "$ROOT/s/v0/1.m4s" ]
+    [[ "$(hdrs -T "$T/f" $U/s/v0/new.m4s)" == *"www-authenticate: Bearer"* ]]
+    run curl -s $U/metrics
+    [[ "$output" == *"cs_serve_ingest_errors_total 4"* ]]
+    kill "$SERVE_PID"
+    wait "$SERVE_PID" || true
+    SERVE_PID=
+    ! grep -q 't0ken-s3cret\|wrong' "$T/serve.err"
+    # without --ingest-token, PUT is not a method this server takes
+    timeout 20 cs-serve --root "$ROOT" --listen 127.0.0.1:$PORT 2>/dev/null &
+    SERVE_PID=$!
+    wait_port "$PORT"
+    [ "$(code -T "$T/f" -H 'Authorization: Bearer x' $U/s/v0/new.m4s)" = 405 ]
+}
+
+@test "PUT and DELETE with the token write into the root atomically" {
+    serve
+    head -c 100000 /dev/urandom >"$T/seg"
+    auth=(-H 'Authorization: Bearer t0ken-s3cret')
+    [ "$(code "${auth[@]}" -T "$T/seg" $U/live/v0/5.m4s)" = 201 ]
+    cmp "$T/seg" "$ROOT/live/v0/5.m4s"
+    [ "$(code "${auth[@]}" -T "$T/seg" $U/live/v0/5.m4s)" = 204 ]
+    # chunked upload of unknown length
+    cat "$T/seg" | curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" \
+        -H 'Transfer-Encoding: chunked' -T - $U/live/v0/6.m4s >"$T/c"
+    [ "$(cat "$T/c")" = 201 ]
+    cmp "$T/seg" "$ROOT/live/v0/6.m4s"
+    [ -z "$(find "$ROOT" -name '.*')" ]
+    [ "$(code "${auth[@]}" -X DELETE $U/live/v0/5.m4s)" = 204 ]
+    [ ! -e "$ROOT/live/v0/5.m4s" ]
+    [ "$(code "${auth[@]}" -X DELETE $U/live/v0/5.m4s)" = 404 ]
+    [ "$(code "${auth[@]}" -T "$T/seg" $U/live/.hidden)" = 404 ]
+}
+
+@test "a PUT playlist answers a blocked request at once" {
+    serve
+    auth=(-H 'Authorization: Bearer t0ken-s3cret')
+    python3 "$LLHLS" write "$T/src" 12
+    curl -s "${auth[@]}" -T "$T/src/index.m3u8" $U/p/v0/index.m3u8
+    curl -s -o "$T/out" -w '%{http_code}' \
+        "$U/p/v0/index.m3u8?_HLS_msn=2&_HLS_part=2" >"$T/code" &
+    pid=$!
+    sleep 1
+    [ ! -s "$T/code" ]
+    python3 "$LLHLS" write "$T/src" 13
+    curl -s "${auth[@]}" -T "$T/src/index.m3u8" $U/p/v0/index.m3u8
+    wait $pid
+    [ "$(cat "$T/code")" = 200 ]
+    grep -q 'URI="2.2.m4s"' "$T/out"
+}
+
+# Three probes (blocked for 1 s, then the part is written): none answered
+# early, every one answered, the median within 100 ms of the write (one
+# slow probe on a loaded machine is forgiven, a polling server is not).
+probe3() {
+    local out=$T/probes
+    : >"$out"
+    for n in "$@"; do
+        python3 "$LLHLS" probe "$(url_for "$n")" "$ROOT/s/v0" "$n" | tee -a "$out"
+    done
+    jq -s -e 'all(.[]; .status == 200 and .early == false and
+                       .after_write_ms < 1000) and
+              ([.[].after_write_ms] | sort | .[1] < 100)' "$out"
+}
+
+@test "a blocking request returns within 100 ms after the part lands, not before" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 21
+    serve
+    url_for() { echo "$U/s/v0/index.m3u8?_HLS_msn=$(($1 / 5))&_HLS_part=$(($1 % 5))"; }
+    probe3 21 22 23
+    jq -s -e 'all(.[]; .has_part)' "$T/probes"
+    # a part index past the segment's last part means part 0 of the next
+    python3 "$LLHLS" write "$ROOT/s/v0" 25
+    url_for() { echo "$U/s/v0/index.m3u8?_HLS_msn=$(($1 / 5 - 1))&_HLS_part=5"; }
+    probe3 25 30 35
+    curl -s "$U/s/v0/index.m3u8" | grep -q 'URI="7.0.m4s"'
+    # the preload-hinted part: the GET waits for it
+    grep -q 'PRELOAD-HINT:TYPE=PART,URI="7.1.m4s"' "$ROOT/s/v0/index.m3u8"
+    url_for() { echo "$U/s/v0/$(($1 / 5)).$(($1 % 5)).m4s"; }
+    probe3 36 37 38
+    # a part nobody announced is a plain 404
+    [ "$(code $U/s/v0/9.3.m4s)" = 404 ]
+}
+
+@test "bad directives give 400 at once, ENDLIST makes them moot" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 22
+    serve
+    pl=$U/s/v0/index.m3u8
+    for q in "_HLS_part=1" "_HLS_msn=7" "_HLS_msn=4&_HLS_part=40" \
+             "_HLS_msn=-1" "_HLS_msn=x" "_HLS_msn=4&_HLS_part=y" \
+             "_HLS_skip=maybe"; do
+        run curl -s -o /dev/null -w '%{http_code} %{time_total}' "$pl?$q"
+        echo "$q: $output"
+        [ "${output% *}" = 400 ]
+        awk -v t="${output#* }" 'BEGIN { exit !(t < 1) }'
+    done
+    # an msn at most 2 ahead is fine (it waits)
+    [ "$(code --max-time 1 "$pl?_HLS_msn=5")" = 000 ]
+    # once the playlist has ENDLIST, directives are ignored
+    echo '#EXT-X-ENDLIST' >>"$ROOT/s/v0/index.m3u8"
+    run curl -s -w '%{http_code}' "$pl?_HLS_msn=6&_HLS_part=0&_HLS_skip=YES"
+    [[ "$output" == *"#EXT-X-ENDLIST"*200 ]]
+    [[ "$output" != *"EXT-X-SKIP"* ]]
+}
+
+@test "a stuck stream gives 503 within 3 target durations" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 22
+    serve
+    run curl -s -o /dev/null -w '%{http_code} %{time_total}' \
+        --max-time 10 "$U/s/v0/index.m3u8?_HLS_msn=4&_HLS_part=2"
+    echo "$output"
+    [ "${output% *}" = 503 ]
+    # target duration 1 s: 3 s, and not much later
+    awk -v t="${output#* }" 'BEGIN { exit !(t >= 2.9 && t < 4.5) }'
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$U/s/v0/4.2.m4s"
+    [ "$output" = 503 ]
+    [[ "$(curl -s $U/metrics)" == *"cs_serve_blocked_timeouts_total 2"* ]]
+}
+
+@test "a delta update carries EXT-X-SKIP and is shorter than the full playlist" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 63
+    serve
+    curl -s "$U/s/v0/index.m3u8" >"$T/full"
+    curl -s "$U/s/v0/index.m3u8?_HLS_msn=12&_HLS_part=2&_HLS_skip=YES" >"$T/delta"
+    cmp "$T/full" "$ROOT/s/v0/index.m3u8"
+    grep -q '^#EXT-X-SKIP:SKIPPED-SEGMENTS=[1-9]' "$T/delta"
+    [ "$(wc -c <"$T/delta")" -lt "$(wc -c <"$T/full")" ]
+    n=$(sed -n 's/^#EXT-X-SKIP:SKIPPED-SEGMENTS=\([0-9]*\).*/\1/p' "$T/delta")
+    # what is left: the last 6 s (CAN-SKIP-UNTIL) of segments, same tail
+    [ "$(grep -c '^#EXTINF' "$T/delta")" -eq $(( $(grep -c '^#EXTINF' "$T/full") - n )) ]
+    [ "$(grep -c '^#EXTINF' "$T/delta")" -ge 6 ]
+    diff <(tail -n 12 "$T/full") <(tail -n 12 "$T/delta")
+    grep -q '^#EXT-X-MEDIA-SEQUENCE:' "$T/delta"
+    grep -q '^#EXT-X-MAP:URI="init.mp4"' "$T/delta"
+}
+
+@test "_HLS_skip=v2 also skips date ranges and lists the ones removed" {
+    export LLHLS_DATERANGES=1
+    python3 "$LLHLS" write "$ROOT/s/v0" 63
+    serve
+    pl=$U/s/v0/index.m3u8
+    curl -s "$pl" >/dev/null
+    python3 "$LLHLS" write "$ROOT/s/v0" 73   # ad-0 and ad-1 slide out
+    sleep 0.5
+    curl -s "$pl" >"$T/full"
+    curl -s "$pl?_HLS_skip=YES" >"$T/yes"
+    curl -s "$pl?_HLS_skip=v2" >"$T/v2"
+    ! grep -q 'ID="ad-0"' "$T/full"
+    n=$(sed -n 's/^#EXT-X-SKIP:SKIPPED-SEGMENTS=\([0-9]*\).*/\1/p' "$T/v2")
+    [ "$n" -gt 0 ]
+    # YES keeps every date range, v2 only those of the segments it keeps
+    [ "$(grep -c '^#EXT-X-DATERANGE' "$T/yes")" -eq "$(grep -c '^#EXT-X-DATERANGE' "$T/full")" ]
+    [ "$(grep -c '^#EXT-X-DATERANGE' "$T/v2")" -eq $(( $(grep -c '^#EXT-X-DATERANGE' "$T/full") - n )) ]
+    grep -q $'^#EXT-X-SKIP:SKIPPED-SEGMENTS=[0-9]*,RECENTLY-REMOVED-DATERANGES="ad-0\tad-1"$' "$T/v2"
+    ! grep -q 'RECENTLY-REMOVED' "$T/yes"
+}
+
+@test "1000 concurrent blocked requests are all answered when the part lands" {
+    export LLHLS_PPS=50     # target duration 10 s: no 503 while they gather
+    python3 "$LLHLS" write "$ROOT/s/v0" 120
+    serve
+    python3 "$LLHLS" many "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" 1000 \
+        --timeout 60 >"$T/many" &
+    pid=$!
+    for i in $(seq 200); do
+        n=$(curl -s $U/metrics | awk '/^cs_serve_blocked_requests /{print $2}')
+        [ "${n:-0}" -ge 1000 ] && break
+        sleep 0.1
+    done
+    echo "blocked: $n"
+    [ "$n" -eq 1000 ]
+    python3 "$LLHLS" write "$ROOT/s/v0" 121
+    wait $pid
+    cat "$T/many"
+    [ "$(jq -r '.codes["200"]' "$T/many")" = 1000 ]
+    [[ "$(curl -s $U/metrics)" == *"cs_serve_blocked_requests 0"* ]]
+}
+
+@test "traversal attempts never leave the root" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    mkdir -p "$T/outside"
+    echo secret >"$T/outside/secret.m4s"
+    ln -s "$T/outside" "$ROOT/s/out"
+    ln -s "$T/outside/secret.m4s" "$ROOT/s/v0/link.m4s"
+    ln -s 1.m4s "$ROOT/s/v0/inside.m4s"
+    serve
+    for p in "/../outside/secret.m4s" "/s/../../outside/secret.m4s" \
+             "/%2e%2e/outside/secret.m4s" "/s/%2E%2E/%2e%2e/outside/secret.m4s" \
+             "/%252e%252e/outside/secret.m4s" "/s/..%2f..%2foutside/secret.m4s" \
+             "/s/out/secret.m4s" "/s/v0/link.m4s" "/s/v0/.index.m3u8.tmp" \
+             "/..%5c..%5coutside/secret.m4s" "/s/v0/%00/../1.m4s"; do
+        run curl -s --path-as-is -w ' %{http_code}' "$U$p"
+        echo "$p -> $output"
+        [[ "$output" != *secret* ]]
+        [ "${output##* }" = 404 ]
+    done
+    [ "$(code $U/s/v0/inside.m4s)" = 200 ]
+    # a FIFO is not a file to serve, and must not hang the server
+    mkfifo "$ROOT/s/v0/pipe.m4s"
+    [ "$(code --max-time 3 $U/s/v0/pipe.m4s)" = 404 ]
+    [ "$(code $U/s/v0/1.m4s)" = 200 ]
+    auth=(-H 'Authorization: Bearer t0ken-s3cret')
+    echo x >"$T/f"
+    for p in "/../evil.m4s" "/%2e%2e/evil.m4s" "/s/out/evil.m4s"; do
+        [ "$(code --path-as-is "${auth[@]}" -T "$T/f" "$U$p")" = 404 ]
+    done
+    [ ! -e "$T/evil.m4s" ]
+    [ ! -e "$T/outside/evil.m4s" ]
+}
+
+@test "limits: URI and header size, idle connections" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    serve --max-header-size 8K --timeout 1
+    long=$(head -c 20000 /dev/zero | tr '\0' a)
+    run code "$U/s/$long.m4s"
+    [[ "$output" == 4* ]]
+    run code -H "X-Big: $long" "$U/s/v0/1.m4s"
+    [[ "$output" == 4* ]]
+    # an idle client is dropped: the socket reads EOF within a few seconds
+    run timeout 10 python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $PORT))
+t = time.time()
+s.settimeout(8)
+print(len(s.recv(10)), round(time.time() - t))"
+    echo "$output"
+    [ "${output% *}" = 0 ]
+    [ "$(code $U/s/v0/1.m4s)" = 200 ]
+}
+
+@test "the connection limit holds: the next client is turned away" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    serve --max-connections 3
+    python3 -c "
+import socket, time
+s = [socket.create_connection(('127.0.0.1', $PORT)) for _ in range(3)]
+time.sleep(4)" &
+    holder=$!
+    sleep 1
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 2 $U/s/v0/1.m4s
+    [ "$output" = 000 ]
+    wait $holder
+    [ "$(code $U/s/v0/1.m4s)" = 200 ]
+}
+
+@test "metrics, health and the player pages" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 17
+    mkdir -p "$ROOT/t/v0"
+    python3 "$LLHLS" write "$ROOT/t/v0" 8
+    serve --assets "$REPO/node_modules/hls.js/dist"
+    # playlists there before the start are known without a request
+    [[ "$(curl -s $U/metrics)" == *'cs_serve_latest_msn{playlist="t/v0/index.m3u8"} 0'* ]]
+    curl -s $U/s/v0/index.m3u8 >/dev/null
+    curl -s $U/s/v0/1.m4s >/dev/null
+    curl -s $U/s/v0/1.1.m4s >/dev/null
+    run curl -s $U/metrics
+    echo "$output"
+    [[ "$output" == *'cs_serve_requests_total{kind="playlist"} 1'* ]]
+    [[ "$output" == *'cs_serve_requests_total{kind="segment"} 1'* ]]
+    [[ "$output" == *'cs_serve_requests_total{kind="part"} 1'* ]]
+    [[ "$output" == *"cs_serve_sent_bytes_total{kind=\"segment\"} $(stat -c %s "$ROOT/s/v0/1.m4s")"* ]]
+    [[ "$output" == *'cs_serve_latest_msn{playlist="s/v0/index.m3u8"} 2'* ]]
+    [[ "$output" == *'cs_serve_latest_part{playlist="s/v0/index.m3u8"} 1'* ]]
+    [[ "$output" == *"cs_serve_connections "* ]]
+    [ "$(curl -s $U/healthz)" = ok ]
+    run curl -s $U/
+    [[ "$output" == *'<a href="/s/">s</a>'* ]]
+    run curl -s $U/s/
+    [[ "$output" == *'data-src="/s/v0/index.m3u8"'* ]]
+    [[ "$output" == *'/_cs/hls/hls.min.js'* ]]
+    [ "$(code $U/s)" = 301 ]
+    cmp <(curl -s $U/_cs/hls/hls.min.js) "$REPO/node_modules/hls.js/dist/hls.min.js"
+    [[ "$(hdrs $U/_cs/player.js)" == *"content-type: text/javascript"* ]]
+    curl -s $U/_cs/player.js | node --check --input-type=commonjs
+    [ "$(code $U/_cs/hls/../../package.json)" = 404 ]
+}
+
+@test "exit statuses: bad options 2, busy port 4, SIGTERM 0" {
+    run cs-serve --root "$T/none" --listen 127.0.0.1:$PORT
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-serve: cannot serve '$T/none': no such folder" ]
+    run cs-serve --root "$ROOT" --listen nowhere
+    [ "$status" -eq 2 ]
+    one_line "$output"
+    run cs-serve --root "$ROOT" --threads 0
+    [ "$status" -eq 2 ]
+    serve --stats "$T/stats"
+    for i in 1 2 3; do curl -s $U/healthz >/dev/null; done
+    run timeout 5 cs-serve --root "$ROOT" --listen 127.0.0.1:$PORT
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"cannot listen on '127.0.0.1:$PORT'"* ]]
+    kill -TERM "$SERVE_PID"
+    st=0
+    wait "$SERVE_PID" || st=$?
+    SERVE_PID=
+    [ "$st" -eq 0 ]
+    tail -n 1 "$T/stats" | jq -e '.final == true and .requests >= 3 and
+        .blocked == 0 and has("sent_bytes") and has("connections")'
+}
