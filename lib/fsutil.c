@@ -26,16 +26,27 @@ int cs_tmp_path(char *buf, size_t size, const char *path)
     return 0;
 }
 
+int cs_path_is_special(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 int cs_file_write_atomic(const char *path, const void *data, size_t len)
 {
     char tmp[4096];
     const char *p = data;
+    int special = cs_path_is_special(path);
     int fd, ret;
 
-    ret = cs_tmp_path(tmp, sizeof(tmp), path);
+    ret = special ? 0 : cs_tmp_path(tmp, sizeof(tmp), path);
     if (ret < 0)
         return ret;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (special)
+        snprintf(tmp, sizeof(tmp), "%s", path);
+    fd = open(tmp, special ? O_WRONLY | O_CLOEXEC
+                           : O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return AVERROR(errno);
     while (len > 0) {
@@ -56,7 +67,7 @@ int cs_file_write_atomic(const char *path, const void *data, size_t len)
         goto fail;
     }
     fd = -1;
-    if (rename(tmp, path) < 0) {
+    if (!special && rename(tmp, path) < 0) {
         ret = AVERROR(errno);
         goto fail;
     }
@@ -64,7 +75,8 @@ int cs_file_write_atomic(const char *path, const void *data, size_t len)
 fail:
     if (fd >= 0)
         close(fd);
-    unlink(tmp);
+    if (!special)
+        unlink(tmp);
     return ret;
 }
 

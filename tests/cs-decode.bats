@@ -169,3 +169,13 @@ PY
     [ "$status" -eq 4 ] && one_line "$output"
     [ "$output" = "cs-decode: cannot open 'http://127.0.0.1:$port/fs.mp4': connection refused" ]
 }
+
+@test "an existing FIFO or device as output is written in place, never renamed over" {
+    mkfifo "$T/fifo"
+    cat "$T/fifo" > "$T/got" &
+    run cs-decode -o "$T/fifo" "$T/a.mp4"
+    wait
+    [ "$status" -eq 0 ]
+    [ -p "$T/fifo" ]
+    [ "$(vpts "$T/got" | wc -l)" -eq 50 ]
+}

@@ -6,7 +6,7 @@ CS_TOOLS=${CS_TOOLS:-$BATS_TEST_DIRNAME/../build/tools}
 REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 PATH=$CS_BIN:$CS_TOOLS:$PATH
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
-T=$BATS_TEST_TMPDIR
+T=${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}
 
 # A free TCP (default) or UDP port on 127.0.0.1.
 free_port() {

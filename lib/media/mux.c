@@ -40,7 +40,8 @@ int cs_mux_open(struct cs_mux **out, const char *path, const char *format)
         ret = avio_open(&m->fmt->pb, "pipe:1", AVIO_FLAG_WRITE);
         /* Live pipes: hand each packet on at once. */
         m->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
-    } else if (is_url(path)) {
+    } else if (is_url(path) || cs_path_is_special(path)) {
+        /* Devices and FIFOs are written in place, never renamed over. */
         ret = avio_open2(&m->fmt->pb, path, AVIO_FLAG_WRITE,
                          &m->fmt->interrupt_callback, NULL);
     } else {

@@ -214,8 +214,19 @@ int cs_store_get_file(struct cs_store *st, const char *key, const char *path,
                       void *opaque)
 {
     char tmp[4096];
-    int fd, ret = cs_tmp_path(tmp, sizeof(tmp), path);
+    int fd, ret;
 
+    /* /dev/null, a FIFO: written in place, never replaced. */
+    if (cs_path_is_special(path)) {
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return AVERROR(errno);
+        ret = cs_store_get_fd(st, key, fd, size, progress, opaque);
+        if (close(fd) < 0 && ret >= 0)
+            ret = AVERROR(errno);
+        return ret;
+    }
+    ret = cs_tmp_path(tmp, sizeof(tmp), path);
     if (ret < 0)
         return ret;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
