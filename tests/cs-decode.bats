@@ -172,9 +172,10 @@ PY
 
 @test "an existing FIFO or device as output is written in place, never renamed over" {
     mkfifo "$T/fifo"
-    cat "$T/fifo" > "$T/got" &
-    run cs-decode -o "$T/fifo" "$T/a.mp4"
-    wait
+    timeout 30 cat "$T/fifo" > "$T/got" &
+    reader=$!
+    run timeout 30 cs-decode -o "$T/fifo" "$T/a.mp4"
+    wait "$reader"
     [ "$status" -eq 0 ]
     [ -p "$T/fifo" ]
     [ "$(vpts "$T/got" | wc -l)" -eq 50 ]

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const args = { kind: 'hls', seconds: 8, switch: false, lowlatency: false };
+const args = { kind: 'hls', seconds: 8, switch: false, lowlatency: false, interval: 500 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i].replace(/^--/, '');
   if (a === 'switch' || a === 'lowlatency') args[a] = true;
@@ -81,9 +81,10 @@ try {
   }
   const t0 = Date.now();
   const samples = [];
+  const latencies = [];
   let switchedAt = -1;
   while (Date.now() - t0 < args.seconds * 1000) {
-    await page.waitForTimeout(500);
+    await page.waitForTimeout(Number(args.interval));
     const s = await page.evaluate(() => {
       const v = document.querySelector('video');
       const r = window.report || {};
@@ -93,6 +94,8 @@ try {
                player: p ? JSON.parse(JSON.stringify(p)) : null };
     });
     samples.push(s);
+    if (s.player && typeof s.player.latencyMs === 'number' && s.t > 0)
+      latencies.push(s.player.latencyMs);
     if (args.switch && args.kind === 'hls' && switchedAt < 0 && s.t > 1 && s.levels > 1) {
       const target = s.level === 0 ? s.levels - 1 : 0;
       await page.evaluate((l) => { window.hls.currentLevel = l; }, target);
@@ -114,6 +117,12 @@ try {
     out.levelAfterSwitch = last.level;
   }
   out.errors.push(...last.errors);
+  if (latencies.length) {
+    const l = [...latencies].sort((a, b) => a - b);
+    out.latency = { samples: l.length, medianMs: l[Math.floor(l.length / 2)],
+                    p95Ms: l[Math.min(l.length - 1, Math.floor(l.length * 0.95))],
+                    minMs: l[0], maxMs: l[l.length - 1] };
+  }
   out.ok = last.t > 0 && out.errors.length === 0;
 } catch (e) {
   out.errors.push(String(e && e.message || e));
