@@ -168,12 +168,16 @@ static int take_new_config(struct cs_track *t, const AVPacket *pkt)
 }
 
 /* A timestamp jump: backwards, or forwards by more than two segments. */
+#define MAX_STEP_S 1.0
+
 static int jumped(const struct cs_pkg *p, const struct cs_track *t,
                   int64_t dts)
 {
     double d = secs(t, dts - t->last_dts);
 
-    return d < 0 || d > 2 * p->cfg->segment + 1;
+    /* Frames are tens of ms apart: a second without one is a pause in
+     * the source (a publisher that came back), marked as a discontinuity. */
+    return d < 0 || d > MAX_STEP_S;
 }
 
 static int start_segment(struct cs_pkg *p, struct cs_track *t,

@@ -24,7 +24,38 @@ static int passthrough_open(struct cs_ladder_audio *a, const AVStream *st)
     /* The input container's tag (an MPEG-TS stream type) means nothing to
      * another muxer. */
     a->par->codec_tag = 0;
-    return 0;
+    /* A publisher cut off mid-frame leaves a broken frame behind; passed on,
+     * it stops a browser's decoder for good. Decoding each frame (cheap for
+     * audio) tells which to drop. */
+    a->scratch = av_frame_alloc();
+    if (!a->scratch)
+        return AVERROR(ENOMEM);
+    return cs_decoder_open(&a->check, st, 1);
+}
+
+/* True when PKT decodes cleanly. */
+static int decodes(struct cs_ladder_audio *a, const AVPacket *pkt)
+{
+    int ret, ok = 1;
+
+    if (pkt->flags & AV_PKT_FLAG_CORRUPT)
+        return 0;
+    if (!a->check)
+        return 1;
+    ret = avcodec_send_packet(a->check, pkt);
+    if (ret < 0 && ret != AVERROR(EAGAIN))
+        ok = 0;
+    for (;;) {
+        ret = avcodec_receive_frame(a->check, a->scratch);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            break;
+        if (ret < 0) {
+            ok = 0;
+            break;
+        }
+        av_frame_unref(a->scratch);
+    }
+    return ok;
 }
 
 int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
@@ -141,6 +172,11 @@ int cs_ladder_audio_packet(struct cs_ladder_audio *a, const AVPacket *pkt)
 
     if (a->dec)
         return cs_decode(a->dec, pkt, on_frame, a);
+    if (!decodes(a, pkt)) {
+        a->dropped++;
+        cs_verbose("dropped an audio frame that does not decode");
+        return 0;
+    }
     copy = av_packet_clone(pkt);
     if (!copy)
         return AVERROR(ENOMEM);
@@ -168,6 +204,8 @@ int cs_ladder_audio_flush(struct cs_ladder_audio *a)
 void cs_ladder_audio_close(struct cs_ladder_audio *a)
 {
     avcodec_free_context(&a->par);
+    avcodec_free_context(&a->check);
+    av_frame_free(&a->scratch);
     avcodec_free_context(&a->dec);
     avcodec_free_context(&a->enc);
     cs_resampler_free(&a->rs);

@@ -87,6 +87,9 @@ struct cs_ladder_audio {
     int stream;                 /* output stream */
     AVRational in_tb;
     AVCodecContext *par;        /* passthrough parameters */
+    AVCodecContext *check;      /* passthrough: decodes to drop bad frames */
+    AVFrame *scratch;
+    int64_t dropped;            /* passthrough packets that did not decode */
     AVCodecContext *dec, *enc;
     struct cs_resampler *rs;
     int64_t next_pts;           /* encoded: samples at 48 kHz */

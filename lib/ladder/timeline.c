@@ -9,6 +9,9 @@
 
 static const AVRational us = { 1, 1000000 };
 
+/* Forward steps up to this long are pauses, kept in the output. */
+#define KEEP_GAP_US 30000000
+
 void cs_timeline_init(struct cs_timeline *tl, int64_t max_gap_us)
 {
     memset(tl, 0, sizeof(*tl));
@@ -27,8 +30,16 @@ int cs_timeline_fix(struct cs_timeline *tl, int slot, AVPacket *pkt,
     in_us = av_rescale_q(ts, tb, us);
     dur_us = pkt->duration > 0 ? av_rescale_q(pkt->duration, tb, us) : 1;
     out_us = in_us + tl->offset_us[slot];
-    if (tl->seen[slot] && (out_us < tl->last_us[slot] ||
-                           out_us > tl->next_us[slot] + tl->max_gap_us)) {
+    /* A step back, or one far ahead, is closed; a pause of up to
+     * KEEP_GAP_US (a live source that stopped and came back) is kept, so
+     * the packager downstream marks it instead of squeezing it out. */
+    if (tl->seen[slot] && out_us > tl->next_us[slot] + tl->max_gap_us &&
+        out_us <= tl->next_us[slot] + KEEP_GAP_US) {
+        cs_verbose("input paused for %.3f s: the gap is kept",
+                   (out_us - tl->next_us[slot]) / 1e6);
+    } else if (tl->seen[slot] && (out_us < tl->last_us[slot] ||
+                                  out_us > tl->next_us[slot] +
+                                           tl->max_gap_us)) {
         int64_t step = out_us - tl->next_us[slot];
 
         tl->offset_us[slot] = tl->next_us[slot] - in_us;

@@ -25,7 +25,8 @@ struct cs_timeline {
     int64_t last_us[CS_TIMELINE_SLOTS]; /* last output dts per slot */
     int64_t next_us[CS_TIMELINE_SLOTS]; /* last + its duration */
     int seen[CS_TIMELINE_SLOTS];
-    int jumps;                          /* jumps closed so far */
+    int jumps;                          /* jumps closed so far (pauses of
+                                         * up to 30 s are kept, not counted) */
 };
 
 /* Start a timeline (offset 0: the input's own timestamps are kept until

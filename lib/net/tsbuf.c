@@ -226,8 +226,13 @@ void cs_tsout_new_session(struct cs_tsout *o)
 static int64_t shift_ts(struct cs_tsout *o, int64_t ts)
 {
     if (o->rebase) {
-        /* One 25 fps frame after the last publisher's highest time. */
-        o->offset = o->high < 0 ? 0 : (o->high + 3600 - ts) & TS_MASK;
+        /* After the last publisher's highest time by the wall-clock time
+         * that passed since its last packet (at least a 25 fps frame). */
+        int64_t gap = o->last_us ? (cs_now_us() - o->last_us) * 9 / 100 : 0;
+
+        if (gap < 3600)
+            gap = 3600;
+        o->offset = o->high < 0 ? 0 : (o->high + gap - ts) & TS_MASK;
         o->rebase = 0;
     }
     ts = (ts + o->offset) & TS_MASK;
@@ -274,6 +279,9 @@ static void fix_pes(struct cs_tsout *o, uint8_t *p)
 static void fix_packet(struct cs_tsout *o, uint8_t *p)
 {
     int pid = pid_of(p), cc = p[3] & 15;
+
+    if (!o->rebase)
+        o->last_us = cs_now_us();
 
     if (pid == 0x1fff)
         return;

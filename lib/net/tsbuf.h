@@ -45,6 +45,7 @@ struct cs_tsout {
     int rebase;             /* the next timestamp fixes the offset */
     int64_t offset;         /* added to timestamps, 90 kHz, mod 2^33 */
     int64_t high;           /* highest timestamp written, -1: none */
+    int64_t last_us;        /* when a packet was last written (monotonic) */
     int64_t junk;           /* bytes without a sync since the last packet */
     int8_t ccdelta[8192];   /* added to a PID's counter; -1: unknown */
     int8_t nextcc[8192];    /* the counter expected next; -1: unknown */
@@ -54,7 +55,10 @@ struct cs_tsout {
 
 void cs_tsout_init(struct cs_tsout *o, int fd);
 
-/* A new publisher starts: what comes next continues the stream. */
+/* A new publisher starts: what comes next continues the stream, its
+ * timestamps shifted to follow the last ones by the time that passed in
+ * between (a live pause stays a pause: a packager downstream marks it as a
+ * discontinuity instead of squeezing it out). */
 void cs_tsout_new_session(struct cs_tsout *o);
 
 /* Align, fix and write N bytes. Returns 0, CS_EDATA when the bytes are not

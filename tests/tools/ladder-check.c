@@ -132,7 +132,12 @@ static void check_timeline(void)
     CHECK(fix(&tl, 0, 90000) == 129600 + 48600);           /* back: closed */
     CHECK(fix(&tl, 0, 93600) == 129600 + 52200);
     CHECK(fix(&tl, 1, 8000000) == 8000000);  /* other slot: its own */
-    CHECK(fix(&tl, 0, 93600 + 900000) == 129600 + 55800); /* 10 s ahead */
+    /* 40 s ahead: a jump, closed */
+    CHECK(fix(&tl, 0, 93600 + 3600000) == 129600 + 55800);
+    CHECK(tl.jumps == 2);
+    /* a 10 s pause (a publisher that came back): kept */
+    CHECK(fix(&tl, 0, 93600 + 3600000 + 3600 + 900000) ==
+          129600 + 55800 + 3600 + 900000);
     CHECK(tl.jumps == 2);
 }
 
