@@ -1,0 +1,77 @@
+#!/bin/bash
+# Glass-to-glass latency with the --stamp pattern: from a frame leaving
+# cs-decode on the emitter to the frame being shown (or decoded):
+#   1. over SRT:   ... | cs-send  ->  cs-recv | cs-decode --latency
+#   2. over LL-HLS in headless Chromium with hls.js (cs-serve's player page
+#      decodes the stamp from the video), at the default part target
+#   3. over plain HLS with 2 s segments (no parts), same page
+# Prints median and p95 for each. Usage: bench/latency.sh [SECONDS]
+set -eu
+cd "$(dirname "$0")/.."
+repo=$PWD
+secs=${1:-30}
+export PATH=${CS_BIN:-$repo/bin}:$PATH
+w=$(mktemp -d)
+set -m
+groups=()
+cleanup() {
+    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+    sleep 1
+    rm -rf "$w"
+}
+trap cleanup EXIT
+bg() { bash -c "$1" & groups+=("$!"); }
+port() {
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
+}
+
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=640x360:rate=25:duration=20 \
+    -f lavfi -i sine=duration=20 -c:v libx264 -preset veryfast -c:a aac "$w/clip.mp4"
+emitter() { # URL
+    echo "cs-decode -q --loop inf --realtime --stamp '$w/clip.mp4' |
+          cs-encode -q --tune zerolatency --bitrate 1500k --gop 1 |
+          cs-send -q --retry forever '$1'"
+}
+
+# 1. SRT
+p=$(port udp)
+bg "cs-recv -q 'srt://:$p?mode=listener' | cs-decode --latency - > '$w/srt.json'"
+sleep 1
+bg "$(emitter "srt://127.0.0.1:$p")"
+sleep "$secs"
+for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+sleep 2
+groups=()
+srt=$(jq -s '[.[] | select(.latency_ms) | .latency_ms] | sort |
+    {median: .[length / 2 | floor], p95: .[length * 0.95 | floor], n: length}' "$w/srt.json")
+
+# 2 and 3: through the ladder, the packager and the origin, into Chromium.
+browser_run() { # NAME SEGMENT-OPTIONS
+    local p h root=$w/www-$1
+    p=$(port udp) h=$(port tcp)
+    mkdir -p "$root/live"
+    bg "cs-serve -q --root '$root' --listen 127.0.0.1:$h"
+    bg "cs-recv -q 'srt://:$p?mode=listener' |
+        cs-ladder -q --rungs 360p:800k,180p:250k --tune zerolatency --gop 1 |
+        cs-segment -q $2 -o '$root/live'"
+    sleep 1
+    bg "$(emitter "srt://127.0.0.1:$p")"
+    for i in $(seq 300); do [ -s "$root/live/master.m3u8" ] && break; sleep 0.1; done
+    sleep 4
+    node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \
+        --url "http://127.0.0.1:$h/live/" > "$w/$1.json" || true
+    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+    sleep 2
+    groups=()
+    jq '.latency // {} | {median: .medianMs, p95: .p95Ms, n: .samples}' "$w/$1.json"
+}
+llhls=$(browser_run llhls "--segment 2")
+hls=$(browser_run hls "--segment 2 --no-ll")
+
+printf '%-28s %10s %10s %8s\n' path "median ms" "p95 ms" samples
+for row in "SRT (cs-recv|cs-decode)|$srt" "LL-HLS (hls.js, Chromium)|$llhls" \
+           "HLS 2 s segments (hls.js)|$hls"; do
+    name=${row%%|*} j=${row#*|}
+    printf '%-28s %10s %10s %8s\n' "$name" "$(jq -r .median <<<"$j")" \
+        "$(jq -r .p95 <<<"$j")" "$(jq -r .n <<<"$j")"
+done
