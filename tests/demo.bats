@@ -1,0 +1,29 @@
+#!/usr/bin/env bats
+# `make demo` in a clean clone serves a playable stream.
+
+load helper
+
+@test "make demo in a clean clone serves a stream that hls.js plays" {
+    git clone -q "$REPO" "$T/clone"
+    ln -s "$REPO/node_modules" "$T/clone/node_modules"
+    port=$(free_port) srt=$(free_port udp)
+    cd "$T/clone"
+    CS_DEMO_SECONDS=45 CS_HTTP=127.0.0.1:$port CS_PORT=$srt \
+        timeout 400 make -j2 demo > "$T/demo.log" 2>&1 3>&- &
+    demo=$!
+    for i in $(seq 2400); do
+        grep -q 'live: http://' "$T/demo.log" && break
+        kill -0 "$demo" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -o 'live: http://[^ ]*' "$T/demo.log"
+    sleep 4
+    run timeout 60 node "$REPO/tests/browser/play.mjs" --kind hls --lowlatency \
+        --seconds 10 --url "http://127.0.0.1:$port/live/master.m3u8"
+    echo "$output"
+    wait "$demo"
+    demo_status=$?
+    tail -5 "$T/demo.log"
+    jq -e '.ok and .advanced > 4' <<<"$output"
+    [ "$demo_status" -eq 0 ]
+}
