@@ -20,7 +20,7 @@ cleanup() {
     rm -rf "$w"
 }
 trap cleanup EXIT
-bg() { bash -c "$1" & groups+=("$!"); }
+bg() { bash -c "$1" > /dev/null 2>&1 & groups+=("$!"); }
 port() {
     python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
 }
@@ -63,15 +63,18 @@ browser_run() { # NAME SEGMENT-OPTIONS
     for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
     sleep 2
     groups=()
-    jq '.latency // {} | {median: .medianMs, p95: .p95Ms, n: .samples}' "$w/$1.json"
 }
-llhls=$(browser_run llhls "--segment 2")
-hls=$(browser_run hls "--segment 2 --no-ll")
+# (not in $(...): a subshell has no job control to stop its groups)
+browser_run llhls "--segment 2"
+browser_run hls "--segment 2 --no-ll"
+summary() { jq '.latency // {} | {median: .medianMs, p95: .p95Ms, n: .samples}' "$w/$1.json"; }
+llhls=$(summary llhls)
+hls=$(summary hls)
 
 printf '%-28s %10s %10s %8s\n' path "median ms" "p95 ms" samples
-for row in "SRT (cs-recv|cs-decode)|$srt" "LL-HLS (hls.js, Chromium)|$llhls" \
-           "HLS 2 s segments (hls.js)|$hls"; do
-    name=${row%%|*} j=${row#*|}
+for row in "SRT (cs-recv, cs-decode);$srt" "LL-HLS (hls.js, Chromium);$llhls" \
+           "HLS 2 s segments (hls.js);$hls"; do
+    name=${row%%;*} j=${row#*;}
     printf '%-28s %10s %10s %8s\n' "$name" "$(jq -r .median <<<"$j")" \
         "$(jq -r .p95 <<<"$j")" "$(jq -r .n <<<"$j")"
 done
