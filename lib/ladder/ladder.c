@@ -8,7 +8,7 @@
 #include "clock.h"
 #include "err.h"
 #include "ladder/internal.h"
-#include "ladder/timeline.h"
+#include "ladder/tsfix.h"
 #include "log.h"
 #include "media/input.h"
 #include "sig.h"
@@ -29,7 +29,7 @@ struct ladder {
     struct cs_ladder_rung r[CS_LADDER_MAX_RUNGS];
     struct cs_ladder_audio audio;
     struct cs_ladder_out out;
-    struct cs_timeline tl;
+    struct cs_tsfix tl;
     struct cs_stats *stats;
     /* The common timeline on which every rung's frames are chosen. */
     int have_t0;
@@ -321,11 +321,11 @@ static int pump(struct ladder *l)
             break;
         }
         if (pkt->stream_index == l->in->vidx) {
-            cs_timeline_fix(&l->tl, 0, pkt,
+            cs_tsfix_fix(&l->tl, 0, pkt,
                             l->in->fmt->streams[pkt->stream_index]->time_base);
             ret = cs_decode(l->vdec, pkt, on_video, l);
         } else if (pkt->stream_index == l->audio.idx) {
-            cs_timeline_fix(&l->tl, 1, pkt, l->audio.in_tb);
+            cs_tsfix_fix(&l->tl, 1, pkt, l->audio.in_tb);
             ret = cs_ladder_audio_packet(&l->audio, pkt);
             if (ret < 0 && !cs_ladder_out_error(&l->out))
                 cs_error("cannot encode the audio: %s", CS_ERRSTR(ret));
@@ -411,7 +411,7 @@ int cs_ladder_run(const struct cs_ladder_config *cfg)
     if (!l)
         return AVERROR(ENOMEM);
     l->cfg = cfg;
-    cs_timeline_init(&l->tl, MAX_GAP_US);
+    cs_tsfix_init(&l->tl, MAX_GAP_US);
     pthread_mutex_init(&l->out.lock, NULL);
     l->audio.idx = -1;
     ret = cs_stats_open(&l->stats, cfg->stats);

@@ -14,7 +14,7 @@
 #include "ladder/ladder.h"
 #include "ladder/queue.h"
 #include "ladder/rungs.h"
-#include "ladder/timeline.h"
+#include "ladder/tsfix.h"
 #include "log.h"
 
 static int failed;
@@ -111,21 +111,21 @@ static void check_queue(void)
     cs_queue_free(&p.q);
 }
 
-static int64_t fix(struct cs_timeline *tl, int slot, int64_t dts)
+static int64_t fix(struct cs_tsfix *tl, int slot, int64_t dts)
 {
     AVPacket pkt = { 0 };
 
     pkt.pts = pkt.dts = dts;
     pkt.duration = 3600;
-    cs_timeline_fix(tl, slot, &pkt, (AVRational){ 1, 90000 });
+    cs_tsfix_fix(tl, slot, &pkt, (AVRational){ 1, 90000 });
     return pkt.dts;
 }
 
 static void check_timeline(void)
 {
-    struct cs_timeline tl;
+    struct cs_tsfix tl;
 
-    cs_timeline_init(&tl, 1000000);
+    cs_tsfix_init(&tl, 1000000);
     CHECK(fix(&tl, 0, 126000) == 126000);
     CHECK(fix(&tl, 0, 129600) == 129600);
     CHECK(fix(&tl, 0, 129600 + 45000) == 129600 + 45000); /* 0.5 s gap */

@@ -1,4 +1,4 @@
-#include "ladder/timeline.h"
+#include "ladder/tsfix.h"
 
 #include <string.h>
 
@@ -12,13 +12,13 @@ static const AVRational us = { 1, 1000000 };
 /* Forward steps up to this long are pauses, kept in the output. */
 #define KEEP_GAP_US 30000000
 
-void cs_timeline_init(struct cs_timeline *tl, int64_t max_gap_us)
+void cs_tsfix_init(struct cs_tsfix *tl, int64_t max_gap_us)
 {
     memset(tl, 0, sizeof(*tl));
     tl->max_gap_us = max_gap_us;
 }
 
-int cs_timeline_fix(struct cs_timeline *tl, int slot, AVPacket *pkt,
+int cs_tsfix_fix(struct cs_tsfix *tl, int slot, AVPacket *pkt,
                     AVRational tb)
 {
     int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
