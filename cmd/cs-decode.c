@@ -60,6 +60,7 @@ static const struct cs_cmd cmd = {
     "  cs-decode --size 1280x720 --fps 25 in.mp4 | cs-encode -o out.ts\n"
     "  cs-fetch play assets/ | cs-decode --playlist - --realtime --stamp | "
     "ffplay -f nut -\n",
+    NULL, /* no subcommands */
 };
 
 struct cfg {

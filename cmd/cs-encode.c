@@ -64,6 +64,7 @@ static const struct cs_cmd cmd = {
     "  cs-decode in.mp4 | cs-encode --bitrate 2M --gop 2 -o out.ts\n"
     "  cs-decode --realtime in.mp4 | cs-encode --tune zerolatency | "
     "cs-send srt://127.0.0.1:9000\n",
+    NULL, /* no subcommands */
 };
 
 static int rate_opt(const char *name, const char *arg, int64_t *out)

@@ -85,6 +85,7 @@ static const struct cs_cmd cmd = {
     "  cs-fetch put cat.mp4 s3://cats/videos/cat.mp4\n"
     "  cs-fetch play --loop s3://cats | cs-decode --playlist - | "
     "cs-encode -o -\n",
+    "ls get put rm sync scrape play",
 };
 
 struct cfg {

@@ -68,6 +68,7 @@ static const struct cs_cmd cmd = {
     "  cs-ladder in.ts -o ladder.ts\n"
     "  cs-recv srt://:9000 | cs-ladder --tune zerolatency "
     "--rungs 720p:3M,360p:800k@30 | cs-segment -o /srv/live\n",
+    NULL, /* no subcommands */
 };
 
 struct cli {

@@ -37,6 +37,7 @@ static const struct cs_cmd cmd = {
     "        or mode=listener for a client that pushes)\n"
     "      rist://@HOST:PORT?profile=simple|main&buffer=MS&passphrase=..\n"
     "      udp://HOST:PORT, tcp://HOST:PORT?listen=1\n",
+    NULL, /* no subcommands */
 };
 
 static int on_opt(void *p, int key, const char *arg)

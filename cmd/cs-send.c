@@ -35,6 +35,7 @@ static const struct cs_cmd cmd = {
     "      rtmp://HOST/APP/KEY, rtmps://HOST/APP/KEY, rtsp://HOST:PORT/PATH\n"
     "      rist://HOST:PORT?profile=simple|main&buffer=MS&passphrase=..\n"
     "      udp://HOST:PORT?ttl=N&localaddr=IP, tcp://HOST:PORT?listen=1\n",
+    NULL, /* no subcommands */
 };
 
 static int on_opt(void *p, int key, const char *arg)

@@ -52,6 +52,7 @@ static const struct cs_cmd cmd = {
     opts,
     "Routes: / (streams), /STREAM/ (player), /metrics, /healthz; files "
     "below --root.\n",
+    NULL, /* no subcommands */
 };
 
 static int parse_long(const char *opt, const char *arg, long min, long max,

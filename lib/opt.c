@@ -130,6 +130,8 @@ static int handle_common(const struct cs_cmd *cmd, int key, const char *arg,
         *done = 1;
         return 1;
     case KEY_DUMP:
+        if (cmd->commands)
+            printf("@commands\t\t\t%s\tsubcommands\n", cmd->commands);
         dump_table(cmd->opts);
         dump_table(common_opts);
         *done = 1;

@@ -27,6 +27,7 @@ struct cs_cmd {
     const char *summary;   /* one line */
     const struct cs_opt *opts;
     const char *epilog;    /* optional text after the options, or NULL */
+    const char *commands;  /* subcommands, space-separated, or NULL */
 };
 
 /* What the common options set. */
@@ -40,6 +41,11 @@ struct cs_common {
 typedef int (*cs_opt_fn)(void *cfg, int key, const char *arg);
 
 enum { CS_OPT_EXIT = 0 };
+
+/* --dump-options prints one line per option: name, short letter,
+ * metavariable, completion, help, separated by tabs; a command with
+ * subcommands first prints "@commands" with the words in the completion
+ * field. */
 
 /* Parse argv. Initialises logging (cs_log_init) from -q/-v. Returns the index
  * of the first operand (>= 1) to go on, CS_OPT_EXIT when --help, --version or

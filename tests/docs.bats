@@ -16,6 +16,15 @@ programs() {
         local help=$output
         [ -f "$REPO/man/$p.1" ] || missing+=" $p:man-page"
         while IFS=$'\t' read -r name _; do
+            if [ "$name" = @commands ]; then
+                # every subcommand is offered by both completions
+                local c
+                for c in $(grep '^@commands' < <("$p" --dump-options) | cut -f4); do
+                    grep -q "\b$c\b" "$REPO/completions/bash/$p" || missing+=" $p:$c:bash"
+                    grep -q "\b$c\b" "$REPO/completions/zsh/_$p" || missing+=" $p:$c:zsh"
+                done
+                continue
+            fi
             grep -q -- "--$name\b" <<<"$help" || missing+=" $p:--$name:help"
             grep -qE "Fl \\\\?-$name( |$)" "$REPO/man/$p.1" 2>/dev/null ||
                 missing+=" $p:--$name:man"
