@@ -26,58 +26,58 @@ int cs_tmp_path(char *buf, size_t size, const char *path)
     return 0;
 }
 
-int cs_path_is_special(const char *path)
+int cs_write_name(char *buf, size_t size, const char *path)
 {
     struct stat st;
+    int n;
 
-    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        n = snprintf(buf, size, "%s", path);
+        return n < 0 || (size_t)n >= size ? AVERROR(ENAMETOOLONG) : 0;
+    }
+    n = cs_tmp_path(buf, size, path);
+    return n < 0 ? n : 1;
+}
+
+int cs_write_done(const char *name, const char *path, int ok)
+{
+    if (!strcmp(name, path))
+        return 0;
+    if (ok && rename(name, path) == 0)
+        return 0;
+    ok = ok ? AVERROR(errno) : 0;
+    unlink(name);
+    return ok;
 }
 
 int cs_file_write_atomic(const char *path, const void *data, size_t len)
 {
-    char tmp[4096];
+    char name[4096];
     const char *p = data;
-    int special = cs_path_is_special(path);
-    int fd, ret;
+    int fd, ret, tmp;
 
-    ret = special ? 0 : cs_tmp_path(tmp, sizeof(tmp), path);
-    if (ret < 0)
-        return ret;
-    if (special)
-        snprintf(tmp, sizeof(tmp), "%s", path);
-    fd = open(tmp, special ? O_WRONLY | O_CLOEXEC
-                           : O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    tmp = cs_write_name(name, sizeof(name), path);
+    if (tmp < 0)
+        return tmp;
+    fd = open(name, tmp ? O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+                        : O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
         return AVERROR(errno);
-    while (len > 0) {
+    ret = 0;
+    while (len > 0 && ret >= 0) {
         ssize_t w = write(fd, p, len);
 
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
+        if (w < 0 && errno != EINTR)
             ret = AVERROR(errno);
-            goto fail;
+        if (w > 0) {
+            p += w;
+            len -= (size_t)w;
         }
-        p += w;
-        len -= (size_t)w;
     }
-    if (close(fd) < 0) {
-        fd = -1;
+    if (close(fd) < 0 && ret >= 0)
         ret = AVERROR(errno);
-        goto fail;
-    }
-    fd = -1;
-    if (!special && rename(tmp, path) < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    if (!special)
-        unlink(tmp);
-    return ret;
+    tmp = cs_write_done(name, path, ret >= 0);
+    return ret < 0 ? ret : tmp;
 }
 
 int cs_file_read(const char *path, size_t max, char **data, size_t *len)

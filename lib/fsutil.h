@@ -8,10 +8,15 @@
  * process, so that rename(2) to PATH is atomic. */
 int cs_tmp_path(char *buf, size_t size, const char *path);
 
-/* True when PATH exists and is not a regular file (a device such as
- * /dev/null, a FIFO, a socket): such a path is written in place, never
- * replaced by a rename. */
-int cs_path_is_special(const char *path);
+/* The name to write PATH under, in BUF: a temporary name (returns 1; write
+ * it whole, then cs_write_done renames it into place), or PATH itself
+ * (returns 0) when PATH exists and is not a regular file: a device such as
+ * /dev/null or a FIFO is written in place, never renamed over. */
+int cs_write_name(char *buf, size_t size, const char *path);
+
+/* Finish what cs_write_name began: on OK rename the temporary name to PATH,
+ * else remove it. Nothing to do for a path written in place. */
+int cs_write_done(const char *name, const char *path, int ok);
 
 /* Write LEN bytes to PATH through a temporary name and rename(2). On
  * failure nothing is left behind and PATH is untouched. */

@@ -11,7 +11,7 @@
 struct cs_mux {
     AVFormatContext *fmt;
     char *path;      /* final name (files only) */
-    char *tmp;       /* temporary name being written (files only) */
+    char *tmp;       /* name being written (files only): cs_write_name */
     int started;
 };
 
@@ -40,12 +40,11 @@ int cs_mux_open(struct cs_mux **out, const char *path, const char *format)
         ret = avio_open(&m->fmt->pb, "pipe:1", AVIO_FLAG_WRITE);
         /* Live pipes: hand each packet on at once. */
         m->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
-    } else if (is_url(path) || cs_path_is_special(path)) {
-        /* Devices and FIFOs are written in place, never renamed over. */
+    } else if (is_url(path)) {
         ret = avio_open2(&m->fmt->pb, path, AVIO_FLAG_WRITE,
                          &m->fmt->interrupt_callback, NULL);
     } else {
-        ret = cs_tmp_path(tmp, sizeof(tmp), path);
+        ret = cs_write_name(tmp, sizeof(tmp), path);
         if (ret >= 0) {
             m->path = av_strdup(path);
             m->tmp = av_strdup(tmp);
@@ -119,8 +118,8 @@ int cs_mux_finish(struct cs_mux **pm)
         if (ret >= 0)
             ret = r;
     }
-    if (ret >= 0 && m->tmp && rename(m->tmp, m->path) < 0)
-        ret = AVERROR(errno);
+    if (ret >= 0 && m->tmp)
+        ret = cs_write_done(m->tmp, m->path, 1);
     if (ret < 0) {
         cs_mux_abort(pm);
         return ret;
@@ -144,7 +143,7 @@ void cs_mux_abort(struct cs_mux **pm)
         avformat_free_context(m->fmt);
     }
     if (m->tmp)
-        unlink(m->tmp);
+        cs_write_done(m->tmp, m->path, 0);
     av_free(m->path);
     av_free(m->tmp);
     av_freep(pm);

@@ -98,13 +98,13 @@ static int copy_fd(int in, int out)
 static int dir_put_file(struct cs_store *st, const char *key,
                         const char *src, const char *content_type)
 {
-    char *path = NULL, tmp[PATH_MAX];
-    int in = -1, out = -1, ret = key_path(st, key, &path);
+    char *path = NULL, name[PATH_MAX];
+    int in = -1, out = -1, tmp = 0, ret = key_path(st, key, &path);
 
     if (ret >= 0)
         ret = make_parent(path);
     if (ret >= 0)
-        ret = cs_tmp_path(tmp, sizeof(tmp), path);
+        ret = tmp = cs_write_name(name, sizeof(name), path);
     if (ret < 0)
         goto out;
     in = open(src, O_RDONLY | O_CLOEXEC);
@@ -112,14 +112,16 @@ static int dir_put_file(struct cs_store *st, const char *key,
         ret = AVERROR(errno);
         goto out;
     }
-    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    out = open(name, tmp ? O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+                         : O_WRONLY | O_CLOEXEC, 0644);
     ret = out < 0 ? AVERROR(errno) : copy_fd(in, out);
     if (out >= 0 && close(out) < 0 && ret >= 0)
         ret = AVERROR(errno);
-    if (out >= 0 && ret >= 0 && rename(tmp, path) < 0)
-        ret = AVERROR(errno);
-    if (out >= 0 && ret < 0)
-        unlink(tmp);
+    if (out >= 0) {
+        int r = cs_write_done(name, path, ret >= 0);
+
+        ret = ret < 0 ? ret : r;
+    }
 out:
     if (in >= 0)
         close(in);

@@ -213,33 +213,20 @@ int cs_store_get_file(struct cs_store *st, const char *key, const char *path,
                                                       int64_t done),
                       void *opaque)
 {
-    char tmp[4096];
-    int fd, ret;
+    char name[4096];
+    int fd, ret, tmp = cs_write_name(name, sizeof(name), path);
 
-    /* /dev/null, a FIFO: written in place, never replaced. */
-    if (cs_path_is_special(path)) {
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-            return AVERROR(errno);
-        ret = cs_store_get_fd(st, key, fd, size, progress, opaque);
-        if (close(fd) < 0 && ret >= 0)
-            ret = AVERROR(errno);
-        return ret;
-    }
-    ret = cs_tmp_path(tmp, sizeof(tmp), path);
-    if (ret < 0)
-        return ret;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (tmp < 0)
+        return tmp;
+    fd = open(name, tmp ? O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+                        : O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
         return AVERROR(errno);
     ret = cs_store_get_fd(st, key, fd, size, progress, opaque);
     if (close(fd) < 0 && ret >= 0)
         ret = AVERROR(errno);
-    if (ret >= 0 && rename(tmp, path) < 0)
-        ret = AVERROR(errno);
-    if (ret < 0)
-        unlink(tmp);
-    return ret;
+    tmp = cs_write_done(name, path, ret >= 0);
+    return ret < 0 ? ret : tmp;
 }
 
 static int md5_range(int fd, int64_t off, int64_t len, uint8_t out[16])
