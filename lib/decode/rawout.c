@@ -22,12 +22,11 @@ struct cs_rawout {
     int64_t base_pts;
 };
 
-static int open_raw_encoder(AVCodecContext **out, enum AVCodecID id,
-                            int w, int h, enum AVPixelFormat fmt,
-                            AVRational tb)
+/* The video side of the raw stage (the audio is media/encode's pcm). */
+static int open_raw_video(AVCodecContext **out, enum AVCodecID id, int w,
+                          int h, enum AVPixelFormat fmt, AVRational fps)
 {
     const AVCodec *codec = avcodec_find_encoder(id);
-    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
     AVCodecContext *c;
     int ret;
 
@@ -36,21 +35,13 @@ static int open_raw_encoder(AVCodecContext **out, enum AVCodecID id,
     c = avcodec_alloc_context3(codec);
     if (!c)
         return AVERROR(ENOMEM);
-    c->time_base = tb;
-    if (id == AV_CODEC_ID_PCM_S16LE) {
-        c->sample_rate = 48000;
-        c->sample_fmt = AV_SAMPLE_FMT_S16;
-        ret = av_channel_layout_copy(&c->ch_layout, &stereo);
-    } else {
-        c->width = w;
-        c->height = h;
-        c->pix_fmt = fmt;
-        c->framerate = av_inv_q(tb);
-        c->sample_aspect_ratio = (AVRational){ 1, 1 };
-        ret = 0;
-    }
-    if (ret >= 0)
-        ret = avcodec_open2(c, codec, NULL);
+    c->time_base = av_inv_q(fps);
+    c->framerate = fps;
+    c->width = w;
+    c->height = h;
+    c->pix_fmt = fmt;
+    c->sample_aspect_ratio = (AVRational){ 1, 1 };
+    ret = avcodec_open2(c, codec, NULL);
     if (ret < 0) {
         avcodec_free_context(&c);
         return ret;
@@ -76,14 +67,15 @@ int cs_rawout_open(struct cs_rawout **out, const char *path, int width,
     ret = cs_mux_open(&w->mux, path, y4m ? "yuv4mpegpipe" : "nut");
     if (ret < 0)
         goto fail;
-    ret = open_raw_encoder(&w->venc, y4m ? AV_CODEC_ID_WRAPPED_AVFRAME
-                                         : AV_CODEC_ID_RAWVIDEO,
-                           width, height, fmt, av_inv_q(fps));
+    ret = open_raw_video(&w->venc, y4m ? AV_CODEC_ID_WRAPPED_AVFRAME
+                                       : AV_CODEC_ID_RAWVIDEO,
+                         width, height, fmt, fps);
     if (ret >= 0)
         ret = w->vidx = cs_mux_add_stream(w->mux, w->venc);
     if (ret >= 0 && !y4m) {
-        ret = open_raw_encoder(&w->aenc, AV_CODEC_ID_PCM_S16LE, 0, 0,
-                               AV_PIX_FMT_NONE, (AVRational){ 1, 48000 });
+        struct cs_aenc_settings pcm = { .codec = CS_ACODEC_PCM };
+
+        ret = cs_aenc_open(&w->aenc, &pcm);
         if (ret >= 0)
             ret = w->aidx = cs_mux_add_stream(w->mux, w->aenc);
     }

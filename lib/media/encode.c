@@ -231,7 +231,8 @@ fail:
 
 int cs_aenc_open(AVCodecContext **out, const struct cs_aenc_settings *s)
 {
-    const char *name = s->codec == CS_ACODEC_OPUS ? "libopus" : "aac";
+    const char *name = s->codec == CS_ACODEC_OPUS ? "libopus"
+                       : s->codec == CS_ACODEC_PCM ? "pcm_s16le" : "aac";
     const AVCodec *codec = avcodec_find_encoder_by_name(name);
     AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
     AVCodecContext *c;

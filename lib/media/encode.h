@@ -13,7 +13,12 @@
 #include <libavcodec/avcodec.h>
 
 enum cs_vcodec { CS_VCODEC_H264, CS_VCODEC_HEVC, CS_VCODEC_AV1 };
-enum cs_acodec { CS_ACODEC_AAC, CS_ACODEC_OPUS, CS_ACODEC_NONE };
+enum cs_acodec {
+    CS_ACODEC_AAC,
+    CS_ACODEC_OPUS,
+    CS_ACODEC_NONE,
+    CS_ACODEC_PCM,      /* pcm_s16le: the raw stage (no command-line name) */
+};
 enum cs_rc { CS_RC_CBR, CS_RC_VBR, CS_RC_CRF };
 
 struct cs_venc_settings {
