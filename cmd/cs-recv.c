@@ -59,17 +59,6 @@ static int on_opt(void *p, int key, const char *arg)
 int main(int argc, char **argv)
 {
     struct cs_transfer_args a = { .timeout = 5 };
-    struct cs_common common = { 0 };
-    int first;
 
-    first = cs_opt_parse(&cmd, argc, argv, &common, on_opt, &a);
-    if (first <= 0)
-        return first == CS_OPT_EXIT ? CS_EXIT_OK : CS_EXIT_USAGE;
-    if (argc - first != 1) {
-        cs_error("expected one URL (see --help)");
-        return CS_EXIT_USAGE;
-    }
-    a.url = argv[first];
-    a.stats = common.stats;
-    return cs_exit_status(cs_transfer_run(&a, CS_NET_RECV));
+    return cs_transfer_main(&cmd, argc, argv, &a, on_opt, CS_NET_RECV);
 }

@@ -63,3 +63,22 @@ out:
     cs_net_conf_free(&net);
     return ret;
 }
+
+int cs_transfer_main(const struct cs_cmd *cmd, int argc, char **argv,
+                     struct cs_transfer_args *a, cs_opt_fn fn,
+                     enum cs_net_dir dir)
+{
+    struct cs_common common = { 0 };
+    int first;
+
+    first = cs_opt_parse(cmd, argc, argv, &common, fn, a);
+    if (first <= 0)
+        return first == CS_OPT_EXIT ? CS_EXIT_OK : CS_EXIT_USAGE;
+    if (argc - first != 1) {
+        cs_error("expected one URL (see --help)");
+        return CS_EXIT_USAGE;
+    }
+    a->url = argv[first];
+    a->stats = common.stats;
+    return cs_exit_status(cs_transfer_run(a, dir));
+}

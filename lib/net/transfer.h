@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "net/endpoint.h"
+#include "opt.h"
 #include "stats.h"
 
 struct cs_transfer {
@@ -50,6 +51,13 @@ int cs_transfer_opt(struct cs_transfer_args *a, int key, const char *arg);
  * transfer. Returns 0 or a negative code; failures are reported on
  * standard error in one line (the commands' error report). */
 int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir);
+
+/* The whole of cs-send's and cs-recv's main: parse the options (FN for the
+ * command's own, after which cs_transfer_opt), take the one URL operand,
+ * run for DIR. Returns the exit status. */
+int cs_transfer_main(const struct cs_cmd *cmd, int argc, char **argv,
+                     struct cs_transfer_args *a, cs_opt_fn fn,
+                     enum cs_net_dir dir);
 
 /* Private to the drivers: reconnecting with back-off and statistics. */
 int cs_transfer_retry(const struct cs_net_conf *c, struct cs_transfer *t,
