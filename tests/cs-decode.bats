@@ -65,7 +65,7 @@ PY
 }
 
 @test "a play list is read as lines arrive and a broken item is skipped with a warning" {
-    head -c 20000 /dev/urandom > "$T/bad.mp4"
+    junk "$T/bad.mp4" 20000
     mkfifo "$T/fifo"
     ( echo "$T/a.mp4"; sleep 1; echo "$T/bad.mp4"; sleep 1; echo "$T/a.mp4" ) > "$T/fifo" &
     run timeout 30 cs-decode --playlist "$T/fifo" -o "$T/out.nut"
@@ -126,7 +126,7 @@ PY
 }
 
 @test "bad input: random bytes, a truncated mp4, empty stdin, a missing file" {
-    head -c 50000 /dev/urandom > "$T/rnd"
+    junk "$T/rnd" 50000
     head -c 30000 "$T/a.mp4" > "$T/trunc.mp4"
     run cs-decode -o "$T/o1.nut" "$T/rnd"
     [ "$status" -eq 3 ] && one_line "$output"

@@ -74,7 +74,7 @@ gop_exact() { # FILE GOP COUNT
 }
 
 @test "the output file appears whole or not at all" {
-    head -c 50000 /dev/urandom > "$T/rnd"
+    junk "$T/rnd" 50000
     run cs-encode -o "$T/out.ts" "$T/rnd"
     [ "$status" -eq 3 ] && one_line "$output"
     [ "$output" = "cs-encode: cannot open '$T/rnd': invalid data" ]

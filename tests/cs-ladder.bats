@@ -212,7 +212,7 @@ key_pts() {
 }
 
 @test "input that is not media: one line, status 3, no output file" {
-    head -c 100000 /dev/urandom >"$T/junk.ts"
+    junk "$T/junk.ts" 100000
     run timeout 30 cs-ladder -o "$T/out.ts" "$T/junk.ts"
     echo "$output"
     [ "$status" -eq 3 ]

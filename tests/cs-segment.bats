@@ -147,7 +147,7 @@ PY
     run cs-segment "$IN"
     [ "$status" -eq 2 ]
     [ "$output" = "cs-segment: missing output: give -o OUTPUT" ]
-    head -c 20000 /dev/urandom >"$T/junk"
+    junk "$T/junk" 20000
     run cs-segment "$T/junk" -o "$T/o"
     [ "$status" -eq 3 ]
     one_line "$output"

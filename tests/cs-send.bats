@@ -47,7 +47,7 @@ teardown() {
 @test "cs-send: garbage instead of MPEG-TS on stdin exits 3" {
     local port
     port=$(free_port udp)
-    head -c 100000 /dev/urandom >"$T/junk"
+    junk "$T/junk" 100000
     run timeout 20 cs-send "udp://127.0.0.1:$port" <"$T/junk"
     [ "$status" -eq 3 ]
     [ "$output" = "cs-send: invalid input: not an MPEG-TS stream (no sync byte)" ]

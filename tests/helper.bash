@@ -67,3 +67,10 @@ probe() {
 one_line() {
     [ "$(printf '%s\n' "$1" | grep -c .)" -eq 1 ]
 }
+
+# SIZE bytes of seeded pseudo-random junk in FILE: not media, and the same
+# bytes every run (fresh random bytes now and then probe as some format).
+junk() {
+    python3 -c 'import random, sys
+sys.stdout.buffer.write(random.Random(20261124).randbytes(int(sys.argv[1])))' "$2" > "$1"
+}
