@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # cs-fetch on a local folder and on S3 (s3rver on loopback): round trips,
 # paging, multipart, faults, credentials.
+# Each test runs in a subshell of its own: what it exports stays there.
+# shellcheck disable=SC2030,SC2031
 
 load helper
 
@@ -127,7 +129,7 @@ syncs() { # STORE
 @test "an upload broken midway (the server stopped) leaves no visible object" {
     head -c $((11 * 1024 * 1024)) /dev/urandom >"$T/big.bin"
     proxy --die-on partNumber=2
-    run env AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT \
+    run env AWS_ENDPOINT_URL="http://127.0.0.1:$PPORT" \
         timeout 60 cs-fetch --part-size 5M put "$T/big.bin" s3://cats/half.bin
     [ "$status" -eq 4 ]
     # the abort cannot reach a stopped server either: said in a warning
@@ -137,7 +139,7 @@ syncs() { # STORE
     [[ "$output" != *half.bin* ]]
     # a part failing for good on a live server: the upload is aborted
     proxy --block partNumber=2
-    run env AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT \
+    run env AWS_ENDPOINT_URL="http://127.0.0.1:$PPORT" \
         timeout 90 cs-fetch --part-size 5M put "$T/big.bin" s3://cats/aborted.bin
     [ "$status" -eq 4 ]
     grep -q '^pass DELETE /cats/aborted.bin?uploadId=' "$T/proxy.log"
@@ -177,7 +179,7 @@ syncs() { # STORE
     [[ "$url" == *"X-Amz-Security-Token=session-t0ken"* ]]
     curl -sf "$url" -o "$T/p.back"
     cmp "$T/m.bin" "$T/p.back"
-    ! grep -q '^badsig' "$T/proxy.log"
+    [ "$(grep -c '^badsig' "$T/proxy.log")" -eq 0 ]
     [ "$(grep -c '^pass ' "$T/proxy.log")" -ge 8 ]
     # the proxy does reject a bad signature
     AWS_SECRET_ACCESS_KEY=wr0ng-secret run timeout 30 cs-fetch -vv ls s3://cats
@@ -246,7 +248,9 @@ syncs() { # STORE
 }
 
 @test "an unreachable endpoint is status 4 after the retries" {
-    export AWS_ENDPOINT_URL=http://127.0.0.1:$(free_port)
+    local port
+    port=$(free_port)
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$port
     run timeout 60 cs-fetch ls s3://cats
     [ "$status" -eq 4 ]
     one_line "$output"
@@ -270,11 +274,11 @@ syncs() { # STORE
     local dead
     dead=$(free_port)
     run env -u AWS_ENDPOINT_URL AWS_REGION=eu-west-1 \
-        https_proxy=http://127.0.0.1:$dead timeout 60 cs-fetch -vv ls s3://cats/x
+        https_proxy="http://127.0.0.1:$dead" timeout 60 cs-fetch -vv ls s3://cats/x
     [ "$status" -eq 4 ]
     [[ "$output" == *"GET https://cats.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=x%2F: "* ]]
     run env -u AWS_ENDPOINT_URL AWS_REGION=eu-west-1 \
-        https_proxy=http://127.0.0.1:$dead timeout 60 cs-fetch -vv ls s3://cats.example
+        https_proxy="http://127.0.0.1:$dead" timeout 60 cs-fetch -vv ls s3://cats.example
     [[ "$output" == *"GET https://s3.eu-west-1.amazonaws.com/cats.example/?list-type=2: "* ]]
     run timeout 30 cs-fetch -vv ls s3://cats
     [[ "$output" == *"GET http://127.0.0.1:$PORT/cats/?list-type=2: ok"* ]]

@@ -54,7 +54,7 @@ PY
     [ "$(wc -l <"$T/list")" -eq 12 ]
     every_round "$T/list" 4
     # lines are the videos' absolute paths, index.json is not a video
-    [ "$(sort -u "$T/list")" = "$(ls -d "$T"/store/videos/*.mp4 | xargs -n1 realpath | sort)" ]
+    [ "$(sort -u "$T/list")" = "$(realpath "$T"/store/videos/*.mp4 | sort)" ]
 }
 
 @test "--seed gives a reproducible order; without --loop one round" {
@@ -120,7 +120,7 @@ assert o["final"] and o["lines"] == 4 and o["rounds"] == 1, o'
     kill "$pid"; wait "$pid" || true
     head -n 8 "$T/list" >"$T/list8"
     every_round "$T/list8" 4
-    [ "$(ls "$T/cache" | wc -l)" -le 4 ]
+    [ "$(find "$T/cache" -mindepth 1 -maxdepth 1 ! -name '.*' | wc -l)" -le 4 ]
 }
 
 @test "a video that fails to download is skipped with a warning" {

@@ -22,7 +22,7 @@ int cs_key_check_path(const char *key);
 int cs_key_is_line(const char *key);
 
 /* KEY for a message, in BUF of SIZE bytes (truncated to fit): control
- * bytes and '\' written as C escapes (\n, \t, \\, \x07). Returns BUF. */
+ * bytes and '\' written as C escapes (\n, \t, \\, \x01). Returns BUF. */
 const char *cs_key_quote(const char *key, char *buf, size_t size);
 
 #endif
