@@ -227,7 +227,10 @@ static int dir_list(struct cs_store *st, const char *prefix,
                     cs_store_list_fn fn, void *opaque)
 {
     struct walk w = { 0 };
-    int ret = walk_dir(&w, st->root, "");
+    int ret;
+
+    ((struct dirpriv *)st->priv)->cause = NULL;
+    ret = walk_dir(&w, st->root, "");
 
     if (ret >= 0 && w.n)
         qsort(w.e, w.n, sizeof(*w.e), cmp_key);
