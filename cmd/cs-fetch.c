@@ -14,6 +14,7 @@
 #include "opt.h"
 #include "sig.h"
 #include "stats.h"
+#include "store/key.h"
 #include "store/store.h"
 
 enum {
@@ -91,6 +92,7 @@ static const struct cs_cmd cmd = {
 struct cfg {
     struct cs_stats *stats;
     int64_t bytes;          /* moved by get, for --stats */
+    int64_t refused;        /* keys ls could not print one a line */
     int long_ls;
     int64_t part_size;
     struct cs_scrape_cfg scrape;
@@ -186,10 +188,25 @@ static int fail(const char *what, const char *where, struct cs_store *st,
     return err;
 }
 
+/* A key that cannot be written as one line is left out of ls and play. */
+static void refuse(void *opaque, const char *key)
+{
+    char q[512];
+
+    (void)opaque;
+    cs_warn("refusing '%s': a control character in the name",
+            cs_key_quote(key, q, sizeof(q)));
+}
+
 static int print_entry(void *opaque, const struct cs_store_entry *e)
 {
-    const struct cfg *c = opaque;
+    struct cfg *c = opaque;
 
+    if (!cs_key_is_line(e->key)) {
+        refuse(c, e->key);
+        c->refused++;
+        return 0;
+    }
     if (c->long_ls)
         printf("%12lld  %-36s  %s\n", (long long)e->size,
                e->etag[0] ? e->etag : "-", e->key);
@@ -428,9 +445,12 @@ static cJSON *final_stats(const struct cfg *c, const char *command)
     cJSON_AddStringToObject(o, "command", command);
     if (!strcmp(command, "get"))
         cJSON_AddNumberToObject(o, "bytes", (double)c->bytes);
+    if (!strcmp(command, "ls"))
+        cJSON_AddNumberToObject(o, "refused", (double)c->refused);
     if (!strcmp(command, "play")) {
         cJSON_AddNumberToObject(o, "lines", (double)c->play.lines);
         cJSON_AddNumberToObject(o, "skipped", (double)c->play.skipped);
+        cJSON_AddNumberToObject(o, "refused", (double)c->play.refused);
         cJSON_AddNumberToObject(o, "rounds", (double)c->play.rounds);
     }
     return o;
@@ -452,6 +472,7 @@ int main(int argc, char **argv)
 
     cs_scrape_cfg_init(&c.scrape);
     cs_play_cfg_init(&c.play);
+    c.play.refuse = refuse;
     first = cs_opt_parse(&cmd, argc, argv, &common, parse, &c);
     if (first <= 0)
         return first == CS_OPT_EXIT ? CS_EXIT_OK : CS_EXIT_USAGE;

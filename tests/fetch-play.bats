@@ -54,7 +54,7 @@ PY
     [ "$(wc -l <"$T/list")" -eq 12 ]
     every_round "$T/list" 4
     # lines are the videos' absolute paths, index.json is not a video
-    [ "$(sort -u "$T/list")" = "$(ls -d "$T"/store/videos/*.mp4 | xargs -n1 realpath | sort)" ]
+    [ "$(sort -u "$T/list")" = "$(realpath "$T"/store/videos/*.mp4 | sort)" ]
 }
 
 @test "--seed gives a reproducible order; without --loop one round" {
@@ -120,7 +120,7 @@ assert o["final"] and o["lines"] == 4 and o["rounds"] == 1, o'
     kill "$pid"; wait "$pid" || true
     head -n 8 "$T/list" >"$T/list8"
     every_round "$T/list8" 4
-    [ "$(ls "$T/cache" | wc -l)" -le 4 ]
+    [ "$(find "$T/cache" -mindepth 1 -maxdepth 1 ! -name '.*' | wc -l)" -le 4 ]
 }
 
 @test "a video that fails to download is skipped with a warning" {
@@ -162,4 +162,70 @@ assert o["final"] and o["lines"] == 4 and o["rounds"] == 1, o'
     python3 -c "import sys; d=float(sys.argv[1]); assert 3.8 <= d <= 4.3, d" "$d"
     [ "$(ffprobe -v error -count_frames -select_streams v:0 \
         -show_entries stream=nb_read_frames -of csv=p=0 "$T/out.nut")" -ge 98 ]
+}
+
+@test "a listed key with a '..' segment is skipped: nothing outside the store is fetched" {
+    start_s3
+    timeout 60 cs-fetch sync "$T/store" s3://cats/ch
+    # an object outside the store's prefix, and a listing that points at it
+    timeout 30 cs-fetch put "$T/store/videos/cat1.mp4" s3://cats/secret.mp4
+    PPORT=$(free_port)
+    python3 "$REPO/tests/tools/faultproxy.py" "$PPORT" "$PORT" \
+        --list-extra 'ch/../secret.mp4' --log "$T/proxy.log" &
+    PROXYPID=$!
+    wait_port "$PPORT"
+    AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT timeout 120 cs-fetch play \
+        --ahead 0 --cache "$T/cache" --stats "$T/stats" s3://cats/ch \
+        >"$T/list" 2>"$T/err"
+    [ "$(wc -l <"$T/list")" -eq 4 ]
+    [ "$(grep -c '/ch/\|secret' "$T/list")" -eq 0 ]
+    [ "$(cat "$T/err")" = "cs-fetch: warning: skipping '../secret.mp4': refused: the key has an empty, '.' or '..' segment" ]
+    tail -n 1 "$T/stats" | jq -e '.final and .lines == 4 and .skipped == 1'
+    # the listing went through the proxy, and no request for the object did
+    grep -q '^pass GET /cats/?list-type=2' "$T/proxy.log"
+    [ "$(grep -c 'secret' "$T/proxy.log")" -eq 0 ]
+    # a presigned list leaves it out in the same way
+    AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT run timeout 30 cs-fetch play \
+        --presign s3://cats/ch
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'X-Amz-Signature=' <<<"$output")" -eq 4 ]
+    [ "$(grep X-Amz-Signature= <<<"$output" | grep -c secret)" -eq 0 ]
+    [[ "$output" == *"skipping '../secret.mp4'"* ]]
+}
+
+@test "a name with a newline is refused: the list names only the store's videos" {
+    cp "$T/store/videos/cat1.mp4" "$T/store/videos/evil"$'\n'"name.mp4"
+    # what the second half of the name would have played
+    mkdir -p "$T/cwd"
+    mkclip "$T/cwd/name.mp4" 3 160x120
+    cd "$T/cwd"
+    timeout 60 cs-fetch play --seed 5 --ahead 0 --stats "$T/stats" "$T/store" \
+        2>"$T/err" >"$T/list"
+    [ "$(wc -l <"$T/list")" -eq 4 ]
+    [ "$(sort "$T/list")" = "$(realpath "$T"/store/videos/cat?.mp4 | sort)" ]
+    [ "$(cat "$T/err")" = "cs-fetch: warning: refusing 'videos/evil\\nname.mp4': a control character in the name" ]
+    tail -n 1 "$T/stats" | jq -e '.final and .lines == 4 and .refused == 1'
+    timeout 120 cs-decode --playlist - --size 160x120 --fps 25 \
+        -o "$T/out.nut" <"$T/list"
+    # four one-second videos; name.mp4 would have made it seven
+    local d
+    d=$(probe "$T/out.nut" format=duration)
+    python3 -c "import sys; d=float(sys.argv[1]); assert 3.8 <= d <= 4.3, d" "$d"
+}
+
+@test "a key with a newline in S3 is refused by play, the others play" {
+    start_s3
+    timeout 60 cs-fetch sync "$T/store" s3://cats/ch
+    timeout 30 cs-fetch put "$T/store/videos/cat1.mp4" \
+        "s3://cats/ch/videos/evil"$'\n'"name.mp4"
+    timeout 120 cs-fetch play --ahead 0 --cache "$T/cache" --stats "$T/stats" \
+        s3://cats/ch >"$T/list" 2>"$T/err"
+    [ "$(wc -l <"$T/list")" -eq 4 ]
+    local f
+    while read -r f; do
+        [ -f "$f" ]
+        [[ "$f" == "$T/cache/"* ]]
+    done <"$T/list"
+    [ "$(cat "$T/err")" = "cs-fetch: warning: refusing 'videos/evil\\nname.mp4': a control character in the name" ]
+    tail -n 1 "$T/stats" | jq -e '.final and .lines == 4 and .refused == 1'
 }

@@ -41,7 +41,11 @@ static char *encode(const char *key)
     if (!out)
         return NULL;
     for (; *key; key++) {
-        if (*key == '/' || *key == '%' || (*key == '.' && o == out))
+        unsigned char c = (unsigned char)*key;
+
+        /* a name is one line, whatever the key holds */
+        if (c == '/' || c == '%' || c < 0x20 || c == 0x7f ||
+            (c == '.' && o == out))
             o += sprintf(o, "%%%02X", (unsigned char)*key);
         else
             *o++ = *key;

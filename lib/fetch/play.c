@@ -15,6 +15,7 @@
 #include "fetch/cache.h"
 #include "log.h"
 #include "sig.h"
+#include "store/key.h"
 
 void cs_play_cfg_init(struct cs_play_cfg *c)
 {
@@ -56,6 +57,7 @@ void cs_play_shuffle(const char **v, size_t n, uint64_t *rng,
 }
 
 struct bag {
+    struct cs_play_cfg *c;
     char **keys;
     int64_t *sizes;
     size_t n, cap;
@@ -79,6 +81,12 @@ static int bag_add(void *opaque, const struct cs_store_entry *e)
 
     if (!is_video(e->key))
         return 0;
+    if (!cs_key_is_line(e->key)) {
+        b->c->refused++;
+        if (b->c->refuse)
+            b->c->refuse(b->c->opaque, e->key);
+        return 0;
+    }
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 64;
         char **k = realloc(b->keys, cap * sizeof(*k));
@@ -201,6 +209,7 @@ static void report(const struct cs_play_cfg *c)
         return;
     cJSON_AddNumberToObject(o, "lines", (double)c->lines);
     cJSON_AddNumberToObject(o, "skipped", (double)c->skipped);
+    cJSON_AddNumberToObject(o, "refused", (double)c->refused);
     cJSON_AddNumberToObject(o, "rounds", (double)c->rounds);
     cs_stats_emit(c->stats, o);
 }
@@ -223,7 +232,10 @@ static void round_clear(struct round *r)
 static int prepare(struct player *p, struct round *r, const char *avoid)
 {
     char buf[128];
-    int ret = p->st->ops->list(p->st, NULL, bag_add, &r->b);
+    int ret;
+
+    r->b.c = p->c;
+    ret = p->st->ops->list(p->st, NULL, bag_add, &r->b);
 
     if (ret < 0) {
         cs_error("cannot list '%s': %s", p->st->location,

@@ -12,6 +12,10 @@
  * playing and about to play are never evicted). Lines are paced by the
  * videos' durations so that the cache never loses a file before the player
  * opened it. A video that cannot be fetched is skipped with a warning.
+ *
+ * A line is one video: a key holding a control character (a newline would
+ * make two lines, the second naming any file) is refused at each listing,
+ * told to c->refuse and counted.
  */
 #ifndef CS_FETCH_PLAY_H
 #define CS_FETCH_PLAY_H
@@ -33,10 +37,15 @@ struct cs_play_cfg {
     int ahead;              /* lines printed before the previous ends; 0:
                                no pacing */
     struct cs_stats *stats; /* --stats (may be NULL): lines, skipped,
-                               rounds, about once a second */
+                               refused, rounds, about once a second */
+    /* told of each listed video whose key cannot be written as one line
+     * (cs_key_is_line), which is left out of the list; may be NULL */
+    void (*refuse)(void *opaque, const char *key);
+    void *opaque;
     /* counters, for the caller's final statistics */
     int64_t lines;
-    int64_t skipped;
+    int64_t skipped;        /* could not be fetched */
+    int64_t refused;        /* keys left out, counted at each listing */
     int64_t rounds;
 };
 

@@ -11,16 +11,25 @@
 
 #include "err.h"
 #include "fsutil.h"
+#include "store/key.h"
 #include "store/store.h"
 
-/* ROOT/KEY, refusing keys that would leave the folder. */
-static int key_path(const struct cs_store *st, const char *key, char **out)
+struct dirpriv {
+    const char *cause;      /* of the last refusal, for cs_store_cause() */
+};
+
+/* ROOT/KEY, refusing keys that would name another file (the same rule as
+ * S3's, so that a key means the same on either kind of store). */
+static int key_path(struct cs_store *st, const char *key, char **out)
 {
+    struct dirpriv *p = st->priv;
+
     *out = NULL;
-    if (!*key || key[0] == '/' || strstr(key, "//") || !strcmp(key, "..") ||
-        !strncmp(key, "../", 3) || strstr(key, "/../") ||
-        (strlen(key) >= 3 && !strcmp(key + strlen(key) - 3, "/..")))
+    p->cause = NULL;
+    if (cs_key_check_path(key) < 0 || key[strlen(key) - 1] == '/') {
+        p->cause = "refused: " CS_KEY_PATH_WHY;
         return CS_EUSAGE;
+    }
     if (asprintf(out, "%s/%s", st->root, key) < 0) {
         *out = NULL;
         return AVERROR(ENOMEM);
@@ -218,7 +227,10 @@ static int dir_list(struct cs_store *st, const char *prefix,
                     cs_store_list_fn fn, void *opaque)
 {
     struct walk w = { 0 };
-    int ret = walk_dir(&w, st->root, "");
+    int ret;
+
+    ((struct dirpriv *)st->priv)->cause = NULL;
+    ret = walk_dir(&w, st->root, "");
 
     if (ret >= 0 && w.n)
         qsort(w.e, w.n, sizeof(*w.e), cmp_key);
@@ -276,6 +288,19 @@ static int dir_locate(struct cs_store *st, const char *key, int expires,
     return ret;
 }
 
+static const char *dir_cause(struct cs_store *st)
+{
+    struct dirpriv *p = st->priv;
+
+    return p ? p->cause : NULL;
+}
+
+static void dir_close(struct cs_store *st)
+{
+    free(st->priv);
+    st->priv = NULL;
+}
+
 static const struct cs_store_ops dir_ops = {
     .kind = "dir",
     .get = dir_get,
@@ -285,6 +310,8 @@ static const struct cs_store_ops dir_ops = {
     .remove = dir_remove,
     .stat = dir_stat,
     .locate = dir_locate,
+    .cause = dir_cause,
+    .close = dir_close,
 };
 
 int cs_store_dir_init(struct cs_store *st)
@@ -294,5 +321,8 @@ int cs_store_dir_init(struct cs_store *st)
     while (n > 1 && st->root[n - 1] == '/')
         st->root[--n] = 0;
     st->ops = &dir_ops;
+    st->priv = calloc(1, sizeof(struct dirpriv));
+    if (!st->priv)
+        return AVERROR(ENOMEM);
     return cs_mkdirs(st->root);
 }

@@ -81,21 +81,28 @@ int cs_s3_presign(struct cs_s3 *s3, const char *bucket, const char *key,
                   int expires, char **url)
 {
     char stamp[20], day[9], hex[65];
-    char *base = cs_s3i_url(s3, bucket, key, NULL), *q = NULL;
+    char *base = NULL, *q = NULL;
+    const char *why;
     time_t now = time(NULL);
     struct tm tm;
-    int ret = AVERROR(ENOMEM);
+    int ret = cs_s3i_url(s3, bucket, key, NULL, &base, &why);
 
     *url = NULL;
-    if (expires < 1 || expires > 604800) {
-        ret = CS_EUSAGE;
-        goto out;
+    if (why) {
+        pthread_mutex_lock(&s3->lock);
+        snprintf(s3->errmsg, sizeof(s3->errmsg), "refused: %s", why);
+        pthread_mutex_unlock(&s3->lock);
     }
+    if (ret >= 0 && (expires < 1 || expires > 604800))
+        ret = CS_EUSAGE;
+    if (ret < 0)
+        goto out;
+    ret = AVERROR(ENOMEM);
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
     strftime(day, sizeof(day), "%Y%m%d", &tm);
     q = canonical_query(s3, stamp, day, expires);
-    if (!base || !q)
+    if (!q)
         goto out;
     ret = sign(s3, base, q, stamp, day, hex);
     if (ret >= 0 && asprintf(url, "%s?%s&X-Amz-Signature=%s", base, q,

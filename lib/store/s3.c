@@ -15,6 +15,7 @@
 #include "err.h"
 #include "log.h"
 #include "store/digest.h"
+#include "store/key.h"
 #include "store/retry.h"
 #include "store/s3int.h"
 #include "store/s3xml.h"
@@ -178,8 +179,19 @@ static int append_raw(char **dst, const char *s)
     return 0;
 }
 
-char *cs_s3i_url(const struct cs_s3 *s3, const char *bucket, const char *key,
-                 const char *query)
+/* S3's bucket names: letters, digits, '.', '-' and (in old buckets) '_';
+ * anything else would change the host or the path of the URL. */
+static int bucket_ok(const char *b)
+{
+    if (!*b || !strcmp(b, ".") || !strcmp(b, ".."))
+        return 0;
+    for (; *b; b++)
+        if (!isalnum((unsigned char)*b) && !strchr(".-_", *b))
+            return 0;
+    return 1;
+}
+
+static char *base_url(const struct cs_s3 *s3, const char *bucket)
 {
     const char *host = s3->endpoint ? strstr(s3->endpoint, "//") + 2 : NULL;
     /* a dotted bucket name would not match the wildcard certificate of a
@@ -199,14 +211,30 @@ char *cs_s3i_url(const struct cs_s3 *s3, const char *bucket, const char *key,
     else
         n = asprintf(&u, "https://%s.s3.%s.amazonaws.com/", bucket,
                      s3->region);
-    if (n < 0)
-        return NULL;
-    if ((key && cs_s3i_append_enc(&u, key, 1) < 0) ||
+    return n < 0 ? NULL : u;
+}
+
+int cs_s3i_url(const struct cs_s3 *s3, const char *bucket, const char *key,
+               const char *query, char **url, const char **why)
+{
+    char *u;
+
+    *url = NULL;
+    *why = NULL;
+    if (!bucket_ok(bucket))
+        *why = "not a bucket name";
+    else if (key && cs_key_check_path(key) < 0)
+        *why = CS_KEY_PATH_WHY;
+    if (*why)
+        return CS_EUSAGE;
+    u = base_url(s3, bucket);
+    if (!u || (key && cs_s3i_append_enc(&u, key, 1) < 0) ||
         (query && (append_raw(&u, "?") < 0 || append_raw(&u, query) < 0))) {
         free(u);
-        return NULL;
+        return AVERROR(ENOMEM);
     }
-    return u;
+    *url = u;
+    return 0;
 }
 
 void cs_s3i_req_release(struct s3_req *r)

@@ -10,7 +10,9 @@
  *
  * Errors, as negative codes for cs_exit_status():
  *   AVERROR(ENOENT)  the bucket or key does not exist        (exit 3)
- *   CS_EUSAGE        credentials rejected (403), bad setting  (exit 2)
+ *   CS_EUSAGE        credentials rejected (403), bad setting,
+ *                    a bucket name or key refused (store/key.h:
+ *                    an empty, '.' or '..' segment)          (exit 2)
  *   CS_ENET          peer unavailable after the retries      (exit 4)
  *   CS_EDATA         a reply that is not what S3 sends, a length or
  *                    ETag mismatch on download               (exit 3)

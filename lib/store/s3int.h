@@ -71,9 +71,16 @@ int cs_s3i_grow(char **data, size_t *len, size_t *cap, size_t max,
 /* Free the buffered reply of R. */
 void cs_s3i_req_release(struct s3_req *r);
 
-/* The URL of BUCKET/KEY (KEY may be NULL) with QUERY; malloc'ed. */
-char *cs_s3i_url(const struct cs_s3 *s3, const char *bucket,
-                 const char *key, const char *query);
+/* The URL of BUCKET/KEY (KEY may be NULL: the bucket) with QUERY (encoded
+ * already), malloc'ed in *url: the one place a key becomes a URL, for
+ * every request and presigned URL. The key is percent-encoded as SigV4
+ * signs it (all but A-Z a-z 0-9 - . _ ~ and '/'), and requests send the
+ * path as is (CURLOPT_PATH_AS_IS), so what is signed is what the server
+ * gets. CS_EUSAGE, with *why saying which, for a bucket that is not a
+ * bucket name or a key that cs_key_check_path() refuses: a server or a
+ * client normalising the path would address another object. */
+int cs_s3i_url(const struct cs_s3 *s3, const char *bucket, const char *key,
+               const char *query, char **url, const char **why);
 
 /* Append S percent-encoded (RFC 3986 unreserved kept; '/' kept when
  * KEEP_SLASH) to the malloc'ed string *dst. */

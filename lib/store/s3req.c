@@ -170,6 +170,9 @@ static void setup(struct cs_s3 *s3, struct s3_req *r, const char *url,
 
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
+    /* the key is signed and sent as it is: libcurl would otherwise remove
+     * dot segments after encoding and sign the path of another object */
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s3->sigv4);
     curl_easy_setopt(c, CURLOPT_USERNAME, s3->access_key);
@@ -284,16 +287,23 @@ int cs_s3i_request(struct cs_s3 *s3, struct s3_req *r)
     struct curl_slist *h = NULL;
     struct cs_retry retry;
     enum outcome o = FAIL;
-    char *url = cs_s3i_url(s3, r->bucket, r->key, r->query);
-    int ret = AVERROR(ENOMEM);
+    const char *why;
+    char *url = NULL;
+    int ret;
 
     if (!r->max_resp)
         r->max_resp = 1 << 20;
     pthread_mutex_lock(&s3->lock);
     r->curl = s3->curl;
     s3->errmsg[0] = 0;
+    ret = cs_s3i_url(s3, r->bucket, r->key, r->query, &url, &why);
+    if (why)
+        snprintf(s3->errmsg, sizeof(s3->errmsg), "refused: %s", why);
+    if (ret < 0)
+        goto out;
     h = make_headers(s3, r);
-    if (!url || !h)
+    ret = AVERROR(ENOMEM);
+    if (!h)
         goto out;
     cs_retry_init(&retry, s3->retries, s3->seed++);
     for (;;) {

@@ -80,11 +80,13 @@ struct relay {
 static int relay(void *opaque, const struct cs_s3_object *o)
 {
     struct relay *r = opaque;
-    struct cs_store_entry e = { o->key + strlen(r->st->root), o->size,
-                                o->etag };
+    size_t n = strlen(r->st->root);
+    struct cs_store_entry e = { o->key + n, o->size, o->etag };
 
-    /* "folder" placeholder objects ("dir/") are not assets */
-    if (!*e.key || e.key[strlen(e.key) - 1] == '/')
+    /* a key outside the prefix asked for is not in this store; "folder"
+     * placeholder objects ("dir/") are not assets */
+    if (strncmp(o->key, r->st->root, n) || !*e.key ||
+        e.key[strlen(e.key) - 1] == '/')
         return 0;
     return r->fn(r->opaque, &e);
 }

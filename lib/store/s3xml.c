@@ -102,19 +102,52 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     x->text_len += n;
 }
 
+/* XML 1.0 cannot carry a control byte other than TAB, LF and CR, yet S3
+ * (asked without encoding-type=url) and s3rver write a key holding one
+ * as it is, and expat then rejects the whole listing. DEL is a character
+ * XML allows: such bytes become DEL in a copy of DATA (*copy, malloc'ed;
+ * NULL when there were none), so that the key is still seen, and refused
+ * by the caller as a key with a control character. */
+static int tolerate(const char **data, size_t len, char **copy)
+{
+    *copy = NULL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)(*data)[i];
+
+        if (b >= 0x20 || b == '\t' || b == '\n' || b == '\r')
+            continue;
+        if (!*copy) {
+            *copy = malloc(len);
+            if (!*copy)
+                return AVERROR(ENOMEM);
+            memcpy(*copy, *data, len);
+        }
+        (*copy)[i] = 0x7f;
+    }
+    if (*copy)
+        *data = *copy;
+    return 0;
+}
+
 int cs_s3xml_parse(struct cs_s3xml *x, const char *data, size_t len)
 {
     cs_s3_list_fn fn = x->fn;
     void *opaque = x->opaque;
     XML_Parser p;
-    int ret = 0;
+    char *copy;
+    int ret = tolerate(&data, len, &copy);
+
+    if (ret < 0)
+        return ret;
 
     memset(x, 0, sizeof(*x));
     x->fn = fn;
     x->opaque = opaque;
     p = XML_ParserCreate("UTF-8");
-    if (!p)
+    if (!p) {
+        free(copy);
         return AVERROR(ENOMEM);
+    }
     XML_SetUserData(p, x);
     XML_SetElementHandler(p, on_start, on_end);
     XML_SetCharacterDataHandler(p, on_text);
@@ -123,5 +156,6 @@ int cs_s3xml_parse(struct cs_s3xml *x, const char *data, size_t len)
     else if (x->fn_ret < 0)
         ret = x->fn_ret;
     XML_ParserFree(p);
+    free(copy);
     return ret;
 }

@@ -3,7 +3,8 @@
  * Two kinds behind one small struct of function pointers: a local folder
  * (dir.c, the embedded default: files written atomically) and S3
  * (s3store.c, on the client of s3.h). Keys are relative to the store's
- * root ("cats/2024-01-01.mp4"), '/' separated, never starting with '/'.
+ * root ("cats/2024-01-01.mp4"), '/' separated, with no empty, '.' or '..'
+ * segment (refused with CS_EUSAGE by both kinds: store/key.h).
  *
  * Errors are the codes of s3.h: AVERROR(ENOENT) for a missing key,
  * CS_EUSAGE for a configuration problem, CS_ENET for an unavailable peer.

@@ -19,7 +19,8 @@ signatures). --retry-after S sends "Retry-After: S" with the 503s.
 InternalError body; --corrupt-on TEXT flips a byte of the first matching
 reply's body; --cut-on TEXT sends half of the first matching reply's body
 and closes the connection. Requests with a Range header are logged with
-"range=VALUE" at the end.
+"range=VALUE" at the end. --list-extra KEY adds an object named KEY to
+every bucket listing (a key S3 can hold but s3rver cannot store).
 """
 import argparse
 import hashlib
@@ -46,6 +47,7 @@ ap.add_argument("--retry-after", type=int, default=0)
 ap.add_argument("--error-200-on", default=None)
 ap.add_argument("--corrupt-on", default=None)
 ap.add_argument("--cut-on", default=None)
+ap.add_argument("--list-extra", metavar="KEY", default=None)
 args = ap.parse_args()
 
 lock = threading.Lock()
@@ -123,6 +125,17 @@ def check_sigv4(method, target, headers, body, secret):
     if hmac.new(k, sts.encode(), hashlib.sha256).hexdigest() != given:
         return "signature mismatch"
     return None
+
+
+def listed(key):
+    """One <Contents> entry of a ListBucketResult for KEY."""
+    k = key.replace("&", "&amp;").replace("<", "&lt;").encode()
+    return (b"<Contents><Key>" + k + b"</Key><LastModified>"
+            b"2024-01-01T00:00:00.000Z</LastModified><ETag>&quot;"
+            b"00000000000000000000000000000000&quot;</ETag><Size>1000"
+            b"</Size><StorageClass>STANDARD</StorageClass></Contents>")
+
+
 logf = open(args.log, "a", buffering=1) if args.log else sys.stderr
 
 SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown'
@@ -198,6 +211,10 @@ class Handler(BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=data, headers=headers)
         r = c.getresponse()
         payload = r.read()
+        if args.list_extra and r.status == 200 and \
+                b"</ListBucketResult>" in payload:
+            payload = payload.replace(b"</ListBucketResult>", listed(
+                args.list_extra) + b"</ListBucketResult>")
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() in ("transfer-encoding", "connection"):
