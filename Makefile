@@ -19,6 +19,7 @@ PKGS = libavformat libavcodec libavfilter libswscale libswresample \
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+          -Wno-missing-field-initializers \
           -Wstrict-prototypes -Wmissing-prototypes -Wvla
 ifeq ($(DEVELOPER),1)
 WARN   += -Wconversion -Wno-sign-conversion -Wformat=2 -Wcast-qual
@@ -43,6 +44,7 @@ LIBS_ALL   = $(PKG_LIBS) -lpthread -lm
 LIB_SRC  := $(sort $(shell find lib -name '*.c'))
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 CMD_SRC  := $(sort $(wildcard cmd/cs-*.c))
+CMD_COMMON := $(O)/cmd/common.o
 PROGRAMS := $(CMD_SRC:cmd/%.c=$(B)/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
@@ -67,7 +69,7 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/cs-%: $(O)/cmd/cs-%.o $(O)/libcs.a
+$(B)/cs-%: $(O)/cmd/cs-%.o $(CMD_COMMON) $(O)/libcs.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
 
@@ -114,4 +116,4 @@ uninstall:
 clean:
 	rm -rf build build-asan bin bin-asan
 
--include $(LIB_OBJ:.o=.d) $(CMD_SRC:cmd/%.c=$(O)/cmd/%.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_SRC:cmd/%.c=$(O)/cmd/%.d) $(CMD_COMMON:.o=.d)

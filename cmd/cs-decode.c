@@ -1,9 +1,11 @@
 /* cs-decode: decode any media into one normalised raw stream (NUT or y4m). */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <libavutil/pixdesc.h>
 
+#include "common.h"
 #include "decode/decoder.h"
 #include "err.h"
 #include "log.h"
@@ -13,40 +15,44 @@
 
 enum {
     OPT_PIXFMT = CS_OPT_KEY(0),
-    OPT_Y4M,
-    OPT_PLAYLIST,
     OPT_DEVICE,
-    OPT_REALTIME,
     OPT_LOOP,
-    OPT_STAMP,
-    OPT_LATENCY,
+};
+
+#define AT(field) offsetof(struct cfg, field)
+
+struct cfg {
+    struct cs_decode_cfg d;
+    int latency;
 };
 
 static const struct cs_opt options[] = {
-    { "output", 'o', "FILE|-", "where the raw stream goes", "-", "file" },
+    { "output", 'o', "FILE|-", "where the raw stream goes", "-", "file",
+      CS_OPT_STRING, AT(d.output) },
     { "size", 's', "WxH",
       "output size; the picture keeps its aspect ratio, padded with black",
-      "the first input's", NULL },
+      NULL, NULL, .shown = "the first input's" },
     { "fps", 'r', "RATE", "constant output frame rate (25, 12.5, 30000/1001)",
-      "the first input's", NULL },
+      NULL, NULL, CS_OPT_RATIONAL, AT(d.fps), .shown = "the first input's" },
     { "pix-fmt", OPT_PIXFMT, "FMT", "output pixel format", "yuv420p",
       "yuv420p yuv422p yuv444p nv12 gray" },
-    { "y4m", OPT_Y4M, NULL, "write YUV4MPEG2 (video only) instead of NUT",
-      NULL, NULL },
-    { "playlist", OPT_PLAYLIST, "FILE|-",
+    { "y4m", 0, NULL, "write YUV4MPEG2 (video only) instead of NUT",
+      NULL, NULL, CS_OPT_FLAG, AT(d.y4m) },
+    { "playlist", 0, "FILE|-",
       "play the inputs listed one a line, read as lines arrive", NULL,
-      "file" },
+      "file", CS_OPT_STRING, AT(d.playlist) },
     { "device", OPT_DEVICE, "KIND:NAME",
       "capture from a device (v4l2:/dev/video0, alsa:hw:0)", NULL, NULL },
-    { "realtime", OPT_REALTIME, NULL,
-      "pace the output at wall-clock speed (like ffmpeg -re)", NULL, NULL },
+    { "realtime", 0, NULL,
+      "pace the output at wall-clock speed (like ffmpeg -re)", NULL, NULL,
+      CS_OPT_FLAG, AT(d.realtime) },
     { "loop", OPT_LOOP, "N|inf", "play the inputs N times", "1", NULL },
-    { "stamp", OPT_STAMP, NULL,
+    { "stamp", 0, NULL,
       "draw the wall-clock time (ms) across the top of each frame", NULL,
-      NULL },
-    { "latency", OPT_LATENCY, NULL,
+      NULL, CS_OPT_FLAG, AT(d.stamp) },
+    { "latency", 0, NULL,
       "read the stamp of each frame of INPUT: JSON lines of now minus stamp",
-      NULL, NULL },
+      NULL, NULL, CS_OPT_FLAG, AT(latency) },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -63,108 +69,74 @@ static const struct cs_cmd cmd = {
     NULL, /* no subcommands */
 };
 
-struct cfg {
-    struct cs_decode_cfg d;
-    int latency;
-};
-
-static int parse(void *opaque, int key, const char *arg)
+static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
 {
     struct cfg *c = opaque;
     long n;
 
     switch (key) {
-    case 'o':
-        c->d.output = arg;
-        return 0;
     case 's':
         if (cs_parse_size(arg, &c->d.width, &c->d.height) < 0 ||
             (c->d.width | c->d.height) & 1)
-            return cs_opt_bad("size", arg, "an even size like 1280x720");
-        return 0;
-    case 'r':
-        if (cs_parse_rational(arg, &c->d.fps) < 0)
-            return cs_opt_bad("fps", arg, "a rate like 25 or 30000/1001");
+            return cs_opt_bad(err, "size", arg, "an even size like 1280x720");
         return 0;
     case OPT_PIXFMT:
         c->d.pix_fmt = av_get_pix_fmt(arg);
         if (c->d.pix_fmt == AV_PIX_FMT_NONE)
-            return cs_opt_bad("pix-fmt", arg, "a pixel format like yuv420p");
-        return 0;
-    case OPT_Y4M:
-        c->d.y4m = 1;
-        return 0;
-    case OPT_PLAYLIST:
-        c->d.playlist = arg;
+            return cs_opt_bad(err, "pix-fmt", arg,
+                              "a pixel format like yuv420p");
         return 0;
     case OPT_DEVICE:
         if (!strchr(arg, ':') || arg[0] == ':')
-            return cs_opt_bad("device", arg, "KIND:NAME like v4l2:/dev/video0");
+            return cs_opt_bad(err, "device", arg,
+                              "KIND:NAME like v4l2:/dev/video0");
         c->d.device = arg;
-        return 0;
-    case OPT_REALTIME:
-        c->d.realtime = 1;
         return 0;
     case OPT_LOOP:
         if (!strcmp(arg, "inf"))
             n = 0;
         else if (cs_parse_int(arg, 1, 1000000000, &n) < 0)
-            return cs_opt_bad("loop", arg, "a count of 1 or more, or inf");
+            return cs_opt_bad(err, "loop", arg, "a count of 1 or more, or inf");
         c->d.loop = (int)n;
-        return 0;
-    case OPT_STAMP:
-        c->d.stamp = 1;
-        return 0;
-    case OPT_LATENCY:
-        c->latency = 1;
         return 0;
     default:
         return CS_EUSAGE;
     }
 }
 
+/* Combinations the options cannot express: 0, or the usage error's exit
+ * status after its line. */
 static int check(struct cfg *c, int nb)
 {
     int sources = (nb > 0) + !!c->d.playlist + !!c->d.device;
 
-    if (sources > 1) {
-        cs_error("give inputs, --playlist or --device, not several");
-        return CS_EUSAGE;
-    }
-    if (c->latency && (c->d.playlist || c->d.device || nb > 1)) {
-        cs_error("--latency reads one INPUT");
-        return CS_EUSAGE;
-    }
+    if (sources > 1)
+        return cs_cmd_usage("give inputs, --playlist or --device, "
+                            "not several");
+    if (c->latency && (c->d.playlist || c->d.device || nb > 1))
+        return cs_cmd_usage("--latency reads one INPUT");
     if (c->d.y4m && c->d.pix_fmt != AV_PIX_FMT_YUV420P &&
         c->d.pix_fmt != AV_PIX_FMT_YUV422P &&
-        c->d.pix_fmt != AV_PIX_FMT_YUV444P && c->d.pix_fmt != AV_PIX_FMT_GRAY8) {
-        cs_error("--y4m carries yuv420p, yuv422p, yuv444p or gray only");
-        return CS_EUSAGE;
-    }
+        c->d.pix_fmt != AV_PIX_FMT_YUV444P && c->d.pix_fmt != AV_PIX_FMT_GRAY8)
+        return cs_cmd_usage("--y4m carries yuv420p, yuv422p, yuv444p or "
+                            "gray only");
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     static const char *const stdin_input[] = { "-" };
-    struct cfg c = { .d = { .output = "-", .pix_fmt = AV_PIX_FMT_YUV420P,
-                            .loop = 1 } };
+    struct cfg c = { .d = { .pix_fmt = AV_PIX_FMT_YUV420P } };
     struct cs_common common;
-    int ret, first;
+    struct cs_err err = { 0 };
+    int ret, first, status;
 
-    first = cs_opt_parse(&cmd, argc, argv, &common, parse, &c);
+    first = cs_cmd_parse(&cmd, argc, argv, &common, parse, &c, &status);
     if (first <= 0)
-        return first == CS_OPT_EXIT ? CS_EXIT_OK : CS_EXIT_USAGE;
-    ret = check(&c, argc - first);
-    if (ret < 0)
-        return CS_EXIT_USAGE;
-    ret = cs_sig_install();
-    if (ret >= 0)
-        ret = cs_stats_open(&c.d.stats, common.stats);
-    if (ret < 0) {
-        cs_error("cannot open '%s': %s", common.stats, CS_ERRSTR(ret));
-        return CS_EXIT_FAIL;
-    }
+        return status;
+    status = check(&c, argc - first);
+    if (status)
+        return status;
     if (argc > first) {
         c.d.inputs = (const char *const *)argv + first;
         c.d.nb_inputs = argc - first;
@@ -172,6 +144,9 @@ int main(int argc, char **argv)
         c.d.inputs = stdin_input;
         c.d.nb_inputs = 1;
     }
+    ret = cs_cmd_start(&c.d.stats, common.stats, &err);
+    if (ret < 0)
+        return cs_cmd_exit(&err, ret);
     if (c.latency)
         ret = cs_latency_run(c.d.inputs[0], c.d.stats);
     else

@@ -1,8 +1,10 @@
 /* cs-encode: raw A/V to H.264/H.265/AV1 with AAC/Opus in MPEG-TS or
  * Matroska. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h"
 #include "encode/encoder.h"
 #include "err.h"
 #include "log.h"
@@ -12,45 +14,46 @@
 
 enum {
     OPT_FORMAT = CS_OPT_KEY(0),
-    OPT_AUDIO,
-    OPT_ABITRATE,
-    OPT_RC,
-    OPT_CRF,
-    OPT_MAXRATE,
-    OPT_BUFSIZE,
-    OPT_PRESET,
     OPT_TUNE,
-    OPT_THREADS,
 };
 
+#define AT(field) offsetof(struct cs_encode_cfg, field)
+
 static const struct cs_opt options[] = {
-    { "output", 'o', "FILE|-", "where the stream goes", "-", "file" },
-    { "format", OPT_FORMAT, "ts|mkv", "container", "ts; mkv for av1",
-      "ts mkv" },
+    { "output", 'o', "FILE|-", "where the stream goes", "-", "file",
+      CS_OPT_STRING, AT(output) },
+    { "format", OPT_FORMAT, "ts|mkv", "container", NULL, "ts mkv",
+      .shown = "ts; mkv for av1" },
     { "codec", 'c', "CODEC", "video codec: h264 (x264), hevc (x265), "
       "av1 (SVT-AV1)", "h264", "h264 hevc av1" },
-    { "audio", OPT_AUDIO, "CODEC", "audio codec", "aac", "aac opus none" },
-    { "audio-bitrate", OPT_ABITRATE, "RATE", "audio bit rate",
-      "128k aac, 96k opus", NULL },
-    { "bitrate", 'b', "RATE", "video bit rate (800k, 2M)", "2M", NULL },
-    { "rc", OPT_RC, "MODE", "rate control: cbr, vbr or crf", "cbr",
-      "cbr vbr crf" },
-    { "crf", OPT_CRF, "N", "quality for --rc crf (lower is better)",
-      "23 h264, 28 hevc, 35 av1", NULL },
-    { "maxrate", OPT_MAXRATE, "RATE", "peak bit rate",
-      "the bit rate (cbr), 1.5 x (vbr)", NULL },
-    { "bufsize", OPT_BUFSIZE, "BITS", "rate-control buffer (2M, 4M)",
-      "1 x maxrate (cbr, zerolatency), else 2 x", NULL },
+    { "audio", 0, "CODEC", "audio codec", "aac", "aac opus none",
+      CS_OPT_ENUM, AT(audio.codec) },
+    { "audio-bitrate", 0, "RATE", "audio bit rate", NULL, NULL,
+      CS_OPT_RATE, AT(audio.bitrate), 1, 1e7, "128k aac, 96k opus" },
+    { "bitrate", 'b', "RATE", "video bit rate (800k, 2M)", "2M", NULL,
+      CS_OPT_RATE, AT(video.bitrate), 1, 1e10 },
+    { "rc", 0, "MODE", "rate control: cbr, vbr or crf", "cbr",
+      "cbr vbr crf", CS_OPT_ENUM, AT(video.rc) },
+    { "crf", 0, "N", "quality for --rc crf (lower is better)", NULL, NULL,
+      CS_OPT_DOUBLE, AT(video.crf), 0, 63, "23 h264, 28 hevc, 35 av1" },
+    { "maxrate", 0, "RATE", "peak bit rate", NULL, NULL, CS_OPT_RATE,
+      AT(video.maxrate), 1, 1e10, "the bit rate (cbr), 1.5 x (vbr)" },
+    { "bufsize", 0, "BITS", "rate-control buffer (2M, 4M)", NULL, NULL,
+      CS_OPT_RATE, AT(video.bufsize), 1, 1e10,
+      "1 x maxrate (cbr, zerolatency), else 2 x" },
     { "gop", 'g', "SECONDS", "a keyframe exactly every SECONDS (closed GOP, "
-      "no scene-cut keyframes)", "2", NULL },
-    { "fps", 'r', "RATE", "output frame rate", "the input's", NULL },
-    { "size", 's', "WxH", "output size (aspect kept, padded)", "the input's",
-      NULL },
-    { "preset", OPT_PRESET, "NAME", "encoder speed preset",
-      "veryfast; 10 for av1", NULL },
+      "no scene-cut keyframes)", "2", NULL, CS_OPT_SECONDS, AT(video.gop),
+      0.04, 60 },
+    { "fps", 'r', "RATE", "output frame rate", NULL, NULL, CS_OPT_RATIONAL,
+      AT(video.fps), .shown = "the input's" },
+    { "size", 's', "WxH", "output size (aspect kept, padded)", NULL, NULL,
+      .shown = "the input's" },
+    { "preset", 0, "NAME", "encoder speed preset", NULL, NULL,
+      CS_OPT_STRING, AT(video.preset), .shown = "veryfast; 10 for av1" },
     { "tune", OPT_TUNE, "zerolatency", "no B-frames, no look-ahead", NULL,
       "zerolatency" },
-    { "threads", OPT_THREADS, "N", "encoder threads", "0 (automatic)", NULL },
+    { "threads", 0, "N", "encoder threads", "0", NULL, CS_OPT_INT,
+      AT(video.threads), 0, 64, "0 (automatic)" },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -67,67 +70,29 @@ static const struct cs_cmd cmd = {
     NULL, /* no subcommands */
 };
 
-static int rate_opt(const char *name, const char *arg, int64_t *out)
-{
-    if (cs_parse_rate(arg, out) < 0 || *out <= 0)
-        return cs_opt_bad(name, arg, "a rate like 800k or 2M");
-    return 0;
-}
-
-static int parse(void *opaque, int key, const char *arg)
+static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
 {
     struct cs_encode_cfg *c = opaque;
     struct cs_venc_settings *v = &c->video;
-    double d;
-    long n;
 
     switch (key) {
-    case 'o': c->output = arg; return 0;
     case OPT_FORMAT:
         if (strcmp(arg, "ts") && strcmp(arg, "mkv"))
-            return cs_opt_bad("format", arg, "ts or mkv");
+            return cs_opt_bad(err, "format", arg, "ts or mkv");
         c->format = !strcmp(arg, "ts") ? "mpegts" : "matroska";
         return 0;
     case 'c':
         return cs_vcodec_parse(arg, &v->codec) < 0 ?
-               cs_opt_bad("codec", arg, "h264, hevc or av1") : 0;
-    case OPT_AUDIO:
-        return cs_acodec_parse(arg, &c->audio.codec) < 0 ?
-               cs_opt_bad("audio", arg, "aac, opus or none") : 0;
-    case OPT_ABITRATE: return rate_opt("audio-bitrate", arg, &c->audio.bitrate);
-    case 'b': return rate_opt("bitrate", arg, &v->bitrate);
-    case OPT_MAXRATE: return rate_opt("maxrate", arg, &v->maxrate);
-    case OPT_BUFSIZE: return rate_opt("bufsize", arg, &v->bufsize);
-    case OPT_RC:
-        return cs_rc_parse(arg, &v->rc) < 0 ?
-               cs_opt_bad("rc", arg, "cbr, vbr or crf") : 0;
-    case OPT_CRF:
-        if (cs_parse_double(arg, 0, 63, &v->crf) < 0)
-            return cs_opt_bad("crf", arg, "a number from 0 to 63");
-        return 0;
-    case 'g':
-        if (cs_parse_seconds(arg, &d) < 0 || d < 0.04 || d > 60)
-            return cs_opt_bad("gop", arg, "seconds from 0.04 to 60");
-        v->gop = d;
-        return 0;
-    case 'r':
-        return cs_parse_rational(arg, &v->fps) < 0 ?
-               cs_opt_bad("fps", arg, "a rate like 25 or 30000/1001") : 0;
+               cs_opt_bad(err, "codec", arg, "h264, hevc or av1") : 0;
     case 's':
         if (cs_parse_size(arg, &v->width, &v->height) < 0 ||
             (v->width | v->height) & 1)
-            return cs_opt_bad("size", arg, "an even size like 1280x720");
+            return cs_opt_bad(err, "size", arg, "an even size like 1280x720");
         return 0;
-    case OPT_PRESET: v->preset = arg; return 0;
     case OPT_TUNE:
         if (strcmp(arg, "zerolatency"))
-            return cs_opt_bad("tune", arg, "zerolatency");
+            return cs_opt_bad(err, "tune", arg, "zerolatency");
         v->zerolatency = 1;
-        return 0;
-    case OPT_THREADS:
-        if (cs_parse_int(arg, 0, 64, &n) < 0)
-            return cs_opt_bad("threads", arg, "a count from 0 to 64");
-        v->threads = (int)n;
         return 0;
     default:
         return CS_EUSAGE;
@@ -136,35 +101,28 @@ static int parse(void *opaque, int key, const char *arg)
 
 int main(int argc, char **argv)
 {
-    struct cs_encode_cfg c = { .input = "-", .output = "-" };
+    struct cs_encode_cfg c = { .input = "-" };
     struct cs_common common;
-    int ret, first;
+    struct cs_err err = { 0 };
+    int ret, first, status;
 
     cs_venc_defaults(&c.video);
     c.video.fps = (AVRational){ 0, 0 };
-    c.audio.codec = CS_ACODEC_AAC;
-    first = cs_opt_parse(&cmd, argc, argv, &common, parse, &c);
+    first = cs_cmd_parse(&cmd, argc, argv, &common, parse, &c, &status);
     if (first <= 0)
-        return first == CS_OPT_EXIT ? CS_EXIT_OK : CS_EXIT_USAGE;
-    if (argc - first > 1) {
-        cs_error("one INPUT at most; try 'cs-encode --help'");
-        return CS_EXIT_USAGE;
-    }
+        return status;
+    if (argc - first > 1)
+        return cs_cmd_usage("one INPUT at most");
     if (argc > first)
         c.input = argv[first];
     if (!c.format)
         c.format = c.video.codec == CS_VCODEC_AV1 ? "matroska" : "mpegts";
-    if (c.video.codec == CS_VCODEC_AV1 && !strcmp(c.format, "mpegts")) {
-        cs_error("av1 cannot be carried in MPEG-TS here; use --format mkv");
-        return CS_EXIT_USAGE;
-    }
-    ret = cs_sig_install();
-    if (ret >= 0)
-        ret = cs_stats_open(&c.stats, common.stats);
-    if (ret < 0) {
-        cs_error("cannot open '%s': %s", common.stats, CS_ERRSTR(ret));
-        return CS_EXIT_FAIL;
-    }
+    if (c.video.codec == CS_VCODEC_AV1 && !strcmp(c.format, "mpegts"))
+        return cs_cmd_usage("av1 cannot be carried in MPEG-TS here; "
+                            "use --format mkv");
+    ret = cs_cmd_start(&c.stats, common.stats, &err);
+    if (ret < 0)
+        return cs_cmd_exit(&err, ret);
     ret = cs_encode_run(&c);
     return cs_exit_status(ret);
 }

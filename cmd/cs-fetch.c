@@ -1,4 +1,5 @@
 /* cs-fetch: the asset manager: ls, get, put, rm, sync, scrape, play. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "common.h"
 #include "err.h"
 #include "fetch/play.h"
 #include "fetch/scrape.h"
@@ -18,51 +20,56 @@
 #include "store/store.h"
 
 enum {
-    OPT_PART = CS_OPT_KEY(0),
-    OPT_TO,
-    OPT_LIMIT,
-    OPT_SINCE,
-    OPT_RATE,
-    OPT_YTDLP,
-    OPT_PRESIGN,
-    OPT_EXPIRES,
+    OPT_SINCE = CS_OPT_KEY(0),
     OPT_SEED,
-    OPT_LOOP,
-    OPT_CACHE,
-    OPT_CACHE_SIZE,
-    OPT_AHEAD,
 };
 
+struct cfg {
+    struct cs_stats *stats;
+    int64_t bytes;          /* moved by get, for --stats */
+    int64_t refused;        /* keys ls could not print one a line */
+    int long_ls;
+    int64_t part_size;
+    struct cs_scrape_cfg scrape;
+    struct cs_play_cfg play;
+};
+
+#define AT(field) offsetof(struct cfg, field)
+
 static const struct cs_opt options[] = {
-    { "long", 'l', NULL, "ls: print size, ETag and key", NULL, NULL },
-    { "part-size", OPT_PART, "BYTES",
-      "upload in parts of this size above it (5M at least)", "8M", NULL },
-    { "to", OPT_TO, "STORE", "scrape: the store to fill", NULL, "dir" },
-    { "limit", OPT_LIMIT, "N", "scrape: take at most N new videos", NULL,
-      NULL },
+    { "long", 'l', NULL, "ls: print size, ETag and key", NULL, NULL,
+      CS_OPT_FLAG, AT(long_ls) },
+    { "part-size", 0, "BYTES",
+      "upload in parts of this size above it (5M at least)", "8M", NULL,
+      CS_OPT_BYTES, AT(part_size), 5 << 20, 5e9 },
+    { "to", 0, "STORE", "scrape: the store to fill", NULL, "dir",
+      CS_OPT_STRING, AT(scrape.store) },
+    { "limit", 0, "N", "scrape: take at most N new videos", NULL, NULL,
+      CS_OPT_INT, AT(scrape.limit), 1, 1000000, "all" },
     { "since", OPT_SINCE, "DATE",
       "scrape: only videos uploaded on or after DATE (YYYY-MM-DD)", NULL,
       NULL },
-    { "rate", OPT_RATE, "BYTES",
+    { "rate", 0, "BYTES",
       "scrape: download at most this many bytes a second, like 2M", NULL,
-      NULL },
-    { "yt-dlp", OPT_YTDLP, "PATH", "scrape: the yt-dlp program", "yt-dlp",
-      "file" },
-    { "presign", OPT_PRESIGN, NULL,
-      "play: print presigned URLs instead of downloading", NULL, NULL },
-    { "expires", OPT_EXPIRES, "SECONDS",
-      "play --presign: how long a URL stays valid", "86400", NULL },
-    { "seed", OPT_SEED, "N", "play: shuffle reproducibly", "random", NULL },
-    { "loop", OPT_LOOP, NULL, "play: start a new round forever", NULL,
-      NULL },
-    { "cache", OPT_CACHE, "DIR", "play: where downloaded assets are kept",
-      "./.cs-fetch-cache", "dir" },
-    { "cache-size", OPT_CACHE_SIZE, "BYTES",
+      NULL, CS_OPT_BYTES, AT(scrape.rate), 1, 1e12, "no limit" },
+    { "yt-dlp", 0, "PATH", "scrape: the yt-dlp program", "yt-dlp", "file",
+      CS_OPT_STRING, AT(scrape.ytdlp) },
+    { "presign", 0, NULL, "play: print presigned URLs instead of "
+      "downloading", NULL, NULL, CS_OPT_FLAG, AT(play.presign) },
+    { "expires", 0, "SECONDS", "play --presign: how long a URL stays valid",
+      "86400", NULL, CS_OPT_INT, AT(play.expires), 1, 604800 },
+    { "seed", OPT_SEED, "N", "play: shuffle reproducibly", NULL, NULL,
+      .shown = "random" },
+    { "loop", 0, NULL, "play: start a new round forever", NULL, NULL,
+      CS_OPT_FLAG, AT(play.loop) },
+    { "cache", 0, "DIR", "play: where downloaded assets are kept",
+      "./.cs-fetch-cache", "dir", CS_OPT_STRING, AT(play.cache_dir) },
+    { "cache-size", 0, "BYTES",
       "play: the cache's bound (the playing and next asset always stay)",
-      "2G", NULL },
-    { "ahead", OPT_AHEAD, "N",
+      "2G", NULL, CS_OPT_BYTES, AT(play.cache_size), 1, 1e15 },
+    { "ahead", 0, "N",
       "play: lines printed ahead of the asset playing (0: no pacing)", "1",
-      NULL },
+      NULL, CS_OPT_INT, AT(play.ahead), 0, 1000 },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -89,90 +96,25 @@ static const struct cs_cmd cmd = {
     "ls get put rm sync scrape play",
 };
 
-struct cfg {
-    struct cs_stats *stats;
-    int64_t bytes;          /* moved by get, for --stats */
-    int64_t refused;        /* keys ls could not print one a line */
-    int long_ls;
-    int64_t part_size;
-    struct cs_scrape_cfg scrape;
-    struct cs_play_cfg play;
-};
 
-static int parse_more(struct cfg *c, int key, const char *arg)
-{
-    long n;
-
-    switch (key) {
-    case OPT_SEED:
-        if (cs_parse_int(arg, 0, 0x7fffffff, &n) < 0)
-            return cs_opt_bad("seed", arg, "a number");
-        c->play.seed = (uint64_t)n;
-        c->play.seeded = 1;
-        return 0;
-    case OPT_LOOP:
-        c->play.loop = 1;
-        return 0;
-    case OPT_CACHE:
-        c->play.cache_dir = arg;
-        return 0;
-    case OPT_CACHE_SIZE:
-        if (cs_parse_bytes(arg, &c->play.cache_size) < 0)
-            return cs_opt_bad("cache-size", arg, "a size like 2G");
-        return 0;
-    case OPT_AHEAD:
-        if (cs_parse_int(arg, 0, 1000, &n) < 0)
-            return cs_opt_bad("ahead", arg, "a count from 0 to 1000");
-        c->play.ahead = (int)n;
-        return 0;
-    case OPT_PRESIGN:
-        c->play.presign = 1;
-        return 0;
-    case OPT_EXPIRES:
-        if (cs_parse_int(arg, 1, 604800, &n) < 0)
-            return cs_opt_bad("expires", arg, "seconds from 1 to 604800");
-        c->play.expires = (int)n;
-        return 0;
-    default:
-        return CS_EUSAGE;
-    }
-}
-
-static int parse(void *opaque, int key, const char *arg)
+static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
 {
     struct cfg *c = opaque;
     long n;
 
     switch (key) {
-    case 'l':
-        c->long_ls = 1;
-        return 0;
-    case OPT_PART:
-        if (cs_parse_bytes(arg, &c->part_size) < 0 ||
-            c->part_size < (5 << 20))
-            return cs_opt_bad("part-size", arg, "a size of 5M or more");
-        return 0;
-    case OPT_TO:
-        c->scrape.store = arg;
-        return 0;
-    case OPT_LIMIT:
-        if (cs_parse_int(arg, 1, 1000000, &n) < 0)
-            return cs_opt_bad("limit", arg, "a count of 1 or more");
-        c->scrape.limit = (int)n;
+    case OPT_SEED:
+        if (cs_parse_int(arg, 0, 0x7fffffff, &n) < 0)
+            return cs_opt_bad(err, "seed", arg, "a number");
+        c->play.seed = (uint64_t)n;
+        c->play.seeded = 1;
         return 0;
     case OPT_SINCE:
         if (cs_scrape_parse_date(arg, c->scrape.since) < 0)
-            return cs_opt_bad("since", arg, "a date like 2024-01-31");
-        return 0;
-    case OPT_RATE:
-        if (cs_parse_bytes(arg, &c->scrape.rate) < 0 || c->scrape.rate <= 0)
-            return cs_opt_bad("rate", arg, "a byte rate like 2M");
-        return 0;
-    case OPT_YTDLP:
-        c->scrape.ytdlp = arg;
+            return cs_opt_bad(err, "since", arg, "a date like 2024-01-31");
         return 0;
     default:
-        return parse_more(c, key, arg);
+        return CS_EUSAGE;
     }
 }
 
@@ -466,33 +408,29 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    struct cfg c = { .part_size = 8 << 20 };
+    struct cfg c = { 0 };
     struct cs_common common;
-    int first, ret;
+    struct cs_err err = { 0 };
+    int first, ret, status;
 
     cs_scrape_cfg_init(&c.scrape);
     cs_play_cfg_init(&c.play);
     c.play.refuse = refuse;
-    first = cs_opt_parse(&cmd, argc, argv, &common, parse, &c);
+    first = cs_cmd_parse(&cmd, argc, argv, &common, parse, &c, &status);
     if (first <= 0)
-        return first == CS_OPT_EXIT ? CS_EXIT_OK : CS_EXIT_USAGE;
-    if (first >= argc) {
-        cs_error("no command; try 'cs-fetch --help'");
-        return CS_EXIT_USAGE;
-    }
-    cs_sig_install();
+        return status;
+    if (first >= argc)
+        return cs_cmd_usage("no command");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[first], commands[i].name))
             continue;
-        if (cs_stats_open(&c.stats, common.stats) < 0) {
-            cs_error("cannot open '%s' for statistics", common.stats);
-            return CS_EXIT_USAGE;
-        }
+        ret = cs_cmd_start(&c.stats, common.stats, &err);
+        if (ret < 0)
+            return cs_cmd_exit(&err, ret);
         c.play.stats = c.stats;
         ret = commands[i].fn(&c, argc - first - 1, argv + first + 1);
         cs_stats_close(&c.stats, final_stats(&c, commands[i].name));
         return cs_exit_status(ret);
     }
-    cs_error("unknown command '%s'; try 'cs-fetch --help'", argv[first]);
-    return CS_EXIT_USAGE;
+    return cs_cmd_usage("unknown command '%s'", argv[first]);
 }

@@ -1,27 +1,31 @@
 /* cs-send: MPEG-TS on standard input to the network, in real time. */
+#include <stddef.h>
+
+#include "common.h"
 #include "err.h"
-#include "log.h"
 #include "net/transfer.h"
 #include "opt.h"
+#include "stats.h"
 
 enum {
     OPT_NO_PACE = CS_OPT_KEY(0),
-    OPT_ACCESS,
 };
+
+#define AT(field) offsetof(struct cs_transfer_args, field)
 
 static const struct cs_opt opts[] = {
     { "timeout", 't', "SECONDS",
       "give up on a peer that does not answer or read for this long", "5",
-      NULL },
+      NULL, CS_OPT_SECONDS, AT(timeout), 0.001, 86400 },
     { "retry", 'r', "N|forever",
       "reconnect up to N times after a failure, with back-off", "0",
       "forever" },
     { "no-pace", OPT_NO_PACE, NULL,
       "send as fast as the peer takes it (the input is already live)",
       NULL, NULL },
-    { "access", OPT_ACCESS, "FILE",
+    { "access", 0, "FILE",
       "SRT listener: stream ids, passphrases and modes allowed to connect",
-      NULL, "file" },
+      NULL, "file", CS_OPT_STRING, AT(access) },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -38,7 +42,7 @@ static const struct cs_cmd cmd = {
     NULL, /* no subcommands */
 };
 
-static int on_opt(void *p, int key, const char *arg)
+static int on_opt(void *p, int key, const char *arg, struct cs_err *err)
 {
     struct cs_transfer_args *a = p;
 
@@ -46,17 +50,31 @@ static int on_opt(void *p, int key, const char *arg)
     case OPT_NO_PACE:
         a->pace = 0;
         return 0;
-    case OPT_ACCESS:
-        a->access = arg;
+    case 'r':
+        if (cs_transfer_parse_retry(arg, &a->retry) < 0)
+            return cs_opt_bad(err, "retry", arg, "a count or 'forever'");
         return 0;
     default:
-        return cs_transfer_opt(a, key, arg);
+        return CS_EUSAGE;
     }
 }
 
 int main(int argc, char **argv)
 {
-    struct cs_transfer_args a = { .timeout = 5, .pace = 1 };
+    struct cs_transfer_args a = { .pace = 1 };
+    struct cs_common common;
+    struct cs_stats *stats = NULL;
+    struct cs_err err = { 0 };
+    int ret, first, status;
 
-    return cs_transfer_main(&cmd, argc, argv, &a, on_opt, CS_NET_SEND);
+    first = cs_cmd_parse(&cmd, argc, argv, &common, on_opt, &a, &status);
+    if (first <= 0)
+        return status;
+    if (argc - first != 1)
+        return cs_cmd_usage("expected one URL");
+    a.url = argv[first];
+    ret = cs_cmd_start(&stats, common.stats, &err);
+    if (ret >= 0)
+        ret = cs_transfer_run(&a, CS_NET_SEND, &stats, &err);
+    return cs_cmd_exit(&err, ret);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "common.h"
 #include "err.h"
 #include "log.h"
 #include "opt.h"
@@ -56,17 +57,17 @@ static const struct cs_cmd cmd = {
 };
 
 static int parse_long(const char *opt, const char *arg, long min, long max,
-                      int *out)
+                      int *out, struct cs_err *err)
 {
     long v;
 
     if (cs_parse_int(arg, min, max, &v) < 0)
-        return cs_opt_bad(opt, arg, "a whole number in range");
+        return cs_opt_bad(err, opt, arg, "a whole number in range");
     *out = (int)v;
     return 0;
 }
 
-static int on_opt(void *p, int key, const char *arg)
+static int on_opt(void *p, int key, const char *arg, struct cs_err *err)
 {
     struct cs_serve_cfg *cfg = p;
 
@@ -75,29 +76,29 @@ static int on_opt(void *p, int key, const char *arg)
     case K_LISTEN: cfg->listen = arg; return 0;
     case K_TOKEN:
         if (!*arg)
-            return cs_opt_bad("--ingest-token", arg, "a non-empty token");
+            return cs_opt_bad(err, "ingest-token", arg, "a non-empty token");
         cfg->ingest_token = arg;
         return 0;
     case K_ASSETS: cfg->assets = arg; return 0;
     case K_CORS: cfg->cors_origin = arg; return 0;
     case K_THREADS:
-        return parse_long("--threads", arg, 1, 64, &cfg->threads);
+        return parse_long("threads", arg, 1, 64, &cfg->threads, err);
     case K_MAXCONN:
-        return parse_long("--max-connections", arg, 1, 1000000,
-                          &cfg->max_conns);
+        return parse_long("max-connections", arg, 1, 1000000,
+                          &cfg->max_conns, err);
     case K_TIMEOUT:
         if (cs_parse_seconds(arg, &cfg->timeout) < 0 || cfg->timeout < 1)
-            return cs_opt_bad("--timeout", arg, "seconds, at least 1");
+            return cs_opt_bad(err, "timeout", arg, "seconds, at least 1");
         return 0;
     case K_HEADER:
         if (cs_parse_bytes(arg, &cfg->max_header) < 0 ||
             cfg->max_header < 4096 || cfg->max_header > (16 << 20))
-            return cs_opt_bad("--max-header-size", arg,
+            return cs_opt_bad(err, "max-header-size", arg,
                               "a size from 4K to 16M");
         return 0;
     case K_UPLOAD:
         if (cs_parse_bytes(arg, &cfg->max_upload) < 0 || cfg->max_upload < 1)
-            return cs_opt_bad("--max-upload", arg, "a size like 64M");
+            return cs_opt_bad(err, "max-upload", arg, "a size like 64M");
         return 0;
     }
     return CS_EUSAGE;
@@ -125,19 +126,17 @@ int main(int argc, char **argv)
 {
     struct cs_serve_cfg cfg;
     struct cs_common common;
-    int ret;
+    int ret, status;
 
     cs_serve_defaults(&cfg);
     cfg.ingest_token = getenv("CS_INGEST_TOKEN");
     if (cfg.ingest_token && !*cfg.ingest_token)
         cfg.ingest_token = NULL;
-    ret = cs_opt_parse(&cmd, argc, argv, &common, on_opt, &cfg);
+    ret = cs_cmd_parse(&cmd, argc, argv, &common, on_opt, &cfg, &status);
     if (ret <= 0)
-        return ret == CS_OPT_EXIT ? CS_EXIT_OK : CS_EXIT_USAGE;
-    if (ret < argc) {
-        cs_error("unexpected argument '%s'", argv[ret]);
-        return CS_EXIT_USAGE;
-    }
+        return status;
+    if (ret < argc)
+        return cs_cmd_usage("unexpected argument '%s'", argv[ret]);
     cfg.stats = common.stats;
     cs_sig_install();
     raise_fd_limit(cfg.max_conns);

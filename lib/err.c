@@ -2,7 +2,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int cs_exit_status(int err)
 {
@@ -69,4 +71,57 @@ const char *cs_strerror(int err, char *buf, size_t size)
     if (buf[0])
         buf[0] = (char)tolower((unsigned char)buf[0]);
     return buf;
+}
+
+static int vset(struct cs_err *e, int code, int status, int with_code,
+                const char *fmt, va_list ap)
+{
+    size_t n;
+
+    if (!e || e->code < 0)
+        return code;
+    e->code = code;
+    e->status = status;
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    n = strlen(e->msg);
+    if (with_code && n < sizeof(e->msg))
+        snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", CS_ERRSTR(code));
+    return code;
+}
+
+int cs_err_set(struct cs_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vset(e, code, cs_exit_status(code), 0, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cs_err_code(struct cs_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vset(e, code, cs_exit_status(code), 1, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cs_err_setx(struct cs_err *e, int code, enum cs_exit status,
+                const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vset(e, code, status, 0, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void cs_err_clear(struct cs_err *e)
+{
+    if (e)
+        memset(e, 0, sizeof(*e));
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ enum {
     KEY_VERSION = 0x10000,
     KEY_STATS,
     KEY_DUMP,
+    KEY_TYPED = 0x20000,    /* + the index of a typed long-only option */
 };
 
 static const struct cs_opt common_opts[] = {
@@ -56,8 +58,8 @@ static void help_table(const struct cs_opt *o)
         else
             printf("%-29s", left);
         printf("%s", o->help);
-        if (o->def)
-            printf(" (default: %s)", o->def);
+        if (o->shown || o->def)
+            printf(" (default: %s)", o->shown ? o->shown : o->def);
         printf("\n");
     }
 }
@@ -82,8 +84,9 @@ static void dump_table(const struct cs_opt *o)
 
         if (o->key > 0 && o->key < 128)
             s[0] = (char)o->key;
-        printf("%s\t%s\t%s\t%s\t%s\n", o->name, s, o->arg ? o->arg : "",
-               o->complete ? o->complete : "", o->help);
+        printf("%s\t%s\t%s\t%s\t%s\t%s\n", o->name, s, o->arg ? o->arg : "",
+               o->complete ? o->complete : "", o->help,
+               o->shown ? o->shown : o->def ? o->def : "");
     }
 }
 
@@ -105,7 +108,7 @@ static int build_tables(const struct cs_opt *opts, struct option **lo,
 
             (*lo)[k].name = o->name;
             (*lo)[k].has_arg = o->arg ? required_argument : no_argument;
-            (*lo)[k].val = o->key;
+            (*lo)[k].val = o->key ? o->key : KEY_TYPED + (int)i;
             k++;
             if (o->key > 0 && o->key < 128) {
                 *s++ = (char)o->key;
@@ -168,8 +171,70 @@ static void prescan_verbosity(int argc, char **argv, struct cs_common *c)
     }
 }
 
+/* The option of CMD that getopt_long answered KEY for, or NULL. */
+static const struct cs_opt *find_opt(const struct cs_cmd *cmd, int key)
+{
+    const struct cs_opt *o = cmd->opts;
+
+    if (key >= KEY_TYPED)
+        return &o[key - KEY_TYPED];
+    for (; o && o->name; o++)
+        if (o->key == key)
+            return o;
+    return NULL;
+}
+
+static int getopt_failed(const struct cs_cmd *cmd, char **argv, int key,
+                         struct cs_err *err)
+{
+    const char *bad = argv[optind - 1];
+
+    if (key == ':')
+        return cs_err_setx(err, CS_EUSAGE, CS_EXIT_USAGE,
+                           "option '%s' needs a value; try '%s --help'", bad,
+                           cmd->name);
+    if (optopt && optopt < 128)
+        return cs_err_setx(err, CS_EUSAGE, CS_EXIT_USAGE,
+                           "unknown option '-%c'; try '%s --help'", optopt,
+                           cmd->name);
+    return cs_err_setx(err, CS_EUSAGE, CS_EXIT_USAGE,
+                       "unknown option '%s'; try '%s --help'", bad,
+                       cmd->name);
+}
+
+/* Store the defaults of the typed options. A default that does not parse
+ * is a mistake in the table, reported as a usage error naming it. */
+static int apply_defaults(const struct cs_cmd *cmd, void *cfg,
+                          struct cs_err *err)
+{
+    const struct cs_opt *o;
+
+    for (o = cmd->opts; o && o->name; o++) {
+        if (o->type == CS_OPT_CALL || o->type == CS_OPT_FLAG || !o->def)
+            continue;
+        if (cs_opt_store(o, o->def, cfg, err) < 0)
+            return CS_EUSAGE;
+    }
+    return 0;
+}
+
+static int one_option(const struct cs_cmd *cmd, int key, cs_opt_fn fn,
+                      void *cfg, struct cs_err *err)
+{
+    const struct cs_opt *o = find_opt(cmd, key);
+
+    if (o && o->type != CS_OPT_CALL)
+        return cs_opt_store(o, optarg, cfg, err);
+    if (!fn)
+        return cs_err_setx(err, CS_EUSAGE, CS_EXIT_USAGE,
+                           "option '--%s' is not handled",
+                           o ? o->name : "?");
+    return fn(cfg, key, optarg, err);
+}
+
 int cs_opt_parse(const struct cs_cmd *cmd, int argc, char **argv,
-                 struct cs_common *common, cs_opt_fn fn, void *cfg)
+                 struct cs_common *common, cs_opt_fn fn, void *cfg,
+                 struct cs_err *err)
 {
     struct option *lo = NULL;
     char *so = NULL;
@@ -179,7 +244,9 @@ int cs_opt_parse(const struct cs_cmd *cmd, int argc, char **argv,
     prescan_verbosity(argc, argv, common);
     cs_log_init(cmd->name, common->verbosity);
     common->verbosity = 0;
-    ret = build_tables(cmd->opts, &lo, &so);
+    ret = apply_defaults(cmd, cfg, err);
+    if (ret >= 0)
+        ret = build_tables(cmd->opts, &lo, &so);
     if (ret < 0)
         goto out;
     optind = 1;
@@ -191,18 +258,7 @@ int cs_opt_parse(const struct cs_cmd *cmd, int argc, char **argv,
         if (key == -1)
             break;
         if (key == '?' || key == ':') {
-            const char *bad = argv[optind - 1];
-
-            if (key == ':')
-                cs_error("option '%s' needs a value; try '%s --help'", bad,
-                         cmd->name);
-            else if (optopt && optopt < 128)
-                cs_error("unknown option '-%c'; try '%s --help'", optopt,
-                         cmd->name);
-            else
-                cs_error("unknown option '%s'; try '%s --help'", bad,
-                         cmd->name);
-            ret = CS_EUSAGE;
+            ret = getopt_failed(cmd, argv, key, err);
             goto out;
         }
         if (handle_common(cmd, key, optarg, common, &done)) {
@@ -210,21 +266,142 @@ int cs_opt_parse(const struct cs_cmd *cmd, int argc, char **argv,
                 break;
             continue;
         }
-        ret = fn ? fn(cfg, key, optarg) : CS_EUSAGE;
+        ret = one_option(cmd, key, fn, cfg, err);
         if (ret < 0)
             goto out;
     }
     ret = done ? CS_OPT_EXIT : optind;
 out:
+    if (ret < 0 && !cs_err_failed(err))
+        cs_err_code(err, ret, "cannot parse the options");
     free(lo);
     free(so);
     return ret;
 }
 
-int cs_opt_bad(const char *opt, const char *value, const char *expected)
+int cs_opt_bad(struct cs_err *err, const char *opt, const char *value,
+               const char *expected)
 {
-    cs_error("invalid value '%s' for --%s: expected %s", value, opt, expected);
-    return CS_EUSAGE;
+    while (*opt == '-')
+        opt++;
+    return cs_err_setx(err, CS_EUSAGE, CS_EXIT_USAGE,
+                       "invalid value '%s' for --%s: expected %s", value, opt,
+                       expected);
+}
+
+/* The index of WORD in the space-separated LIST, or -1. */
+static int word_index(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    int i = 0;
+
+    while (list && *list) {
+        size_t len = strcspn(list, " ");
+
+        if (len == n && n && !strncmp(list, word, n))
+            return i;
+        list += len;
+        list += strspn(list, " ");
+        i++;
+    }
+    return -1;
+}
+
+/* "a count from 0 to 64", "seconds from 0.04 to 60", ... */
+static void expected(const struct cs_opt *o, char *buf, size_t size)
+{
+    static const char *const what[] = {
+        [CS_OPT_STRING] = "a non-empty value",
+        [CS_OPT_INT] = "a whole number",
+        [CS_OPT_DOUBLE] = "a number",
+        [CS_OPT_SECONDS] = "seconds (like 2, 0.5 or 200ms)",
+        [CS_OPT_RATE] = "a rate like 800k or 2M",
+        [CS_OPT_BYTES] = "a size like 64M or 1G",
+        [CS_OPT_RATIONAL] = "a rate like 25 or 30000/1001",
+    };
+    int n;
+
+    if (o->type == CS_OPT_ENUM) {
+        snprintf(buf, size, "one of: %s", o->complete ? o->complete : "");
+        return;
+    }
+    n = snprintf(buf, size, "%s", what[o->type] ? what[o->type] : "a value");
+    if (n < 0 || (size_t)n >= size || (!o->min && !o->max))
+        return;
+    if (o->type == CS_OPT_RATE || o->type == CS_OPT_BYTES) {
+        /* Sizes and rates: only a bound a user can meet is worth saying. */
+        double k = o->type == CS_OPT_RATE ? 1000 : 1024;
+
+        if (o->min > 1)
+            snprintf(buf + n, size - (size_t)n, ", at least %gM",
+                     o->min / (k * k));
+        return;
+    }
+    snprintf(buf + n, size - (size_t)n, " from %g to %g", o->min, o->max);
+}
+
+static int in_range(const struct cs_opt *o, double v)
+{
+    if (!o->min && !o->max)
+        return v >= 0;
+    return v >= o->min && v <= o->max;
+}
+
+static int parse_typed(const struct cs_opt *o, const char *arg, char *field)
+{
+    double d = 0;
+    int64_t i64;
+    long l;
+
+    switch (o->type) {
+    case CS_OPT_FLAG: *(int *)field = 1; return 0;
+    case CS_OPT_STRING:
+        if (!*arg)
+            return CS_EUSAGE;
+        *(const char **)field = arg;
+        return 0;
+    case CS_OPT_INT:
+        if (cs_parse_int(arg, INT_MIN, INT_MAX, &l) < 0 || !in_range(o, l))
+            return CS_EUSAGE;
+        *(int *)field = (int)l;
+        return 0;
+    case CS_OPT_DOUBLE:
+    case CS_OPT_SECONDS:
+        if ((o->type == CS_OPT_SECONDS ? cs_parse_seconds(arg, &d)
+             : cs_parse_double(arg, -1e300, 1e300, &d)) < 0 ||
+            !in_range(o, d))
+            return CS_EUSAGE;
+        *(double *)field = d;
+        return 0;
+    case CS_OPT_RATE:
+    case CS_OPT_BYTES:
+        if ((o->type == CS_OPT_RATE ? cs_parse_rate(arg, &i64)
+             : cs_parse_bytes(arg, &i64)) < 0 || !in_range(o, (double)i64))
+            return CS_EUSAGE;
+        *(int64_t *)field = i64;
+        return 0;
+    case CS_OPT_ENUM:
+        l = word_index(o->complete, arg);
+        if (l < 0)
+            return CS_EUSAGE;
+        *(int *)field = (int)l;
+        return 0;
+    case CS_OPT_RATIONAL:
+        return cs_parse_rational(arg, (AVRational *)field);
+    default:
+        return CS_EUSAGE;
+    }
+}
+
+int cs_opt_store(const struct cs_opt *o, const char *arg, void *cfg,
+                 struct cs_err *err)
+{
+    char want[96];
+
+    if (parse_typed(o, arg ? arg : "", (char *)cfg + o->off) >= 0)
+        return 0;
+    expected(o, want, sizeof(want));
+    return cs_opt_bad(err, o->name, arg ? arg : "", want);
 }
 
 int cs_parse_int(const char *s, long min, long max, long *out)

@@ -5,17 +5,43 @@
 #ifndef CS_OPT_H
 #define CS_OPT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libavutil/rational.h>
 
+/* How an option's value is stored. Typed options are parsed, checked
+ * against their range and stored at OFF in the command's config by the
+ * parser itself; CS_OPT_CALL options go to the command's callback. */
+enum cs_opt_type {
+    CS_OPT_CALL = 0,   /* the callback handles it (by its key) */
+    CS_OPT_FLAG,       /* int: set to 1; takes no value */
+    CS_OPT_STRING,     /* const char *: the argument itself, not empty */
+    CS_OPT_INT,        /* int, within [min, max] */
+    CS_OPT_DOUBLE,     /* double, within [min, max] */
+    CS_OPT_SECONDS,    /* double: "2", "0.5", "200ms", within [min, max] */
+    CS_OPT_RATE,       /* int64_t: bits per second, "800k", "2M" */
+    CS_OPT_BYTES,      /* int64_t: "64M", "1GiB" */
+    CS_OPT_ENUM,       /* int: the index of the word in COMPLETE */
+    CS_OPT_RATIONAL,   /* AVRational: "25", "30000/1001" */
+};
+
 struct cs_opt {
     const char *name;     /* long name without "--"; NULL ends a table */
-    int key;              /* short letter, or a value >= 256 (CS_OPT_KEY) */
+    int key;              /* short letter, a value >= 256 (CS_OPT_KEY), or
+                           * 0 for a typed long-only option */
     const char *arg;      /* metavariable ("WxH"); NULL: takes no argument */
     const char *help;     /* one line, lower case */
-    const char *def;      /* default shown by --help, or NULL */
-    const char *complete; /* "file", "dir", "a b c" (a word list), or NULL */
+    const char *def;      /* default: for a typed option, a value that is
+                           * parsed into the field before the command line
+                           * is; else (or with SHOWN) only shown by --help */
+    const char *complete; /* "file", "dir", "a b c" (a word list; the
+                           * values of an enum), or NULL */
+    enum cs_opt_type type;
+    size_t off;           /* offsetof(the command's config, the field) */
+    double min, max;      /* range of a number; both 0: any (>= 0) */
+    const char *shown;    /* the default as --help says it, when it is
+                           * not a value ("the input's"), or NULL */
 };
 
 /* Keys for long-only options: CS_OPT_KEY(0), CS_OPT_KEY(1), ... */
@@ -36,23 +62,34 @@ struct cs_common {
     const char *stats;      /* --stats FILE|- or NULL */
 };
 
-/* Called for each command-specific option; returns 0 or a negative code
- * (after cs_error() naming the problem) to stop with a usage error. */
-typedef int (*cs_opt_fn)(void *cfg, int key, const char *arg);
+struct cs_err;
+
+/* Called for each CS_OPT_CALL option; returns 0, or a negative code after
+ * filling ERR (cs_opt_bad does) to stop with a usage error. */
+typedef int (*cs_opt_fn)(void *cfg, int key, const char *arg,
+                         struct cs_err *err);
 
 enum { CS_OPT_EXIT = 0 };
 
 /* --dump-options prints one line per option: name, short letter,
- * metavariable, completion, help, separated by tabs; a command with
- * subcommands first prints "@commands" with the words in the completion
- * field. */
+ * metavariable, completion, help, default (as --help shows it), separated
+ * by tabs; a command with subcommands first prints "@commands" with the
+ * words in the completion field. */
 
-/* Parse argv. Initialises logging (cs_log_init) from -q/-v. Returns the index
- * of the first operand (>= 1) to go on, CS_OPT_EXIT when --help, --version or
- * --dump-options was printed (exit 0), or a negative code after one line on
- * stderr (exit CS_EXIT_USAGE). */
+/* Parse argv into CFG: first the defaults of the typed options, then the
+ * command line. Initialises logging (cs_log_init) from -q/-v. Returns the
+ * index of the first operand (>= 1) to go on, CS_OPT_EXIT when --help,
+ * --version or --dump-options was printed (exit 0), or a negative code with
+ * ERR filled (exit CS_EXIT_USAGE). */
 int cs_opt_parse(const struct cs_cmd *cmd, int argc, char **argv,
-                 struct cs_common *common, cs_opt_fn fn, void *cfg);
+                 struct cs_common *common, cs_opt_fn fn, void *cfg,
+                 struct cs_err *err);
+
+/* Parse ARG as option O's type into CFG (as the parser does for a typed
+ * option), filling ERR with the house-style message when it is not a
+ * valid value. */
+int cs_opt_store(const struct cs_opt *o, const char *arg, void *cfg,
+                 struct cs_err *err);
 
 /* Print the help text to stdout. */
 void cs_opt_help(const struct cs_cmd *cmd);
@@ -72,8 +109,10 @@ int cs_parse_size(const char *s, int *w, int *h);
 /* "25", "12.5", "30000/1001". */
 int cs_parse_rational(const char *s, AVRational *out);
 
-/* Report a bad option value in the house style and return CS_EUSAGE:
- * "cs-encode: invalid value 'x' for --bitrate: expected a rate like 2M". */
-int cs_opt_bad(const char *opt, const char *value, const char *expected);
+/* Fill ERR with a bad option value in the house style and return
+ * CS_EUSAGE: "invalid value 'x' for --bitrate: expected a rate like 2M".
+ * OPT is the name without "--". */
+int cs_opt_bad(struct cs_err *err, const char *opt, const char *value,
+               const char *expected);
 
 #endif

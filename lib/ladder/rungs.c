@@ -148,7 +148,8 @@ static int parse_rung(struct cs_rung *r, char *text, const char **why)
     return 0;
 }
 
-int cs_rungs_parse(const char *spec, struct cs_rung *r, int *n)
+int cs_rungs_parse(const char *spec, struct cs_rung *r, int *n,
+                   struct cs_err *err)
 {
     char *copy = strdup(spec), *save = NULL, *item;
     int ret = 0;
@@ -162,24 +163,23 @@ int cs_rungs_parse(const char *spec, struct cs_rung *r, int *n)
         const char *why = "";
 
         if (*n == CS_LADDER_MAX_RUNGS) {
-            cs_error("too many rungs in --rungs: at most %d",
-                     CS_LADDER_MAX_RUNGS);
-            ret = CS_EUSAGE;
+            ret = cs_err_setx(err, CS_EUSAGE, CS_EXIT_USAGE,
+                              "too many rungs in --rungs: at most %d",
+                              CS_LADDER_MAX_RUNGS);
             goto out;
         }
         snprintf(text, sizeof(text), "%s", item);
         ret = parse_rung(&r[*n], text, &why);
         if (ret < 0) {
-            cs_error("invalid rung '%s' in --rungs: expected %s", item, why);
+            cs_err_setx(err, ret, CS_EXIT_USAGE,
+                        "invalid rung '%s' in --rungs: expected %s", item,
+                        why);
             goto out;
         }
         (*n)++;
     }
-    if (*n == 0) {
-        cs_error("invalid value '%s' for --rungs: expected SIZE:RATE,...",
-                 spec);
-        ret = CS_EUSAGE;
-    }
+    if (*n == 0)
+        ret = cs_opt_bad(err, "rungs", spec, "SIZE:RATE,...");
 out:
     free(copy);
     return ret;

@@ -40,9 +40,13 @@ struct cs_rung {
     struct cs_venc_settings enc;
 };
 
+struct cs_err;
+
 /* Parse SPEC into R (room for CS_LADDER_MAX_RUNGS) and set *N. On a bad
- * rung, logs "invalid rung 'X' in --rungs: why" and returns CS_EUSAGE. */
-int cs_rungs_parse(const char *spec, struct cs_rung *r, int *n);
+ * rung, fills ERR ("invalid rung 'X' in --rungs: expected why", a usage
+ * error) and returns CS_EUSAGE. */
+int cs_rungs_parse(const char *spec, struct cs_rung *r, int *n,
+                   struct cs_err *err);
 
 /* Set the encoder setting KEY ("codec", "rc", "gop" or "crf": a rung's keys
  * and the global options of the same names) of S from VAL. Returns 0, or

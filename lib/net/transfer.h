@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
+#include "err.h"
 #include "net/endpoint.h"
-#include "opt.h"
 #include "stats.h"
 
 struct cs_transfer {
@@ -39,25 +39,17 @@ struct cs_transfer_args {
     int pace;           /* cs-send */
     int once;           /* cs-recv */
     const char *access; /* SRT listener access file, or NULL */
-    const char *stats;  /* --stats, or NULL */
 };
 
-/* Parse the options both commands share: --timeout (KEY 't') and --retry
- * (KEY 'r'). Returns 0, or CS_EUSAGE after one line naming the value. */
-int cs_transfer_opt(struct cs_transfer_args *a, int key, const char *arg);
+/* --retry's value: a count, or "forever" (-1). CS_EUSAGE otherwise. */
+int cs_transfer_parse_retry(const char *arg, int *out);
 
-/* Everything after option parsing: parse the URL for DIR, check the
- * settings, install the signal handlers, open --stats and run the
- * transfer. Returns 0 or a negative code; failures are reported on
- * standard error in one line (the commands' error report). */
-int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir);
-
-/* The whole of cs-send's and cs-recv's main: parse the options (FN for the
- * command's own, after which cs_transfer_opt), take the one URL operand,
- * run for DIR. Returns the exit status. */
-int cs_transfer_main(const struct cs_cmd *cmd, int argc, char **argv,
-                     struct cs_transfer_args *a, cs_opt_fn fn,
-                     enum cs_net_dir dir);
+/* The common part of cs-send's and cs-recv's runs: parse the URL for DIR,
+ * check the settings and run the transfer, writing statistics to *STATS
+ * (taken over and closed; may hold NULL). Returns 0 or a negative code
+ * with ERR filled. */
+int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
+                    struct cs_stats **stats, struct cs_err *err);
 
 /* Private to the drivers: reconnecting with back-off and statistics. */
 int cs_transfer_retry(const struct cs_net_conf *c, struct cs_transfer *t,

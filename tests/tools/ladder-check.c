@@ -36,7 +36,7 @@ static void check_rungs(void)
     cs_venc_defaults(&g);
     g.preset = "medium";
     CHECK(cs_rungs_parse("1080p:6M,360p:800k@30:preset=fast:gop=4,"
-                         "720p:3M:codec=hevc:name=hd", r, &n) == 0);
+                         "720p:3M:codec=hevc:name=hd", r, &n, NULL) == 0);
     CHECK(n == 3);
     CHECK(r[1].enc.bitrate == 800000 && r[1].fps_cap.num == 30);
     CHECK(r[1].enc.gop == 4 && !strcmp(r[1].preset, "fast"));
@@ -50,13 +50,13 @@ static void check_rungs(void)
     CHECK(!strcmp(r[0].enc.preset, "medium"));
     CHECK(r[1].enc.width == 480 && r[1].enc.height == 360);
     CHECK(r[1].enc.fps.num == 30 && !strcmp(r[1].enc.preset, "fast"));
-    CHECK(cs_rungs_parse("720p", r, &n) == CS_EUSAGE);
-    CHECK(cs_rungs_parse("720x:3M", r, &n) == CS_EUSAGE);
-    CHECK(cs_rungs_parse("720p:3M:speed=9", r, &n) == CS_EUSAGE);
+    CHECK(cs_rungs_parse("720p", r, &n, NULL) == CS_EUSAGE);
+    CHECK(cs_rungs_parse("720x:3M", r, &n, NULL) == CS_EUSAGE);
+    CHECK(cs_rungs_parse("720p:3M:speed=9", r, &n, NULL) == CS_EUSAGE);
     CHECK(cs_rungs_parse("1080p:1M,1080p:1M,1080p:1M,1080p:1M,1080p:1M,"
-                         "1080p:1M,1080p:1M,1080p:1M,1080p:1M", r, &n) < 0);
+                         "1080p:1M,1080p:1M,1080p:1M,1080p:1M", r, &n, NULL) < 0);
     /* Anamorphic 720x576 with 16:11 pixels: 1047x576 on screen. */
-    CHECK(cs_rungs_parse("360p:1M", r, &n) == 0);
+    CHECK(cs_rungs_parse("360p:1M", r, &n, NULL) == 0);
     CHECK(cs_rungs_fit(r, &n, 720, 576, (AVRational){ 16, 11 },
                        (AVRational){ 25, 1 }, 0) == 0);
     CHECK(r[0].enc.width == 654 && r[0].enc.height == 360);
