@@ -32,6 +32,9 @@ struct cs_timeline {
     double origin;        /* input time (s) that maps to the segment start */
     int origin_set;
     AVFrame *last;        /* the picture being shown */
+    int last_shown;       /* times it was written */
+    int64_t dropped;      /* pictures never written */
+    int64_t duplicated;   /* frames written again (or black filler) */
     double last_t;        /* its local time */
     double vid_end;       /* local time the video reaches */
     int audio_started;
@@ -98,23 +101,38 @@ static int pump_audio(struct cs_timeline *t, int64_t limit, int partial)
     return 0;
 }
 
-static int emit_video(struct cs_timeline *t, AVFrame *f)
+/* Write the picture being shown into the next slot. */
+static int emit_video(struct cs_timeline *t)
 {
+    AVFrame *f = t->last;
     int ret;
 
     f->pts = t->k;
     ret = t->sink.video(t->sink.opaque, f);
     if (ret < 0)
         return ret;
+    if (t->last_shown++)
+        t->duplicated++;
     t->k++;
     return pump_audio(t, samples_at(t, t->k), 0);
+}
+
+/* Show picture F next (SHOWN: count its first write as a repeat); the
+ * picture it replaces is dropped if it was never written. */
+static void set_last(struct cs_timeline *t, AVFrame *f, int shown)
+{
+    if (t->last && !t->last_shown)
+        t->dropped++;
+    av_frame_free(&t->last);
+    t->last = f;
+    t->last_shown = shown;
 }
 
 int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
 {
     AVFormatContext *fmt = in->fmt;
 
-    av_frame_free(&t->last);
+    set_last(t, NULL, 0);
     t->in = in;
     t->seg_k = t->k;
     t->seg_a = t->a_out + cs_resampler_queued(t->resampler);
@@ -179,16 +197,14 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     if (ret < 0)
         return ret;
     if (!t->last)
-        t->last = scaled; /* fills from the segment start */
+        set_last(t, scaled, 0); /* fills from the segment start */
     while (local_time(t, t->k) + half < lt) {
-        ret = emit_video(t, t->last);
+        ret = emit_video(t);
         if (ret < 0)
             goto out;
     }
-    if (t->last != scaled) {
-        av_frame_free(&t->last);
-        t->last = scaled;
-    }
+    if (t->last != scaled)
+        set_last(t, scaled, 0);
     scaled = NULL;
     t->last_t = lt;
     if (lt + dur > t->vid_end)
@@ -197,7 +213,7 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
      * next one arrives (one frame less of latency). */
     ret = 0;
     if (local_time(t, t->k) < lt + half)
-        ret = emit_video(t, t->last);
+        ret = emit_video(t);
 out:
     if (scaled && scaled != t->last)
         av_frame_free(&scaled);
@@ -273,12 +289,12 @@ int cs_timeline_end(struct cs_timeline *t)
         n = t->k - t->seg_k;
     end_k = t->seg_k + n;
     if (!t->last && t->k < end_k) {
-        t->last = black_frame(t);
+        set_last(t, black_frame(t), 1);
         if (!t->last)
             return AVERROR(ENOMEM);
     }
     while (t->k < end_k) {
-        ret = emit_video(t, t->last);
+        ret = emit_video(t);
         if (ret < 0)
             return ret;
     }
@@ -295,7 +311,7 @@ int cs_timeline_end(struct cs_timeline *t)
         return ret;
     /* Audio past the last frame of this input is dropped. */
     cs_resampler_drop(t->resampler, cs_resampler_queued(t->resampler));
-    av_frame_free(&t->last);
+    set_last(t, NULL, 0);
     t->in = NULL;
     return 0;
 }
@@ -308,6 +324,16 @@ int64_t cs_timeline_frames(const struct cs_timeline *t)
 int64_t cs_timeline_samples(const struct cs_timeline *t)
 {
     return t->a_out;
+}
+
+int64_t cs_timeline_dropped(const struct cs_timeline *t)
+{
+    return t->dropped;
+}
+
+int64_t cs_timeline_duplicated(const struct cs_timeline *t)
+{
+    return t->duplicated;
 }
 
 void cs_timeline_free(struct cs_timeline **pt)

@@ -47,6 +47,13 @@ int cs_timeline_end(struct cs_timeline *t);
 int64_t cs_timeline_frames(const struct cs_timeline *t);
 int64_t cs_timeline_samples(const struct cs_timeline *t);
 
+/* Input pictures never written (a newer one took their slot), and written
+ * frames that repeat a picture already written or fill a gap with black:
+ * what keeping the rate constant cost. Both are 0 when the input's rate
+ * is the timeline's and its timestamps are regular. */
+int64_t cs_timeline_dropped(const struct cs_timeline *t);
+int64_t cs_timeline_duplicated(const struct cs_timeline *t);
+
 void cs_timeline_free(struct cs_timeline **t);
 
 #endif
