@@ -53,6 +53,10 @@ static void report(struct enc *e, int final)
         return;
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "frames", (double)e->frames);
+    cJSON_AddNumberToObject(o, "frames_dropped",
+                            (double)(e->tl ? cs_timeline_dropped(e->tl) : 0));
+    cJSON_AddNumberToObject(o, "frames_duplicated",
+                            (double)(e->tl ? cs_timeline_duplicated(e->tl) : 0));
     cJSON_AddNumberToObject(o, "fps", el > 0 ? e->frames / el : 0);
     cJSON_AddNumberToObject(o, "bitrate_bps", bps);
     cJSON_AddNumberToObject(o, "bytes", (double)cs_mux_bytes(e->mux));
@@ -169,16 +173,17 @@ static int start(struct enc *e)
             c->video.width = st->codecpar->width & ~1;
             c->video.height = st->codecpar->height & ~1;
         }
-        if (!c->video.fps.num && st->avg_frame_rate.num > 0 &&
-            st->avg_frame_rate.den > 0)
-            c->video.fps = st->avg_frame_rate;
+        if (!c->video.fps.num)
+            cs_input_frame_rate(e->in, &c->video.fps);
     }
     if (!c->video.width || !c->video.height) {
         cs_error("'%s': no video to encode", c->input);
         return CS_EDATA;
     }
-    if (!c->video.fps.num)
+    if (!c->video.fps.num) {
         c->video.fps = (AVRational){ 25, 1 };
+        c->result.fps_assumed = 1;
+    }
     ret = cs_mux_open(&e->mux, c->output, c->format);
     if (ret < 0) {
         cs_error("cannot write '%s': %s", c->output, CS_ERRSTR(ret));
@@ -274,6 +279,12 @@ int cs_encode_run(struct cs_encode_cfg *cfg)
         }
     }
 out:
+    cfg->result.frames = e.frames;
+    cfg->result.truncated = e.in && e.in->truncated;
+    if (e.tl) {
+        cfg->result.dropped = cs_timeline_dropped(e.tl);
+        cfg->result.duplicated = cs_timeline_duplicated(e.tl);
+    }
     if (e.mux)
         report(&e, 1);
     else
