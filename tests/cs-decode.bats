@@ -184,7 +184,8 @@ PY
 @test "frames dropped to make --fps are told in one line and counted in --stats" {
     mkclip "$T/b.mp4" 2 320x240 30 audio
     run cs-decode --fps 25 --stats "$T/stats" -o "$T/out.nut" "$T/b.mp4"
-    [ "$status" -eq 0 ] && one_line "$output"
+    [ "$status" -eq 0 ]
+    one_line "$output"
     [ "$output" = "cs-decode: warning: 10 input frames dropped and 0 repeated to make 25 fps" ]
     [ "$(vpts "$T/out.nut" | wc -l)" -eq 50 ]
     tail -1 "$T/stats" | jq -e '.final and .frames == 50 and .frames_dropped == 10 and .frames_duplicated == 0'

@@ -126,7 +126,8 @@ vframes() {
     mkclip "$T/in.mp4" 2 320x240 30 audio
     cs-decode -o "$T/raw.nut" "$T/in.mp4"
     run cs-encode --fps 25 --stats "$T/stats" -o "$T/out.ts" "$T/raw.nut"
-    [ "$status" -eq 0 ] && one_line "$output"
+    [ "$status" -eq 0 ]
+    one_line "$output"
     [ "$output" = "cs-encode: warning: '$T/raw.nut': 10 input frames dropped and 0 repeated to make 25 fps" ]
     [ "$(vframes "$T/out.ts")" -eq 50 ]
     tail -1 "$T/stats" | jq -e '.final and .frames == 50 and .frames_dropped == 10 and .frames_duplicated == 0'
@@ -139,9 +140,27 @@ vframes() {
     pos=$(ffprobe -v error -select_streams v -show_entries packet=pos -of csv=p=0 "$T/raw.nut" | sed -n 21p)
     head -c $((pos + 1000)) "$T/raw.nut" > "$T/cut.nut"
     run bash -c "cs-encode -o '$T/out.ts' < '$T/cut.nut'"
-    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$status" -eq 3 ]
+    one_line "$output"
     [ "$output" = "cs-encode: '-': the input ends inside a frame; encoded the 20 whole frames before it" ]
     [ "$(vframes "$T/out.ts")" -eq 20 ]
     [ -z "$(ffmpeg -nostdin -v error -i "$T/out.ts" -f null - 2>&1)" ]
     [ "$(probe "$T/out.ts" stream=codec_name a)" = aac ]
+}
+
+@test "takes the sample rate from the input: 44.1 kHz stays 44.1 kHz in AAC; Opus, which cannot, gets 48 kHz" {
+    mkclip "$T/in.mp4" 2 320x240 25 audio
+    [ "$(probe "$T/in.mp4" stream=sample_rate a)" = 44100 ]
+    run cs-encode -o "$T/aac.ts" "$T/in.mp4"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(probe "$T/aac.ts" stream=codec_name,sample_rate a)" = $'aac\n44100' ]
+    run cs-encode --audio opus -o "$T/opus.ts" "$T/in.mp4"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/opus.ts" stream=codec_name,sample_rate a)" = $'opus\n48000' ]
+    # the raw stage from cs-decode is 48 kHz, and stays so
+    cs-decode -o "$T/raw.nut" "$T/in.mp4"
+    run cs-encode -o "$T/raw.ts" "$T/raw.nut"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/raw.ts" stream=sample_rate a)" = 48000 ]
 }

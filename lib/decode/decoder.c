@@ -109,7 +109,7 @@ static int start_output(struct run *r, struct cs_decode_cfg *c)
     cs_verbose("output %dx%d %s at %d/%d fps", c->width, c->height,
                av_get_pix_fmt_name(c->pix_fmt), c->fps.num, c->fps.den);
     return cs_timeline_alloc(&r->tl, c->width, c->height, c->pix_fmt, c->fps,
-                             &sink);
+                             CS_TIMELINE_RATE, &sink);
 }
 
 static int decode_packets(struct run *r)

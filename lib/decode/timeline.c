@@ -20,6 +20,7 @@ struct cs_timeline {
     int w, h;
     enum AVPixelFormat fmt;
     AVRational fps;
+    int rate;             /* audio samples a second */
     struct cs_timeline_sink sink;
     struct cs_scaler *scaler;
     struct cs_resampler *resampler;
@@ -41,7 +42,7 @@ struct cs_timeline {
 };
 
 int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
-                      enum AVPixelFormat fmt, AVRational fps,
+                      enum AVPixelFormat fmt, AVRational fps, int rate,
                       const struct cs_timeline_sink *sink)
 {
     AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
@@ -54,9 +55,10 @@ int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
     t->h = height;
     t->fmt = fmt;
     t->fps = fps;
+    t->rate = rate;
     t->sink = *sink;
     t->scaler = cs_scaler_alloc(width, height, fmt, CS_SCALE_PAD);
-    t->resampler = cs_resampler_alloc(CS_TIMELINE_RATE, &stereo,
+    t->resampler = cs_resampler_alloc(rate, &stereo,
                                       AV_SAMPLE_FMT_S16);
     if (!t->scaler || !t->resampler) {
         cs_timeline_free(&t);
@@ -73,7 +75,7 @@ static double local_time(const struct cs_timeline *t, int64_t k)
 
 static int64_t samples_at(const struct cs_timeline *t, int64_t k)
 {
-    return av_rescale(k, (int64_t)CS_TIMELINE_RATE * t->fps.den, t->fps.num);
+    return av_rescale(k, (int64_t)t->rate * t->fps.den, t->fps.num);
 }
 
 /* Write queued audio up to LIMIT samples (global), in chunks. */
@@ -237,7 +239,7 @@ int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame)
         /* Audio that starts late: silence until it does. */
         if (lead > 0 && lead < MAX_JUMP_S) {
             ret = cs_resampler_silence(t->resampler,
-                                       (int)lrint(lead * CS_TIMELINE_RATE));
+                                       (int)lrint(lead * t->rate));
             if (ret < 0)
                 return ret;
         }
@@ -281,7 +283,7 @@ int cs_timeline_end(struct cs_timeline *t)
     aud = t->a_out + queued - t->seg_a;
     /* The video's length decides, unless the audio goes on for longer than
      * an encoder's padding (AAC adds up to a frame of silence). */
-    dur = (double)aud / CS_TIMELINE_RATE;
+    dur = (double)aud / t->rate;
     if (t->vid_end > 0 && dur < t->vid_end + AUDIO_TAIL_S)
         dur = t->vid_end;
     n = llrint(dur * t->fps.num / t->fps.den);

@@ -334,8 +334,9 @@ static int read_packet(struct cs_input *in, AVPacket *pkt)
  * demuxer hands out what it could read, unflagged). */
 static int is_short(const struct cs_input *in, const AVPacket *pkt)
 {
-    const AVCodecParameters *par = in->fmt->streams[pkt->stream_index]->codecpar;
+    const AVCodecParameters *par;
 
+    par = in->fmt->streams[pkt->stream_index]->codecpar;
     if (pkt->flags & AV_PKT_FLAG_CORRUPT)
         return 1;
     if (par->codec_id != AV_CODEC_ID_RAWVIDEO || par->format < 0)
@@ -364,7 +365,9 @@ static int cut_at_end(struct cs_input *in, AVPacket *pkt)
         in->truncated = 1;
         return AVERROR_EOF;
     }
-    return ret < 0 && cs_stopping() ? CS_ESTOP : ret < 0 ? ret : 0;
+    if (ret < 0 && cs_stopping())
+        return CS_ESTOP;
+    return ret < 0 ? ret : 0;
 }
 
 int cs_input_read(struct cs_input *in, AVPacket *pkt)
