@@ -148,15 +148,10 @@ static int check(struct cfg *c, int nb)
  * without a word. */
 static void tell(const struct cs_decode_result *r)
 {
-    char rate[32];
-
-    if (r->fps.den == 1)
-        snprintf(rate, sizeof(rate), "%d", r->fps.num);
-    else
-        snprintf(rate, sizeof(rate), "%d/%d", r->fps.num, r->fps.den);
     if (r->dropped || r->duplicated)
-        cs_warn("%lld input frames dropped and %lld repeated to make %s fps",
-                (long long)r->dropped, (long long)r->duplicated, rate);
+        cs_warn("%lld input frames dropped and %lld repeated to make %.5g fps",
+                (long long)r->dropped, (long long)r->duplicated,
+                av_q2d(r->fps));
     if (r->truncated)
         cs_warn("%d input%s ended inside a frame (that frame is left out)",
                 r->truncated, r->truncated > 1 ? "s" : "");

@@ -139,20 +139,15 @@ static int parse(void *opaque, int key, const char *arg)
 static int tell(const struct cs_encode_cfg *c, int ret)
 {
     const struct cs_encode_result *r = &c->result;
-    AVRational fps = c->video.fps;
-    char rate[32];
+    double fps = av_q2d(c->video.fps);
 
-    if (fps.den == 1)
-        snprintf(rate, sizeof(rate), "%d", fps.num);
-    else
-        snprintf(rate, sizeof(rate), "%d/%d", fps.num, fps.den);
     if (r->fps_assumed)
-        cs_warn("'%s': the input declares no frame rate; encoded at %s fps "
-                "(see --fps)", c->input, rate);
+        cs_warn("'%s': the input declares no frame rate; encoded at %.5g fps "
+                "(see --fps)", c->input, fps);
     if (r->dropped || r->duplicated)
         cs_warn("'%s': %lld input frames dropped and %lld repeated to make "
-                "%s fps", c->input, (long long)r->dropped,
-                (long long)r->duplicated, rate);
+                "%.5g fps", c->input, (long long)r->dropped,
+                (long long)r->duplicated, fps);
     if (r->truncated) {
         cs_error("'%s': the input ends inside a frame; encoded the %lld "
                  "whole frames before it", c->input, (long long)r->frames);
