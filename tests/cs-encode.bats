@@ -164,3 +164,20 @@ vframes() {
     [ "$status" -eq 0 ]
     [ "$(probe "$T/raw.ts" stream=sample_rate a)" = 48000 ]
 }
+
+@test "a y4m cut inside a frame: the whole frames encoded, one line, status 3 (a whole one: status 0)" {
+    mkclip "$T/in.mp4" 2 320x240 25 noaudio
+    cs-decode --y4m -o "$T/raw.y4m" "$T/in.mp4"
+    # a header line, then 50 frames of 6 + 115200 bytes: cut inside the 18th
+    head -c 2000000 "$T/raw.y4m" > "$T/cut.y4m"
+    run cs-encode -o "$T/out.ts" "$T/cut.y4m"
+    [ "$status" -eq 3 ]
+    one_line "$output"
+    [ "$output" = "cs-encode: '$T/cut.y4m': the input ends inside a frame; encoded the 17 whole frames before it" ]
+    [ "$(vframes "$T/out.ts")" -eq 17 ]
+    [ -z "$(ffmpeg -nostdin -v error -i "$T/out.ts" -f null - 2>&1)" ]
+    run cs-encode -o "$T/whole.ts" "$T/raw.y4m"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(vframes "$T/whole.ts")" -eq 50 ]
+}

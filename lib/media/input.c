@@ -370,12 +370,25 @@ static int cut_at_end(struct cs_input *in, AVPacket *pkt)
     return ret < 0 ? ret : 0;
 }
 
+/* The YUV4MPEG2 demuxer ends quietly at a frame it cannot read whole:
+ * bytes left after the last packet tell of it (the format has no
+ * trailer). */
+static int y4m_cut(const struct cs_input *in)
+{
+    return !strcmp(in->fmt->iformat->name, "yuv4mpegpipe") && in->fmt->pb &&
+           avio_tell(in->fmt->pb) > in->end;
+}
+
 int cs_input_read(struct cs_input *in, AVPacket *pkt)
 {
     int ret = read_packet(in, pkt);
 
     if (ret >= 0)
         ret = cut_at_end(in, pkt);
+    if (ret >= 0 && pkt->pos >= 0)
+        in->end = pkt->pos + pkt->size;
+    if (ret == AVERROR_EOF && y4m_cut(in))
+        in->truncated = 1;
     if (ret < 0)
         av_packet_unref(pkt);
     return ret;

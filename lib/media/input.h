@@ -29,6 +29,7 @@ struct cs_input {
                                    inside a packet, which was dropped */
     AVIOContext *pipe_io;       /* internal: standard input's reader */
     AVPacket *next;             /* internal: a packet read ahead */
+    int64_t end;                /* internal: where the last packet ended */
 };
 
 /* Open URL ("-" is stdin; "v4l2:/dev/video0" style device names go through
