@@ -231,3 +231,32 @@ assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
         -show_entries stream=nb_read_frames -of csv=p=0 "$p"
     [ "${lines[0]}" -ge 150 ]
 }
+
+teardown() {
+    stop_live
+}
+
+@test "a live DASH Period keeps its start and presentationTimeOffset while the window slides" {
+    live_segment "$IN" --window 2 --segment 1 --no-ll -o "$T/o"
+    wait_grep "$T/o/manifest.mpd" 'startNumber="0"' 20
+    cp "$T/o/manifest.mpd" "$T/first.mpd"
+    wait_grep "$T/o/manifest.mpd" 'startNumber="[2-9]"' 20
+    cp "$T/o/manifest.mpd" "$T/later.mpd"
+    python3 - "$T/first.mpd" "$T/later.mpd" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {'d': 'urn:mpeg:dash:schema:mpd:2011'}
+def periods(f):
+    out = {}
+    for p in ET.parse(f).getroot().findall('d:Period', ns):
+        ptos = sorted({(r.get('id'), r.find('d:SegmentTemplate', ns).get('presentationTimeOffset'))
+                       for r in p.findall('.//d:Representation', ns)})
+        starts = {r.get('id'): r.find('d:SegmentTemplate', ns).get('startNumber')
+                  for r in p.findall('.//d:Representation', ns)}
+        out[p.get('id')] = (p.get('start'), ptos, starts)
+    return out
+a, b = periods(sys.argv[1]), periods(sys.argv[2])
+assert 'p0' in a and 'p0' in b, (a, b)
+assert a['p0'][2] != b['p0'][2], 'the window did not slide'
+assert a['p0'][:2] == b['p0'][:2], (a['p0'], b['p0'])
+PY
+}

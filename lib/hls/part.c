@@ -185,6 +185,7 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
 {
     struct cs_seg *s = &t->cur;
     const struct cs_seg *prev = t->nsegs ? &t->segs[t->nsegs - 1] : NULL;
+    int first = !t->mux;        /* the track's first segment */
     int64_t step;
     int ret;
 
@@ -214,7 +215,9 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
             t->anchor_us += end - at;
         }
     }
-    if (disc || !t->open) {
+    /* A Period starts with the track or at a discontinuity, and its start
+     * never moves once published. */
+    if (disc || first) {
         t->pstart_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts)
                                                 * 1e6);
         t->pto = av_rescale_q(dts, t->tb, t->mtb);
