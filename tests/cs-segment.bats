@@ -35,7 +35,8 @@ frames_per_program() {
             [ "${lines[0]%%,*}" = 1 ]
         done
     done
-    [ "$(ls "$T/o/hi"/*.ts | wc -l)" -eq 3 ]
+    segs=("$T/o/hi"/*.ts)
+    [ "${#segs[@]}" -eq 3 ]
     [ ! -e "$T/o/manifest.mpd" ]
 }
 
@@ -61,7 +62,7 @@ frames_per_program() {
         done
     done
     # VOD has no parts: nothing to fetch before a segment is whole.
-    ! grep -q EXT-X-PART "$T/o/hi/index.m3u8"
+    run ! grep -q EXT-X-PART "$T/o/hi/index.m3u8"
     # BANDWIDTH is the measured peak, at least the average.
     bw=$(grep -o 'BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
     avg=$(grep -o 'AVERAGE-BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
@@ -218,7 +219,7 @@ assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
     p=$T/o/hi/index.m3u8
     grep -qx '#EXT-X-MEDIA-SEQUENCE:1' "$p"
     [ "$(grep -c '^#EXTINF' "$p")" -eq 2 ]
-    ! grep -q 'EXT-X-PART' "$p"
+    run ! grep -q 'EXT-X-PART' "$p"
     tail -1 "$p" | grep -qx '#EXT-X-ENDLIST'
     # The same output again: segment 2 stays, a discontinuity, then 3 on.
     run cs-segment --container ts --window 4 "$IN" -o "$T/o"
@@ -259,4 +260,40 @@ assert 'p0' in a and 'p0' in b, (a, b)
 assert a['p0'][2] != b['p0'][2], 'the window did not slide'
 assert a['p0'][:2] == b['p0'][:2], (a['p0'], b['p0'])
 PY
+}
+
+@test "inputs starting below zero (Opus pre-skip, B-frames) give small non-negative fMP4 decode times" {
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+        -f lavfi -i sine=sample_rate=48000:duration=2 \
+        -c:v libx265 -preset ultrafast -pix_fmt yuv420p \
+        -x265-params keyint=25:min-keyint=25:scenecut=0:log-level=error \
+        -c:a libopus -b:a 64k "$T/h.mkv"
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+        -f lavfi -i sine=sample_rate=48000:duration=2 \
+        -c:v libx264 -preset fast -bf 3 -g 25 -pix_fmt yuv420p \
+        -c:a aac -b:a 64k "$T/b.mkv"
+    for f in h b; do
+        run cs-segment --vod "$T/$f.mkv" -o "$T/$f"
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
+        python3 - "$T/$f" <<'PY'
+import struct, sys
+def box(d, kind):
+    i = d.find(kind)
+    assert i > 0, kind
+    return d[i + 4:]
+for r in ('v0', 'audio'):
+    init = open('%s/%s/init.mp4' % (sys.argv[1], r), 'rb').read()
+    m = box(init, b'mdhd')
+    scale = struct.unpack('>I', m[12:16] if m[0] == 0 else m[20:24])[0]
+    t = box(open('%s/%s/0.m4s' % (sys.argv[1], r), 'rb').read(), b'tfdt')
+    v = struct.unpack('>Q', t[4:12])[0] if t[0] == 1 else struct.unpack('>I', t[4:8])[0]
+    assert 0 <= v / scale < 0.5, (r, v, scale)
+PY
+        run ffprobe -v error -count_frames -show_entries stream=nb_read_frames \
+            -of csv=p=0 "$T/$f/v0/index.m3u8"
+        [ "${lines[0]}" = 50 ]
+    done
 }

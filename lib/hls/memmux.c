@@ -81,8 +81,12 @@ int64_t cs_fmp4_tfdt(const uint8_t *p, size_t len)
     if (tfdt < 0)
         return -1;
     tfdt += traf + 8;
-    if (p[tfdt + 8] == 1)
-        return (int64_t)rb32(p + tfdt + 12) << 32 | rb32(p + tfdt + 16);
+    if (p[tfdt + 8] == 1) {
+        uint64_t v = (uint64_t)rb32(p + tfdt + 12) << 32 |
+                     rb32(p + tfdt + 16);
+
+        return v > INT64_MAX ? -1 : (int64_t)v;
+    }
     return rb32(p + tfdt + 12);
 }
 

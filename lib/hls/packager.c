@@ -401,6 +401,7 @@ static int read_loop(struct cs_pkg *p)
             cs_error("cannot read '%s': %s", p->cfg->input, CS_ERRSTR(ret));
             break;
         }
+        cs_pkg_timeline_fix(p, pkt);
         if (!p->wall0_us && pkt->dts != AV_NOPTS_VALUE) {
             p->wall0_us = cs_wall_us();
             if (!p->ast_us)
@@ -465,6 +466,7 @@ static void release(struct cs_pkg *p)
         free(p->tracks[i].seg.data);
     }
     free(p->dels);
+    free(p->in_dts);
     cs_input_free(&p->input);
     p->in = NULL;
     cs_out_free(&p->out);
@@ -493,6 +495,8 @@ int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats)
     if (ret < 0)
         goto out;
     ret = setup_tracks(&p);
+    if (ret >= 0)
+        ret = cs_pkg_timeline_init(&p);
     if (ret < 0)
         goto out;
     if (!cfg->vod) {

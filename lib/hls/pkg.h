@@ -101,6 +101,9 @@ struct cs_pkg {
     uint32_t master_hash;       /* what the last master.m3u8 said */
     struct cs_stats *stats;
     int64_t bytes_out, files_out;
+    int64_t shift;              /* added to every input time, AV_TIME_BASE */
+    int64_t *in_dts;            /* last decode time per input stream */
+    int nin;
 };
 
 /* part.c: cutting parts and segments. */
@@ -112,6 +115,12 @@ void cs_seg_name(const struct cs_pkg *p, const struct cs_track *t,
                  int64_t seq, int part, char *buf, size_t size);
 void cs_init_name(const struct cs_track *t, int gen, char *buf,
                   size_t size);
+
+/* timeline.c: decide the shift that keeps every decode time at or above
+ * zero (from the probed streams, before the first packet). */
+int cs_pkg_timeline_init(struct cs_pkg *p);
+/* Fill PKT's missing decode time and apply the shift. */
+void cs_pkg_timeline_fix(struct cs_pkg *p, AVPacket *pkt);
 
 /* packager.c: publishing. */
 int cs_pkg_put(struct cs_pkg *p, const char *name, const void *data,
