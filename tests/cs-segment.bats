@@ -5,6 +5,7 @@
 
 load helper
 load segment
+bats_require_minimum_version 1.5.0      # run !
 
 setup_file() {
     export IN=$BATS_FILE_TMPDIR/in.ts
@@ -261,6 +262,46 @@ assert 'p0' in a and 'p0' in b, (a, b)
 assert a['p0'][2] != b['p0'][2], 'the window did not slide'
 assert a['p0'][:2] == b['p0'][:2], (a['p0'], b['p0'])
 PY
+}
+
+# Packets of each video stream, one "index,count" a line, of FILE (a TS or
+# an fMP4 init segment followed by its segments).
+video_packets() {
+    ffprobe -v error -count_packets -select_streams v \
+        -show_entries stream=index,nb_read_packets -of csv=p=0 "$1" |
+        grep , | sort -u
+}
+
+@test "after a damaged stretch every frame is packaged and each EXTINF covers its segment's media" {
+    ladder_input "$T/in.ts" 8
+    junk "$T/junk" 150000
+    dd if="$T/junk" of="$T/in.ts" bs=1k seek=300 conv=notrunc status=none
+    run cs-segment --vod --stats "$T/s.json" "$T/in.ts" -o "$T/f"
+    [ "$status" -eq 0 ]
+    want=$(video_packets "$T/in.ts" | cut -d, -f2 | sort -n | tr '\n' ' ')
+    got=$(for r in hi mid lo; do
+        grep -v '^#' "$T/f/$r/index.m3u8" | while read -r f; do
+            cat "$T/f/$r/$f"
+        done | cat "$T/f/$r/init.mp4" - >"$T/$r.mp4"
+        video_packets "$T/$r.mp4" | cut -d, -f2
+    done | sort -n | tr '\n' ' ')
+    echo "want $want got $got"
+    [ "$got" = "$want" ]
+    tail -1 "$T/s.json" | jq -e '.dropped_frames == 0'
+    # An MPEG-TS segment lasts its EXTINF (give or take the audio that the
+    # input's muxer wrote a few hundred ms after the video of its time).
+    run cs-segment --vod --container ts "$T/in.ts" -o "$T/t"
+    [ "$status" -eq 0 ]
+    n=0
+    while read -r dur file; do
+        span=$(probe "$T/t/hi/$file" format=duration)
+        echo "$file: EXTINF $dur, lasts $span"
+        awk -v s="$span" -v d="$dur" 'BEGIN { exit !(s <= d + 0.3 && s >= d - 0.3) }'
+        n=$((n + 1))
+    done < <(awk -F'[:,]' '/^#EXTINF/ { d = $2; next } !/^#/ { print d, $0 }' "$T/t/hi/index.m3u8")
+    [ "$n" -ge 3 ]
+    run video_packets "$T/t/master.m3u8"
+    [ "$(echo "$output" | cut -d, -f2 | sort -n | tr '\n' ' ')" = "$want" ]
 }
 
 @test "inputs starting below zero (Opus pre-skip, B-frames) give small non-negative fMP4 decode times" {

@@ -229,11 +229,11 @@ int cs_memmux_cut(struct cs_memmux *m, uint8_t **data, size_t *len)
 
     *data = NULL;
     *len = 0;
-    if (m->fmp4) {
-        ret = av_write_frame(m->fc, NULL);
-        if (ret < 0)
-            return ret;
-    }
+    /* fMP4: the fragment; MPEG-TS: the PES packets the muxer still holds
+     * (audio waits for a full one), which belong to this cut. */
+    ret = av_write_frame(m->fc, NULL);
+    if (ret < 0)
+        return ret;
     avio_flush(m->fc->pb);
     if (m->fmp4 && !m->init && m->out.len) {
         ret = take_init(m);
