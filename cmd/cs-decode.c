@@ -123,6 +123,19 @@ static int check(struct cfg *c, int nb)
     return 0;
 }
 
+/* What the run changed or lost: frames are never left out or repeated
+ * without a word. */
+static void tell(const struct cs_decode_result *r)
+{
+    if (r->dropped || r->duplicated)
+        cs_warn("%lld input frames dropped and %lld repeated to make %.5g fps",
+                (long long)r->dropped, (long long)r->duplicated,
+                av_q2d(r->fps));
+    if (r->truncated)
+        cs_warn("%d input%s ended inside a frame (that frame is left out)",
+                r->truncated, r->truncated > 1 ? "s" : "");
+}
+
 int main(int argc, char **argv)
 {
     static const char *const stdin_input[] = { "-" };
@@ -147,9 +160,13 @@ int main(int argc, char **argv)
     ret = cs_cmd_start(&c.d.stats, common.stats, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
-    if (c.latency)
+    if (c.latency) {
         ret = cs_latency_run(c.d.inputs[0], c.d.stats);
-    else
-        ret = cs_decode_run(&c.d);
+    } else {
+        struct cs_decode_result res = { { 0, 0 }, 0, 0, 0 };
+
+        ret = cs_decode_run(&c.d, &res);
+        tell(&res);
+    }
     return cs_exit_status(ret);
 }

@@ -99,6 +99,29 @@ static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
     }
 }
 
+/* What the run changed or lost, one line each (frames are never left out
+ * or repeated without a word). */
+static int tell(const struct cs_encode_cfg *c, int ret)
+{
+    const struct cs_encode_result *r = &c->result;
+    double fps = av_q2d(c->video.fps);
+
+    if (r->fps_assumed)
+        cs_warn("'%s': the input declares no frame rate; encoded at %.5g fps "
+                "(see --fps)", c->input, fps);
+    if (r->dropped || r->duplicated)
+        cs_warn("'%s': %lld input frames dropped and %lld repeated to make "
+                "%.5g fps", c->input, (long long)r->dropped,
+                (long long)r->duplicated, fps);
+    if (r->truncated) {
+        cs_error("'%s': the input ends inside a frame; encoded the %lld "
+                 "whole frames before it", c->input, (long long)r->frames);
+        if (ret >= 0)
+            return CS_EDATA;
+    }
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     struct cs_encode_cfg c = { .input = "-" };
@@ -124,5 +147,5 @@ int main(int argc, char **argv)
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
     ret = cs_encode_run(&c);
-    return cs_exit_status(ret);
+    return cs_exit_status(tell(&c, ret));
 }

@@ -140,7 +140,7 @@ PY
     [ "$status" -eq 3 ] && one_line "$output"
     [ "$output" = "cs-decode: cannot open '$T/missing.mp4': no such file or directory" ]
     # nothing half-written is left behind
-    [ -z "$(ls "$T" | grep -E '^o[0-9]|\.tmp-')" ]
+    [ "$(find "$T" -mindepth 1 -maxdepth 1 \( -name 'o[0-9]*' -o -name '*.tmp-*' \) | wc -l)" -eq 0 ]
 }
 
 @test "usage errors exit 2 with one line" {
@@ -179,4 +179,14 @@ PY
     [ "$status" -eq 0 ]
     [ -p "$T/fifo" ]
     [ "$(vpts "$T/got" | wc -l)" -eq 50 ]
+}
+
+@test "frames dropped to make --fps are told in one line and counted in --stats" {
+    mkclip "$T/b.mp4" 2 320x240 30 audio
+    run cs-decode --fps 25 --stats "$T/stats" -o "$T/out.nut" "$T/b.mp4"
+    [ "$status" -eq 0 ]
+    one_line "$output"
+    [ "$output" = "cs-decode: warning: 10 input frames dropped and 0 repeated to make 25 fps" ]
+    [ "$(vpts "$T/out.nut" | wc -l)" -eq 50 ]
+    tail -1 "$T/stats" | jq -e '.final and .frames == 50 and .frames_dropped == 10 and .frames_duplicated == 0'
 }

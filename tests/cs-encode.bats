@@ -78,7 +78,7 @@ gop_exact() { # FILE GOP COUNT
     run cs-encode -o "$T/out.ts" "$T/rnd"
     [ "$status" -eq 3 ] && one_line "$output"
     [ "$output" = "cs-encode: cannot open '$T/rnd': invalid data" ]
-    [ -z "$(ls -A "$T" | grep -v '^rnd$')" ]
+    [ "$(find "$T" -mindepth 1 -maxdepth 1 ! -name rnd | wc -l)" -eq 0 ]
 }
 
 @test "bad input and usage: empty stdin, missing file, bad values, av1 in TS" {
@@ -97,4 +97,87 @@ gop_exact() { # FILE GOP COUNT
     run cs-encode --frobnicate
     [ "$status" -eq 2 ] && one_line "$output"
     [ "$output" = "cs-encode: unknown option '--frobnicate'; try 'cs-encode --help'" ]
+}
+
+# Video frames in a file (packets of its first video stream).
+vframes() {
+    ffprobe -v error -select_streams v:0 -count_packets \
+        -show_entries stream=nb_read_packets -of json "$1" |
+        jq -r '.streams[0].nb_read_packets'
+}
+
+@test "cs-decode | cs-encode keeps the rate and every frame at 640x360 (30, 30000/1001, 12.5 fps)" {
+    mkclip "$T/in.mp4" 2 640x360 30 audio
+    for r in 30 30000/1001 12.5; do
+        # cs-decode tells of the frames it drops to make 12.5 fps
+        run bash -c "cs-decode --fps $r '$T/in.mp4' 2>/dev/null |
+            tee '$T/raw.nut' | cs-encode --stats '$T/stats' -o '$T/out.ts'"
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
+        want=$(probe "$T/raw.nut" stream=r_frame_rate v)
+        [ "$want" = "$(awk -v r="$r" 'BEGIN { print (r == "12.5") ? "25/2" : (r ~ /\//) ? r : r "/1" }')" ]
+        [ "$(probe "$T/out.ts" stream=r_frame_rate v)" = "$want" ]
+        [ "$(vframes "$T/out.ts")" -eq "$(vframes "$T/raw.nut")" ]
+        tail -1 "$T/stats" | jq -e '.frames_dropped == 0 and .frames_duplicated == 0'
+    done
+}
+
+@test "frames dropped to make an asked-for rate are told in one line and counted in --stats" {
+    mkclip "$T/in.mp4" 2 320x240 30 audio
+    cs-decode -o "$T/raw.nut" "$T/in.mp4"
+    run cs-encode --fps 25 --stats "$T/stats" -o "$T/out.ts" "$T/raw.nut"
+    [ "$status" -eq 0 ]
+    one_line "$output"
+    [ "$output" = "cs-encode: warning: '$T/raw.nut': 10 input frames dropped and 0 repeated to make 25 fps" ]
+    [ "$(vframes "$T/out.ts")" -eq 50 ]
+    tail -1 "$T/stats" | jq -e '.final and .frames == 50 and .frames_dropped == 10 and .frames_duplicated == 0'
+}
+
+@test "a NUT cut inside a frame: every whole frame encoded, one line, a valid file, status 3" {
+    mkclip "$T/in.mp4" 2 320x240 25 audio
+    cs-decode -o "$T/raw.nut" "$T/in.mp4"
+    # cut 1000 bytes into the 21st picture: 20 whole ones before it
+    pos=$(ffprobe -v error -select_streams v -show_entries packet=pos -of csv=p=0 "$T/raw.nut" | sed -n 21p)
+    head -c $((pos + 1000)) "$T/raw.nut" > "$T/cut.nut"
+    run bash -c "cs-encode -o '$T/out.ts' < '$T/cut.nut'"
+    [ "$status" -eq 3 ]
+    one_line "$output"
+    [ "$output" = "cs-encode: '-': the input ends inside a frame; encoded the 20 whole frames before it" ]
+    [ "$(vframes "$T/out.ts")" -eq 20 ]
+    [ -z "$(ffmpeg -nostdin -v error -i "$T/out.ts" -f null - 2>&1)" ]
+    [ "$(probe "$T/out.ts" stream=codec_name a)" = aac ]
+}
+
+@test "takes the sample rate from the input: 44.1 kHz stays 44.1 kHz in AAC; Opus, which cannot, gets 48 kHz" {
+    mkclip "$T/in.mp4" 2 320x240 25 audio
+    [ "$(probe "$T/in.mp4" stream=sample_rate a)" = 44100 ]
+    run cs-encode -o "$T/aac.ts" "$T/in.mp4"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(probe "$T/aac.ts" stream=codec_name,sample_rate a)" = $'aac\n44100' ]
+    run cs-encode --audio opus -o "$T/opus.ts" "$T/in.mp4"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/opus.ts" stream=codec_name,sample_rate a)" = $'opus\n48000' ]
+    # the raw stage from cs-decode is 48 kHz, and stays so
+    cs-decode -o "$T/raw.nut" "$T/in.mp4"
+    run cs-encode -o "$T/raw.ts" "$T/raw.nut"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/raw.ts" stream=sample_rate a)" = 48000 ]
+}
+
+@test "a y4m cut inside a frame: the whole frames encoded, one line, status 3 (a whole one: status 0)" {
+    mkclip "$T/in.mp4" 2 320x240 25 noaudio
+    cs-decode --y4m -o "$T/raw.y4m" "$T/in.mp4"
+    # a header line, then 50 frames of 6 + 115200 bytes: cut inside the 18th
+    head -c 2000000 "$T/raw.y4m" > "$T/cut.y4m"
+    run cs-encode -o "$T/out.ts" "$T/cut.y4m"
+    [ "$status" -eq 3 ]
+    one_line "$output"
+    [ "$output" = "cs-encode: '$T/cut.y4m': the input ends inside a frame; encoded the 17 whole frames before it" ]
+    [ "$(vframes "$T/out.ts")" -eq 17 ]
+    [ -z "$(ffmpeg -nostdin -v error -i "$T/out.ts" -f null - 2>&1)" ]
+    run cs-encode -o "$T/whole.ts" "$T/raw.y4m"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(vframes "$T/whole.ts")" -eq 50 ]
 }

@@ -5,6 +5,7 @@
 
 load helper
 load segment
+bats_require_minimum_version 1.5.0      # run !
 
 setup_file() {
     export IN=$BATS_FILE_TMPDIR/in.ts
@@ -35,7 +36,8 @@ frames_per_program() {
             [ "${lines[0]%%,*}" = 1 ]
         done
     done
-    [ "$(ls "$T/o/hi"/*.ts | wc -l)" -eq 3 ]
+    segs=("$T/o/hi"/*.ts)
+    [ "${#segs[@]}" -eq 3 ]
     [ ! -e "$T/o/manifest.mpd" ]
 }
 
@@ -61,7 +63,7 @@ frames_per_program() {
         done
     done
     # VOD has no parts: nothing to fetch before a segment is whole.
-    ! grep -q EXT-X-PART "$T/o/hi/index.m3u8"
+    run ! grep -q EXT-X-PART "$T/o/hi/index.m3u8"
     # BANDWIDTH is the measured peak, at least the average.
     bw=$(grep -o 'BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
     avg=$(grep -o 'AVERAGE-BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
@@ -218,7 +220,7 @@ assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
     p=$T/o/hi/index.m3u8
     grep -qx '#EXT-X-MEDIA-SEQUENCE:1' "$p"
     [ "$(grep -c '^#EXTINF' "$p")" -eq 2 ]
-    ! grep -q 'EXT-X-PART' "$p"
+    run ! grep -q 'EXT-X-PART' "$p"
     tail -1 "$p" | grep -qx '#EXT-X-ENDLIST'
     # The same output again: segment 2 stays, a discontinuity, then 3 on.
     run cs-segment --container ts --window 4 "$IN" -o "$T/o"
@@ -230,4 +232,110 @@ assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
     run ffprobe -v error -count_frames -select_streams v \
         -show_entries stream=nb_read_frames -of csv=p=0 "$p"
     [ "${lines[0]}" -ge 150 ]
+}
+
+teardown() {
+    # Only after live_segment: stop_live waits for every child otherwise.
+    [ -z "${SEG_PID:-}" ] || stop_live
+}
+
+@test "a live DASH Period keeps its start and presentationTimeOffset while the window slides" {
+    live_segment "$IN" --window 2 --segment 1 --no-ll -o "$T/o"
+    wait_grep "$T/o/manifest.mpd" 'startNumber="0"' 20
+    cp "$T/o/manifest.mpd" "$T/first.mpd"
+    wait_grep "$T/o/manifest.mpd" 'startNumber="[2-9]"' 20
+    cp "$T/o/manifest.mpd" "$T/later.mpd"
+    python3 - "$T/first.mpd" "$T/later.mpd" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {'d': 'urn:mpeg:dash:schema:mpd:2011'}
+def periods(f):
+    out = {}
+    for p in ET.parse(f).getroot().findall('d:Period', ns):
+        ptos = sorted({(r.get('id'), r.find('d:SegmentTemplate', ns).get('presentationTimeOffset'))
+                       for r in p.findall('.//d:Representation', ns)})
+        starts = {r.get('id'): r.find('d:SegmentTemplate', ns).get('startNumber')
+                  for r in p.findall('.//d:Representation', ns)}
+        out[p.get('id')] = (p.get('start'), ptos, starts)
+    return out
+a, b = periods(sys.argv[1]), periods(sys.argv[2])
+assert 'p0' in a and 'p0' in b, (a, b)
+assert a['p0'][2] != b['p0'][2], 'the window did not slide'
+assert a['p0'][:2] == b['p0'][:2], (a['p0'], b['p0'])
+PY
+}
+
+# Packets of each video stream, one "index,count" a line, of FILE (a TS or
+# an fMP4 init segment followed by its segments).
+video_packets() {
+    ffprobe -v error -count_packets -select_streams v \
+        -show_entries stream=index,nb_read_packets -of csv=p=0 "$1" |
+        grep , | sort -u
+}
+
+@test "after a damaged stretch every frame is packaged and each EXTINF covers its segment's media" {
+    ladder_input "$T/in.ts" 8
+    junk "$T/junk" 150000
+    dd if="$T/junk" of="$T/in.ts" bs=1k seek=300 conv=notrunc status=none
+    run cs-segment --vod --stats "$T/s.json" "$T/in.ts" -o "$T/f"
+    [ "$status" -eq 0 ]
+    want=$(video_packets "$T/in.ts" | cut -d, -f2 | sort -n | tr '\n' ' ')
+    got=$(for r in hi mid lo; do
+        grep -v '^#' "$T/f/$r/index.m3u8" | while read -r f; do
+            cat "$T/f/$r/$f"
+        done | cat "$T/f/$r/init.mp4" - >"$T/$r.mp4"
+        video_packets "$T/$r.mp4" | cut -d, -f2
+    done | sort -n | tr '\n' ' ')
+    echo "want $want got $got"
+    [ "$got" = "$want" ]
+    tail -1 "$T/s.json" | jq -e '.dropped_frames == 0'
+    # An MPEG-TS segment lasts its EXTINF (give or take the audio that the
+    # input's muxer wrote a few hundred ms after the video of its time).
+    run cs-segment --vod --container ts "$T/in.ts" -o "$T/t"
+    [ "$status" -eq 0 ]
+    n=0
+    while read -r dur file; do
+        span=$(probe "$T/t/hi/$file" format=duration)
+        echo "$file: EXTINF $dur, lasts $span"
+        awk -v s="$span" -v d="$dur" 'BEGIN { exit !(s <= d + 0.3 && s >= d - 0.3) }'
+        n=$((n + 1))
+    done < <(awk -F'[:,]' '/^#EXTINF/ { d = $2; next } !/^#/ { print d, $0 }' "$T/t/hi/index.m3u8")
+    [ "$n" -ge 3 ]
+    run video_packets "$T/t/master.m3u8"
+    [ "$(echo "$output" | cut -d, -f2 | sort -n | tr '\n' ' ')" = "$want" ]
+}
+
+@test "inputs starting below zero (Opus pre-skip, B-frames) give small non-negative fMP4 decode times" {
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+        -f lavfi -i sine=sample_rate=48000:duration=2 \
+        -c:v libx265 -preset ultrafast -pix_fmt yuv420p \
+        -x265-params keyint=25:min-keyint=25:scenecut=0:log-level=error \
+        -c:a libopus -b:a 64k "$T/h.mkv"
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+        -f lavfi -i sine=sample_rate=48000:duration=2 \
+        -c:v libx264 -preset fast -bf 3 -g 25 -pix_fmt yuv420p \
+        -c:a aac -b:a 64k "$T/b.mkv"
+    for f in h b; do
+        run cs-segment --vod "$T/$f.mkv" -o "$T/$f"
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
+        python3 - "$T/$f" <<'PY'
+import struct, sys
+def box(d, kind):
+    i = d.find(kind)
+    assert i > 0, kind
+    return d[i + 4:]
+for r in ('v0', 'audio'):
+    init = open('%s/%s/init.mp4' % (sys.argv[1], r), 'rb').read()
+    m = box(init, b'mdhd')
+    scale = struct.unpack('>I', m[12:16] if m[0] == 0 else m[20:24])[0]
+    t = box(open('%s/%s/0.m4s' % (sys.argv[1], r), 'rb').read(), b'tfdt')
+    v = struct.unpack('>Q', t[4:12])[0] if t[0] == 1 else struct.unpack('>I', t[4:8])[0]
+    assert 0 <= v / scale < 0.5, (r, v, scale)
+PY
+        run ffprobe -v error -count_frames -show_entries stream=nb_read_frames \
+            -of csv=p=0 "$T/$f/v0/index.m3u8"
+        [ "${lines[0]}" = 50 ]
+    done
 }

@@ -19,7 +19,7 @@ struct run {
     struct cs_timeline *tl;
     struct cs_input *in;
     struct cs_stats *stats;
-    int inputs, skipped;
+    int inputs, skipped, truncated;
     int64_t start_us;
 };
 
@@ -57,6 +57,10 @@ static void report(struct run *r, int final)
         return;
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "frames", (double)frames);
+    cJSON_AddNumberToObject(o, "frames_dropped",
+                            r->tl ? (double)cs_timeline_dropped(r->tl) : 0);
+    cJSON_AddNumberToObject(o, "frames_duplicated",
+                            r->tl ? (double)cs_timeline_duplicated(r->tl) : 0);
     cJSON_AddNumberToObject(o, "audio_samples",
                             r->tl ? (double)cs_timeline_samples(r->tl) : 0);
     cJSON_AddNumberToObject(o, "media_s", media);
@@ -88,12 +92,8 @@ static int start_output(struct run *r, struct cs_decode_cfg *c)
         c->width = 640;
         c->height = 360;
     }
-    if (!c->fps.num && in->vidx >= 0) {
-        AVRational fr = in->fmt->streams[in->vidx]->avg_frame_rate;
-
-        if (fr.num > 0 && fr.den > 0 && av_q2d(fr) <= 240)
-            c->fps = fr;
-    }
+    if (!c->fps.num)
+        cs_input_frame_rate(in, &c->fps);
     if (!c->fps.num)
         c->fps = (AVRational){ 25, 1 };
     flags |= c->y4m ? CS_RAWOUT_Y4M : 0;
@@ -109,7 +109,7 @@ static int start_output(struct run *r, struct cs_decode_cfg *c)
     cs_verbose("output %dx%d %s at %d/%d fps", c->width, c->height,
                av_get_pix_fmt_name(c->pix_fmt), c->fps.num, c->fps.den);
     return cs_timeline_alloc(&r->tl, c->width, c->height, c->pix_fmt, c->fps,
-                             &sink);
+                             CS_TIMELINE_RATE, &sink);
 }
 
 static int decode_packets(struct run *r)
@@ -135,6 +135,7 @@ static int decode_packets(struct run *r)
     av_packet_free(&pkt);
     if (ret == AVERROR_EOF)
         ret = 0;
+    r->truncated += r->in->truncated;
     /* Drain the decoders, also after a read error: keep what was read. */
     if (r->in->vdec && ret != CS_ESTOP)
         cs_decode(r->in->vdec, NULL, on_video, r->tl);
@@ -207,7 +208,18 @@ static int play_one(struct run *r, struct cs_decode_cfg *c, const char *url,
     return ret;
 }
 
-int cs_decode_run(const struct cs_decode_cfg *cfg)
+static void fill_result(const struct run *r, struct cs_decode_result *res)
+{
+    if (!res)
+        return;
+    res->fps = r->cfg->fps;
+    res->dropped = r->tl ? cs_timeline_dropped(r->tl) : 0;
+    res->duplicated = r->tl ? cs_timeline_duplicated(r->tl) : 0;
+    res->truncated = r->truncated;
+}
+
+int cs_decode_run(const struct cs_decode_cfg *cfg,
+                  struct cs_decode_result *res)
 {
     struct cs_decode_cfg c = *cfg;
     struct run r = { .cfg = &c, .stats = c.stats, .start_us = cs_now_us() };
@@ -247,6 +259,7 @@ int cs_decode_run(const struct cs_decode_cfg *cfg)
             ret = e;
         }
     }
+    fill_result(&r, res);
     cs_timeline_free(&r.tl);
     cs_source_free(&src);
     return ret;

@@ -6,6 +6,7 @@
 
 #include <libavutil/pixfmt.h>
 #include <libavutil/rational.h>
+#include <stdint.h>
 
 #include "stats.h"
 
@@ -23,10 +24,20 @@ struct cs_decode_cfg {
     struct cs_stats *stats;     /* may be NULL; closed by the run */
 };
 
+/* What a run did that its caller must tell the user. */
+struct cs_decode_result {
+    AVRational fps;             /* the output's frame rate */
+    int64_t dropped;            /* input pictures left out, and */
+    int64_t duplicated;         /* frames repeated, to keep the rate */
+    int truncated;              /* inputs that ended inside a frame */
+};
+
 /* Run to the end of the inputs or a stop request. Broken play-list items
  * are skipped with a warning; a broken input named on the command line
- * ends the run with its error (after one line on stderr naming it). */
-int cs_decode_run(const struct cs_decode_cfg *cfg);
+ * ends the run with its error (after one line on stderr naming it). RES
+ * (may be NULL) is filled in at the end. */
+int cs_decode_run(const struct cs_decode_cfg *cfg,
+                  struct cs_decode_result *res);
 
 /* --latency: read the stamp of every frame of INPUT and print one JSON line
  * a frame to standard output (now minus stamp), then a summary line

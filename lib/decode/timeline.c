@@ -20,6 +20,7 @@ struct cs_timeline {
     int w, h;
     enum AVPixelFormat fmt;
     AVRational fps;
+    int rate;             /* audio samples a second */
     struct cs_timeline_sink sink;
     struct cs_scaler *scaler;
     struct cs_resampler *resampler;
@@ -32,13 +33,16 @@ struct cs_timeline {
     double origin;        /* input time (s) that maps to the segment start */
     int origin_set;
     AVFrame *last;        /* the picture being shown */
+    int last_shown;       /* times it was written */
+    int64_t dropped;      /* pictures never written */
+    int64_t duplicated;   /* frames written again (or black filler) */
     double last_t;        /* its local time */
     double vid_end;       /* local time the video reaches */
     int audio_started;
 };
 
 int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
-                      enum AVPixelFormat fmt, AVRational fps,
+                      enum AVPixelFormat fmt, AVRational fps, int rate,
                       const struct cs_timeline_sink *sink)
 {
     AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
@@ -51,9 +55,10 @@ int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
     t->h = height;
     t->fmt = fmt;
     t->fps = fps;
+    t->rate = rate;
     t->sink = *sink;
     t->scaler = cs_scaler_alloc(width, height, fmt, CS_SCALE_PAD);
-    t->resampler = cs_resampler_alloc(CS_TIMELINE_RATE, &stereo,
+    t->resampler = cs_resampler_alloc(rate, &stereo,
                                       AV_SAMPLE_FMT_S16);
     if (!t->scaler || !t->resampler) {
         cs_timeline_free(&t);
@@ -70,7 +75,7 @@ static double local_time(const struct cs_timeline *t, int64_t k)
 
 static int64_t samples_at(const struct cs_timeline *t, int64_t k)
 {
-    return av_rescale(k, (int64_t)CS_TIMELINE_RATE * t->fps.den, t->fps.num);
+    return av_rescale(k, (int64_t)t->rate * t->fps.den, t->fps.num);
 }
 
 /* Write queued audio up to LIMIT samples (global), in chunks. */
@@ -98,23 +103,38 @@ static int pump_audio(struct cs_timeline *t, int64_t limit, int partial)
     return 0;
 }
 
-static int emit_video(struct cs_timeline *t, AVFrame *f)
+/* Write the picture being shown into the next slot. */
+static int emit_video(struct cs_timeline *t)
 {
+    AVFrame *f = t->last;
     int ret;
 
     f->pts = t->k;
     ret = t->sink.video(t->sink.opaque, f);
     if (ret < 0)
         return ret;
+    if (t->last_shown++)
+        t->duplicated++;
     t->k++;
     return pump_audio(t, samples_at(t, t->k), 0);
+}
+
+/* Show picture F next (SHOWN: count its first write as a repeat); the
+ * picture it replaces is dropped if it was never written. */
+static void set_last(struct cs_timeline *t, AVFrame *f, int shown)
+{
+    if (t->last && !t->last_shown)
+        t->dropped++;
+    av_frame_free(&t->last);
+    t->last = f;
+    t->last_shown = shown;
 }
 
 int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
 {
     AVFormatContext *fmt = in->fmt;
 
-    av_frame_free(&t->last);
+    set_last(t, NULL, 0);
     t->in = in;
     t->seg_k = t->k;
     t->seg_a = t->a_out + cs_resampler_queued(t->resampler);
@@ -179,16 +199,14 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     if (ret < 0)
         return ret;
     if (!t->last)
-        t->last = scaled; /* fills from the segment start */
+        set_last(t, scaled, 0); /* fills from the segment start */
     while (local_time(t, t->k) + half < lt) {
-        ret = emit_video(t, t->last);
+        ret = emit_video(t);
         if (ret < 0)
             goto out;
     }
-    if (t->last != scaled) {
-        av_frame_free(&t->last);
-        t->last = scaled;
-    }
+    if (t->last != scaled)
+        set_last(t, scaled, 0);
     scaled = NULL;
     t->last_t = lt;
     if (lt + dur > t->vid_end)
@@ -197,7 +215,7 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
      * next one arrives (one frame less of latency). */
     ret = 0;
     if (local_time(t, t->k) < lt + half)
-        ret = emit_video(t, t->last);
+        ret = emit_video(t);
 out:
     if (scaled && scaled != t->last)
         av_frame_free(&scaled);
@@ -221,7 +239,7 @@ int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame)
         /* Audio that starts late: silence until it does. */
         if (lead > 0 && lead < MAX_JUMP_S) {
             ret = cs_resampler_silence(t->resampler,
-                                       (int)lrint(lead * CS_TIMELINE_RATE));
+                                       (int)lrint(lead * t->rate));
             if (ret < 0)
                 return ret;
         }
@@ -265,7 +283,7 @@ int cs_timeline_end(struct cs_timeline *t)
     aud = t->a_out + queued - t->seg_a;
     /* The video's length decides, unless the audio goes on for longer than
      * an encoder's padding (AAC adds up to a frame of silence). */
-    dur = (double)aud / CS_TIMELINE_RATE;
+    dur = (double)aud / t->rate;
     if (t->vid_end > 0 && dur < t->vid_end + AUDIO_TAIL_S)
         dur = t->vid_end;
     n = llrint(dur * t->fps.num / t->fps.den);
@@ -273,12 +291,12 @@ int cs_timeline_end(struct cs_timeline *t)
         n = t->k - t->seg_k;
     end_k = t->seg_k + n;
     if (!t->last && t->k < end_k) {
-        t->last = black_frame(t);
+        set_last(t, black_frame(t), 1);
         if (!t->last)
             return AVERROR(ENOMEM);
     }
     while (t->k < end_k) {
-        ret = emit_video(t, t->last);
+        ret = emit_video(t);
         if (ret < 0)
             return ret;
     }
@@ -295,7 +313,7 @@ int cs_timeline_end(struct cs_timeline *t)
         return ret;
     /* Audio past the last frame of this input is dropped. */
     cs_resampler_drop(t->resampler, cs_resampler_queued(t->resampler));
-    av_frame_free(&t->last);
+    set_last(t, NULL, 0);
     t->in = NULL;
     return 0;
 }
@@ -308,6 +326,16 @@ int64_t cs_timeline_frames(const struct cs_timeline *t)
 int64_t cs_timeline_samples(const struct cs_timeline *t)
 {
     return t->a_out;
+}
+
+int64_t cs_timeline_dropped(const struct cs_timeline *t)
+{
+    return t->dropped;
+}
+
+int64_t cs_timeline_duplicated(const struct cs_timeline *t)
+{
+    return t->duplicated;
 }
 
 void cs_timeline_free(struct cs_timeline **pt)

@@ -2,12 +2,13 @@
  * of inputs of any size, rate and layout.
  *
  * Video is letterboxed to one size and pixel format and made constant-rate
- * (frames repeated or dropped by timestamp); audio is resampled to 48 kHz
- * stereo s16 and kept in step with the video: at the end of every input
- * both stop at the same frame boundary (silence or black fills whichever is
- * shorter), so inputs follow each other with no gap and no drift. Output
+ * (frames repeated or dropped by timestamp); audio is resampled to one
+ * rate, stereo s16, and kept in step with the video: at the end of every
+ * input both stop at the same frame boundary (silence or black fills
+ * whichever is shorter), so inputs follow each other with no gap and no
+ * drift. Output
  * timestamps start at 0: video in frames (time base 1/fps), audio in
- * samples (1/48000).
+ * samples (1/rate).
  */
 #ifndef CS_DECODE_TIMELINE_H
 #define CS_DECODE_TIMELINE_H
@@ -17,6 +18,7 @@
 
 #include "media/input.h"
 
+/* The raw stage's sample rate (cs-decode's output). */
 #define CS_TIMELINE_RATE 48000
 
 struct cs_timeline_sink {
@@ -29,8 +31,9 @@ struct cs_timeline_sink {
 
 struct cs_timeline;
 
+/* Output frames of WIDTH x HEIGHT in FMT at FPS, and audio at RATE Hz. */
 int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
-                      enum AVPixelFormat fmt, AVRational fps,
+                      enum AVPixelFormat fmt, AVRational fps, int rate,
                       const struct cs_timeline_sink *sink);
 
 /* Start the segment of input IN (its streams tell the time origin). */
@@ -46,6 +49,13 @@ int cs_timeline_end(struct cs_timeline *t);
 /* Video frames and audio samples written so far. */
 int64_t cs_timeline_frames(const struct cs_timeline *t);
 int64_t cs_timeline_samples(const struct cs_timeline *t);
+
+/* Input pictures never written (a newer one took their slot), and written
+ * frames that repeat a picture already written or fill a gap with black:
+ * what keeping the rate constant cost. Both are 0 when the input's rate
+ * is the timeline's and its timestamps are regular. */
+int64_t cs_timeline_dropped(const struct cs_timeline *t);
+int64_t cs_timeline_duplicated(const struct cs_timeline *t);
 
 void cs_timeline_free(struct cs_timeline **t);
 

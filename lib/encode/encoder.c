@@ -40,6 +40,8 @@ static int write_audio(void *opaque, AVPacket *pkt)
 
 static void report(struct enc *e, int final)
 {
+    int64_t dropped = e->tl ? cs_timeline_dropped(e->tl) : 0;
+    int64_t repeated = e->tl ? cs_timeline_duplicated(e->tl) : 0;
     AVRational fps = e->cfg->video.fps;
     double media = (double)e->frames * fps.den / fps.num;
     double el = (double)(cs_now_us() - e->start_us) / 1e6;
@@ -53,6 +55,8 @@ static void report(struct enc *e, int final)
         return;
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "frames", (double)e->frames);
+    cJSON_AddNumberToObject(o, "frames_dropped", (double)dropped);
+    cJSON_AddNumberToObject(o, "frames_duplicated", (double)repeated);
     cJSON_AddNumberToObject(o, "fps", el > 0 ? e->frames / el : 0);
     cJSON_AddNumberToObject(o, "bitrate_bps", bps);
     cJSON_AddNumberToObject(o, "bytes", (double)cs_mux_bytes(e->mux));
@@ -148,37 +152,54 @@ static int open_encoders(struct enc *e)
                  CS_ERRSTR(ret));
         return ret;
     }
-    e->afmt = cs_resampler_alloc(48000, &stereo, e->aenc->sample_fmt);
+    e->afmt = cs_resampler_alloc(e->aenc->sample_rate, &stereo,
+                                 e->aenc->sample_fmt);
     if (!e->afmt)
         return AVERROR(ENOMEM);
     ret = e->aidx = cs_mux_add_stream(e->mux, e->aenc);
     return ret < 0 ? ret : 0;
 }
 
-/* Size and rate from the input where not given; then encoders and muxer. */
-static int start(struct enc *e)
+/* Size, frame rate and sample rate: the input's where not given. */
+static int from_input(struct enc *e)
 {
     struct cs_encode_cfg *c = e->cfg;
-    struct cs_timeline_sink sink = { on_video, on_audio, e };
-    int ret;
+    const AVStream *st;
 
     if (e->in->vidx >= 0) {
-        const AVStream *st = e->in->fmt->streams[e->in->vidx];
-
+        st = e->in->fmt->streams[e->in->vidx];
         if (!c->video.width) {
             c->video.width = st->codecpar->width & ~1;
             c->video.height = st->codecpar->height & ~1;
         }
-        if (!c->video.fps.num && st->avg_frame_rate.num > 0 &&
-            st->avg_frame_rate.den > 0)
-            c->video.fps = st->avg_frame_rate;
+        if (!c->video.fps.num)
+            cs_input_frame_rate(e->in, &c->video.fps);
     }
     if (!c->video.width || !c->video.height) {
         cs_error("'%s': no video to encode", c->input);
         return CS_EDATA;
     }
-    if (!c->video.fps.num)
+    if (!c->video.fps.num) {
         c->video.fps = (AVRational){ 25, 1 };
+        c->result.fps_assumed = 1;
+    }
+    if (e->in->aidx >= 0 && !c->audio.sample_rate) {
+        st = e->in->fmt->streams[e->in->aidx];
+        c->audio.sample_rate = cs_aenc_rate(c->audio.codec,
+                                            st->codecpar->sample_rate);
+    }
+    return 0;
+}
+
+/* Encoders and muxer for the input. */
+static int start(struct enc *e)
+{
+    struct cs_encode_cfg *c = e->cfg;
+    struct cs_timeline_sink sink = { on_video, on_audio, e };
+    int ret = from_input(e);
+
+    if (ret < 0)
+        return ret;
     ret = cs_mux_open(&e->mux, c->output, c->format);
     if (ret < 0) {
         cs_error("cannot write '%s': %s", c->output, CS_ERRSTR(ret));
@@ -190,7 +211,9 @@ static int start(struct enc *e)
     if (ret < 0)
         return ret;
     return cs_timeline_alloc(&e->tl, c->video.width, c->video.height,
-                             e->venc->pix_fmt, c->video.fps, &sink);
+                             e->venc->pix_fmt, c->video.fps,
+                             e->aenc ? e->aenc->sample_rate : CS_TIMELINE_RATE,
+                             &sink);
 }
 
 static int frame_to_timeline(void *opaque, AVFrame *f)
@@ -274,6 +297,12 @@ int cs_encode_run(struct cs_encode_cfg *cfg)
         }
     }
 out:
+    cfg->result.frames = e.frames;
+    cfg->result.truncated = e.in && e.in->truncated;
+    if (e.tl) {
+        cfg->result.dropped = cs_timeline_dropped(e.tl);
+        cfg->result.duplicated = cs_timeline_duplicated(e.tl);
+    }
     if (e.mux)
         report(&e, 1);
     else

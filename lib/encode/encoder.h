@@ -8,6 +8,17 @@
 #include "media/encode.h"
 #include "stats.h"
 
+/* What a run did that its caller must tell the user (set by the run). */
+struct cs_encode_result {
+    int64_t frames;                  /* video frames encoded */
+    int64_t dropped;                 /* input pictures left out, and */
+    int64_t duplicated;              /* frames repeated, to keep the rate */
+    int fps_assumed;                 /* no rate declared: 25 fps used */
+    int truncated;                   /* the input ended inside a frame (the
+                                        whole frames before it are encoded,
+                                        the output is complete) */
+};
+
 struct cs_encode_cfg {
     const char *input;               /* "-" or a file/URL */
     const char *output;              /* "-" or a file */
@@ -15,9 +26,11 @@ struct cs_encode_cfg {
     struct cs_venc_settings video;   /* width/height/fps 0: the input's */
     struct cs_aenc_settings audio;
     struct cs_stats *stats;          /* may be NULL; closed by the run */
+    struct cs_encode_result result;
 };
 
-/* Encode the input to its end or to a stop request. */
+/* Encode the input to its end or to a stop request. Size, frame rate and
+ * sample rate are the input's where CFG leaves them 0. */
 int cs_encode_run(struct cs_encode_cfg *cfg);
 
 #endif

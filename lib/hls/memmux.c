@@ -81,8 +81,12 @@ int64_t cs_fmp4_tfdt(const uint8_t *p, size_t len)
     if (tfdt < 0)
         return -1;
     tfdt += traf + 8;
-    if (p[tfdt + 8] == 1)
-        return (int64_t)rb32(p + tfdt + 12) << 32 | rb32(p + tfdt + 16);
+    if (p[tfdt + 8] == 1) {
+        uint64_t v = (uint64_t)rb32(p + tfdt + 12) << 32 |
+                     rb32(p + tfdt + 16);
+
+        return v > INT64_MAX ? -1 : (int64_t)v;
+    }
     return rb32(p + tfdt + 12);
 }
 
@@ -225,11 +229,11 @@ int cs_memmux_cut(struct cs_memmux *m, uint8_t **data, size_t *len)
 
     *data = NULL;
     *len = 0;
-    if (m->fmp4) {
-        ret = av_write_frame(m->fc, NULL);
-        if (ret < 0)
-            return ret;
-    }
+    /* fMP4: the fragment; MPEG-TS: the PES packets the muxer still holds
+     * (audio waits for a full one), which belong to this cut. */
+    ret = av_write_frame(m->fc, NULL);
+    if (ret < 0)
+        return ret;
     avio_flush(m->fc->pb);
     if (m->fmp4 && !m->init && m->out.len) {
         ret = take_init(m);

@@ -153,7 +153,11 @@ static void account(struct cs_pkg *p, struct cs_track *t,
     /* A short last segment says little about the peak. */
     if (s->dur >= p->cfg->segment * 0.5 || !t->peak_bps)
         t->peak_bps = FFMAX(t->peak_bps, bps);
-    if ((int)ceil(s->dur - 0.5) > p->target && !p->cfg->vod)
+    /* A lost keyframe or a pause makes a longer segment: a VOD playlist,
+     * written whole, can say so (a live one may not change its target). */
+    if ((int)ceil(s->dur - 0.5) > p->target && p->cfg->vod)
+        p->target = (int)ceil(s->dur - 0.5);
+    else if ((int)ceil(s->dur - 0.5) > p->target)
         cs_warn("'%s': segment %lld lasts %.3f s, more than the target "
                 "duration %d s", t->name, (long long)s->seq, s->dur,
                 p->target);
@@ -357,6 +361,7 @@ static void emit_stats(struct cs_pkg *p, int final)
     cJSON_AddNumberToObject(o, "written_bytes", (double)p->bytes_out);
     cJSON_AddNumberToObject(o, "peak_bitrate_bps",
                             (double)p->tracks[0].peak_bps);
+    cJSON_AddNumberToObject(o, "dropped_frames", (double)p->dropped);
     if (final)
         cs_stats_close(&p->stats, o);
     else
@@ -401,6 +406,7 @@ static int read_loop(struct cs_pkg *p)
             cs_error("cannot read '%s': %s", p->cfg->input, CS_ERRSTR(ret));
             break;
         }
+        cs_pkg_timeline_fix(p, pkt);
         if (!p->wall0_us && pkt->dts != AV_NOPTS_VALUE) {
             p->wall0_us = cs_wall_us();
             if (!p->ast_us)
@@ -458,13 +464,10 @@ static int finish(struct cs_pkg *p)
 
 static void release(struct cs_pkg *p)
 {
-    for (int i = 0; i < p->ntracks; i++) {
-        cs_memmux_free(&p->tracks[i].mux);
-        avcodec_parameters_free(&p->tracks[i].par);
-        free(p->tracks[i].segs);
-        free(p->tracks[i].seg.data);
-    }
+    for (int i = 0; i < p->ntracks; i++)
+        cs_track_release(&p->tracks[i]);
     free(p->dels);
+    free(p->in_dts);
     cs_input_free(&p->input);
     p->in = NULL;
     cs_out_free(&p->out);
@@ -493,6 +496,8 @@ int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats)
     if (ret < 0)
         goto out;
     ret = setup_tracks(&p);
+    if (ret >= 0)
+        ret = cs_pkg_timeline_init(&p);
     if (ret < 0)
         goto out;
     if (!cfg->vod) {

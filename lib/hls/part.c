@@ -185,6 +185,7 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
 {
     struct cs_seg *s = &t->cur;
     const struct cs_seg *prev = t->nsegs ? &t->segs[t->nsegs - 1] : NULL;
+    int first = !t->mux;        /* the track's first segment */
     int64_t step;
     int ret;
 
@@ -214,7 +215,9 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
             t->anchor_us += end - at;
         }
     }
-    if (disc || !t->open) {
+    /* A Period starts with the track or at a discontinuity, and its start
+     * never moves once published. */
+    if (disc || first) {
         t->pstart_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts)
                                                 * 1e6);
         t->pto = av_rescale_q(dts, t->tb, t->mtb);
@@ -290,12 +293,44 @@ out:
     return ret;
 }
 
+/* MPEG-TS: write the waiting audio from before UNTIL (time base of T;
+ * AV_NOPTS_VALUE: all of it) into the open segment, so that each segment
+ * holds the audio of its own time span. */
+static int aux_flush(struct cs_track *t, AVRational atb, int64_t until)
+{
+    int n = 0, ret = 0;
+
+    while (n < t->aux_n && ret >= 0) {
+        const AVPacket *a = t->aux_q[n];
+        int64_t ts = a->dts != AV_NOPTS_VALUE ? a->dts : a->pts;
+
+        if (until != AV_NOPTS_VALUE && ts != AV_NOPTS_VALUE &&
+            av_compare_ts(ts, atb, until, t->tb) >= 0)
+            break;
+        if (t->mux)
+            ret = cs_memmux_write(t->mux, 1, a);
+        av_packet_free(&t->aux_q[n]);
+        n++;
+    }
+    memmove(t->aux_q, t->aux_q + n, (t->aux_n - n) * sizeof(*t->aux_q));
+    t->aux_n -= n;
+    return ret;
+}
+
+static AVRational aux_tb(const struct cs_pkg *p, const struct cs_track *t)
+{
+    return t->aux_idx >= 0 ? p->in->streams[t->aux_idx]->time_base :
+                             t->tb;
+}
+
 static int end_segment(struct cs_pkg *p, struct cs_track *t, int64_t end)
 {
     struct cs_seg *s = &t->cur;
     char name[160];
-    int ret = end_part(p, t, end, p->ll && s->nparts < CS_MAX_PARTS - 1, 0);
+    int ret = aux_flush(t, aux_tb(p, t), end);
 
+    if (ret >= 0)
+        ret = end_part(p, t, end, p->ll && s->nparts < CS_MAX_PARTS - 1, 0);
     if (ret < 0)
         return ret;
     s->dur = secs(t, end - t->seg_start);
@@ -340,6 +375,20 @@ static int64_t pkt_dur(const struct cs_track *t, const AVPacket *pkt)
     return t->last_dur > 0 ? t->last_dur : 0;
 }
 
+/* A jump (or a discontinuity still waiting) at a video frame that is not
+ * a keyframe, which cannot start a segment. A step forward (a pause): the
+ * frame depends on the pictures before it, so it stays in the open segment,
+ * whose duration then covers the pause, and the discontinuity comes with
+ * the next keyframe. A step back cannot follow those pictures and returns
+ * EAGAIN: the frame is dropped. */
+static int hold_disc(struct cs_track *t, int64_t dts)
+{
+    if (dts < t->last_dts)
+        return AVERROR(EAGAIN);
+    t->pending_disc = 1;
+    return 0;
+}
+
 static int cut_if_due(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt,
                       int64_t dts)
 {
@@ -349,11 +398,11 @@ static int cut_if_due(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt,
 
     disc = jumped(p, t, dts) ||
            (!t->audio && key && config_changed(t, pkt));
-    if (disc || t->pending_disc) {
-        if (!t->audio && !key) {
-            t->pending_disc = 1;
-            return AVERROR(EAGAIN);     /* wait for a keyframe */
-        }
+    if ((disc || t->pending_disc) && !t->audio && !key) {
+        ret = hold_disc(t, dts);
+        if (ret < 0)
+            return ret;
+    } else if (disc || t->pending_disc) {
         if (!t->audio && config_changed(t, pkt))
             take_new_config(t, pkt);
         cs_info("'%s': discontinuity at %.3f s", t->name, secs(t, dts));
@@ -382,6 +431,18 @@ static int cut_if_due(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt,
     return 0;
 }
 
+/* A video frame that cannot be packaged: said once a stretch, counted. */
+static int drop(struct cs_pkg *p, struct cs_track *t, int64_t dts,
+                const char *why)
+{
+    p->dropped++;
+    if (!t->dropping)
+        cs_warn("'%s': dropping frames from %.3f s until a keyframe: %s",
+                t->name, secs(t, dts), why);
+    t->dropping = 1;
+    return 0;
+}
+
 int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
 {
     int64_t dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
@@ -389,9 +450,11 @@ int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
 
     if (dts == AV_NOPTS_VALUE)
         dts = t->last_dts + t->last_dur;
+    if (!p->ts && dts < 0)      /* tfdt cannot say it */
+        return drop(p, t, dts, "negative decode time");
     if (!t->open) {
         if (!t->audio && !(pkt->flags & AV_PKT_FLAG_KEY))
-            return 0;
+            return drop(p, t, dts, "a segment starts with one");
         ret = start_segment(p, t, pkt, dts, t->pending_disc);
         t->pending_disc = 0;
         if (ret < 0)
@@ -401,10 +464,14 @@ int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
     } else {
         ret = cut_if_due(p, t, pkt, dts);
         if (ret == AVERROR(EAGAIN))
-            return 0;
+            return drop(p, t, dts, "time went back");
         if (ret < 0)
             return ret;
     }
+    t->dropping = 0;
+    ret = aux_flush(t, aux_tb(p, t), dts);
+    if (ret < 0)
+        return ret;
     if (!t->part_pkts)
         t->part_key = t->audio || (pkt->flags & AV_PKT_FLAG_KEY);
     if (pkt->duration > 0)
@@ -421,14 +488,45 @@ int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
 
 int cs_track_aux(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
 {
-    if (!t->open || !t->mux)
-        return 0;
-    return cs_memmux_write(t->mux, 1, pkt);
+    int ret = 0;
+
+    if (t->aux_n == CS_AUX_QUEUE) {
+        /* The video stalls: the oldest audio goes where it is, or, before
+         * the first segment, nowhere. */
+        if (t->mux)
+            ret = cs_memmux_write(t->mux, 1, t->aux_q[0]);
+        else
+            p->dropped++;
+        av_packet_free(&t->aux_q[0]);
+        memmove(t->aux_q, t->aux_q + 1, --t->aux_n * sizeof(*t->aux_q));
+        if (ret < 0)
+            return ret;
+    }
+    t->aux_q[t->aux_n] = av_packet_clone(pkt);
+    if (!t->aux_q[t->aux_n])
+        return AVERROR(ENOMEM);
+    t->aux_n++;
+    return 0;
 }
 
 int cs_track_finish(struct cs_pkg *p, struct cs_track *t)
 {
+    int ret;
+
     if (!t->open)
         return 0;
+    ret = aux_flush(t, aux_tb(p, t), AV_NOPTS_VALUE);
+    if (ret < 0)
+        return ret;
     return end_segment(p, t, t->last_dts + t->last_dur);
+}
+
+void cs_track_release(struct cs_track *t)
+{
+    while (t->aux_n)
+        av_packet_free(&t->aux_q[--t->aux_n]);
+    cs_memmux_free(&t->mux);
+    avcodec_parameters_free(&t->par);
+    free(t->segs);
+    free(t->seg.data);
 }

@@ -12,7 +12,8 @@
 #include "hls/memmux.h"
 #include "out/out.h"
 
-enum { CS_MAX_PARTS = 64, CS_MAX_TRACKS = 16, CS_MAX_DELETES = 4096 };
+enum { CS_MAX_PARTS = 64, CS_MAX_TRACKS = 16, CS_MAX_DELETES = 4096,
+       CS_AUX_QUEUE = 256 };
 
 struct cs_part {
     double dur;
@@ -41,6 +42,8 @@ struct cs_track {
     int audio;
     int in_idx;                 /* input stream */
     int aux_idx;                /* MPEG-TS: audio muxed along, or -1 */
+    AVPacket *aux_q[CS_AUX_QUEUE]; /* that audio, waiting for the video */
+    int aux_n;
     AVCodecParameters *par;     /* owned */
     AVRational tb;              /* input time base */
     AVRational mtb;             /* muxer time base: DASH timescale */
@@ -59,6 +62,7 @@ struct cs_track {
     int open;                   /* cur has its first packet */
     int64_t next_seq, dseq;
     int pending_disc;           /* next segment starts a discontinuity */
+    int dropping;               /* frames are being dropped (said once) */
     struct cs_buf seg;          /* cur's bytes so far */
 
     int64_t seg_start, part_start, last_dts, last_dur;
@@ -101,17 +105,28 @@ struct cs_pkg {
     uint32_t master_hash;       /* what the last master.m3u8 said */
     struct cs_stats *stats;
     int64_t bytes_out, files_out;
+    int64_t dropped;            /* video frames that could not be packaged */
+    int64_t shift;              /* added to every input time, AV_TIME_BASE */
+    int64_t *in_dts;            /* last decode time per input stream */
+    int nin;
 };
 
 /* part.c: cutting parts and segments. */
 int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt);
 int cs_track_aux(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt);
 int cs_track_finish(struct cs_pkg *p, struct cs_track *t);
+void cs_track_release(struct cs_track *t);
 /* File names inside the output: "720p/12.m4s", "720p/12.3.m4s". */
 void cs_seg_name(const struct cs_pkg *p, const struct cs_track *t,
                  int64_t seq, int part, char *buf, size_t size);
 void cs_init_name(const struct cs_track *t, int gen, char *buf,
                   size_t size);
+
+/* timeline.c: decide the shift that keeps every decode time at or above
+ * zero (from the probed streams, before the first packet). */
+int cs_pkg_timeline_init(struct cs_pkg *p);
+/* Fill PKT's missing decode time and apply the shift. */
+void cs_pkg_timeline_fix(struct cs_pkg *p, AVPacket *pkt);
 
 /* packager.c: publishing. */
 int cs_pkg_put(struct cs_pkg *p, const char *name, const void *data,

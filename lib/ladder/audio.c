@@ -62,7 +62,8 @@ int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
                          enum cs_acodec codec, int64_t bitrate,
                          int global_header)
 {
-    struct cs_aenc_settings s = { codec, bitrate, global_header };
+    struct cs_aenc_settings s = { .codec = codec, .bitrate = bitrate,
+                                  .global_header = global_header };
     AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
     enum AVCodecID id = st->codecpar->codec_id;
     int ret;

@@ -76,9 +76,7 @@ static int open_input(struct ladder *l)
         cs_error("cannot use '%s': the video size is unknown", c->input);
         return CS_EDATA;
     }
-    l->src_fps = av_guess_frame_rate(l->in->fmt, st, NULL);
-    if (l->src_fps.num <= 0 || l->src_fps.den <= 0 ||
-        av_q2d(l->src_fps) > 1000)
+    if (cs_input_frame_rate(l->in, &l->src_fps) < 0)
         l->src_fps = (AVRational){ 25, 1 };
     return 0;
 }

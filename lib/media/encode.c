@@ -229,11 +229,31 @@ fail:
     return ret;
 }
 
+static const AVCodec *aenc_find(enum cs_acodec c)
+{
+    return avcodec_find_encoder_by_name(c == CS_ACODEC_OPUS ? "libopus"
+                                        : c == CS_ACODEC_PCM ? "pcm_s16le"
+                                                             : "aac");
+}
+
+int cs_aenc_rate(enum cs_acodec codec, int rate)
+{
+    const AVCodec *c = aenc_find(codec);
+
+    if (rate <= 0 || !c)
+        return 48000;
+    if (!c->supported_samplerates)
+        return rate;
+    for (const int *r = c->supported_samplerates; *r; r++)
+        if (*r == rate)
+            return rate;
+    return 48000;
+}
+
 int cs_aenc_open(AVCodecContext **out, const struct cs_aenc_settings *s)
 {
-    const char *name = s->codec == CS_ACODEC_OPUS ? "libopus"
-                       : s->codec == CS_ACODEC_PCM ? "pcm_s16le" : "aac";
-    const AVCodec *codec = avcodec_find_encoder_by_name(name);
+    const AVCodec *codec = aenc_find(s->codec);
+    int rate = s->sample_rate > 0 ? s->sample_rate : 48000;
     AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
     AVCodecContext *c;
     int ret;
@@ -244,8 +264,8 @@ int cs_aenc_open(AVCodecContext **out, const struct cs_aenc_settings *s)
     c = avcodec_alloc_context3(codec);
     if (!c)
         return AVERROR(ENOMEM);
-    c->sample_rate = 48000;
-    c->time_base = (AVRational){ 1, 48000 };
+    c->sample_rate = rate;
+    c->time_base = (AVRational){ 1, rate };
     ret = av_channel_layout_copy(&c->ch_layout, &stereo);
     if (ret < 0)
         goto fail;

@@ -42,6 +42,7 @@ struct cs_aenc_settings {
     enum cs_acodec codec;
     int64_t bitrate;            /* 0: 128k aac, 96k opus */
     int global_header;
+    int sample_rate;            /* 0: 48000; see cs_aenc_rate() */
 };
 
 /* Parse "h264"/"hevc"/"av1" (and aliases "h265", "x264"...). */
@@ -63,7 +64,12 @@ int cs_venc_gop_frames(const struct cs_venc_settings *s);
 /* True when frame number N (from 0, at s->fps) must be a keyframe. */
 int cs_venc_is_key(const struct cs_venc_settings *s, int64_t n);
 
-/* Open an audio encoder at 48 kHz stereo (Opus and AAC both accept it). */
+/* The sample rate CODEC encodes for RATE: RATE itself when the encoder
+ * takes it (AAC: the MPEG-4 rates, 7350 to 96000 Hz; Opus: 8, 12, 16, 24,
+ * 48 kHz), else 48000 (which both take). */
+int cs_aenc_rate(enum cs_acodec codec, int rate);
+
+/* Open a stereo audio encoder at s->sample_rate (0: 48 kHz). */
 int cs_aenc_open(AVCodecContext **out, const struct cs_aenc_settings *s);
 
 /* Send FRAME (NULL: drain) and hand every packet that comes out to ON_PKT

@@ -8,6 +8,7 @@
 
 #include <libavdevice/avdevice.h>
 #include <libavutil/avstring.h>
+#include <libavutil/imgutils.h>
 
 #include "err.h"
 #include "log.h"
@@ -15,6 +16,8 @@
 
 #define PEEK_SIZE (256 * 1024)
 #define AVIO_BUF_SIZE (64 * 1024)
+/* A declared frame rate above this is a time base, not a rate. */
+#define MAX_FPS 240
 
 /* Standard input behind a peeked prefix: the prefix is served first. */
 struct pipe_src {
@@ -314,13 +317,104 @@ fail:
     return ret;
 }
 
-int cs_input_read(struct cs_input *in, AVPacket *pkt)
+static int read_packet(struct cs_input *in, AVPacket *pkt)
 {
-    int ret = av_read_frame(in->fmt, pkt);
+    int ret;
 
+    if (in->next && in->next->data) {
+        av_packet_move_ref(pkt, in->next);
+        return 0;
+    }
+    ret = av_read_frame(in->fmt, pkt);
+    return ret < 0 && cs_stopping() ? CS_ESTOP : ret;
+}
+
+/* A packet shorter than it should be: av_get_packet() flags one it could
+ * not read whole, and an uncompressed picture has one size (the NUT
+ * demuxer hands out what it could read, unflagged). */
+static int is_short(const struct cs_input *in, const AVPacket *pkt)
+{
+    const AVCodecParameters *par;
+
+    par = in->fmt->streams[pkt->stream_index]->codecpar;
+    if (pkt->flags & AV_PKT_FLAG_CORRUPT)
+        return 1;
+    if (par->codec_id != AV_CODEC_ID_RAWVIDEO || par->format < 0)
+        return 0;
+    return pkt->size < av_image_get_buffer_size(par->format, par->width,
+                                                par->height, 1);
+}
+
+/* A short packet at the very end of the input is a frame cut off (a
+ * producer killed mid-frame, `head -c`), which no decoder can use: drop it
+ * and say so in in->truncated. A damaged packet with more after it goes on
+ * to the decoder as before. */
+static int cut_at_end(struct cs_input *in, AVPacket *pkt)
+{
+    int ret;
+
+    if (!in->fmt->pb || !avio_feof(in->fmt->pb) || !is_short(in, pkt))
+        return 0;
+    if (!in->next) {
+        in->next = av_packet_alloc();
+        if (!in->next)
+            return AVERROR(ENOMEM);
+    }
+    ret = av_read_frame(in->fmt, in->next);
+    if (ret == AVERROR_EOF) {
+        in->truncated = 1;
+        return AVERROR_EOF;
+    }
     if (ret < 0 && cs_stopping())
         return CS_ESTOP;
+    return ret < 0 ? ret : 0;
+}
+
+/* The YUV4MPEG2 demuxer ends quietly at a frame it cannot read whole:
+ * bytes left after the last packet tell of it (the format has no
+ * trailer). */
+static int y4m_cut(const struct cs_input *in)
+{
+    return !strcmp(in->fmt->iformat->name, "yuv4mpegpipe") && in->fmt->pb &&
+           avio_tell(in->fmt->pb) > in->end;
+}
+
+int cs_input_read(struct cs_input *in, AVPacket *pkt)
+{
+    int ret = read_packet(in, pkt);
+
+    if (ret >= 0)
+        ret = cut_at_end(in, pkt);
+    if (ret >= 0 && pkt->pos >= 0)
+        in->end = pkt->pos + pkt->size;
+    if (ret == AVERROR_EOF && y4m_cut(in))
+        in->truncated = 1;
+    if (ret < 0)
+        av_packet_unref(pkt);
     return ret;
+}
+
+static int plausible_rate(AVRational r)
+{
+    return r.num > 0 && r.den > 0 && av_q2d(r) <= MAX_FPS;
+}
+
+int cs_input_frame_rate(const struct cs_input *in, AVRational *fps)
+{
+    AVStream *st;
+    AVRational r;
+
+    *fps = (AVRational){ 0, 0 };
+    if (in->vidx < 0)
+        return CS_EDATA;
+    st = in->fmt->streams[in->vidx];
+    r = av_guess_frame_rate(in->fmt, st, NULL);
+    if (!plausible_rate(r))
+        r = st->avg_frame_rate;
+    if (!plausible_rate(r))
+        return CS_EDATA;
+    *fps = r;
+    return 0;
 }
 
 void cs_input_free(struct cs_input **pin)
@@ -331,6 +425,7 @@ void cs_input_free(struct cs_input **pin)
         return;
     avcodec_free_context(&in->vdec);
     avcodec_free_context(&in->adec);
+    av_packet_free(&in->next);
     avformat_close_input(&in->fmt);
     free_pipe_io(&in->pipe_io);
     if (in->spool) {

@@ -25,7 +25,11 @@ struct cs_input {
     AVCodecContext *vdec;       /* with CS_INPUT_DECODE, else NULL */
     AVCodecContext *adec;
     char *spool;                /* temporary file holding a spooled pipe */
+    int truncated;              /* set by cs_input_read: the input ended
+                                   inside a packet, which was dropped */
     AVIOContext *pipe_io;       /* internal: standard input's reader */
+    AVPacket *next;             /* internal: a packet read ahead */
+    int64_t end;                /* internal: where the last packet ended */
 };
 
 /* Open URL ("-" is stdin; "v4l2:/dev/video0" style device names go through
@@ -37,8 +41,17 @@ struct cs_input {
 int cs_input_open(struct cs_input **out, const char *url, const char *format,
                   const AVDictionary *opts, unsigned flags);
 
-/* Read the next packet (av_read_frame). AVERROR_EOF at the end. */
+/* Read the next packet (av_read_frame). AVERROR_EOF at the end. A packet
+ * the end of the input cut short (a producer killed mid-frame) is not
+ * returned: the read ends with AVERROR_EOF and sets in->truncated. */
 int cs_input_read(struct cs_input *in, AVPacket *pkt);
+
+/* The frame rate the video stream declares: the stream's own rate
+ * (r_frame_rate, which NUT and y4m carry in their headers, as
+ * av_guess_frame_rate reads it), else its measured average. Returns 0
+ * with *fps set, or CS_EDATA (and 0/0) when there is no video or it
+ * declares no plausible rate (none, or above 240 fps). */
+int cs_input_frame_rate(const struct cs_input *in, AVRational *fps);
 
 void cs_input_free(struct cs_input **in);
 
