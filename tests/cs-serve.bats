@@ -414,3 +414,21 @@ time.sleep(4)" &
     tail -n 1 "$T/stats" | jq -e '.final == true and .requests >= 3 and
         .blocked == 0 and has("sent_bytes") and has("connections")'
 }
+
+@test "a folder's redirect stays on this server: //host/ never goes out" {
+    mkdir -p "$ROOT/live" "$ROOT/a b%"
+    python3 "$LLHLS" write "$ROOT/evil.example.com/v0" 3
+    serve
+    loc() {
+        hdrs --path-as-is "$U$1" | sed -n 's/^location: //p'
+    }
+    [ "$(loc //evil.example.com)" = /evil.example.com/ ]
+    [ "$(loc //live)" = /live/ ]
+    [ "$(loc ///live)" = /live/ ]
+    [ "$(loc /live)" = /live/ ]
+    [ "$(loc /a%20b%25)" = /a%20b%25/ ]
+    # followed, it ends on this server at the folder's page
+    run curl -s -L -o /dev/null -w '%{http_code} %{url_effective}' \
+        --path-as-is "$U//evil.example.com"
+    [ "$output" = "200 $U/evil.example.com/" ]
+}

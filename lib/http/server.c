@@ -72,15 +72,43 @@ static enum MHD_Result options(struct cs_req *r)
     return cs_http_queue(r, MHD_HTTP_NO_CONTENT, resp, 0);
 }
 
-static enum MHD_Result redirect_dir(struct cs_req *r, const char *url)
+/* "/" + REL (the resolved path below the root) + "/", every byte but
+ * unreserved ones and '/' percent-encoded: always a path on this server,
+ * never "//host/" (a scheme-relative URL leading elsewhere). */
+static int dir_location(const char *rel, char *out, size_t size)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        0, "", MHD_RESPMEM_PERSISTENT);
-    char loc[PATH_MAX + 2];
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
 
+    out[n++] = '/';
+    for (const unsigned char *p = (const unsigned char *)rel; *p; p++) {
+        if (n + 4 >= size)
+            return AVERROR(ENAMETOOLONG);
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~/", *p)) {
+            out[n++] = (char)*p;
+            continue;
+        }
+        out[n++] = '%';
+        out[n++] = hex[*p >> 4];
+        out[n++] = hex[*p & 15];
+    }
+    if (n > 1)
+        out[n++] = '/';
+    out[n] = 0;
+    return 0;
+}
+
+static enum MHD_Result redirect_dir(struct cs_req *r)
+{
+    struct MHD_Response *resp;
+    char loc[PATH_MAX * 3 + 2];
+
+    if (dir_location(r->rel, loc, sizeof(loc)) < 0)
+        return cs_http_error(r, MHD_HTTP_NOT_FOUND);
+    resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
-    snprintf(loc, sizeof(loc), "%s/", url);
     cs_http_common(r->h, resp, 0);
     MHD_add_response_header(resp, "Location", loc);
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
@@ -122,7 +150,7 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
         r->kind = CS_KIND_PAGE;
         if (n > 1 && url[n - 1] == '/')
             return cs_player_stream(r, r->rel);
-        return redirect_dir(r, url);
+        return redirect_dir(r);
     }
     if (r->kind == CS_KIND_PLAYLIST)
         return cs_llhls_playlist(r);
