@@ -432,3 +432,77 @@ time.sleep(4)" &
         --path-as-is "$U//evil.example.com"
     [ "$output" = "200 $U/evil.example.com/" ]
 }
+
+# Hold N idle connections to $PORT from the addresses in SRCS (a comma-
+# separated list, used in turn) for HOLD seconds; after one second, write
+# how many the server still holds open into FILE.
+flood() {
+    local n=$1 srcs=$2 hold=$3 file=$4
+    python3 - "$PORT" "$n" "$srcs" "$hold" "$file" <<'PY' &
+import select, socket, sys, time
+port, n, srcs, hold, out = sys.argv[1:6]
+srcs = srcs.split(',')
+socks = []
+for i in range(int(n)):
+    s = socket.socket()
+    s.bind((srcs[i % len(srcs)], 0))
+    s.connect(('127.0.0.1', int(port)))
+    socks.append(s)
+time.sleep(1)
+alive = sum(1 for s in socks if not select.select([s], [], [], 0)[0])
+open(out, 'w').write('%d\n' % alive)
+time.sleep(float(hold))
+PY
+    FLOOD_PID=$!
+}
+
+@test "connections from one address are held to --max-per-address (64)" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    serve
+    flood 300 127.0.0.1 6 "$T/alive"
+    wait_file "$T/alive" 20
+    cat "$T/alive"
+    [ "$(cat "$T/alive")" -eq 64 ]
+    # the 65th from that address is turned away, another address is served
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$U/s/v0/1.m4s"
+    [ "$output" = 000 ]
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+        --interface 127.0.0.2 "$U/s/v0/1.m4s"
+    [ "$output" = 200 ]
+    wait "$FLOOD_PID"
+    [ "$(code "$U/s/v0/1.m4s")" = 200 ]
+    # the option sets it
+    port2=$(free_port)
+    timeout 60 cs-serve --root "$ROOT" --listen "127.0.0.1:$port2" \
+        --max-per-address 20 2>/dev/null &
+    pid2=$!
+    wait_port "$port2"
+    PORT=$port2 flood 100 127.0.0.1 0 "$T/alive20"
+    wait "$FLOOD_PID"
+    kill "$pid2"
+    wait "$pid2" || true
+    [ "$(cat "$T/alive20")" -eq 20 ]
+}
+
+@test "the connection limit fits the open file limit; a flood of idle heads is shed" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    (ulimit -n 256 && exec timeout 170 cs-serve --root "$ROOT" \
+        --listen "127.0.0.1:$PORT" 2>"$T/serve.err") &
+    SERVE_PID=$!
+    wait_port "$PORT"
+    # 300 idle connections from 30 addresses: more than 256 descriptors
+    flood 300 "$(printf '127.0.1.%d,' $(seq 30) | sed 's/,$//')" 40 \
+        "$T/alive"
+    wait_file "$T/alive" 20
+    # a real request (a socket and a file) is served once the 5 s header
+    # timeout has shed the idle ones, long before the 30 s idle timeout
+    run curl -s -o "$T/got" -w '%{http_code}' --max-time 20 \
+        --interface 127.0.0.2 "$U/s/v0/1.m4s"
+    kill "$FLOOD_PID"
+    wait "$FLOOD_PID" || true
+    cat "$T/serve.err"
+    [ "$output" = 200 ]
+    cmp "$T/got" "$ROOT/s/v0/1.m4s"
+    grep -qx "cs-serve: warning: open file limit 256: holding at most 192 connections, not 10000" "$T/serve.err"
+    [ "$(grep -ci 'too many open files' "$T/serve.err")" -eq 0 ]
+}

@@ -30,7 +30,9 @@ void cs_serve_defaults(struct cs_serve_cfg *cfg)
     cfg->cors_origin = "*";
     cfg->threads = 2;
     cfg->max_conns = 10000;
+    cfg->max_per_addr = 64;
     cfg->timeout = 30;
+    cfg->header_timeout = 5;
     cfg->max_header = 32 * 1024;
     cfg->max_upload = 256 << 20;
 }
@@ -184,6 +186,11 @@ static struct cs_req *new_req(struct cs_http *h, struct MHD_Connection *c,
     return r;
 }
 
+static unsigned seconds(double s)
+{
+    return (unsigned)(s + 0.999);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                                const char *url, const char *method,
                                const char *version, const char *data,
@@ -196,6 +203,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        /* the head is complete: from now on the idle timeout applies */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  seconds(r->h->cfg.timeout));
         /* answering before the request is complete closes the
          * connection: wait for the next call, except for ingest, which
          * refuses bad tokens before reading a body */
@@ -295,6 +305,14 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss,
     return 0;
 }
 
+/* A connection that has not sent a whole request head is not kept as
+ * long as one that has: idle and junk connections go first. */
+static double header_timeout(const struct cs_serve_cfg *cfg)
+{
+    return cfg->header_timeout < cfg->timeout ? cfg->header_timeout :
+                                                cfg->timeout;
+}
+
 static int start(struct cs_http *h)
 {
     struct sockaddr_storage ss;
@@ -315,7 +333,8 @@ static int start(struct cs_http *h)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_conns,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(h->cfg.timeout + 0.999),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->cfg.max_per_addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, seconds(header_timeout(&h->cfg)),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)h->cfg.max_header,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
         MHD_OPTION_NOTIFY_COMPLETED, completed, h,
