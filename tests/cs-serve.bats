@@ -506,3 +506,54 @@ PY
     grep -qx "cs-serve: warning: open file limit 256: holding at most 192 connections, not 10000" "$T/serve.err"
     [ "$(grep -ci 'too many open files' "$T/serve.err")" -eq 0 ]
 }
+
+# Send BYTES (a Python expression) on a fresh connection, read until the
+# server closes it (at most 10 s): prints the seconds waited, "closed" or
+# "open", then what came back.
+raw() {
+    python3 - "$PORT" "$1" <<'PY'
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.sendall(eval(sys.argv[2]))
+s.settimeout(10)
+t, got, state = time.time(), b'', 'closed'
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except socket.timeout:
+    state = 'open'
+except ConnectionResetError:
+    pass
+print(round(time.time() - t), state)
+print(got.decode('latin-1'))
+PY
+}
+
+@test "bad request heads: one 400 without Host, junk is dropped within the header timeout" {
+    serve
+    # HTTP/1.1 needs exactly one Host (RFC 9112, 3.2): one 400, then close
+    run raw "b'GET /healthz HTTP/1.1\r\n\r\n'"
+    echo "$output"
+    [[ "${lines[0]}" == *" closed" ]]
+    [[ "${lines[1]}" == "HTTP/1.1 400 Bad Request"* ]]
+    [ "$(grep -c '^HTTP/' <<<"$output")" -eq 1 ]
+    run raw "b'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'"
+    [[ "${lines[1]}" == "HTTP/1.1 400 Bad Request"* ]]
+    run raw "b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'"
+    [[ "${lines[1]}" == "HTTP/1.1 200 OK"* ]]
+    run raw "b'GET /healthz HTTP/1.0\r\n\r\n'"
+    [[ "${lines[1]}" == "HTTP/1.1 200 OK"* ]]
+    # binary junk with a line end: one 400
+    run raw "bytes(range(256)) * 4"
+    [[ "${lines[1]}" == "HTTP/1.1 400 Bad Request"* ]]
+    [ "$(grep -c '^HTTP/' <<<"$output")" -eq 1 ]
+    # a TLS hello (no line end ever comes): closed by the 5 s header
+    # timeout, not held for the 30 s idle timeout
+    run raw "b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + bytes(100)"
+    echo "$output"
+    [[ "${lines[0]}" == *" closed" ]]
+    [ "$(code "$U/healthz")" = 200 ]
+}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,6 +187,27 @@ static struct cs_req *new_req(struct cs_http *h, struct MHD_Connection *c,
     return r;
 }
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value)
+{
+    if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* RFC 9112, 3.2: an HTTP/1.1 request carries exactly one Host. (Not left
+ * to MHD_OPTION_STRICT_FOR_CLIENT: libmicrohttpd 0.9.75 answers the
+ * errors it finds in headers with two header blocks.) */
+static int host_ok(struct MHD_Connection *c, const char *version)
+{
+    int n = 0;
+
+    if (strcmp(version, MHD_HTTP_VERSION_1_1))
+        return 1;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
+    return n == 1;
+}
+
 static unsigned seconds(double s)
 {
     return (unsigned)(s + 0.999);
@@ -206,6 +228,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         /* the head is complete: from now on the idle timeout applies */
         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
                                   seconds(r->h->cfg.timeout));
+        if (!host_ok(c, version))
+            return cs_http_error(r, MHD_HTTP_BAD_REQUEST);
         /* answering before the request is complete closes the
          * connection: wait for the next call, except for ingest, which
          * refuses bad tokens before reading a body */
