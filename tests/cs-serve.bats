@@ -275,7 +275,7 @@ probe3() {
 @test "1000 concurrent blocked requests are all answered when the part lands" {
     export LLHLS_PPS=50     # target duration 10 s: no 503 while they gather
     python3 "$LLHLS" write "$ROOT/s/v0" 120
-    serve --max-per-address 1000    # all from 127.0.0.1
+    serve --max-per-address 1100    # all from 127.0.0.1, and /metrics
     python3 "$LLHLS" many "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" 1000 \
         --timeout 60 >"$T/many" &
     pid=$!
