@@ -434,8 +434,9 @@ time.sleep(4)" &
 }
 
 # Hold N idle connections to $PORT from the addresses in SRCS (a comma-
-# separated list, used in turn) for HOLD seconds; after one second, write
-# how many the server still holds open into FILE.
+# separated list, used in turn) for HOLD seconds; after two seconds (all
+# accepted, none at the 5 s header timeout yet), write how many the server
+# still holds open into FILE.
 flood() {
     local n=$1 srcs=$2 hold=$3 file=$4
     python3 - "$PORT" "$n" "$srcs" "$hold" "$file" <<'PY' &
@@ -448,7 +449,7 @@ for i in range(int(n)):
     s.bind((srcs[i % len(srcs)], 0))
     s.connect(('127.0.0.1', int(port)))
     socks.append(s)
-time.sleep(1)
+time.sleep(2)
 alive = sum(1 for s in socks if not select.select([s], [], [], 0)[0])
 open(out, 'w').write('%d\n' % alive)
 time.sleep(float(hold))
