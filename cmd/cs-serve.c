@@ -17,7 +17,9 @@ enum {
     K_CORS,
     K_THREADS,
     K_MAXCONN,
+    K_PERADDR,
     K_TIMEOUT,
+    K_HDRTIME,
     K_HEADER,
     K_UPLOAD,
 };
@@ -35,9 +37,15 @@ static const struct cs_opt opts[] = {
       NULL },
     { "threads", K_THREADS, "N", "server threads (epoll each)", "2", NULL },
     { "max-connections", K_MAXCONN, "N",
-      "connections held at once, blocked ones included", "10000", NULL },
+      "connections held at once, blocked ones included (at most the open "
+      "file limit less a reserve)", "10000", NULL },
+    { "max-per-address", K_PERADDR, "N",
+      "connections held at once for one client address", "64", NULL },
     { "timeout", K_TIMEOUT, "SECONDS",
-      "close a connection idle this long", "30", NULL },
+      "close a connection idle this long after a request", "30", NULL },
+    { "header-timeout", K_HDRTIME, "SECONDS",
+      "close a connection that has not sent a whole request head by then",
+      "5", NULL },
     { "max-header-size", K_HEADER, "BYTES",
       "memory for a request line and headers (longer: 414/431)", "32K",
       NULL },
@@ -85,9 +93,18 @@ static int on_opt(void *p, int key, const char *arg)
     case K_MAXCONN:
         return parse_long("--max-connections", arg, 1, 1000000,
                           &cfg->max_conns);
+    case K_PERADDR:
+        return parse_long("--max-per-address", arg, 1, 1000000,
+                          &cfg->max_per_addr);
     case K_TIMEOUT:
         if (cs_parse_seconds(arg, &cfg->timeout) < 0 || cfg->timeout < 1)
             return cs_opt_bad("--timeout", arg, "seconds, at least 1");
+        return 0;
+    case K_HDRTIME:
+        if (cs_parse_seconds(arg, &cfg->header_timeout) < 0 ||
+            cfg->header_timeout < 1)
+            return cs_opt_bad("--header-timeout", arg,
+                              "seconds, at least 1");
         return 0;
     case K_HEADER:
         if (cs_parse_bytes(arg, &cfg->max_header) < 0 ||
@@ -103,22 +120,32 @@ static int on_opt(void *p, int key, const char *arg)
     return CS_EUSAGE;
 }
 
-/* Blocked requests are open sockets: allow as many as the hard limit. */
-static void raise_fd_limit(int want)
+/* Each connection is a socket, plus a file while a segment is sent:
+ * raise the open file limit to the hard limit where allowed, keep a
+ * quarter of it (at least 64) for files, the watch and the logs, and hold
+ * no more connections than the rest, so that a flood is turned away at
+ * accept() and never leaves the server without descriptors. */
+static void fit_fd_limit(struct cs_serve_cfg *cfg)
 {
     struct rlimit rl;
+    rlim_t reserve, room;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return;
-    if (rl.rlim_cur < (rlim_t)want + 64) {
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-            cs_warn("cannot raise the open file limit");
+            getrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-        rl.rlim_cur < (rlim_t)want + 64)
-        cs_warn("open file limit %llu is below --max-connections %d",
-                (unsigned long long)rl.rlim_cur, want);
+    reserve = rl.rlim_cur / 4 > 64 ? rl.rlim_cur / 4 : 64;
+    room = rl.rlim_cur > reserve * 2 ? rl.rlim_cur - reserve :
+                                       rl.rlim_cur / 2;
+    if ((rlim_t)cfg->max_conns <= room)
+        return;
+    cs_warn("open file limit %llu: holding at most %llu connections, "
+            "not %d", (unsigned long long)rl.rlim_cur,
+            (unsigned long long)room, cfg->max_conns);
+    cfg->max_conns = room > 0 ? (int)room : 1;
 }
 
 int main(int argc, char **argv)
@@ -140,7 +167,7 @@ int main(int argc, char **argv)
     }
     cfg.stats = common.stats;
     cs_sig_install();
-    raise_fd_limit(cfg.max_conns);
+    fit_fd_limit(&cfg);
     ret = cs_serve_run(&cfg);
     return cs_exit_status(ret);
 }

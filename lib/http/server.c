@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,7 +31,9 @@ void cs_serve_defaults(struct cs_serve_cfg *cfg)
     cfg->cors_origin = "*";
     cfg->threads = 2;
     cfg->max_conns = 10000;
+    cfg->max_per_addr = 64;
     cfg->timeout = 30;
+    cfg->header_timeout = 5;
     cfg->max_header = 32 * 1024;
     cfg->max_upload = 256 << 20;
 }
@@ -72,15 +75,43 @@ static enum MHD_Result options(struct cs_req *r)
     return cs_http_queue(r, MHD_HTTP_NO_CONTENT, resp, 0);
 }
 
-static enum MHD_Result redirect_dir(struct cs_req *r, const char *url)
+/* "/" + REL (the resolved path below the root) + "/", every byte but
+ * unreserved ones and '/' percent-encoded: always a path on this server,
+ * never "//host/" (a scheme-relative URL leading elsewhere). */
+static int dir_location(const char *rel, char *out, size_t size)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        0, "", MHD_RESPMEM_PERSISTENT);
-    char loc[PATH_MAX + 2];
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
 
+    out[n++] = '/';
+    for (const unsigned char *p = (const unsigned char *)rel; *p; p++) {
+        if (n + 4 >= size)
+            return AVERROR(ENAMETOOLONG);
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~/", *p)) {
+            out[n++] = (char)*p;
+            continue;
+        }
+        out[n++] = '%';
+        out[n++] = hex[*p >> 4];
+        out[n++] = hex[*p & 15];
+    }
+    if (n > 1)
+        out[n++] = '/';
+    out[n] = 0;
+    return 0;
+}
+
+static enum MHD_Result redirect_dir(struct cs_req *r)
+{
+    struct MHD_Response *resp;
+    char loc[PATH_MAX * 3 + 2];
+
+    if (dir_location(r->rel, loc, sizeof(loc)) < 0)
+        return cs_http_error(r, MHD_HTTP_NOT_FOUND);
+    resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
-    snprintf(loc, sizeof(loc), "%s/", url);
     cs_http_common(r->h, resp, 0);
     MHD_add_response_header(resp, "Location", loc);
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
@@ -122,7 +153,7 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
         r->kind = CS_KIND_PAGE;
         if (n > 1 && url[n - 1] == '/')
             return cs_player_stream(r, r->rel);
-        return redirect_dir(r, url);
+        return redirect_dir(r);
     }
     if (r->kind == CS_KIND_PLAYLIST)
         return cs_llhls_playlist(r);
@@ -156,6 +187,32 @@ static struct cs_req *new_req(struct cs_http *h, struct MHD_Connection *c,
     return r;
 }
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value)
+{
+    if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* RFC 9112, 3.2: an HTTP/1.1 request carries exactly one Host. (Not left
+ * to MHD_OPTION_STRICT_FOR_CLIENT: libmicrohttpd 0.9.75 answers the
+ * errors it finds in headers with two header blocks.) */
+static int host_ok(struct MHD_Connection *c, const char *version)
+{
+    int n = 0;
+
+    if (strcmp(version, MHD_HTTP_VERSION_1_1))
+        return 1;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
+    return n == 1;
+}
+
+static unsigned seconds(double s)
+{
+    return (unsigned)(s + 0.999);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                                const char *url, const char *method,
                                const char *version, const char *data,
@@ -168,6 +225,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        /* the head is complete: from now on the idle timeout applies */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  seconds(r->h->cfg.timeout));
+        if (!host_ok(c, version))
+            return cs_http_error(r, MHD_HTTP_BAD_REQUEST);
         /* answering before the request is complete closes the
          * connection: wait for the next call, except for ingest, which
          * refuses bad tokens before reading a body */
@@ -267,6 +329,14 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss,
     return 0;
 }
 
+/* A connection that has not sent a whole request head is not kept as
+ * long as one that has: idle and junk connections go first. */
+static double header_timeout(const struct cs_serve_cfg *cfg)
+{
+    return cfg->header_timeout < cfg->timeout ? cfg->header_timeout :
+                                                cfg->timeout;
+}
+
 static int start(struct cs_http *h)
 {
     struct sockaddr_storage ss;
@@ -287,7 +357,8 @@ static int start(struct cs_http *h)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_conns,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(h->cfg.timeout + 0.999),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->cfg.max_per_addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, seconds(header_timeout(&h->cfg)),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)h->cfg.max_header,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
         MHD_OPTION_NOTIFY_COMPLETED, completed, h,

@@ -14,7 +14,9 @@ struct cs_serve_cfg {
     const char *cors_origin;   /* Access-Control-Allow-Origin */
     int threads;               /* libmicrohttpd thread pool */
     int max_conns;             /* connection limit */
-    double timeout;            /* idle seconds per connection */
+    int max_per_addr;          /* connections from one client address */
+    double timeout;            /* idle seconds once a request came */
+    double header_timeout;     /* seconds to send a whole request head */
     int64_t max_header;        /* request line + headers, bytes */
     int64_t max_upload;        /* ingest body, bytes */
     const char *stats;         /* --stats FILE|- or NULL */
