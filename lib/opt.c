@@ -223,6 +223,9 @@ out:
 
 int cs_opt_bad(const char *opt, const char *value, const char *expected)
 {
+    /* OPT is the bare name ("threads"); dashes given anyway are dropped so
+     * that the message never reads "----threads". */
+    opt += strspn(opt, "-");
     cs_error("invalid value '%s' for --%s: expected %s", value, opt, expected);
     return CS_EUSAGE;
 }

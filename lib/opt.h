@@ -73,7 +73,8 @@ int cs_parse_size(const char *s, int *w, int *h);
 int cs_parse_rational(const char *s, AVRational *out);
 
 /* Report a bad option value in the house style and return CS_EUSAGE:
- * "cs-encode: invalid value 'x' for --bitrate: expected a rate like 2M". */
+ * "cs-encode: invalid value 'x' for --bitrate: expected a rate like 2M".
+ * OPT is the long name without "--" ("bitrate"); leading dashes are ignored. */
 int cs_opt_bad(const char *opt, const char *value, const char *expected);
 
 #endif

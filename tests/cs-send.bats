@@ -153,3 +153,12 @@ CONF
     wait "$(tail -n 1 "$T/pids")"
     same_ts "$CLIP" "$T/out.ts"
 }
+
+@test "a bad --timeout or --retry names the option once (--timeout, not ----timeout)" {
+    run cs-send --timeout x udp://127.0.0.1:9
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-send: invalid value 'x' for --timeout: expected seconds, like 5 or 0.5" ]
+    run cs-recv --retry x udp://127.0.0.1:9
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-recv: invalid value 'x' for --retry: expected a count or 'forever'" ]
+}

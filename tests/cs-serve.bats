@@ -414,3 +414,16 @@ time.sleep(4)" &
     tail -n 1 "$T/stats" | jq -e '.final == true and .requests >= 3 and
         .blocked == 0 and has("sent_bytes") and has("connections")'
 }
+
+@test "a bad option value names the option once: --threads, not ----threads" {
+    run cs-serve --root "$ROOT" --threads 0
+    [ "$status" -eq 2 ]
+    one_line "$output"
+    [ "$output" = "cs-serve: invalid value '0' for --threads: expected a whole number in range" ]
+    run cs-serve --root "$ROOT" --timeout 0
+    [ "$status" -eq 2 ]
+    [[ "$output" == "cs-serve: invalid value '0' for --timeout: "* ]]
+    run cs-serve --root "$ROOT" --max-upload x
+    [ "$status" -eq 2 ]
+    [[ "$output" == "cs-serve: invalid value 'x' for --max-upload: "* ]]
+}

@@ -14,7 +14,7 @@ int cs_transfer_opt(struct cs_transfer_args *a, int key, const char *arg)
 
     if (key == 't') {
         if (cs_parse_seconds(arg, &a->timeout) < 0 || a->timeout <= 0)
-            return cs_opt_bad("--timeout", arg, "seconds, like 5 or 0.5");
+            return cs_opt_bad("timeout", arg, "seconds, like 5 or 0.5");
         return 0;
     }
     if (!strcmp(arg, "forever")) {
@@ -22,7 +22,7 @@ int cs_transfer_opt(struct cs_transfer_args *a, int key, const char *arg)
         return 0;
     }
     if (cs_parse_int(arg, 0, 1000000, &n) < 0)
-        return cs_opt_bad("--retry", arg, "a count or 'forever'");
+        return cs_opt_bad("retry", arg, "a count or 'forever'");
     a->retry = (int)n;
     return 0;
 }
