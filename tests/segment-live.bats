@@ -120,9 +120,9 @@ teardown() {
     [ -s "$T/origin/live/v0/index.m3u8" ]
     # One connection carried many requests.
     [ "$(awk '{print $5}' "$log" | sort | uniq -c | sort -rn | head -1 | awk '{print $1}')" -gt 20 ]
-    # A wrong token: one line, status 4 (the origin refuses).
+    # A wrong token: one line, status 2 (rejected credentials: not worth retrying).
     run cs-segment --token wrong "$T/short.ts" -o "http://127.0.0.1:$port/x/"
-    [ "$status" -eq 4 ]
+    [ "$status" -eq 2 ]
     one_line "$output"
     [[ "$output" == "cs-segment: cannot "*"'http://127.0.0.1:$port/x/'"* ]]
     [[ "$output" != *wrong* ]]

@@ -48,12 +48,13 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir)
     t.retry = a->retry;
     t.once = a->once;
     ret = cs_sig_install();
-    if (ret >= 0)
-        ret = cs_stats_open(&t.stats, a->stats);
     if (ret < 0) {
         cs_error("cannot start: %s", CS_ERRSTR(ret));
         goto out;
     }
+    ret = cs_opt_stats_open(&t.stats, a->stats);
+    if (ret < 0)
+        goto out;
     ret = dir == CS_NET_SEND ? cs_transfer_send(&net, &t)
                              : cs_transfer_recv(&net, &t);
     if (ret < 0 && ret != CS_ESTOP)
