@@ -2,7 +2,7 @@
 # Run bats files (all of tests/*.bats, or those named) against $CS_BIN and
 # close with one summary line: "N passed, N failed, N skipped".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit
 export CS_BIN=${CS_BIN:-$PWD/bin}
 export CS_TOOLS=${CS_TOOLS:-$PWD/build/tools}
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}

@@ -286,5 +286,6 @@ key_pts() {
     # what the demuxer held when the stop came may be missing, no more
     local n
     n=$(streams "$T/out.ts" v nb_read_packets)
-    [ "$n" -ge 45 ] && [ "$n" -le 50 ]
+    [ "$n" -ge 45 ]
+    [ "$n" -le 50 ]
 }

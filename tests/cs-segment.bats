@@ -61,7 +61,7 @@ frames_per_program() {
         done
     done
     # VOD has no parts: nothing to fetch before a segment is whole.
-    ! grep -q EXT-X-PART "$T/o/hi/index.m3u8"
+    run ! grep -q EXT-X-PART "$T/o/hi/index.m3u8"
     # BANDWIDTH is the measured peak, at least the average.
     bw=$(grep -o 'BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
     avg=$(grep -o 'AVERAGE-BANDWIDTH=[0-9]*' "$T/o/master.m3u8" | head -1 | cut -d= -f2)
@@ -218,7 +218,7 @@ assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
     p=$T/o/hi/index.m3u8
     grep -qx '#EXT-X-MEDIA-SEQUENCE:1' "$p"
     [ "$(grep -c '^#EXTINF' "$p")" -eq 2 ]
-    ! grep -q 'EXT-X-PART' "$p"
+    run ! grep -q 'EXT-X-PART' "$p"
     tail -1 "$p" | grep -qx '#EXT-X-ENDLIST'
     # The same output again: segment 2 stays, a discontinuity, then 3 on.
     run cs-segment --container ts --window 4 "$IN" -o "$T/o"

@@ -54,7 +54,7 @@ PY
     [ "$(wc -l <"$T/list")" -eq 12 ]
     every_round "$T/list" 4
     # lines are the videos' absolute paths, index.json is not a video
-    [ "$(sort -u "$T/list")" = "$(ls -d "$T"/store/videos/*.mp4 | xargs -n1 realpath | sort)" ]
+    [ "$(sort -u "$T/list")" = "$(realpath "$T"/store/videos/*.mp4 | sort)" ]
 }
 
 @test "--seed gives a reproducible order; without --loop one round" {
