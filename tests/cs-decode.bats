@@ -126,6 +126,7 @@ PY
     tail -1 "$T/stats" | jq -e '.final == true and .frames == 50 and .inputs == 1'
 }
 
+# bats test_tags=sanitize
 @test "bad input: random bytes, a truncated mp4, empty stdin, a missing file" {
     junk "$T/rnd" 50000
     head -c 30000 "$T/a.mp4" > "$T/trunc.mp4"
@@ -148,6 +149,7 @@ PY
     [ -z "$(find "$T" -maxdepth 1 -name 'o[0-9]*' -o -maxdepth 1 -name '*.tmp-*')" ]
 }
 
+# bats test_tags=sanitize
 @test "usage errors exit 2 with one line" {
     run cs-decode --size 33x17 "$T/a.mp4"
     [ "$status" -eq 2 ]

@@ -82,6 +82,7 @@ gop_exact() { # FILE GOP COUNT
     [ -z "$(find "$T" -mindepth 1 ! -name rnd)" ]
 }
 
+# bats test_tags=sanitize
 @test "bad input and usage: empty stdin, missing file, bad values, av1 in TS" {
     run bash -c "cs-encode -o '$T/o.ts' < /dev/null"
     [ "$status" -eq 3 ]

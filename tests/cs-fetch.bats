@@ -283,6 +283,7 @@ syncs() { # STORE
     [[ "$output" == *"GET http://127.0.0.1:$PORT/cats/?list-type=2: ok"* ]]
 }
 
+# bats test_tags=sanitize
 @test "usage errors are status 2" {
     run cs-fetch
     [ "$status" -eq 2 ]

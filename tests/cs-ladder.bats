@@ -232,6 +232,7 @@ key_pts() {
     [ "$(cat "$T/err")" = "cs-ladder: cannot write '-': broken pipe" ]
 }
 
+# bats test_tags=sanitize
 @test "a malformed --rungs is a usage error naming the rung" {
     run cs-ladder --rungs 720p:fast -o "$T/out.ts" /dev/null
     [ "$status" -eq 2 ]

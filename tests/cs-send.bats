@@ -12,6 +12,7 @@ teardown() {
     kill_spawned
 }
 
+# bats test_tags=sanitize
 @test "cs-send: a malformed URL is a usage error (2) in one line" {
     run cs-send "srt//127.0.0.1:9000" <"$CLIP"
     [ "$status" -eq 2 ]
@@ -44,6 +45,7 @@ teardown() {
     one_line "$output"
 }
 
+# bats test_tags=sanitize
 @test "cs-send: garbage instead of MPEG-TS on stdin exits 3" {
     local port
     port=$(free_port udp)

@@ -199,6 +199,7 @@ probe3() {
     [ "$(code $U/s/v0/9.3.m4s)" = 404 ]
 }
 
+# bats test_tags=sanitize
 @test "bad directives give 400 at once, ENDLIST makes them moot" {
     python3 "$LLHLS" write "$ROOT/s/v0" 22
     serve

@@ -16,6 +16,7 @@ readers() {
         "cs-fetch get INPUT $T/out.mp4"
 }
 
+# bats test_tags=sanitize
 @test "a missing input and a folder as input exit 3 in every program" {
     local cmd
     mkdir "$T/folder"
@@ -37,6 +38,7 @@ readers() {
     [ -z "$(find "$T" -type f)" ]
 }
 
+# bats test_tags=sanitize
 @test "a --stats file that cannot be opened exits 2 in every program" {
     local bad=$T/no/such/folder/stats.json cmd port
     mkclip "$T/a.mp4" 1
@@ -65,6 +67,7 @@ EOT
     [ ! -e "$T/o.mp4" ]
 }
 
+# bats test_tags=sanitize
 @test "a URL answering 404 is bad input (3), not a peer to retry (4)" {
     local port pid
     port=$(free_port)
