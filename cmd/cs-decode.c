@@ -172,12 +172,13 @@ int main(int argc, char **argv)
     if (ret < 0)
         return CS_EXIT_USAGE;
     ret = cs_sig_install();
-    if (ret >= 0)
-        ret = cs_stats_open(&c.d.stats, common.stats);
     if (ret < 0) {
-        cs_error("cannot open '%s': %s", common.stats, CS_ERRSTR(ret));
+        cs_error("cannot install the signal handlers: %s", CS_ERRSTR(ret));
         return CS_EXIT_FAIL;
     }
+    ret = cs_opt_stats_open(&c.d.stats, common.stats);
+    if (ret < 0)
+        return cs_exit_status(ret);
     if (argc > first) {
         c.d.inputs = (const char *const *)argv + first;
         c.d.nb_inputs = argc - first;

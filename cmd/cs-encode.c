@@ -182,12 +182,13 @@ int main(int argc, char **argv)
         return CS_EXIT_USAGE;
     }
     ret = cs_sig_install();
-    if (ret >= 0)
-        ret = cs_stats_open(&c.stats, common.stats);
     if (ret < 0) {
-        cs_error("cannot open '%s': %s", common.stats, CS_ERRSTR(ret));
+        cs_error("cannot install the signal handlers: %s", CS_ERRSTR(ret));
         return CS_EXIT_FAIL;
     }
+    ret = cs_opt_stats_open(&c.stats, common.stats);
+    if (ret < 0)
+        return cs_exit_status(ret);
     ret = cs_encode_run(&c);
     return cs_exit_status(tell(&c, ret));
 }

@@ -484,10 +484,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[first], commands[i].name))
             continue;
-        if (cs_stats_open(&c.stats, common.stats) < 0) {
-            cs_error("cannot open '%s' for statistics", common.stats);
+        if (cs_opt_stats_open(&c.stats, common.stats) < 0)
             return CS_EXIT_USAGE;
-        }
         c.play.stats = c.stats;
         ret = commands[i].fn(&c, argc - first - 1, argv + first + 1);
         cs_stats_close(&c.stats, final_stats(&c, commands[i].name));

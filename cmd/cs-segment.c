@@ -128,11 +128,9 @@ int main(int argc, char **argv)
         return CS_EXIT_USAGE;
     }
     cs_sig_install();
-    ret = cs_stats_open(&stats, common.stats);
-    if (ret < 0) {
-        cs_error("cannot open '%s': %s", common.stats, CS_ERRSTR(ret));
+    ret = cs_opt_stats_open(&stats, common.stats);
+    if (ret < 0)
         return cs_exit_status(ret);
-    }
     ret = cs_pkg_run(&c, stats);
     return cs_exit_status(ret);
 }

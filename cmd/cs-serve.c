@@ -83,22 +83,22 @@ static int on_opt(void *p, int key, const char *arg)
     case K_LISTEN: cfg->listen = arg; return 0;
     case K_TOKEN:
         if (!*arg)
-            return cs_opt_bad("--ingest-token", arg, "a non-empty token");
+            return cs_opt_bad("ingest-token", arg, "a non-empty token");
         cfg->ingest_token = arg;
         return 0;
     case K_ASSETS: cfg->assets = arg; return 0;
     case K_CORS: cfg->cors_origin = arg; return 0;
     case K_THREADS:
-        return parse_long("--threads", arg, 1, 64, &cfg->threads);
+        return parse_long("threads", arg, 1, 64, &cfg->threads);
     case K_MAXCONN:
-        return parse_long("--max-connections", arg, 1, 1000000,
+        return parse_long("max-connections", arg, 1, 1000000,
                           &cfg->max_conns);
     case K_PERADDR:
         return parse_long("--max-per-address", arg, 1, 1000000,
                           &cfg->max_per_addr);
     case K_TIMEOUT:
         if (cs_parse_seconds(arg, &cfg->timeout) < 0 || cfg->timeout < 1)
-            return cs_opt_bad("--timeout", arg, "seconds, at least 1");
+            return cs_opt_bad("timeout", arg, "seconds, at least 1");
         return 0;
     case K_HDRTIME:
         if (cs_parse_seconds(arg, &cfg->header_timeout) < 0 ||
@@ -109,12 +109,12 @@ static int on_opt(void *p, int key, const char *arg)
     case K_HEADER:
         if (cs_parse_bytes(arg, &cfg->max_header) < 0 ||
             cfg->max_header < 4096 || cfg->max_header > (16 << 20))
-            return cs_opt_bad("--max-header-size", arg,
+            return cs_opt_bad("max-header-size", arg,
                               "a size from 4K to 16M");
         return 0;
     case K_UPLOAD:
         if (cs_parse_bytes(arg, &cfg->max_upload) < 0 || cfg->max_upload < 1)
-            return cs_opt_bad("--max-upload", arg, "a size like 64M");
+            return cs_opt_bad("max-upload", arg, "a size like 64M");
         return 0;
     }
     return CS_EUSAGE;

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "stats.h"
 
 enum {
     KEY_VERSION = 0x10000,
@@ -223,8 +224,22 @@ out:
 
 int cs_opt_bad(const char *opt, const char *value, const char *expected)
 {
+    /* OPT is the bare name ("threads"); dashes given anyway are dropped so
+     * that the message never reads "----threads". */
+    opt += strspn(opt, "-");
     cs_error("invalid value '%s' for --%s: expected %s", value, opt, expected);
     return CS_EUSAGE;
+}
+
+int cs_opt_stats_open(struct cs_stats **out, const char *path)
+{
+    int ret = cs_stats_open(out, path);
+
+    if (ret < 0) {
+        cs_error("cannot open '%s' for --stats: %s", path, CS_ERRSTR(ret));
+        return CS_EUSAGE;
+    }
+    return ret;
 }
 
 int cs_parse_int(const char *s, long min, long max, long *out)

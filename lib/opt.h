@@ -73,7 +73,14 @@ int cs_parse_size(const char *s, int *w, int *h);
 int cs_parse_rational(const char *s, AVRational *out);
 
 /* Report a bad option value in the house style and return CS_EUSAGE:
- * "cs-encode: invalid value 'x' for --bitrate: expected a rate like 2M". */
+ * "cs-encode: invalid value 'x' for --bitrate: expected a rate like 2M".
+ * OPT is the long name without "--" ("bitrate"); leading dashes are ignored. */
 int cs_opt_bad(const char *opt, const char *value, const char *expected);
+
+/* Open the --stats file (cs_stats_open). A path that cannot be written is a
+ * usage error, the same in every program: one line is printed and CS_EUSAGE
+ * returned (exit status 2). */
+struct cs_stats;
+int cs_opt_stats_open(struct cs_stats **out, const char *path);
 
 #endif

@@ -122,7 +122,7 @@ code() {
     kill "$SERVE_PID"
     wait "$SERVE_PID" || true
     SERVE_PID=
-    ! grep -q 't0ken-s3cret\|wrong' "$T/serve.err"
+    run ! grep -q 't0ken-s3cret\|wrong' "$T/serve.err"
     # without --ingest-token, PUT is not a method this server takes
     timeout 20 cs-serve --root "$ROOT" --listen 127.0.0.1:$PORT 2>/dev/null &
     SERVE_PID=$!
@@ -199,6 +199,7 @@ probe3() {
     [ "$(code $U/s/v0/9.3.m4s)" = 404 ]
 }
 
+# bats test_tags=sanitize
 @test "bad directives give 400 at once, ENDLIST makes them moot" {
     python3 "$LLHLS" write "$ROOT/s/v0" 22
     serve
@@ -262,14 +263,14 @@ probe3() {
     curl -s "$pl" >"$T/full"
     curl -s "$pl?_HLS_skip=YES" >"$T/yes"
     curl -s "$pl?_HLS_skip=v2" >"$T/v2"
-    ! grep -q 'ID="ad-0"' "$T/full"
+    run ! grep -q 'ID="ad-0"' "$T/full"
     n=$(sed -n 's/^#EXT-X-SKIP:SKIPPED-SEGMENTS=\([0-9]*\).*/\1/p' "$T/v2")
     [ "$n" -gt 0 ]
     # YES keeps every date range, v2 only those of the segments it keeps
     [ "$(grep -c '^#EXT-X-DATERANGE' "$T/yes")" -eq "$(grep -c '^#EXT-X-DATERANGE' "$T/full")" ]
     [ "$(grep -c '^#EXT-X-DATERANGE' "$T/v2")" -eq $(( $(grep -c '^#EXT-X-DATERANGE' "$T/full") - n )) ]
     grep -q $'^#EXT-X-SKIP:SKIPPED-SEGMENTS=[0-9]*,RECENTLY-REMOVED-DATERANGES="ad-0\tad-1"$' "$T/v2"
-    ! grep -q 'RECENTLY-REMOVED' "$T/yes"
+    run ! grep -q 'RECENTLY-REMOVED' "$T/yes"
 }
 
 @test "1000 concurrent blocked requests are all answered when the part lands" {
@@ -557,4 +558,17 @@ PY
     echo "$output"
     [[ "${lines[0]}" == *" closed" ]]
     [ "$(code "$U/healthz")" = 200 ]
+}
+
+@test "a bad option value names the option once: --threads, not ----threads" {
+    run cs-serve --root "$ROOT" --threads 0
+    [ "$status" -eq 2 ]
+    one_line "$output"
+    [ "$output" = "cs-serve: invalid value '0' for --threads: expected a whole number in range" ]
+    run cs-serve --root "$ROOT" --timeout 0
+    [ "$status" -eq 2 ]
+    [[ "$output" == "cs-serve: invalid value '0' for --timeout: "* ]]
+    run cs-serve --root "$ROOT" --max-upload x
+    [ "$status" -eq 2 ]
+    [[ "$output" == "cs-serve: invalid value 'x' for --max-upload: "* ]]
 }

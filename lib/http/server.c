@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "opt.h"
 #include "sig.h"
 #include "stats.h"
 #include "http/http.h"
@@ -433,11 +434,9 @@ static int serve(struct cs_http *h)
         cs_error("cannot watch '%s': %s", h->cfg.root, CS_ERRSTR(ret));
         return ret;
     }
-    ret = cs_stats_open(&st, h->cfg.stats);
-    if (ret < 0) {
-        cs_error("cannot open '%s': %s", h->cfg.stats, CS_ERRSTR(ret));
+    ret = cs_opt_stats_open(&st, h->cfg.stats);
+    if (ret < 0)
         goto out;
-    }
     ret = start(h);
     if (ret < 0)
         goto out;

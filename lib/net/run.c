@@ -14,7 +14,7 @@ int cs_transfer_opt(struct cs_transfer_args *a, int key, const char *arg)
 
     if (key == 't') {
         if (cs_parse_seconds(arg, &a->timeout) < 0 || a->timeout <= 0)
-            return cs_opt_bad("--timeout", arg, "seconds, like 5 or 0.5");
+            return cs_opt_bad("timeout", arg, "seconds, like 5 or 0.5");
         return 0;
     }
     if (!strcmp(arg, "forever")) {
@@ -22,7 +22,7 @@ int cs_transfer_opt(struct cs_transfer_args *a, int key, const char *arg)
         return 0;
     }
     if (cs_parse_int(arg, 0, 1000000, &n) < 0)
-        return cs_opt_bad("--retry", arg, "a count or 'forever'");
+        return cs_opt_bad("retry", arg, "a count or 'forever'");
     a->retry = (int)n;
     return 0;
 }
@@ -48,12 +48,13 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir)
     t.retry = a->retry;
     t.once = a->once;
     ret = cs_sig_install();
-    if (ret >= 0)
-        ret = cs_stats_open(&t.stats, a->stats);
     if (ret < 0) {
         cs_error("cannot start: %s", CS_ERRSTR(ret));
         goto out;
     }
+    ret = cs_opt_stats_open(&t.stats, a->stats);
+    if (ret < 0)
+        goto out;
     ret = dir == CS_NET_SEND ? cs_transfer_send(&net, &t)
                              : cs_transfer_recv(&net, &t);
     if (ret < 0 && ret != CS_ESTOP)
