@@ -50,8 +50,8 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
 MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
 
-.PHONY: all deps build check asan install uninstall clean demo completions \
-        test tools
+.PHONY: all deps build check asan asan-build lint install uninstall clean \
+        demo completions test tools
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -86,14 +86,35 @@ completions: build
 test: build
 	@CS_BIN=$(CURDIR)/$(B) CS_TOOLS=$(CURDIR)/$(O)/tools scripts/run-tests.sh $(TESTS)
 
-check: deps
+# The sanitizer build: bin-asan/ and build-asan/.
+ASAN_MAKE = $(MAKE) --no-print-directory O=build-asan B=bin-asan \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined"
+
+# Shell files: bats tests with their helpers, and the scripts. A bats check
+# written `[ A ] && B` cannot fail on A (nor can a bare `! cmd`, which
+# shellcheck reports): refused as well.
+lint:
+	@shellcheck -S warning -s bash tests/*.bats tests/*.bash
+	@shellcheck -S warning -x scripts/*.sh examples/*.sh examples/*/*.sh bench/*.sh
+	@! grep -nE '^\s+\[\[? .*\]\]? && (\[|one_line|grep|cmp|diff)' tests/*.bats || \
+	    { echo 'lint: in bats, only the last part of `A && B` can fail a test' >&2; false; }
+
+# Every test against bin/, then the tests tagged `sanitize` (bad input and
+# parsers) against the sanitizer build, where a report fails the run; one
+# summary line for both.
+check: deps lint
 	@$(MAKE) --no-print-directory build
-	@$(MAKE) --no-print-directory test
+	@$(ASAN_MAKE) build
+	@CS_BIN=$(CURDIR)/$(B) CS_TOOLS=$(CURDIR)/$(O)/tools \
+	    CS_SANITIZE_BIN=$(CURDIR)/bin-asan \
+	    CS_SANITIZE_TOOLS=$(CURDIR)/build-asan/tools scripts/run-tests.sh $(TESTS)
+
+asan-build:
+	@$(ASAN_MAKE) build
 
 asan: deps
-	@$(MAKE) --no-print-directory O=build-asan B=bin-asan \
-	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    LDFLAGS="-fsanitize=address,undefined" test
+	@$(ASAN_MAKE) test
 
 demo: deps
 	@$(MAKE) --no-print-directory build

@@ -33,8 +33,8 @@ maps=() spec=""
 for i in "${!rungs[@]}"; do
     size=${rungs[$i]%%:*} rate=${rungs[$i]#*:}
     graph+="[s$i]"
-    maps+=(-map "[v$i]" -c:v:$i libx264 -b:v:$i "$rate" -maxrate:v:$i "$rate"
-           -minrate:v:$i "$rate" -bufsize:v:$i "$rate")
+    maps+=(-map "[v$i]" "-c:v:$i" libx264 "-b:v:$i" "$rate" "-maxrate:v:$i" "$rate"
+           "-minrate:v:$i" "$rate" "-bufsize:v:$i" "$rate")
     spec+="${spec:+,}${size#*x}p:$rate"
 done
 graph+=";"
@@ -92,8 +92,8 @@ psnr() { # FILE VIDEO-INDEX WxH: mean PSNR (y) against the scaled source
 
 printf '%-10s %10s %10s %12s\n' "" cs-ladder ffmpeg "ffmpeg/cs"
 for m in wall cpu rss; do
-    a=$(${m}_$( [ $m = rss ] && echo kb || echo s) ladder)
-    b=$(${m}_$( [ $m = rss ] && echo kb || echo s) ffmpeg)
+    a=$("${m}_$( [ $m = rss ] && echo kb || echo s)" ladder)
+    b=$("${m}_$( [ $m = rss ] && echo kb || echo s)" ffmpeg)
     printf '%-10s %10s %10s %12s\n' "$m$( [ $m = rss ] && echo ' KiB' || echo ' s')" \
         "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
 done

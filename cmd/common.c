@@ -57,7 +57,8 @@ int cs_cmd_start(struct cs_stats **stats, const char *path,
         return 0;
     ret = cs_stats_open(stats, path);
     if (ret < 0)
-        return cs_err_setx(err, ret, CS_EXIT_USAGE, "cannot open '%s': %s",
-                           path, CS_ERRSTR(ret));
+        return cs_err_setx(err, ret, CS_EXIT_USAGE,
+                           "cannot open '%s' for --stats: %s", path,
+                           CS_ERRSTR(ret));
     return 0;
 }

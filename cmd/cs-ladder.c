@@ -126,8 +126,7 @@ int main(int argc, char **argv)
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
     cs_rungs_defaults(c.cfg.rungs, c.cfg.nb_rungs, &c.global);
-    c.cfg.stats = common.stats;
-    ret = cs_cmd_start(NULL, NULL, &err);
+    ret = cs_cmd_start(&c.cfg.stats, common.stats, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
     ret = cs_ladder_run(&c.cfg);

@@ -38,10 +38,12 @@ wait_for() { # FILE SECONDS
 }
 
 # A handful of short synthetic clips of different sizes, rates and audio
-# layouts (one silent), so that the demo needs no download.
+# layouts (one silent), so that the demo needs no download. The length is
+# the input's -t: not every lavfi source has a duration option (mandelbrot
+# and life have none). A clip that cannot be made stops with a message.
 make_clips() { # DIR
     local d=$1
-    mkdir -p "$d"
+    mkdir -p "$d" || return 1
     local -a specs=(
         "testsrc2=size=640x360:rate=25|sine=frequency=440:sample_rate=48000|8"
         "smptebars=size=480x360:rate=30000/1001|sine=frequency=660:sample_rate=44100|6"
@@ -49,17 +51,20 @@ make_clips() { # DIR
         "testsrc=size=854x480:rate=30|sine=frequency=330:sample_rate=22050|7"
         "life=size=320x240:rate=25:mold=10:ratio=0.1:death_color=#C83232:life_color=#00ff00|sine=frequency=550:sample_rate=32000|6"
     )
-    local i=1 s v a t
+    local i=1 s v a t out
     for s in "${specs[@]}"; do
         IFS='|' read -r v a t <<<"$s"
-        local out
         out=$(printf '%s/cat-%04d.mp4' "$d" "$i")
-        if [ ! -s "$out" ]; then
-            ffmpeg -nostdin -loglevel error -y -f lavfi -i "$v:duration=$t" \
-                ${a:+-f lavfi -i "$a:duration=$t"} -c:v libx264 -preset veryfast \
-                -pix_fmt yuv420p ${a:+-c:a aac -b:a 96k} -movflags +faststart \
-                -shortest "$out.tmp.mp4" && mv "$out.tmp.mp4" "$out"
-        fi
         i=$((i + 1))
+        [ -s "$out" ] && continue
+        if ! ffmpeg -nostdin -loglevel error -y -t "$t" -f lavfi -i "$v" \
+            ${a:+-t "$t" -f lavfi -i "$a"} -c:v libx264 -preset veryfast \
+            -pix_fmt yuv420p ${a:+-c:a aac -b:a 96k} -movflags +faststart \
+            -shortest "$out.tmp.mp4"; then
+            rm -f "$out.tmp.mp4"
+            say "cannot make the clip '$out' from '$v'"
+            return 1
+        fi
+        mv "$out.tmp.mp4" "$out" || return 1
     done
 }

@@ -12,6 +12,8 @@ int cs_exit_status(int err)
         return CS_EXIT_OK;
     switch (err) {
     case CS_EUSAGE:
+    case AVERROR_HTTP_UNAUTHORIZED: /* credentials missing or rejected */
+    case AVERROR_HTTP_FORBIDDEN:
     case AVERROR_OPTION_NOT_FOUND:
     case AVERROR_PROTOCOL_NOT_FOUND:
     case AVERROR_MUXER_NOT_FOUND:
@@ -23,7 +25,12 @@ int cs_exit_status(int err)
     case AVERROR_DECODER_NOT_FOUND:
     case AVERROR_DEMUXER_NOT_FOUND:
     case AVERROR_STREAM_NOT_FOUND:
-    case AVERROR(ENOENT):
+    case AVERROR(ENOENT):       /* the input is missing ... */
+    case AVERROR(EISDIR):       /* ... or not a file */
+    case AVERROR(ENOTDIR):
+    case AVERROR_HTTP_BAD_REQUEST:
+    case AVERROR_HTTP_NOT_FOUND:
+    case AVERROR_HTTP_OTHER_4XX: /* the server says: not worth retrying */
         return CS_EXIT_DATA;
     case CS_ENET:
     case AVERROR(ECONNREFUSED):
@@ -34,11 +41,6 @@ int cs_exit_status(int err)
     case AVERROR(ENETUNREACH):
     case AVERROR(ENETDOWN):
     case AVERROR(EPIPE):
-    case AVERROR_HTTP_BAD_REQUEST:
-    case AVERROR_HTTP_UNAUTHORIZED:
-    case AVERROR_HTTP_FORBIDDEN:
-    case AVERROR_HTTP_NOT_FOUND:
-    case AVERROR_HTTP_OTHER_4XX:
     case AVERROR_HTTP_SERVER_ERROR:
         return CS_EXIT_NET;
     default:

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "stats.h"
 
 enum {
     KEY_VERSION = 0x10000,

@@ -115,4 +115,5 @@ int cs_parse_rational(const char *s, AVRational *out);
 int cs_opt_bad(struct cs_err *err, const char *opt, const char *value,
                const char *expected);
 
+
 #endif

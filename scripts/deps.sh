@@ -23,7 +23,7 @@ fi
 
 # npm packages: reinstall when package.json is newer than the install.
 stamp=node_modules/.cs-deps
-if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find package.json -newer "$stamp")" ]; then
     echo "deps: installing npm packages" >&2
     npm install --no-audit --no-fund --no-package-lock --loglevel=error >&2
     touch "$stamp"

@@ -80,7 +80,7 @@ gen_zsh() { # PROG
         if [ -n "$short" ]; then
             spec="'(-$short --$name)'{-$short,--$name}'[$help]$action'"
         else
-            spec="'--$name[$help]$action'"
+            spec="'--${name}[$help]$action'"
         fi
         echo "  $spec \\"
     done < <("$bindir/$p" --dump-options | tr '\t' '\037')

@@ -42,7 +42,8 @@ asamples() {
         { prev = $1 } END { exit bad }'
     frames=$(vpts "$T/out.nut" | wc -l)
     # the inputs last 2 + 2.002 + 2 s: 150 frames, within two frames
-    [ "$frames" -ge 148 ] && [ "$frames" -le 152 ]
+    [ "$frames" -ge 148 ]
+    [ "$frames" -le 152 ]
     # audio matches the video within one frame (1920 samples at 25 fps)
     samples=$(asamples "$T/out.nut")
     diff=$(( samples - frames * 1920 ))
@@ -125,32 +126,41 @@ PY
     tail -1 "$T/stats" | jq -e '.final == true and .frames == 50 and .inputs == 1'
 }
 
+# bats test_tags=sanitize
 @test "bad input: random bytes, a truncated mp4, empty stdin, a missing file" {
     junk "$T/rnd" 50000
     head -c 30000 "$T/a.mp4" > "$T/trunc.mp4"
     run cs-decode -o "$T/o1.nut" "$T/rnd"
-    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$status" -eq 3 ]
+    one_line "$output"
     [ "$output" = "cs-decode: cannot open '$T/rnd': invalid data" ]
     run cs-decode -o "$T/o2.nut" "$T/trunc.mp4"
-    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$status" -eq 3 ]
+    one_line "$output"
     run bash -c "cs-decode -o '$T/o3.nut' < /dev/null"
-    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$status" -eq 3 ]
+    one_line "$output"
     [ "$output" = "cs-decode: cannot open '-': empty input" ]
     run cs-decode -o "$T/o4.nut" "$T/missing.mp4"
-    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$status" -eq 3 ]
+    one_line "$output"
     [ "$output" = "cs-decode: cannot open '$T/missing.mp4': no such file or directory" ]
     # nothing half-written is left behind
-    [ "$(find "$T" -mindepth 1 -maxdepth 1 \( -name 'o[0-9]*' -o -name '*.tmp-*' \) | wc -l)" -eq 0 ]
+    [ -z "$(find "$T" -maxdepth 1 -name 'o[0-9]*' -o -maxdepth 1 -name '*.tmp-*')" ]
 }
 
+# bats test_tags=sanitize
 @test "usage errors exit 2 with one line" {
     run cs-decode --size 33x17 "$T/a.mp4"
-    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$status" -eq 2 ]
+    one_line "$output"
     [ "$output" = "cs-decode: invalid value '33x17' for --size: expected an even size like 1280x720" ]
     run cs-decode --bogus
-    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$status" -eq 2 ]
+    one_line "$output"
     run cs-decode --playlist - "$T/a.mp4"
-    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$status" -eq 2 ]
+    one_line "$output"
 }
 
 @test "decodes from an http URL" {
@@ -166,7 +176,8 @@ PY
     [ "$(vpts "$T/out.nut" | wc -l)" -eq 50 ]
     # the server is gone: the peer is unavailable
     run timeout 30 cs-decode -o "$T/out2.nut" "http://127.0.0.1:$port/fs.mp4"
-    [ "$status" -eq 4 ] && one_line "$output"
+    [ "$status" -eq 4 ]
+    one_line "$output"
     [ "$output" = "cs-decode: cannot open 'http://127.0.0.1:$port/fs.mp4': connection refused" ]
 }
 

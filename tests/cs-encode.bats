@@ -76,26 +76,34 @@ gop_exact() { # FILE GOP COUNT
 @test "the output file appears whole or not at all" {
     junk "$T/rnd" 50000
     run cs-encode -o "$T/out.ts" "$T/rnd"
-    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$status" -eq 3 ]
+    one_line "$output"
     [ "$output" = "cs-encode: cannot open '$T/rnd': invalid data" ]
-    [ "$(find "$T" -mindepth 1 -maxdepth 1 ! -name rnd | wc -l)" -eq 0 ]
+    [ -z "$(find "$T" -mindepth 1 ! -name rnd)" ]
 }
 
+# bats test_tags=sanitize
 @test "bad input and usage: empty stdin, missing file, bad values, av1 in TS" {
     run bash -c "cs-encode -o '$T/o.ts' < /dev/null"
-    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$status" -eq 3 ]
+    one_line "$output"
     [ "$output" = "cs-encode: cannot open '-': empty input" ]
     run cs-encode "$T/missing.nut"
-    [ "$status" -eq 3 ] && one_line "$output"
+    [ "$status" -eq 3 ]
+    one_line "$output"
     run cs-encode --bitrate fast
-    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$status" -eq 2 ]
+    one_line "$output"
     [ "$output" = "cs-encode: invalid value 'fast' for --bitrate: expected a rate like 800k or 2M" ]
     run cs-encode --codec vp9
-    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$status" -eq 2 ]
+    one_line "$output"
     run cs-encode --codec av1 --format ts
-    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$status" -eq 2 ]
+    one_line "$output"
     run cs-encode --frobnicate
-    [ "$status" -eq 2 ] && one_line "$output"
+    [ "$status" -eq 2 ]
+    one_line "$output"
     [ "$output" = "cs-encode: unknown option '--frobnicate'; try 'cs-encode --help'" ]
 }
 

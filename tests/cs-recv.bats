@@ -89,7 +89,7 @@ teardown() {
     kill_spawned
     grep -q "rejected 127.0.0.1: unknown stream id 'cam9'" "$T/err"
     grep -q "stream id 'viewer' may not publish" "$T/err"
-    ! grep -q "camsecret\|wrongsecret" "$T/err"
+    run ! grep -q "camsecret\|wrongsecret" "$T/err"
     diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
 }
 
@@ -131,7 +131,7 @@ teardown() {
     [ "$status" -eq 0 ]
     wait "$(tail -n 1 "$T/pids")"
     grep -q "rejected a publisher from 127.0.0.1: wrong stream key" "$T/err"
-    ! grep -q "stolen-key\|key-0042" "$T/err"
+    run ! grep -q "stolen-key\|key-0042" "$T/err"
     diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
     [ "$(probe "$T/out.ts" stream=codec_name a | sort -u)" = aac ]
 }

@@ -138,6 +138,7 @@ PY
     [[ "$output" == "cs-segment: --segment 1.5 is not a multiple of the GOP of 'hi' (1 s)" ]]
 }
 
+# bats test_tags=sanitize
 @test "bad options and bad input are refused with one line" {
     run cs-segment --part 0.1 "$IN" -o "$T/o"
     [ "$status" -eq 2 ]

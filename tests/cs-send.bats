@@ -12,6 +12,7 @@ teardown() {
     kill_spawned
 }
 
+# bats test_tags=sanitize
 @test "cs-send: a malformed URL is a usage error (2) in one line" {
     run cs-send "srt//127.0.0.1:9000" <"$CLIP"
     [ "$status" -eq 2 ]
@@ -44,6 +45,7 @@ teardown() {
     one_line "$output"
 }
 
+# bats test_tags=sanitize
 @test "cs-send: garbage instead of MPEG-TS on stdin exits 3" {
     local port
     port=$(free_port udp)
@@ -152,4 +154,13 @@ CONF
     [ "$status" -eq 0 ]
     wait "$(tail -n 1 "$T/pids")"
     same_ts "$CLIP" "$T/out.ts"
+}
+
+@test "a bad --timeout or --retry names the option once (--timeout, not ----timeout)" {
+    run cs-send --timeout x udp://127.0.0.1:9
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-send: invalid value 'x' for --timeout: expected seconds, like 5 or 0.5" ]
+    run cs-recv --retry x udp://127.0.0.1:9
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-recv: invalid value 'x' for --retry: expected a count or 'forever'" ]
 }

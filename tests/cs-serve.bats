@@ -122,7 +122,7 @@ code() {
     kill "$SERVE_PID"
     wait "$SERVE_PID" || true
     SERVE_PID=
-    ! grep -q 't0ken-s3cret\|wrong' "$T/serve.err"
+    run ! grep -q 't0ken-s3cret\|wrong' "$T/serve.err"
     # without --ingest-token, PUT is not a method this server takes
     timeout 20 cs-serve --root "$ROOT" --listen 127.0.0.1:$PORT 2>/dev/null &
     SERVE_PID=$!
@@ -199,6 +199,7 @@ probe3() {
     [ "$(code $U/s/v0/9.3.m4s)" = 404 ]
 }
 
+# bats test_tags=sanitize
 @test "bad directives give 400 at once, ENDLIST makes them moot" {
     python3 "$LLHLS" write "$ROOT/s/v0" 22
     serve
@@ -262,20 +263,20 @@ probe3() {
     curl -s "$pl" >"$T/full"
     curl -s "$pl?_HLS_skip=YES" >"$T/yes"
     curl -s "$pl?_HLS_skip=v2" >"$T/v2"
-    ! grep -q 'ID="ad-0"' "$T/full"
+    run ! grep -q 'ID="ad-0"' "$T/full"
     n=$(sed -n 's/^#EXT-X-SKIP:SKIPPED-SEGMENTS=\([0-9]*\).*/\1/p' "$T/v2")
     [ "$n" -gt 0 ]
     # YES keeps every date range, v2 only those of the segments it keeps
     [ "$(grep -c '^#EXT-X-DATERANGE' "$T/yes")" -eq "$(grep -c '^#EXT-X-DATERANGE' "$T/full")" ]
     [ "$(grep -c '^#EXT-X-DATERANGE' "$T/v2")" -eq $(( $(grep -c '^#EXT-X-DATERANGE' "$T/full") - n )) ]
     grep -q $'^#EXT-X-SKIP:SKIPPED-SEGMENTS=[0-9]*,RECENTLY-REMOVED-DATERANGES="ad-0\tad-1"$' "$T/v2"
-    ! grep -q 'RECENTLY-REMOVED' "$T/yes"
+    run ! grep -q 'RECENTLY-REMOVED' "$T/yes"
 }
 
 @test "1000 concurrent blocked requests are all answered when the part lands" {
     export LLHLS_PPS=50     # target duration 10 s: no 503 while they gather
     python3 "$LLHLS" write "$ROOT/s/v0" 120
-    serve
+    serve --max-per-address 1100    # all from 127.0.0.1, and /metrics
     python3 "$LLHLS" many "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" 1000 \
         --timeout 60 >"$T/many" &
     pid=$!
@@ -413,4 +414,161 @@ time.sleep(4)" &
     [ "$st" -eq 0 ]
     tail -n 1 "$T/stats" | jq -e '.final == true and .requests >= 3 and
         .blocked == 0 and has("sent_bytes") and has("connections")'
+}
+
+@test "a folder's redirect stays on this server: //host/ never goes out" {
+    mkdir -p "$ROOT/live" "$ROOT/a b%"
+    python3 "$LLHLS" write "$ROOT/evil.example.com/v0" 3
+    serve
+    loc() {
+        hdrs --path-as-is "$U$1" | sed -n 's/^location: //p'
+    }
+    [ "$(loc //evil.example.com)" = /evil.example.com/ ]
+    [ "$(loc //live)" = /live/ ]
+    [ "$(loc ///live)" = /live/ ]
+    [ "$(loc /live)" = /live/ ]
+    [ "$(loc /a%20b%25)" = /a%20b%25/ ]
+    # followed, it ends on this server at the folder's page
+    run curl -s -L -o /dev/null -w '%{http_code} %{url_effective}' \
+        --path-as-is "$U//evil.example.com"
+    [ "$output" = "200 $U/evil.example.com/" ]
+}
+
+# Hold N idle connections to $PORT from the addresses in SRCS (a comma-
+# separated list, used in turn) for HOLD seconds; after two seconds (all
+# accepted, none at the 5 s header timeout yet), write how many the server
+# still holds open into FILE.
+flood() {
+    local n=$1 srcs=$2 hold=$3 file=$4
+    python3 - "$PORT" "$n" "$srcs" "$hold" "$file" <<'PY' &
+import select, socket, sys, time
+port, n, srcs, hold, out = sys.argv[1:6]
+srcs = srcs.split(',')
+socks = []
+for i in range(int(n)):
+    s = socket.socket()
+    s.bind((srcs[i % len(srcs)], 0))
+    s.connect(('127.0.0.1', int(port)))
+    socks.append(s)
+time.sleep(2)
+alive = sum(1 for s in socks if not select.select([s], [], [], 0)[0])
+open(out, 'w').write('%d\n' % alive)
+time.sleep(float(hold))
+PY
+    FLOOD_PID=$!
+}
+
+@test "connections from one address are held to --max-per-address (64)" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    serve
+    flood 300 127.0.0.1 6 "$T/alive"
+    wait_file "$T/alive" 20
+    cat "$T/alive"
+    [ "$(cat "$T/alive")" -eq 64 ]
+    # the 65th from that address is turned away, another address is served
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$U/s/v0/1.m4s"
+    [ "$output" = 000 ]
+    run curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+        --interface 127.0.0.2 "$U/s/v0/1.m4s"
+    [ "$output" = 200 ]
+    wait "$FLOOD_PID"
+    [ "$(code "$U/s/v0/1.m4s")" = 200 ]
+    # the option sets it
+    port2=$(free_port)
+    timeout 60 cs-serve --root "$ROOT" --listen "127.0.0.1:$port2" \
+        --max-per-address 20 2>/dev/null &
+    pid2=$!
+    wait_port "$port2"
+    PORT=$port2 flood 100 127.0.0.1 0 "$T/alive20"
+    wait "$FLOOD_PID"
+    kill "$pid2"
+    wait "$pid2" || true
+    [ "$(cat "$T/alive20")" -eq 20 ]
+}
+
+@test "the connection limit fits the open file limit; a flood of idle heads is shed" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    (ulimit -n 256 && exec timeout 170 cs-serve --root "$ROOT" \
+        --listen "127.0.0.1:$PORT" 2>"$T/serve.err") &
+    SERVE_PID=$!
+    wait_port "$PORT"
+    # 300 idle connections from 30 addresses: more than 256 descriptors
+    flood 300 "$(printf '127.0.1.%d,' $(seq 30) | sed 's/,$//')" 40 \
+        "$T/alive"
+    wait_file "$T/alive" 20
+    # a real request (a socket and a file) is served once the 5 s header
+    # timeout has shed the idle ones, long before the 30 s idle timeout
+    run curl -s -o "$T/got" -w '%{http_code}' --max-time 20 \
+        --interface 127.0.0.2 "$U/s/v0/1.m4s"
+    kill "$FLOOD_PID"
+    wait "$FLOOD_PID" || true
+    cat "$T/serve.err"
+    [ "$output" = 200 ]
+    cmp "$T/got" "$ROOT/s/v0/1.m4s"
+    grep -qx "cs-serve: warning: open file limit 256: holding at most 192 connections, not 10000" "$T/serve.err"
+    [ "$(grep -ci 'too many open files' "$T/serve.err")" -eq 0 ]
+}
+
+# Send BYTES (a Python expression) on a fresh connection, read until the
+# server closes it (at most 10 s): prints the seconds waited, "closed" or
+# "open", then what came back.
+raw() {
+    python3 - "$PORT" "$1" <<'PY'
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.sendall(eval(sys.argv[2]))
+s.settimeout(10)
+t, got, state = time.time(), b'', 'closed'
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except socket.timeout:
+    state = 'open'
+except ConnectionResetError:
+    pass
+print(round(time.time() - t), state)
+print(got.decode('latin-1'))
+PY
+}
+
+@test "bad request heads: one 400 without Host, junk is dropped within the header timeout" {
+    serve
+    # HTTP/1.1 needs exactly one Host (RFC 9112, 3.2): one 400, then close
+    run raw "b'GET /healthz HTTP/1.1\r\n\r\n'"
+    echo "$output"
+    [[ "${lines[0]}" == *" closed" ]]
+    [[ "${lines[1]}" == "HTTP/1.1 400 Bad Request"* ]]
+    [ "$(grep -c '^HTTP/' <<<"$output")" -eq 1 ]
+    run raw "b'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'"
+    [[ "${lines[1]}" == "HTTP/1.1 400 Bad Request"* ]]
+    run raw "b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'"
+    [[ "${lines[1]}" == "HTTP/1.1 200 OK"* ]]
+    run raw "b'GET /healthz HTTP/1.0\r\n\r\n'"
+    [[ "${lines[1]}" == "HTTP/1.1 200 OK"* ]]
+    # binary junk with a line end: one 400
+    run raw "bytes(range(256)) * 4"
+    [[ "${lines[1]}" == "HTTP/1.1 400 Bad Request"* ]]
+    [ "$(grep -c '^HTTP/' <<<"$output")" -eq 1 ]
+    # a TLS hello (no line end ever comes): closed by the 5 s header
+    # timeout, not held for the 30 s idle timeout
+    run raw "b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + bytes(100)"
+    echo "$output"
+    [[ "${lines[0]}" == *" closed" ]]
+    [ "$(code "$U/healthz")" = 200 ]
+}
+
+@test "a bad option value names the option once: --threads, not ----threads" {
+    run cs-serve --root "$ROOT" --threads 0
+    [ "$status" -eq 2 ]
+    one_line "$output"
+    [ "$output" = "cs-serve: invalid value '0' for --threads: expected a whole number from 1 to 64" ]
+    run cs-serve --root "$ROOT" --timeout 0
+    [ "$status" -eq 2 ]
+    [[ "$output" == "cs-serve: invalid value '0' for --timeout: "* ]]
+    run cs-serve --root "$ROOT" --max-upload x
+    [ "$status" -eq 2 ]
+    [[ "$output" == "cs-serve: invalid value 'x' for --max-upload: "* ]]
 }

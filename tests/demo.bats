@@ -27,3 +27,23 @@ load helper
     jq -e '.ok and .advanced > 4' <<<"$output"
     [ "$demo_status" -eq 0 ]
 }
+
+@test "the demo's clip maker makes every clip, silently" {
+    run bash -c '. "$1/examples/lib.sh" && make_clips "$2"' _ "$REPO" "$T/clips"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    local f n=0 dur
+    for f in "$T"/clips/cat-*.mp4; do
+        [ "$(probe "$f" stream=codec_type v)" = video ]
+        dur=$(probe "$f" format=duration)
+        echo "$f: $dur s"
+        [ "${dur%.*}" -ge 5 ]
+        n=$((n + 1))
+    done
+    [ "$n" -eq 5 ]
+    # made once: a second run keeps them and is silent too
+    run bash -c '. "$1/examples/lib.sh" && make_clips "$2"' _ "$REPO" "$T/clips"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}

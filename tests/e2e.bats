@@ -8,14 +8,15 @@ load helper
 
 setup_file() {
     export W=$BATS_FILE_TMPDIR
-    export SRT_PORT=$(free_port udp) HTTP_PORT=$(free_port)
+    SRT_PORT=$(free_port udp) HTTP_PORT=$(free_port)
+    export SRT_PORT HTTP_PORT
     export CS_STORE=$W/assets CS_CACHE=$W/cache CS_ROOT=$W/www
     export CS_RECV_URL="srt://:$SRT_PORT?mode=listener"
     export CS_SEND_URL="srt://127.0.0.1:$SRT_PORT"
     export CS_HTTP=127.0.0.1:$HTTP_PORT
     export CS_SIZE=320x180 CS_FPS=25 CS_BITRATE=600k
     export CS_RUNGS=180p:300k,144p:150k
-    cd "$W"
+    cd "$W" || return
     "$REPO/examples/ingest-server.sh" > "$W/ingest.log" 2>&1 3>&- &
     echo $! > "$W/ingest.pid"
     "$REPO/examples/emitter.sh" > "$W/emitter.log" 2>&1 3>&- &

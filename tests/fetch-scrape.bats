@@ -79,7 +79,8 @@ PY
     wait "$pid" || true
     local n
     n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["videos"]))' "$T/store/index.json")
-    [ "$n" -ge 1 ] && [ "$n" -lt 3 ]
+    [ "$n" -ge 1 ]
+    [ "$n" -lt 3 ]
     run timeout 120 cs-fetch scrape "$URL" --to "$T/store"
     [ "$status" -eq 0 ]
     [[ "$output" == *"$((3 - n)) new video"* ]]

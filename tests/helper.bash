@@ -7,6 +7,9 @@ REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 PATH=$CS_BIN:$CS_TOOLS:$PATH
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 T=${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}
+# `run !` (a command that must fail) needs bats 1.5; a bare `! cmd` does not
+# fail a test unless it is its last command.
+bats_require_minimum_version 1.5.0
 
 # A free TCP (default) or UDP port on 127.0.0.1.
 free_port() {

@@ -22,6 +22,7 @@ teardown() {
     done
 }
 
+# shellcheck disable=SC2120 # options for cs-serve, when a test needs some
 serve() {
     timeout 170 cs-serve --root "$ROOT" --listen 127.0.0.1:$PORT \
         --assets "$REPO/node_modules/hls.js/dist" "$@" 2>"$T/serve.err" &
@@ -94,6 +95,7 @@ live_hls() {
 
 # Real LL-HLS into $ROOT/$1: ffmpeg makes 0.2 s fMP4 segments, llhls.py
 # relays each as a part (five a segment) with blocking-reload controls.
+# shellcheck disable=SC2128,SC2178 # this src is not serve_ffmpeg's array
 live_llhls() {
     local src=$T/ff-$1 secs=$2
     mkdir -p "$src"

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "opt.h"
 #include "sig.h"
 #include "stats.h"
 #include "http/http.h"
@@ -30,7 +32,9 @@ void cs_serve_defaults(struct cs_serve_cfg *cfg)
     cfg->cors_origin = "*";
     cfg->threads = 2;
     cfg->max_conns = 10000;
+    cfg->max_per_addr = 64;
     cfg->timeout = 30;
+    cfg->header_timeout = 5;
     cfg->max_header = 32 * 1024;
     cfg->max_upload = 256 << 20;
 }
@@ -72,15 +76,43 @@ static enum MHD_Result options(struct cs_req *r)
     return cs_http_queue(r, MHD_HTTP_NO_CONTENT, resp, 0);
 }
 
-static enum MHD_Result redirect_dir(struct cs_req *r, const char *url)
+/* "/" + REL (the resolved path below the root) + "/", every byte but
+ * unreserved ones and '/' percent-encoded: always a path on this server,
+ * never "//host/" (a scheme-relative URL leading elsewhere). */
+static int dir_location(const char *rel, char *out, size_t size)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        0, "", MHD_RESPMEM_PERSISTENT);
-    char loc[PATH_MAX + 2];
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
 
+    out[n++] = '/';
+    for (const unsigned char *p = (const unsigned char *)rel; *p; p++) {
+        if (n + 4 >= size)
+            return AVERROR(ENAMETOOLONG);
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~/", *p)) {
+            out[n++] = (char)*p;
+            continue;
+        }
+        out[n++] = '%';
+        out[n++] = hex[*p >> 4];
+        out[n++] = hex[*p & 15];
+    }
+    if (n > 1)
+        out[n++] = '/';
+    out[n] = 0;
+    return 0;
+}
+
+static enum MHD_Result redirect_dir(struct cs_req *r)
+{
+    struct MHD_Response *resp;
+    char loc[PATH_MAX * 3 + 2];
+
+    if (dir_location(r->rel, loc, sizeof(loc)) < 0)
+        return cs_http_error(r, MHD_HTTP_NOT_FOUND);
+    resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
-    snprintf(loc, sizeof(loc), "%s/", url);
     cs_http_common(r->h, resp, 0);
     MHD_add_response_header(resp, "Location", loc);
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
@@ -122,7 +154,7 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
         r->kind = CS_KIND_PAGE;
         if (n > 1 && url[n - 1] == '/')
             return cs_player_stream(r, r->rel);
-        return redirect_dir(r, url);
+        return redirect_dir(r);
     }
     if (r->kind == CS_KIND_PLAYLIST)
         return cs_llhls_playlist(r);
@@ -156,6 +188,32 @@ static struct cs_req *new_req(struct cs_http *h, struct MHD_Connection *c,
     return r;
 }
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value)
+{
+    if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* RFC 9112, 3.2: an HTTP/1.1 request carries exactly one Host. (Not left
+ * to MHD_OPTION_STRICT_FOR_CLIENT: libmicrohttpd 0.9.75 answers the
+ * errors it finds in headers with two header blocks.) */
+static int host_ok(struct MHD_Connection *c, const char *version)
+{
+    int n = 0;
+
+    if (strcmp(version, MHD_HTTP_VERSION_1_1))
+        return 1;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
+    return n == 1;
+}
+
+static unsigned seconds(double s)
+{
+    return (unsigned)(s + 0.999);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                                const char *url, const char *method,
                                const char *version, const char *data,
@@ -168,6 +226,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        /* the head is complete: from now on the idle timeout applies */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  seconds(r->h->cfg.timeout));
+        if (!host_ok(c, version))
+            return cs_http_error(r, MHD_HTTP_BAD_REQUEST);
         /* answering before the request is complete closes the
          * connection: wait for the next call, except for ingest, which
          * refuses bad tokens before reading a body */
@@ -267,6 +330,14 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss,
     return 0;
 }
 
+/* A connection that has not sent a whole request head is not kept as
+ * long as one that has: idle and junk connections go first. */
+static double header_timeout(const struct cs_serve_cfg *cfg)
+{
+    return cfg->header_timeout < cfg->timeout ? cfg->header_timeout :
+                                                cfg->timeout;
+}
+
 static int start(struct cs_http *h)
 {
     struct sockaddr_storage ss;
@@ -287,7 +358,8 @@ static int start(struct cs_http *h)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_conns,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(h->cfg.timeout + 0.999),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->cfg.max_per_addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, seconds(header_timeout(&h->cfg)),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)h->cfg.max_header,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
         MHD_OPTION_NOTIFY_COMPLETED, completed, h,
@@ -351,21 +423,16 @@ static cJSON *stats_obj(struct cs_http *h)
     return o;
 }
 
-static int serve(struct cs_http *h)
+static int serve(struct cs_http *h, struct cs_stats *st)
 {
-    struct cs_stats *st = NULL;
     struct cs_live_cb cb = { suspend_cb, wake_cb };
     int ret;
 
     ret = cs_live_open(&h->live, h->root, &cb);
     if (ret < 0) {
         cs_error("cannot watch '%s': %s", h->cfg.root, CS_ERRSTR(ret));
+        cs_stats_close(&st, NULL);
         return ret;
-    }
-    ret = cs_stats_open(&st, h->cfg.stats);
-    if (ret < 0) {
-        cs_error("cannot open '%s': %s", h->cfg.stats, CS_ERRSTR(ret));
-        goto out;
     }
     ret = start(h);
     if (ret < 0)
@@ -385,12 +452,12 @@ static int serve(struct cs_http *h)
     h->daemon = NULL;
     ret = 0;
 out:
-    cs_stats_close(&st, st ? stats_obj(h) : NULL);
+    cs_stats_close(&st, st && h->live ? stats_obj(h) : NULL);
     cs_live_close(&h->live);
     return ret;
 }
 
-int cs_serve_run(const struct cs_serve_cfg *cfg)
+int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats)
 {
     struct cs_http *h = calloc(1, sizeof(*h));
     struct stat st;
@@ -404,6 +471,7 @@ int cs_serve_run(const struct cs_serve_cfg *cfg)
         cs_error("cannot serve '%s': %s", cfg->root,
                  errno == ENOENT ? "no such folder" : "not a folder");
         free(h);
+        cs_stats_close(&stats, NULL);
         return CS_EUSAGE;
     }
     find_assets(h);
@@ -413,7 +481,8 @@ int cs_serve_run(const struct cs_serve_cfg *cfg)
     h->root_fd = open(h->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     h->assets_fd = h->assets[0] ?
         open(h->assets, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-    ret = serve(h);
+    ret = serve(h, stats);
+    stats = NULL;
     if (h->root_fd >= 0)
         close(h->root_fd);
     if (h->assets_fd >= 0)

@@ -14,18 +14,22 @@ struct cs_serve_cfg {
     const char *cors_origin;   /* Access-Control-Allow-Origin */
     int threads;               /* libmicrohttpd thread pool */
     int max_conns;             /* connection limit */
-    double timeout;            /* idle seconds per connection */
+    int max_per_addr;          /* connections from one client address */
+    double timeout;            /* idle seconds once a request came */
+    double header_timeout;     /* seconds to send a whole request head */
     int64_t max_header;        /* request line + headers, bytes */
     int64_t max_upload;        /* ingest body, bytes */
-    const char *stats;         /* --stats FILE|- or NULL */
 };
 
 /* Defaults for every field. */
 void cs_serve_defaults(struct cs_serve_cfg *cfg);
 
+struct cs_stats;
+
 /* Serve until a stop is requested (sig.h). Returns 0 on a clean stop,
  * CS_EUSAGE for a bad configuration (after one line on stderr), or
- * another negative code. */
-int cs_serve_run(const struct cs_serve_cfg *cfg);
+ * another negative code. STATS (may be NULL) is written to once a second
+ * and closed. */
+int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats);
 
 #endif

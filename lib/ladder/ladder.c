@@ -11,6 +11,7 @@
 #include "ladder/tsfix.h"
 #include "log.h"
 #include "media/input.h"
+#include "opt.h"
 #include "sig.h"
 #include "stats.h"
 
@@ -412,11 +413,7 @@ int cs_ladder_run(const struct cs_ladder_config *cfg)
     cs_tsfix_init(&l->tl, MAX_GAP_US);
     pthread_mutex_init(&l->out.lock, NULL);
     l->audio.idx = -1;
-    ret = cs_stats_open(&l->stats, cfg->stats);
-    if (ret < 0) {
-        cs_error("cannot write '%s': %s", cfg->stats, CS_ERRSTR(ret));
-        goto out;
-    }
+    l->stats = cfg->stats;
     ret = run(l);
     if (ret >= 0) {
         ret = cs_mux_finish(&l->out.mux);
@@ -424,7 +421,6 @@ int cs_ladder_run(const struct cs_ladder_config *cfg)
             cs_error("cannot write '%s': %s", cfg->output, CS_ERRSTR(ret));
     }
     report(l, 1);
-out:
     end_rungs(l, AVERROR_EXIT);
     for (int i = 0; i < l->nb; i++)
         cs_ladder_rung_close(&l->r[i]);

@@ -28,6 +28,8 @@
 #include "ladder/rungs.h"
 #include "media/encode.h"
 
+struct cs_stats;
+
 #define CS_LADDER_KEY_NAME "variant_name"
 #define CS_LADDER_KEY_BITRATE "variant_bitrate"
 #define CS_LADDER_KEY_WIDTH "variant_width"
@@ -72,7 +74,7 @@ struct cs_ladder_config {
     int64_t abitrate;           /* 0: the encoder's default */
     int queue;                  /* frames per rung queue */
     int low_delay;              /* live input: small probe, no buffering */
-    const char *stats;          /* --stats FILE|- or NULL */
+    struct cs_stats *stats;     /* may be NULL; closed by the run */
 };
 
 /* Run the ladder until the input ends or a stop is requested (then the
