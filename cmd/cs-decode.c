@@ -6,7 +6,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "common.h"
-#include "decode/decoder.h"
+#include "decode/engine.h"
 #include "err.h"
 #include "log.h"
 #include "opt.h"

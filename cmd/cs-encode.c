@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "encode/encoder.h"
+#include "encode/engine.h"
 #include "err.h"
 #include "log.h"
 #include "opt.h"

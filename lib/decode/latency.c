@@ -1,5 +1,5 @@
 /* --latency: now minus the stamp of every frame, and a summary. */
-#include "decode/decoder.h"
+#include "decode/engine.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -74,12 +74,13 @@ struct cs_ladder_rung {
     int64_t decoded_us[CS_LADDER_DELAY_RING];
 };
 
-int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
-                        const struct cs_rung *rung, int queue);
-int cs_ladder_rung_start(struct cs_ladder_rung *r);
+/* ladder/worker.c: a rung's worker thread (scale, encode, write). */
+int cs_ladder_worker_open(struct cs_ladder_rung *r, int index,
+                          const struct cs_rung *rung, int queue);
+int cs_ladder_worker_start(struct cs_ladder_rung *r);
 /* Wait for the thread; returns its error (0 when it drained cleanly). */
-int cs_ladder_rung_join(struct cs_ladder_rung *r);
-void cs_ladder_rung_close(struct cs_ladder_rung *r);
+int cs_ladder_worker_join(struct cs_ladder_rung *r);
+void cs_ladder_worker_close(struct cs_ladder_rung *r);
 
 /* The audio path: passthrough for AAC/Opus, else one encode. */
 struct cs_ladder_audio {

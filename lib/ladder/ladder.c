@@ -106,7 +106,7 @@ static int open_rungs(struct ladder *l)
         const struct cs_venc_settings *s = &l->rungs[i].enc;
 
         l->rungs[i].enc.global_header = mkv;
-        ret = cs_ladder_rung_open(&l->r[i], i, &l->rungs[i], l->cfg->queue);
+        ret = cs_ladder_worker_open(&l->r[i], i, &l->rungs[i], l->cfg->queue);
         if (ret < 0)
             return ret;
         cs_verbose("rung '%s': %s %dx%d at %d/%d fps, %" PRId64 " b/s",
@@ -355,7 +355,7 @@ static void end_rungs(struct ladder *l, int err)
             cs_queue_close(l->r[i].in);
     }
     for (int i = 0; i < l->nb; i++)
-        cs_ladder_rung_join(&l->r[i]);
+        cs_ladder_worker_join(&l->r[i]);
 }
 
 /* End the rung threads and say what failed: the output, else the rung
@@ -392,7 +392,7 @@ static int run(struct ladder *l)
     if (ret < 0)
         return ret;
     for (int i = 0; i < l->nb && ret >= 0; i++)
-        ret = cs_ladder_rung_start(&l->r[i]);
+        ret = cs_ladder_worker_start(&l->r[i]);
     l->start_us = l->prev_us = cs_now_us();
     if (ret >= 0)
         ret = pump(l);
@@ -423,7 +423,7 @@ int cs_ladder_run(const struct cs_ladder_config *cfg)
     report(l, 1);
     end_rungs(l, AVERROR_EXIT);
     for (int i = 0; i < l->nb; i++)
-        cs_ladder_rung_close(&l->r[i]);
+        cs_ladder_worker_close(&l->r[i]);
     cs_ladder_audio_close(&l->audio);
     cs_mux_abort(&l->out.mux);
     avcodec_free_context(&l->vdec);

@@ -25,7 +25,7 @@
 
 #include <libavformat/avformat.h>
 
-#include "ladder/rungs.h"
+#include "ladder/spec.h"
 #include "media/encode.h"
 
 struct cs_stats;

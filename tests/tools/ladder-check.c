@@ -13,7 +13,7 @@
 #include "err.h"
 #include "ladder/ladder.h"
 #include "ladder/queue.h"
-#include "ladder/rungs.h"
+#include "ladder/spec.h"
 #include "ladder/tsfix.h"
 #include "log.h"
 

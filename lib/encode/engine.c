@@ -1,4 +1,4 @@
-#include "encode/encoder.h"
+#include "encode/engine.h"
 
 #include <errno.h>
 #include <string.h>

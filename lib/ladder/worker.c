@@ -1,3 +1,6 @@
+/* ladder/worker.c: a rung's worker thread: pictures from its queue are
+ * scaled, handed on to the next smaller rung, encoded and written to the
+ * shared output. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -46,8 +49,8 @@ void cs_ladder_item_free(void *p)
     av_free(it);
 }
 
-int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
-                        const struct cs_rung *rung, int queue)
+int cs_ladder_worker_open(struct cs_ladder_rung *r, int index,
+                          const struct cs_rung *rung, int queue)
 {
     const struct cs_venc_settings *s = &rung->enc;
     int ret;
@@ -222,7 +225,7 @@ static void *run(void *opaque)
     return NULL;
 }
 
-int cs_ladder_rung_start(struct cs_ladder_rung *r)
+int cs_ladder_worker_start(struct cs_ladder_rung *r)
 {
     int ret = pthread_create(&r->thread, NULL, run, r);
 
@@ -232,7 +235,7 @@ int cs_ladder_rung_start(struct cs_ladder_rung *r)
     return 0;
 }
 
-int cs_ladder_rung_join(struct cs_ladder_rung *r)
+int cs_ladder_worker_join(struct cs_ladder_rung *r)
 {
     if (r->running) {
         pthread_join(r->thread, NULL);
@@ -275,7 +278,7 @@ static void quiesce(struct cs_ladder_rung *r)
     cs_encode(r->enc, NULL, discard, NULL);
 }
 
-void cs_ladder_rung_close(struct cs_ladder_rung *r)
+void cs_ladder_worker_close(struct cs_ladder_rung *r)
 {
     if (r->enc && !r->drained)
         quiesce(r);

@@ -1,8 +1,8 @@
-/* decode/decoder.h: cs-decode's engine: inputs -> one normalised raw
+/* decode/engine.h: cs-decode's engine: inputs -> one normalised raw
  * stream (decode/timeline.h) -> NUT or y4m (decode/rawout.h).
  */
-#ifndef CS_DECODE_DECODER_H
-#define CS_DECODE_DECODER_H
+#ifndef CS_DECODE_ENGINE_H
+#define CS_DECODE_ENGINE_H
 
 #include <libavutil/pixfmt.h>
 #include <libavutil/rational.h>

@@ -1,4 +1,4 @@
-#include "decode/decoder.h"
+#include "decode/engine.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,5 @@
-#include "ladder/rungs.h"
+/* ladder/spec.c: the --rungs specification, parsed and fitted to a source. */
+#include "ladder/spec.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
-/* encode/encoder.h: cs-encode's engine: a raw (or any) A/V input,
+/* encode/engine.h: cs-encode's engine: a raw (or any) A/V input,
  * normalised on one timeline (decode/timeline.h), encoded with one video
  * and one audio encoder, muxed into MPEG-TS or Matroska.
  */
-#ifndef CS_ENCODE_ENCODER_H
-#define CS_ENCODE_ENCODER_H
+#ifndef CS_ENCODE_ENGINE_H
+#define CS_ENCODE_ENGINE_H
 
 #include "media/encode.h"
 #include "stats.h"

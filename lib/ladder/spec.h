@@ -1,4 +1,4 @@
-/* ladder/rungs.h: the rungs of an adaptive-bitrate ladder, parsed from
+/* ladder/spec.h: the rungs of an adaptive-bitrate ladder, parsed from
  * "--rungs" and sized for a source.
  *
  * Syntax: rungs separated by ',', each "SIZE:RATE[@FPS][:KEY=VALUE]...":
@@ -10,8 +10,8 @@
  *          crf=N, name=NAME (default: SIZE as written)
  * Example: "1080p:6M,720p:3M,480p:1500k,360p:800k@30:preset=faster".
  */
-#ifndef CS_LADDER_RUNGS_H
-#define CS_LADDER_RUNGS_H
+#ifndef CS_LADDER_SPEC_H
+#define CS_LADDER_SPEC_H
 
 #include <libavutil/rational.h>
 
