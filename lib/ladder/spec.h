@@ -63,8 +63,9 @@ void cs_rungs_defaults(struct cs_rung *r, int n,
  * SRC_FPS: even dimensions with the source's display aspect, the frame
  * rate capped. Rungs larger than the source are left out with a note
  * unless UPSCALE. The rungs are sorted largest first. Returns CS_EUSAGE
- * (after an error line) when no rung is left. */
+ * when no rung is left, with ERR (may be NULL) saying so. */
 int cs_rungs_fit(struct cs_rung *r, int *n, int src_w, int src_h,
-                 AVRational sar, AVRational src_fps, int upscale);
+                 AVRational sar, AVRational src_fps, int upscale,
+                 struct cs_err *err);
 
 #endif
