@@ -6,7 +6,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "common.h"
-#include "decode/decoder.h"
+#include "decode/engine.h"
 #include "err.h"
 #include "log.h"
 #include "opt.h"
@@ -139,7 +139,8 @@ static void tell(const struct cs_decode_result *r)
 int main(int argc, char **argv)
 {
     static const char *const stdin_input[] = { "-" };
-    struct cfg c = { .d = { .pix_fmt = AV_PIX_FMT_YUV420P } };
+    /* --loop is parsed by hand (N or inf): its default is set here. */
+    struct cfg c = { .d = { .pix_fmt = AV_PIX_FMT_YUV420P, .loop = 1 } };
     struct cs_common common;
     struct cs_err err = { 0 };
     int ret, first, status;
@@ -161,12 +162,12 @@ int main(int argc, char **argv)
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
     if (c.latency) {
-        ret = cs_latency_run(c.d.inputs[0], c.d.stats);
+        ret = cs_latency_run(c.d.inputs[0], c.d.stats, &err);
     } else {
         struct cs_decode_result res = { { 0, 0 }, 0, 0, 0 };
 
-        ret = cs_decode_run(&c.d, &res);
+        ret = cs_decode_run(&c.d, &res, &err);
         tell(&res);
     }
-    return cs_exit_status(ret);
+    return cs_cmd_exit(&err, ret);
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "encode/encoder.h"
+#include "encode/engine.h"
 #include "err.h"
 #include "log.h"
 #include "opt.h"
@@ -99,12 +99,17 @@ static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
     }
 }
 
+#define CUT "'%s': the input ends inside a frame; encoded the %lld whole " \
+            "frames before it"
+
 /* What the run changed or lost, one line each (frames are never left out
- * or repeated without a word). */
-static int tell(const struct cs_encode_cfg *c, int ret)
+ * or repeated without a word), then the end of the run: its error, or the
+ * cut input's, printed once. Returns the exit status. */
+static int tell(const struct cs_encode_cfg *c, int ret, struct cs_err *err)
 {
     const struct cs_encode_result *r = &c->result;
     double fps = av_q2d(c->video.fps);
+    int cut = 0, status;
 
     if (r->fps_assumed)
         cs_warn("'%s': the input declares no frame rate; encoded at %.5g fps "
@@ -113,13 +118,15 @@ static int tell(const struct cs_encode_cfg *c, int ret)
         cs_warn("'%s': %lld input frames dropped and %lld repeated to make "
                 "%.5g fps", c->input, (long long)r->dropped,
                 (long long)r->duplicated, fps);
-    if (r->truncated) {
-        cs_error("'%s': the input ends inside a frame; encoded the %lld "
-                 "whole frames before it", c->input, (long long)r->frames);
-        if (ret >= 0)
-            return CS_EDATA;
+    if (r->truncated && ret >= 0) {
+        ret = cs_err_set(err, CS_EDATA, CUT, c->input, (long long)r->frames);
+        cut = 1;
     }
-    return ret;
+    status = cs_cmd_exit(err, ret);
+    /* Cut and failed: the cut is told after the failure, as a second line. */
+    if (r->truncated && !cut)
+        cs_error(CUT, c->input, (long long)r->frames);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -146,6 +153,6 @@ int main(int argc, char **argv)
     ret = cs_cmd_start(&c.stats, common.stats, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
-    ret = cs_encode_run(&c);
-    return cs_exit_status(tell(&c, ret));
+    ret = cs_encode_run(&c, &err);
+    return tell(&c, ret, &err);
 }

@@ -129,6 +129,6 @@ int main(int argc, char **argv)
     ret = cs_cmd_start(&c.cfg.stats, common.stats, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
-    ret = cs_ladder_run(&c.cfg);
-    return cs_exit_status(ret);
+    ret = cs_ladder_run(&c.cfg, &err);
+    return cs_cmd_exit(&err, ret);
 }

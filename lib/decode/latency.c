@@ -1,5 +1,5 @@
 /* --latency: now minus the stamp of every frame, and a summary. */
-#include "decode/decoder.h"
+#include "decode/engine.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +19,20 @@ struct lat {
     int64_t *ms;
     size_t nb, cap;
     struct cs_stats *stats;
+    struct cs_err *err;
 };
+
+/* Each line reaches standard output as it is made; a reader gone is an
+ * error (SIGPIPE is ignored: EPIPE). */
+static int flush_line(struct lat *l)
+{
+    int ret;
+
+    if (fflush(stdout) != EOF)
+        return 0;
+    ret = errno ? AVERROR(errno) : AVERROR(EIO);
+    return cs_err_code(l->err, ret, "cannot write '-'");
+}
 
 static int read_stamp(struct lat *l, const AVFrame *f, int64_t *stamp)
 {
@@ -54,8 +67,7 @@ static int on_frame(void *opaque, AVFrame *f)
         l->missing++;
         printf("{\"frame\":%lld,\"pts_s\":%.6f,\"stamp_ms\":null}\n",
                (long long)l->frames - 1, pts);
-        fflush(stdout);
-        return 0;
+        return flush_line(l);
     }
     if (l->nb == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 1024;
@@ -70,8 +82,7 @@ static int on_frame(void *opaque, AVFrame *f)
     printf("{\"frame\":%lld,\"pts_s\":%.6f,\"stamp_ms\":%lld,"
            "\"latency_ms\":%lld}\n", (long long)l->frames - 1, pts,
            (long long)stamp, (long long)(now - stamp));
-    fflush(stdout);
-    return 0;
+    return flush_line(l);
 }
 
 static int cmp64(const void *a, const void *b)
@@ -81,10 +92,11 @@ static int cmp64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void summary(struct lat *l)
+static int summary(struct lat *l)
 {
     cJSON *o = cJSON_CreateObject();
     char *text;
+    int ret;
 
     cJSON_AddBoolToObject(o, "summary", 1);
     cJSON_AddNumberToObject(o, "frames", (double)l->frames);
@@ -101,16 +113,18 @@ static void summary(struct lat *l)
     text = cJSON_PrintUnformatted(o);
     if (text)
         printf("%s\n", text);
-    fflush(stdout);
+    ret = flush_line(l);
     free(text);
     cs_stats_close(&l->stats, o);
+    return ret;
 }
 
-int cs_latency_run(const char *input, struct cs_stats *stats)
+int cs_latency_run(const char *input, struct cs_stats *stats,
+                   struct cs_err *err)
 {
-    struct lat l = { .stats = stats };
+    struct lat l = { .stats = stats, .err = err };
     AVPacket *pkt = NULL;
-    int ret;
+    int ret, r;
 
     ret = cs_input_open(&l.in, input, NULL, NULL,
                         CS_INPUT_VIDEO | CS_INPUT_DECODE | CS_INPUT_LOW_DELAY);
@@ -118,7 +132,7 @@ int cs_latency_run(const char *input, struct cs_stats *stats)
         ret = CS_EDATA;
     if (ret < 0) {
         if (ret != CS_ESTOP)
-            cs_error("cannot open '%s': %s", input, CS_ERRSTR(ret));
+            cs_err_code(err, ret, "cannot open '%s'", input);
         goto out;
     }
     pkt = av_packet_alloc();
@@ -138,11 +152,12 @@ int cs_latency_run(const char *input, struct cs_stats *stats)
     }
     if (ret == AVERROR_EOF || ret == CS_ESTOP)
         ret = cs_decode(l.in->vdec, NULL, on_frame, &l);
-    summary(&l);
-    if (ret >= 0 && l.nb == 0) {
-        cs_error("'%s': no frame carries a stamp", input);
-        ret = CS_EDATA;
-    }
+    r = summary(&l);
+    if (r < 0 && ret >= 0)
+        ret = r;
+    if (ret >= 0 && l.nb == 0)
+        ret = cs_err_set(err, CS_EDATA, "'%s': no frame carries a stamp",
+                         input);
 out:
     cs_stats_close(&l.stats, NULL);
     av_packet_free(&pkt);

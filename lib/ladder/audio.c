@@ -60,7 +60,7 @@ static int decodes(struct cs_ladder_audio *a, const AVPacket *pkt)
 
 int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
                          enum cs_acodec codec, int64_t bitrate,
-                         int global_header)
+                         int global_header, struct cs_err *err)
 {
     struct cs_aenc_settings s = { .codec = codec, .bitrate = bitrate,
                                   .global_header = global_header };
@@ -74,17 +74,16 @@ int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
         return passthrough_open(a, st);
     }
     ret = cs_decoder_open(&a->dec, st, 1);
-    if (ret < 0) {
-        cs_error("cannot decode the %s audio: %s", avcodec_get_name(id),
-                 CS_ERRSTR(ret));
-        return ret == AVERROR_DECODER_NOT_FOUND ? CS_EDATA : ret;
-    }
+    if (ret == AVERROR_DECODER_NOT_FOUND)
+        return cs_err_set(err, CS_EDATA, "cannot decode the %s audio: %s",
+                          avcodec_get_name(id), CS_ERRSTR(ret));
+    if (ret < 0)
+        return cs_err_code(err, ret, "cannot decode the %s audio",
+                           avcodec_get_name(id));
     ret = cs_aenc_open(&a->enc, &s);
-    if (ret < 0) {
-        cs_error("cannot open the %s audio encoder: %s",
-                 codec == CS_ACODEC_OPUS ? "opus" : "aac", CS_ERRSTR(ret));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(err, ret, "cannot open the %s audio encoder",
+                           codec == CS_ACODEC_OPUS ? "opus" : "aac");
     a->rs = cs_resampler_alloc(48000, &stereo, a->enc->sample_fmt);
     if (!a->rs)
         return AVERROR(ENOMEM);

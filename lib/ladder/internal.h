@@ -14,20 +14,28 @@
 #include "media/resample.h"
 #include "media/scale.h"
 
-/* The muxer, shared by the rung threads and the audio (under lock). */
+/* The muxer, shared by the rung threads and the audio (under lock), and
+ * the first failure of any of them. */
 struct cs_ladder_out {
     pthread_mutex_t lock;
     struct cs_mux *mux;
-    int err;                /* the first write error (under lock) */
+    const char *name;       /* the output as the user named it */
+    int write_err;          /* the first write error (under lock) */
+    struct cs_err err;      /* the first failure (under lock) */
 };
 
 /* Write PKT (time base TB) to stream INDEX under the lock; consumes PKT.
- * The first failure is kept in o->err. */
+ * The first write error is kept in o->write_err and told in o->err. */
 int cs_ladder_out_write(struct cs_ladder_out *o, int index, AVPacket *pkt,
                         AVRational tb);
 
 /* The first write error, or 0. */
 int cs_ladder_out_error(struct cs_ladder_out *o);
+
+/* Record a thread's failure CODE as "WHAT: <description of CODE>" in
+ * o->err under the lock, unless a failure is already recorded there (the
+ * first one wins). Returns CODE. */
+int cs_ladder_out_fail(struct cs_ladder_out *o, int code, const char *what);
 
 /* More than the pictures any encoder holds (x264's largest look-ahead and
  * frame threads). */
@@ -74,12 +82,16 @@ struct cs_ladder_rung {
     int64_t decoded_us[CS_LADDER_DELAY_RING];
 };
 
-int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
-                        const struct cs_rung *rung, int queue);
-int cs_ladder_rung_start(struct cs_ladder_rung *r);
+/* ladder/worker.c: a rung's worker thread (scale, encode, write). A
+ * failure that begins in the thread is recorded in r->out (the first one
+ * wins); cs_ladder_worker_open fills ERR. */
+int cs_ladder_worker_open(struct cs_ladder_rung *r, int index,
+                          const struct cs_rung *rung, int queue,
+                          struct cs_err *err);
+int cs_ladder_worker_start(struct cs_ladder_rung *r);
 /* Wait for the thread; returns its error (0 when it drained cleanly). */
-int cs_ladder_rung_join(struct cs_ladder_rung *r);
-void cs_ladder_rung_close(struct cs_ladder_rung *r);
+int cs_ladder_worker_join(struct cs_ladder_rung *r);
+void cs_ladder_worker_close(struct cs_ladder_rung *r);
 
 /* The audio path: passthrough for AAC/Opus, else one encode. */
 struct cs_ladder_audio {
@@ -99,7 +111,7 @@ struct cs_ladder_audio {
 
 int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
                          enum cs_acodec codec, int64_t bitrate,
-                         int global_header);
+                         int global_header, struct cs_err *err);
 /* The context to create the output stream from. */
 const AVCodecContext *cs_ladder_audio_params(const struct cs_ladder_audio *a);
 int cs_ladder_audio_packet(struct cs_ladder_audio *a, const AVPacket *pkt);

@@ -32,6 +32,7 @@ struct ladder {
     struct cs_ladder_out out;
     struct cs_tsfix tl;
     struct cs_stats *stats;
+    struct cs_err *err;     /* the caller's: the main thread's failures */
     /* The common timeline on which every rung's frames are chosen. */
     int have_t0;
     int64_t t0_us, last_t_us;
@@ -46,37 +47,36 @@ static int open_input(struct ladder *l)
     unsigned flags = CS_INPUT_VIDEO | CS_INPUT_AUDIO;
     AVDictionary *opts = NULL;
     AVStream *st;
-    int ret;
+    int ret = 0;
 
     /* A short probe, but not CS_INPUT_LOW_DELAY: its "nobuffer" throws the
      * probed packets away, and with them the first GOP. Keeping them costs
      * no lasting delay: they are encoded faster than real time. */
-    if (c->low_delay) {
-        av_dict_set(&opts, "probesize", "500000", 0);
-        av_dict_set(&opts, "analyzeduration", "1000000", 0);
-    }
-    ret = cs_input_open(&l->in, c->input, c->input_format, opts, flags);
+    if (c->low_delay)
+        ret = av_dict_set(&opts, "probesize", "500000", 0);
+    if (c->low_delay && ret >= 0)
+        ret = av_dict_set(&opts, "analyzeduration", "1000000", 0);
+    if (ret >= 0)
+        ret = cs_input_open(&l->in, c->input, c->input_format, opts, flags);
     av_dict_free(&opts);
-    if (ret < 0) {
-        cs_error("cannot open '%s': %s", c->input, CS_ERRSTR(ret));
-        return ret;
-    }
-    if (l->in->vidx < 0) {
-        cs_error("cannot use '%s': no video stream", c->input);
-        return CS_EDATA;
-    }
+    if (ret == CS_EUSAGE && c->input_format)
+        return cs_err_set(l->err, ret, "unknown input format or device '%s'",
+                          c->input_format);
+    if (ret < 0)
+        return cs_err_code(l->err, ret, "cannot open '%s'", c->input);
+    if (l->in->vidx < 0)
+        return cs_err_set(l->err, CS_EDATA, "cannot use '%s': no video "
+                          "stream", c->input);
     st = l->in->fmt->streams[l->in->vidx];
     ret = cs_decoder_open(&l->vdec, st, c->low_delay ? 1 : 0);
-    if (ret < 0) {
-        cs_error("cannot decode the %s video of '%s': %s",
-                 avcodec_get_name(st->codecpar->codec_id), c->input,
-                 CS_ERRSTR(ret));
-        return ret == AVERROR_DECODER_NOT_FOUND ? CS_EDATA : ret;
-    }
-    if (st->codecpar->width <= 0 || st->codecpar->height <= 0) {
-        cs_error("cannot use '%s': the video size is unknown", c->input);
-        return CS_EDATA;
-    }
+    if (ret < 0)
+        return cs_err_set(l->err, ret == AVERROR_DECODER_NOT_FOUND ? CS_EDATA
+                          : ret, "cannot decode the %s video of '%s': %s",
+                          avcodec_get_name(st->codecpar->codec_id), c->input,
+                          CS_ERRSTR(ret));
+    if (st->codecpar->width <= 0 || st->codecpar->height <= 0)
+        return cs_err_set(l->err, CS_EDATA, "cannot use '%s': the video "
+                          "size is unknown", c->input);
     if (cs_input_frame_rate(l->in, &l->src_fps) < 0)
         l->src_fps = (AVRational){ 25, 1 };
     return 0;
@@ -98,7 +98,8 @@ static int open_rungs(struct ladder *l)
     memcpy(l->rungs, l->cfg->rungs, sizeof(l->rungs));
     l->nb = l->cfg->nb_rungs;
     ret = cs_rungs_fit(l->rungs, &l->nb, par->width, par->height,
-                       par->sample_aspect_ratio, l->src_fps, l->cfg->upscale);
+                       par->sample_aspect_ratio, l->src_fps, l->cfg->upscale,
+                       l->err);
     if (ret < 0)
         return ret;
     mkv = needs_matroska(l);
@@ -106,7 +107,8 @@ static int open_rungs(struct ladder *l)
         const struct cs_venc_settings *s = &l->rungs[i].enc;
 
         l->rungs[i].enc.global_header = mkv;
-        ret = cs_ladder_rung_open(&l->r[i], i, &l->rungs[i], l->cfg->queue);
+        ret = cs_ladder_worker_open(&l->r[i], i, &l->rungs[i], l->cfg->queue,
+                                    l->err);
         if (ret < 0)
             return ret;
         cs_verbose("rung '%s': %s %dx%d at %d/%d fps, %" PRId64 " b/s",
@@ -132,7 +134,7 @@ static int open_audio(struct ladder *l)
     st = l->in->fmt->streams[l->in->aidx];
     l->audio.idx = l->in->aidx;
     return cs_ladder_audio_open(&l->audio, st, l->cfg->acodec,
-                                l->cfg->abitrate, needs_matroska(l));
+                                l->cfg->abitrate, needs_matroska(l), l->err);
 }
 
 /* Audio first, so that a reader of the MPEG-TS (which lists streams in
@@ -145,10 +147,8 @@ static int open_output(struct ladder *l)
     int ret;
 
     ret = cs_mux_open(&l->out.mux, l->cfg->output, format);
-    if (ret < 0) {
-        cs_error("cannot write '%s': %s", l->cfg->output, CS_ERRSTR(ret));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(l->err, ret, "cannot write '%s'", l->cfg->output);
     fmt = cs_mux_ctx(l->out.mux);
     if (l->audio.idx >= 0) {
         ret = cs_mux_add_stream(l->out.mux, cs_ladder_audio_params(&l->audio));
@@ -173,15 +173,16 @@ static int open_output(struct ladder *l)
             return ret;
     }
     if (l->audio.stream >= 0)
-        cs_ladder_variant_share(fmt, l->audio.stream);
+        ret = cs_ladder_variant_share(fmt, l->audio.stream);
     /* Live: each audio frame in its own PES, not ~200 ms of them. */
-    if (l->cfg->low_delay && !needs_matroska(l))
-        av_dict_set(&opts, "pes_payload_size", "0", 0);
-    ret = cs_mux_start(l->out.mux, &opts);
+    if (ret >= 0 && l->cfg->low_delay && !needs_matroska(l))
+        ret = av_dict_set(&opts, "pes_payload_size", "0", 0);
+    if (ret >= 0)
+        ret = cs_mux_start(l->out.mux, &opts);
     av_dict_free(&opts);
     if (ret < 0)
-        cs_error("cannot write '%s': %s", l->cfg->output, CS_ERRSTR(ret));
-    return ret;
+        return cs_err_code(l->err, ret, "cannot write '%s'", l->cfg->output);
+    return 0;
 }
 
 /* Choose, on the common timeline, which rungs take this picture, its
@@ -316,7 +317,7 @@ static int pump(struct ladder *l)
             break;
         }
         if (ret < 0) {
-            cs_error("cannot read '%s': %s", l->cfg->input, CS_ERRSTR(ret));
+            cs_err_code(l->err, ret, "cannot read '%s'", l->cfg->input);
             break;
         }
         if (pkt->stream_index == l->in->vidx) {
@@ -327,7 +328,7 @@ static int pump(struct ladder *l)
             cs_tsfix_fix(&l->tl, 1, pkt, l->audio.in_tb);
             ret = cs_ladder_audio_packet(&l->audio, pkt);
             if (ret < 0 && !cs_ladder_out_error(&l->out))
-                cs_error("cannot encode the audio: %s", CS_ERRSTR(ret));
+                cs_err_code(l->err, ret, "cannot encode the audio");
         }
         av_packet_unref(pkt);
         if (ret < 0)
@@ -336,10 +337,9 @@ static int pump(struct ladder *l)
     }
     if (ret >= 0)
         ret = cs_decode(l->vdec, NULL, on_video, l);
-    if (ret >= 0 && l->frames_in == 0 && !cs_stopping()) {
-        cs_error("cannot decode any picture of '%s'", l->cfg->input);
-        ret = CS_EDATA;
-    }
+    if (ret >= 0 && l->frames_in == 0 && !cs_stopping())
+        ret = cs_err_set(l->err, CS_EDATA, "cannot decode any picture of "
+                         "'%s'", l->cfg->input);
     av_packet_free(&pkt);
     return ret;
 }
@@ -355,27 +355,21 @@ static void end_rungs(struct ladder *l, int err)
             cs_queue_close(l->r[i].in);
     }
     for (int i = 0; i < l->nb; i++)
-        cs_ladder_rung_join(&l->r[i]);
+        cs_ladder_worker_join(&l->r[i]);
 }
 
-/* End the rung threads and say what failed: the output, else the rung
- * where a failure began. Returns RET or that error. */
+/* End the rung threads and pass on the first failure of any of them (a
+ * write, or a rung's own), unless the main thread's came first. Returns
+ * RET or that failure's code. */
 static int stop_rungs(struct ladder *l, int ret)
 {
+    const struct cs_err *e = &l->out.err;
+
     end_rungs(l, ret);
-    if (l->out.err < 0) {
-        cs_error("cannot write '%s': %s", l->cfg->output,
-                 CS_ERRSTR(l->out.err));
-        return l->out.err;
-    }
-    for (int i = 0; i < l->nb; i++) {
-        if (l->r[i].err < 0 && l->r[i].err_own) {
-            cs_error("cannot encode rung '%s': %s", l->rungs[i].name,
-                     CS_ERRSTR(l->r[i].err));
-            return l->r[i].err;
-        }
-    }
-    return ret;
+    if (!cs_err_failed(e))
+        return ret;
+    cs_err_setx(l->err, e->code, e->status, "%s", e->msg);
+    return e->code;
 }
 
 static int run(struct ladder *l)
@@ -392,7 +386,7 @@ static int run(struct ladder *l)
     if (ret < 0)
         return ret;
     for (int i = 0; i < l->nb && ret >= 0; i++)
-        ret = cs_ladder_rung_start(&l->r[i]);
+        ret = cs_ladder_worker_start(&l->r[i]);
     l->start_us = l->prev_us = cs_now_us();
     if (ret >= 0)
         ret = pump(l);
@@ -402,28 +396,34 @@ static int run(struct ladder *l)
     return ret;
 }
 
-int cs_ladder_run(const struct cs_ladder_config *cfg)
+int cs_ladder_run(const struct cs_ladder_config *cfg, struct cs_err *err)
 {
     struct ladder *l = av_mallocz(sizeof(*l));
     int ret;
 
     if (!l)
-        return AVERROR(ENOMEM);
+        return cs_err_code(err, AVERROR(ENOMEM), "cannot start the ladder");
+    ret = pthread_mutex_init(&l->out.lock, NULL);
+    if (ret) {
+        av_free(l);
+        return cs_err_code(err, AVERROR(ret), "cannot start the ladder");
+    }
     l->cfg = cfg;
+    l->err = err;
+    l->out.name = cfg->output;
     cs_tsfix_init(&l->tl, MAX_GAP_US);
-    pthread_mutex_init(&l->out.lock, NULL);
     l->audio.idx = -1;
     l->stats = cfg->stats;
     ret = run(l);
     if (ret >= 0) {
         ret = cs_mux_finish(&l->out.mux);
         if (ret < 0)
-            cs_error("cannot write '%s': %s", cfg->output, CS_ERRSTR(ret));
+            cs_err_code(err, ret, "cannot write '%s'", cfg->output);
     }
     report(l, 1);
     end_rungs(l, AVERROR_EXIT);
     for (int i = 0; i < l->nb; i++)
-        cs_ladder_rung_close(&l->r[i]);
+        cs_ladder_worker_close(&l->r[i]);
     cs_ladder_audio_close(&l->audio);
     cs_mux_abort(&l->out.mux);
     avcodec_free_context(&l->vdec);

@@ -25,9 +25,10 @@
 
 #include <libavformat/avformat.h>
 
-#include "ladder/rungs.h"
+#include "ladder/spec.h"
 #include "media/encode.h"
 
+struct cs_err;
 struct cs_stats;
 
 #define CS_LADDER_KEY_NAME "variant_name"
@@ -80,7 +81,9 @@ struct cs_ladder_config {
 /* Run the ladder until the input ends or a stop is requested (then the
  * encoders drain and the output is completed: 0). Errors: CS_EUSAGE for
  * settings that cannot work (no rung fits, an encoder refuses), CS_EDATA
- * for input that is not decodable video, other negative codes for I/O. */
-int cs_ladder_run(const struct cs_ladder_config *cfg);
+ * for input that is not decodable video, other negative codes for I/O;
+ * the first failure, of whichever thread, is described in ERR
+ * (caller-owned, may be NULL). */
+int cs_ladder_run(const struct cs_ladder_config *cfg, struct cs_err *err);
 
 #endif

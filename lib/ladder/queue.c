@@ -17,10 +17,32 @@ struct cs_queue {
     void (*free_item)(void *item);
 };
 
+/* The lock and the two conditions: all or none. */
+static int init_sync(struct cs_queue *q)
+{
+    int ret = pthread_mutex_init(&q->lock, NULL);
+
+    if (ret)
+        return AVERROR(ret);
+    ret = pthread_cond_init(&q->not_full, NULL);
+    if (ret)
+        goto no_full;
+    ret = pthread_cond_init(&q->not_empty, NULL);
+    if (ret)
+        goto no_empty;
+    return 0;
+no_empty:
+    pthread_cond_destroy(&q->not_full);
+no_full:
+    pthread_mutex_destroy(&q->lock);
+    return AVERROR(ret);
+}
+
 int cs_queue_alloc(struct cs_queue **out, int capacity,
                    void (*free_item)(void *item))
 {
     struct cs_queue *q;
+    int ret;
 
     *out = NULL;
     if (capacity < 1)
@@ -29,15 +51,14 @@ int cs_queue_alloc(struct cs_queue **out, int capacity,
     if (!q)
         return AVERROR(ENOMEM);
     q->items = av_calloc(capacity, sizeof(*q->items));
-    if (!q->items) {
+    ret = q->items ? init_sync(q) : AVERROR(ENOMEM);
+    if (ret < 0) {
+        av_free(q->items);
         av_free(q);
-        return AVERROR(ENOMEM);
+        return ret;
     }
     q->capacity = capacity;
     q->free_item = free_item;
-    pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->not_full, NULL);
-    pthread_cond_init(&q->not_empty, NULL);
     *out = q;
     return 0;
 }

@@ -136,57 +136,89 @@ static void set_rate(AVCodecContext *c, const struct cs_venc_settings *s)
     c->rc_buffer_size = (int)bufsize;
 }
 
+/* The settings x264 and x265 share: preset, tune and crf. */
+static int set_x26x(AVDictionary **o, const struct cs_venc_settings *s,
+                    int crf)
+{
+    int ret = av_dict_set(o, "forced-idr", "1", 0);
+
+    if (ret >= 0)
+        ret = av_dict_set(o, "preset", s->preset ? s->preset : "veryfast", 0);
+    if (ret >= 0 && s->zerolatency)
+        ret = av_dict_set(o, "tune", "zerolatency", 0);
+    if (ret >= 0 && s->rc == CS_RC_CRF)
+        ret = av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : crf, 0);
+    return ret;
+}
+
+static int set_x264(AVDictionary **o, const struct cs_venc_settings *s,
+                    int g)
+{
+    char p[256];
+    int ret;
+
+    snprintf(p, sizeof(p), "keyint=%d:min-keyint=%d:scenecut=0:"
+             "open-gop=0%s", g, g,
+             s->rc == CS_RC_CBR ? ":nal-hrd=cbr:force-cfr=1" : "");
+    ret = av_dict_set(o, "x264-params", p, 0);
+    return ret < 0 ? ret : set_x26x(o, s, 23);
+}
+
+static int set_x265(AVDictionary **o, const struct cs_venc_settings *s,
+                    int g)
+{
+    char p[256];
+    int ret;
+
+    snprintf(p, sizeof(p), "keyint=%d:min-keyint=%d:scenecut=0:"
+             "open-gop=0:log-level=%s%s%s", g, g,
+             cs_log_enabled(CS_LOG_VERBOSE) ? "info" : "none",
+             s->rc == CS_RC_CBR ? ":strict-cbr=1" : "",
+             s->zerolatency ? ":bframes=0:rc-lookahead=0" : "");
+    ret = av_dict_set(o, "x265-params", p, 0);
+    return ret < 0 ? ret : set_x26x(o, s, 28);
+}
+
+static int set_svtav1(AVDictionary **o, const struct cs_venc_settings *s)
+{
+    char p[256];
+    int ret = av_dict_set(o, "preset", s->preset ? s->preset : "10", 0);
+
+    if (ret >= 0 && s->rc == CS_RC_CRF)
+        ret = av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 35, 0);
+    if (ret < 0)
+        return ret;
+    /* SVT-AV1 does CBR only with its low-delay prediction structure. */
+    snprintf(p, sizeof(p), "scd=0%s",
+             s->zerolatency || s->rc == CS_RC_CBR ? ":pred-struct=1" : "");
+    /* SVT-AV1 prints straight to stderr: errors only unless -v. */
+    setenv("SVT_LOG", cs_log_enabled(CS_LOG_VERBOSE) ? "3" : "0", 0);
+    return av_dict_set(o, "svtav1-params", p, 0);
+}
+
 /* Codec-specific parameters: fixed, closed GOPs; no scene-cut keyframes. */
 static int set_private(AVCodecContext *c, const struct cs_venc_settings *s,
                        AVDictionary **o)
 {
     int g = cs_venc_gop_frames(s);
-    char p[256];
+    int ret = 0;
 
     switch (s->codec) {
     case CS_VCODEC_H264:
-        snprintf(p, sizeof(p), "keyint=%d:min-keyint=%d:scenecut=0:"
-                 "open-gop=0%s", g, g,
-                 s->rc == CS_RC_CBR ? ":nal-hrd=cbr:force-cfr=1" : "");
-        av_dict_set(o, "x264-params", p, 0);
-        av_dict_set(o, "forced-idr", "1", 0);
-        av_dict_set(o, "preset", s->preset ? s->preset : "veryfast", 0);
-        if (s->zerolatency)
-            av_dict_set(o, "tune", "zerolatency", 0);
-        if (s->rc == CS_RC_CRF)
-            av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 23, 0);
+        ret = set_x264(o, s, g);
         break;
     case CS_VCODEC_HEVC:
-        snprintf(p, sizeof(p), "keyint=%d:min-keyint=%d:scenecut=0:"
-                 "open-gop=0:log-level=%s%s%s", g, g,
-                 cs_log_enabled(CS_LOG_VERBOSE) ? "info" : "none",
-                 s->rc == CS_RC_CBR ? ":strict-cbr=1" : "",
-                 s->zerolatency ? ":bframes=0:rc-lookahead=0" : "");
-        av_dict_set(o, "x265-params", p, 0);
-        av_dict_set(o, "forced-idr", "1", 0);
-        av_dict_set(o, "preset", s->preset ? s->preset : "veryfast", 0);
-        if (s->zerolatency)
-            av_dict_set(o, "tune", "zerolatency", 0);
-        if (s->rc == CS_RC_CRF)
-            av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 28, 0);
+        ret = set_x265(o, s, g);
         break;
     case CS_VCODEC_AV1:
-        av_dict_set(o, "preset", s->preset ? s->preset : "10", 0);
-        if (s->rc == CS_RC_CRF)
-            av_dict_set_int(o, "crf", s->crf >= 0 ? lrint(s->crf) : 35, 0);
-        /* SVT-AV1 does CBR only with its low-delay prediction structure. */
-        snprintf(p, sizeof(p), "scd=0%s",
-                 s->zerolatency || s->rc == CS_RC_CBR ? ":pred-struct=1" : "");
-        /* SVT-AV1 prints straight to stderr: errors only unless -v. */
-        setenv("SVT_LOG", cs_log_enabled(CS_LOG_VERBOSE) ? "3" : "0", 0);
-        av_dict_set(o, "svtav1-params", p, 0);
+        ret = set_svtav1(o, s);
         break;
     }
     c->gop_size = g;
     c->keyint_min = g;
     if (s->zerolatency)
         c->max_b_frames = 0;
-    return 0;
+    return ret;
 }
 
 int cs_venc_open(AVCodecContext **out, const struct cs_venc_settings *s)
@@ -213,7 +245,9 @@ int cs_venc_open(AVCodecContext **out, const struct cs_venc_settings *s)
     if (s->global_header)
         c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     set_rate(c, s);
-    set_private(c, s, &o);
+    ret = set_private(c, s, &o);
+    if (ret < 0)
+        goto fail;
     ret = avcodec_open2(c, codec, &o);
     if (ret < 0) {
         cs_verbose("%s refused the settings: %s", codec->name, CS_ERRSTR(ret));

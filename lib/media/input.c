@@ -221,16 +221,17 @@ static int open_format(struct cs_input *in, const char *url,
     if (format) {
         avdevice_register_all();
         ifmt = av_find_input_format(format);
-        if (!ifmt) {
-            cs_error("unknown input format or device '%s'", format);
-            return CS_EUSAGE;
-        }
+        if (!ifmt)
+            return CS_EUSAGE;   /* the caller names FORMAT */
     }
-    av_dict_copy(&o, opts, 0);
-    if (flags & CS_INPUT_LOW_DELAY) {
-        av_dict_set(&o, "probesize", "500000", AV_DICT_DONT_OVERWRITE);
-        av_dict_set(&o, "analyzeduration", "1000000", AV_DICT_DONT_OVERWRITE);
-    }
+    ret = av_dict_copy(&o, opts, 0);
+    if (ret >= 0 && (flags & CS_INPUT_LOW_DELAY))
+        ret = av_dict_set(&o, "probesize", "500000", AV_DICT_DONT_OVERWRITE);
+    if (ret >= 0 && (flags & CS_INPUT_LOW_DELAY))
+        ret = av_dict_set(&o, "analyzeduration", "1000000",
+                          AV_DICT_DONT_OVERWRITE);
+    if (ret < 0)
+        goto out;
     in->fmt = avformat_alloc_context();
     if (!in->fmt) {
         ret = AVERROR(ENOMEM);

@@ -37,7 +37,8 @@ struct cs_input {
  * demuxer/protocol options (may be NULL; not consumed). The blocking I/O
  * gives up when a stop is requested (sig.h). On error nothing is left open
  * and the code says why: CS_EDATA for undecodable input, AVERROR(ENOENT)
- * for a missing file, CS_ENET for an unreachable URL. */
+ * for a missing file, CS_ENET for an unreachable URL, CS_EUSAGE (and only
+ * then) when FORMAT names no demuxer or device. Nothing is printed. */
 int cs_input_open(struct cs_input **out, const char *url, const char *format,
                   const AVDictionary *opts, unsigned flags);
 

@@ -13,7 +13,7 @@
 #include "err.h"
 #include "ladder/ladder.h"
 #include "ladder/queue.h"
-#include "ladder/rungs.h"
+#include "ladder/spec.h"
 #include "ladder/tsfix.h"
 #include "log.h"
 
@@ -44,7 +44,7 @@ static void check_rungs(void)
     cs_rungs_defaults(r, n, &g);
     /* 4:3 source at 60 fps: 1080p is left out, sorted largest first. */
     CHECK(cs_rungs_fit(r, &n, 960, 720, (AVRational){ 1, 1 },
-                       (AVRational){ 60, 1 }, 0) == 0);
+                       (AVRational){ 60, 1 }, 0, NULL) == 0);
     CHECK(n == 2);
     CHECK(r[0].enc.width == 960 && r[0].enc.height == 720);
     CHECK(!strcmp(r[0].enc.preset, "medium"));
@@ -58,7 +58,7 @@ static void check_rungs(void)
     /* Anamorphic 720x576 with 16:11 pixels: 1047x576 on screen. */
     CHECK(cs_rungs_parse("360p:1M", r, &n, NULL) == 0);
     CHECK(cs_rungs_fit(r, &n, 720, 576, (AVRational){ 16, 11 },
-                       (AVRational){ 25, 1 }, 0) == 0);
+                       (AVRational){ 25, 1 }, 0, NULL) == 0);
     CHECK(r[0].enc.width == 654 && r[0].enc.height == 360);
 }
 

@@ -1,4 +1,4 @@
-#include "decode/decoder.h"
+#include "decode/engine.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,6 +19,7 @@ struct run {
     struct cs_timeline *tl;
     struct cs_input *in;
     struct cs_stats *stats;
+    struct cs_err *err;         /* the caller's: the first failure */
     int inputs, skipped, truncated;
     int64_t start_us;
 };
@@ -101,10 +102,8 @@ static int start_output(struct run *r, struct cs_decode_cfg *c)
     flags |= c->stamp ? CS_RAWOUT_STAMP : 0;
     ret = cs_rawout_open(&r->out, c->output, c->width, c->height, c->pix_fmt,
                          c->fps, flags);
-    if (ret < 0) {
-        cs_error("cannot write '%s': %s", c->output, CS_ERRSTR(ret));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(r->err, ret, "cannot write '%s'", c->output);
     sink.opaque = r->out;
     cs_verbose("output %dx%d %s at %d/%d fps", c->width, c->height,
                av_get_pix_fmt_name(c->pix_fmt), c->fps.num, c->fps.den);
@@ -149,6 +148,7 @@ static int open_one(struct run *r, const char *url, const char **shown)
     const char *dev = r->cfg->device;
     char format[32] = "";
     const char *colon;
+    int ret;
 
     *shown = url;
     if (dev) {
@@ -160,9 +160,13 @@ static int open_one(struct run *r, const char *url, const char **shown)
         url = colon + 1;
         *shown = dev;
     }
-    return cs_input_open(&r->in, url, dev ? format : NULL, NULL,
-                         CS_INPUT_VIDEO | CS_INPUT_AUDIO | CS_INPUT_DECODE |
-                         (dev ? CS_INPUT_LOW_DELAY : 0));
+    ret = cs_input_open(&r->in, url, dev ? format : NULL, NULL,
+                        CS_INPUT_VIDEO | CS_INPUT_AUDIO | CS_INPUT_DECODE |
+                        (dev ? CS_INPUT_LOW_DELAY : 0));
+    if (ret == CS_EUSAGE && dev)
+        return cs_err_set(r->err, ret, "unknown input format or device '%s'",
+                          format);
+    return ret;
 }
 
 /* One input: open, decode into the timeline, close. */
@@ -180,8 +184,7 @@ static int play_one(struct run *r, struct cs_decode_cfg *c, const char *url,
             r->skipped++;
             return 0;
         }
-        cs_error("cannot open '%s': %s", shown, CS_ERRSTR(ret));
-        return ret;
+        return cs_err_code(r->err, ret, "cannot open '%s'", shown);
     }
     r->inputs++;
     cs_verbose("playing '%s'", shown);
@@ -195,7 +198,7 @@ static int play_one(struct run *r, struct cs_decode_cfg *c, const char *url,
             if (tolerant)
                 cs_warn("'%s' ends early: %s", shown, CS_ERRSTR(ret));
             else
-                cs_error("cannot decode '%s': %s", shown, CS_ERRSTR(ret));
+                cs_err_code(r->err, ret, "cannot decode '%s'", shown);
         }
         if (r->tl && (tolerant || ret >= 0 || ret == CS_ESTOP)) {
             int e = cs_timeline_end(r->tl);
@@ -219,10 +222,11 @@ static void fill_result(const struct run *r, struct cs_decode_result *res)
 }
 
 int cs_decode_run(const struct cs_decode_cfg *cfg,
-                  struct cs_decode_result *res)
+                  struct cs_decode_result *res, struct cs_err *err)
 {
     struct cs_decode_cfg c = *cfg;
-    struct run r = { .cfg = &c, .stats = c.stats, .start_us = cs_now_us() };
+    struct run r = { .cfg = &c, .stats = c.stats, .err = err,
+                     .start_us = cs_now_us() };
     struct cs_source *src = NULL;
     const char *url;
     int ret, tolerant;
@@ -230,11 +234,9 @@ int cs_decode_run(const struct cs_decode_cfg *cfg,
 
     ret = cs_source_open(&src, c.device ? dev_input : c.inputs,
                          c.device ? 1 : c.nb_inputs, c.playlist, c.loop);
-    if (ret < 0) {
-        cs_error("cannot read the play list '%s': %s", c.playlist,
-                 CS_ERRSTR(ret));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(err, ret, "cannot read the play list '%s'",
+                           c.playlist);
     tolerant = cs_source_is_playlist(src);
     for (;;) {
         ret = cs_source_next(src, &url);
@@ -244,20 +246,16 @@ int cs_decode_run(const struct cs_decode_cfg *cfg,
         if (ret < 0)
             break;
     }
-    if (ret >= 0 && !r.out) {
-        cs_error("'%s': no input could be decoded",
-                 c.playlist ? c.playlist : "-");
-        ret = CS_EDATA;
-    }
+    if (ret >= 0 && !r.out)
+        ret = cs_err_set(err, CS_EDATA, "'%s': no input could be decoded",
+                         c.playlist ? c.playlist : "-");
     report(&r, 1);
     cs_progress_end();
     if (r.out) {
         int e = cs_rawout_close(&r.out, ret >= 0 || ret == CS_ESTOP);
 
-        if (e < 0 && ret >= 0) {
-            cs_error("cannot write '%s': %s", c.output, CS_ERRSTR(e));
-            ret = e;
-        }
+        if (e < 0 && ret >= 0)
+            ret = cs_err_code(err, e, "cannot write '%s'", c.output);
     }
     fill_result(&r, res);
     cs_timeline_free(&r.tl);

@@ -1,13 +1,14 @@
-/* decode/decoder.h: cs-decode's engine: inputs -> one normalised raw
+/* decode/engine.h: cs-decode's engine: inputs -> one normalised raw
  * stream (decode/timeline.h) -> NUT or y4m (decode/rawout.h).
  */
-#ifndef CS_DECODE_DECODER_H
-#define CS_DECODE_DECODER_H
+#ifndef CS_DECODE_ENGINE_H
+#define CS_DECODE_ENGINE_H
 
 #include <libavutil/pixfmt.h>
 #include <libavutil/rational.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "stats.h"
 
 struct cs_decode_cfg {
@@ -34,14 +35,16 @@ struct cs_decode_result {
 
 /* Run to the end of the inputs or a stop request. Broken play-list items
  * are skipped with a warning; a broken input named on the command line
- * ends the run with its error (after one line on stderr naming it). RES
- * (may be NULL) is filled in at the end. */
+ * ends the run with its error, which ERR (caller-owned, may be NULL) says
+ * in one line naming it. RES (may be NULL) is filled in at the end. */
 int cs_decode_run(const struct cs_decode_cfg *cfg,
-                  struct cs_decode_result *res);
+                  struct cs_decode_result *res, struct cs_err *err);
 
 /* --latency: read the stamp of every frame of INPUT and print one JSON line
  * a frame to standard output (now minus stamp), then a summary line
- * (min/median/p95/max). Returns CS_EDATA when no frame carried a stamp. */
-int cs_latency_run(const char *input, struct cs_stats *stats);
+ * (min/median/p95/max). Returns CS_EDATA when no frame carried a stamp.
+ * A failure is described in ERR (caller-owned, may be NULL). */
+int cs_latency_run(const char *input, struct cs_stats *stats,
+                   struct cs_err *err);
 
 #endif

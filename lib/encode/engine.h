@@ -1,10 +1,11 @@
-/* encode/encoder.h: cs-encode's engine: a raw (or any) A/V input,
+/* encode/engine.h: cs-encode's engine: a raw (or any) A/V input,
  * normalised on one timeline (decode/timeline.h), encoded with one video
  * and one audio encoder, muxed into MPEG-TS or Matroska.
  */
-#ifndef CS_ENCODE_ENCODER_H
-#define CS_ENCODE_ENCODER_H
+#ifndef CS_ENCODE_ENGINE_H
+#define CS_ENCODE_ENGINE_H
 
+#include "err.h"
 #include "media/encode.h"
 #include "stats.h"
 
@@ -30,7 +31,9 @@ struct cs_encode_cfg {
 };
 
 /* Encode the input to its end or to a stop request. Size, frame rate and
- * sample rate are the input's where CFG leaves them 0. */
-int cs_encode_run(struct cs_encode_cfg *cfg);
+ * sample rate are the input's where CFG leaves them 0. A failure is
+ * described in ERR (caller-owned, may be NULL); cfg->result is set either
+ * way. */
+int cs_encode_run(struct cs_encode_cfg *cfg, struct cs_err *err);
 
 #endif

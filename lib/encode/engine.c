@@ -1,4 +1,4 @@
-#include "encode/encoder.h"
+#include "encode/engine.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,6 +22,7 @@ struct enc {
     int64_t frames, start_us;
     int64_t apts;                /* samples sent to the audio encoder */
     struct cs_stats *stats;
+    struct cs_err *err;          /* the caller's: the first failure */
 };
 
 static int write_video(void *opaque, AVPacket *pkt)
@@ -137,21 +138,16 @@ static int open_encoders(struct enc *e)
     c->video.global_header = mkv;
     c->audio.global_header = mkv;
     ret = cs_venc_open(&e->venc, &c->video);
-    if (ret < 0) {
-        cs_error("cannot open the %s encoder: %s",
-                 cs_vcodec_name(c->video.codec), CS_ERRSTR(ret));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(e->err, ret, "cannot open the %s encoder",
+                           cs_vcodec_name(c->video.codec));
     ret = e->vidx = cs_mux_add_stream(e->mux, e->venc);
     if (ret < 0 || c->audio.codec == CS_ACODEC_NONE || e->in->aidx < 0)
         return ret < 0 ? ret : 0;
     ret = cs_aenc_open(&e->aenc, &c->audio);
-    if (ret < 0) {
-        cs_error("cannot open the %s encoder: %s",
-                 c->audio.codec == CS_ACODEC_OPUS ? "opus" : "aac",
-                 CS_ERRSTR(ret));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(e->err, ret, "cannot open the %s encoder",
+                           c->audio.codec == CS_ACODEC_OPUS ? "opus" : "aac");
     e->afmt = cs_resampler_alloc(e->aenc->sample_rate, &stereo,
                                  e->aenc->sample_fmt);
     if (!e->afmt)
@@ -175,10 +171,9 @@ static int from_input(struct enc *e)
         if (!c->video.fps.num)
             cs_input_frame_rate(e->in, &c->video.fps);
     }
-    if (!c->video.width || !c->video.height) {
-        cs_error("'%s': no video to encode", c->input);
-        return CS_EDATA;
-    }
+    if (!c->video.width || !c->video.height)
+        return cs_err_set(e->err, CS_EDATA, "'%s': no video to encode",
+                          c->input);
     if (!c->video.fps.num) {
         c->video.fps = (AVRational){ 25, 1 };
         c->result.fps_assumed = 1;
@@ -201,10 +196,8 @@ static int start(struct enc *e)
     if (ret < 0)
         return ret;
     ret = cs_mux_open(&e->mux, c->output, c->format);
-    if (ret < 0) {
-        cs_error("cannot write '%s': %s", c->output, CS_ERRSTR(ret));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(e->err, ret, "cannot write '%s'", c->output);
     ret = open_encoders(e);
     if (ret >= 0)
         ret = cs_mux_start(e->mux, NULL);
@@ -269,9 +262,10 @@ static int finish(struct enc *e)
     return ret;
 }
 
-int cs_encode_run(struct cs_encode_cfg *cfg)
+int cs_encode_run(struct cs_encode_cfg *cfg, struct cs_err *err)
 {
-    struct enc e = { .cfg = cfg, .stats = cfg->stats, .start_us = cs_now_us() };
+    struct enc e = { .cfg = cfg, .stats = cfg->stats, .err = err,
+                     .start_us = cs_now_us() };
     int ret;
 
     ret = cs_input_open(&e.in, cfg->input, NULL, NULL,
@@ -279,7 +273,7 @@ int cs_encode_run(struct cs_encode_cfg *cfg)
                         CS_INPUT_LOW_DELAY);
     if (ret < 0) {
         if (ret != CS_ESTOP)
-            cs_error("cannot open '%s': %s", cfg->input, CS_ERRSTR(ret));
+            cs_err_code(err, ret, "cannot open '%s'", cfg->input);
         goto out;
     }
     ret = start(&e);
@@ -287,14 +281,12 @@ int cs_encode_run(struct cs_encode_cfg *cfg)
         goto out;
     ret = run_input(&e);
     if (ret < 0 && ret != CS_ESTOP)
-        cs_error("cannot encode '%s': %s", cfg->input, CS_ERRSTR(ret));
+        cs_err_code(err, ret, "cannot encode '%s'", cfg->input);
     if (ret >= 0 || ret == CS_ESTOP) {
         int r = finish(&e);
 
-        if (r < 0) {
-            cs_error("cannot finish '%s': %s", cfg->output, CS_ERRSTR(r));
-            ret = r;
-        }
+        if (r < 0)
+            ret = cs_err_code(err, r, "cannot finish '%s'", cfg->output);
     }
 out:
     cfg->result.frames = e.frames;
@@ -311,10 +303,8 @@ out:
     if (ret >= 0 || ret == CS_ESTOP) {
         int r = cs_mux_finish(&e.mux);
 
-        if (r < 0 && ret >= 0) {
-            cs_error("cannot write '%s': %s", cfg->output, CS_ERRSTR(r));
-            ret = r;
-        }
+        if (r < 0 && ret >= 0)
+            ret = cs_err_code(err, r, "cannot write '%s'", cfg->output);
     }
     cs_mux_abort(&e.mux);
     cs_timeline_free(&e.tl);

@@ -1,4 +1,4 @@
-/* ladder/rungs.h: the rungs of an adaptive-bitrate ladder, parsed from
+/* ladder/spec.h: the rungs of an adaptive-bitrate ladder, parsed from
  * "--rungs" and sized for a source.
  *
  * Syntax: rungs separated by ',', each "SIZE:RATE[@FPS][:KEY=VALUE]...":
@@ -10,8 +10,8 @@
  *          crf=N, name=NAME (default: SIZE as written)
  * Example: "1080p:6M,720p:3M,480p:1500k,360p:800k@30:preset=faster".
  */
-#ifndef CS_LADDER_RUNGS_H
-#define CS_LADDER_RUNGS_H
+#ifndef CS_LADDER_SPEC_H
+#define CS_LADDER_SPEC_H
 
 #include <libavutil/rational.h>
 
@@ -63,8 +63,9 @@ void cs_rungs_defaults(struct cs_rung *r, int n,
  * SRC_FPS: even dimensions with the source's display aspect, the frame
  * rate capped. Rungs larger than the source are left out with a note
  * unless UPSCALE. The rungs are sorted largest first. Returns CS_EUSAGE
- * (after an error line) when no rung is left. */
+ * when no rung is left, with ERR (may be NULL) saying so. */
 int cs_rungs_fit(struct cs_rung *r, int *n, int src_w, int src_h,
-                 AVRational sar, AVRational src_fps, int upscale);
+                 AVRational sar, AVRational src_fps, int upscale,
+                 struct cs_err *err);
 
 #endif

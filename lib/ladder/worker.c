@@ -1,3 +1,6 @@
+/* ladder/worker.c: a rung's worker thread: pictures from its queue are
+ * scaled, handed on to the next smaller rung, encoded and written to the
+ * shared output. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -18,9 +21,12 @@ int cs_ladder_out_write(struct cs_ladder_out *o, int index, AVPacket *pkt,
     int ret;
 
     pthread_mutex_lock(&o->lock);
-    ret = o->err < 0 ? o->err : cs_mux_write(o->mux, index, pkt, tb);
-    if (ret < 0 && !o->err)
-        o->err = ret;
+    ret = o->write_err < 0 ? o->write_err
+                           : cs_mux_write(o->mux, index, pkt, tb);
+    if (ret < 0 && !o->write_err) {
+        o->write_err = ret;
+        cs_err_code(&o->err, ret, "cannot write '%s'", o->name);
+    }
     pthread_mutex_unlock(&o->lock);
     av_packet_unref(pkt);
     return ret;
@@ -31,9 +37,17 @@ int cs_ladder_out_error(struct cs_ladder_out *o)
     int err;
 
     pthread_mutex_lock(&o->lock);
-    err = o->err;
+    err = o->write_err;
     pthread_mutex_unlock(&o->lock);
     return err;
+}
+
+int cs_ladder_out_fail(struct cs_ladder_out *o, int code, const char *what)
+{
+    pthread_mutex_lock(&o->lock);
+    cs_err_code(&o->err, code, "%s", what);
+    pthread_mutex_unlock(&o->lock);
+    return code;
 }
 
 void cs_ladder_item_free(void *p)
@@ -46,8 +60,9 @@ void cs_ladder_item_free(void *p)
     av_free(it);
 }
 
-int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
-                        const struct cs_rung *rung, int queue)
+int cs_ladder_worker_open(struct cs_ladder_rung *r, int index,
+                          const struct cs_rung *rung, int queue,
+                          struct cs_err *err)
 {
     const struct cs_venc_settings *s = &rung->enc;
     int ret;
@@ -61,12 +76,10 @@ int cs_ladder_rung_open(struct cs_ladder_rung *r, int index,
     atomic_init(&r->delay_us, 0);
     atomic_init(&r->delay_max_us, 0);
     ret = cs_venc_open(&r->enc, s);
-    if (ret < 0) {
-        cs_error("cannot open the %s encoder for rung '%s' (%dx%d): %s",
-                 cs_vcodec_name(s->codec), rung->name, s->width, s->height,
-                 CS_ERRSTR(ret));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(err, ret, "cannot open the %s encoder for rung "
+                           "'%s' (%dx%d)", cs_vcodec_name(s->codec),
+                           rung->name, s->width, s->height);
     r->scaler = cs_scaler_alloc(s->width, s->height, r->enc->pix_fmt,
                                 CS_SCALE_PAD);
     r->fill = cs_scaler_alloc(s->width, s->height, r->enc->pix_fmt, 0);
@@ -190,6 +203,15 @@ out:
     return ret;
 }
 
+/* A failure that began in this rung: the first of all threads' wins. */
+static void record(struct cs_ladder_rung *r, int err)
+{
+    char what[64];
+
+    snprintf(what, sizeof(what), "cannot encode rung '%s'", r->rung->name);
+    cs_ladder_out_fail(r->out, err, what);
+}
+
 static void *run(void *opaque)
 {
     struct cs_ladder_rung *r = opaque;
@@ -213,6 +235,8 @@ static void *run(void *opaque)
     }
     if (ret < 0) {
         r->err = ret;
+        if (r->err_own)
+            record(r, ret);
         cs_queue_abort(r->in, ret);
         if (r->next)
             cs_queue_abort(r->next, ret);
@@ -222,7 +246,7 @@ static void *run(void *opaque)
     return NULL;
 }
 
-int cs_ladder_rung_start(struct cs_ladder_rung *r)
+int cs_ladder_worker_start(struct cs_ladder_rung *r)
 {
     int ret = pthread_create(&r->thread, NULL, run, r);
 
@@ -232,7 +256,7 @@ int cs_ladder_rung_start(struct cs_ladder_rung *r)
     return 0;
 }
 
-int cs_ladder_rung_join(struct cs_ladder_rung *r)
+int cs_ladder_worker_join(struct cs_ladder_rung *r)
 {
     if (r->running) {
         pthread_join(r->thread, NULL);
@@ -275,7 +299,7 @@ static void quiesce(struct cs_ladder_rung *r)
     cs_encode(r->enc, NULL, discard, NULL);
 }
 
-void cs_ladder_rung_close(struct cs_ladder_rung *r)
+void cs_ladder_worker_close(struct cs_ladder_rung *r)
 {
     if (r->enc && !r->drained)
         quiesce(r);

@@ -1,4 +1,5 @@
-#include "ladder/rungs.h"
+/* ladder/spec.c: the --rungs specification, parsed and fitted to a source. */
+#include "ladder/spec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +235,8 @@ static int fit_one(struct cs_rung *r, int src_w, int src_h, AVRational sar,
 }
 
 int cs_rungs_fit(struct cs_rung *r, int *n, int src_w, int src_h,
-                 AVRational sar, AVRational src_fps, int upscale)
+                 AVRational sar, AVRational src_fps, int upscale,
+                 struct cs_err *err)
 {
     int kept = 0;
 
@@ -253,11 +255,10 @@ int cs_rungs_fit(struct cs_rung *r, int *n, int src_w, int src_h,
         kept++;
     }
     *n = kept;
-    if (kept == 0) {
-        cs_error("no rung fits the %dx%d source: every rung is larger "
-                 "(use --upscale or smaller rungs)", src_w, src_h);
-        return CS_EUSAGE;
-    }
+    if (kept == 0)
+        return cs_err_set(err, CS_EUSAGE, "no rung fits the %dx%d source: "
+                          "every rung is larger (use --upscale or smaller "
+                          "rungs)", src_w, src_h);
     qsort(r, (size_t)kept, sizeof(*r), by_size_desc);
     for (int i = 0; i < kept; i++)
         if (r[i].set & CS_RUNG_PRESET)
