@@ -64,6 +64,7 @@ deps:
 
 $(O)/libcs.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(O)/%.o: %.c
