@@ -29,6 +29,7 @@ enum cs_net_dir {
 };
 
 struct cs_endpoint_ops;
+struct cs_err;
 
 /* An endpoint's settings: the URL's parts and query parameters, plus the
  * command-line settings that apply to every protocol. Filled by
@@ -98,10 +99,12 @@ extern const struct cs_endpoint_ops cs_net_rtsp;
 /* Parse URL for direction DIR into C (zeroed first). Query parameters are
  * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,
  * passphrase, pbkeylen, streamid, maxbw, payloadsize, ttl, localaddr,
- * profile, buffer). Returns 0, or CS_EUSAGE after one line naming the
- * problem. The caller frees C with cs_net_conf_free(). */
+ * profile, buffer). Returns 0, or CS_EUSAGE with ERR (may be NULL) saying
+ * "invalid URL 'URL': what" (an RTMP stream key masked), or
+ * AVERROR(ENOMEM). The caller frees C with cs_net_conf_free(), also after
+ * a failure. */
 int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
-                      enum cs_net_dir dir);
+                      enum cs_net_dir dir, struct cs_err *err);
 void cs_net_conf_free(struct cs_net_conf *c);
 
 /* "caller", "listener", "rendezvous". */
