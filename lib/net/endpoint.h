@@ -125,6 +125,11 @@ struct addrinfo;
 int cs_net_resolve(struct cs_endpoint *ep, int type, int passive,
                    struct addrinfo **res);
 
+/* Set the int socket option LEVEL/NAME of FD to VALUE. Returns 0, or
+ * AVERROR(errno) with ep->why saying "cannot set WHAT: cause". */
+int cs_net_sockopt(struct cs_endpoint *ep, int fd, int level, int name,
+                   int value, const char *what);
+
 /* Wait until FD is ready for EVENTS (POLLIN/POLLOUT), waking up for a stop
  * request. TIMEOUT in seconds (<= 0: none). Returns 0, CS_ESTOP, or
  * AVERROR(ETIMEDOUT) with ep->why set. */
