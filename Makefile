@@ -50,7 +50,8 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
 MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
 
-.PHONY: all deps build check asan asan-build lint install uninstall clean \
+.PHONY: all deps build check asan asan-build lint code-rules install \
+        uninstall clean \
         demo completions test tools
 
 all: deps
@@ -99,6 +100,15 @@ lint:
 	@shellcheck -S warning -x scripts/*.sh examples/*.sh examples/*/*.sh bench/*.sh
 	@! grep -nE '^\s+\[\[? .*\]\]? && (\[|one_line|grep|cmp|diff)' tests/*.bats || \
 	    { echo 'lint: in bats, only the last part of `A && B` can fail a test' >&2; false; }
+
+# The layering rules of docs/ARCHITECTURE.md that a compiler does not
+# check: short functions, no include cycle or call circle among lib/
+# modules, no error printed by lib/.
+code-rules: build
+	@python3 scripts/check-code.py functions 60
+	@python3 scripts/check-code.py cycles
+	@python3 scripts/check-code.py calls $(O)/lib
+	@python3 scripts/check-code.py prints
 
 # Every test against bin/, then the tests tagged `sanitize` (bad input and
 # parsers) against the sanitizer build, where a report fails the run; one

@@ -85,9 +85,9 @@ static void dump_table(const struct cs_opt *o)
 
         if (o->key > 0 && o->key < 128)
             s[0] = (char)o->key;
-        printf("%s\t%s\t%s\t%s\t%s\t%s\n", o->name, s, o->arg ? o->arg : "",
-               o->complete ? o->complete : "", o->help,
-               o->shown ? o->shown : o->def ? o->def : "");
+        printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o->name, s,
+               o->arg ? o->arg : "", o->complete ? o->complete : "", o->help,
+               o->def ? o->def : "", o->shown ? o->shown : "");
     }
 }
 

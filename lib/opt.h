@@ -72,9 +72,10 @@ typedef int (*cs_opt_fn)(void *cfg, int key, const char *arg,
 enum { CS_OPT_EXIT = 0 };
 
 /* --dump-options prints one line per option: name, short letter,
- * metavariable, completion, help, default (as --help shows it), separated
- * by tabs; a command with subcommands first prints "@commands" with the
- * words in the completion field. */
+ * metavariable, completion, help, default value, default as words (when
+ * --help shows words instead of the value), separated by tabs; a command
+ * with subcommands first prints "@commands" with the words in the
+ * completion field. */
 
 /* Parse argv into CFG: first the defaults of the typed options, then the
  * command line. Initialises logging (cs_log_init) from -q/-v. Returns the

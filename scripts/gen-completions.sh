@@ -1,7 +1,7 @@
 #!/bin/bash
 # Generate bash and zsh completions from each program's option table
 # (`cs-X --dump-options`: name, short, metavariable, completion, help,
-# default).
+# default value, default in words).
 # Usage: gen-completions.sh BINDIR OUTDIR [PROGRAM...]
 set -eu
 bindir=$1 outdir=$2

@@ -68,3 +68,29 @@ programs() {
     echo "missing:$missing"
     [ -z "$missing" ]
 }
+
+@test "each option's value name and default in the man page are the table's" {
+    local p name short arg comp help def shown entry bad=""
+    for p in $(programs); do
+        # (tabs are white space to read: empty fields would collapse)
+        while IFS=$'\037' read -r name short arg comp help def shown; do
+            [ "$name" = @commands ] && continue
+            # the option's entry: from its .It line to the next .It or .El
+            entry=$(awk -v o="Fl -$name" '
+                /^\.(It|El)/ { on = index($0, o " ") || substr($0, length($0) - length(o) + 1) == o }
+                on' "$REPO/man/$p.1")
+            if [ -n "$arg" ]; then
+                grep -qF -- "Fl -$name Ar $arg" <<<"$entry" || bad+=" $p:--$name:value-name"
+            fi
+            # a default that is a value must read the same in the man page
+            if [ -n "$def" ] && [ -z "$shown" ] && [ "$def" != - ]; then
+                # (mdoc macros at line starts dropped: ".Ql 1080p:6M")
+                tr '\n' ' ' <<<"$entry" | sed 's/\.[A-Z][a-z] //g' |
+                    grep -qE -- "default:? $(sed 's/[].[*^$]/\\&/g' <<<"$def")([ ,;)]|$)" ||
+                    bad+=" $p:--$name:default($def)"
+            fi
+        done < <("$p" --dump-options | tr '\t' '\037')
+    done
+    echo "mismatched:$bad"
+    [ -z "$bad" ]
+}
