@@ -460,8 +460,10 @@ int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats,
     struct stat st;
     int ret;
 
-    if (!h)
+    if (!h) {
+        cs_stats_close(&stats, NULL);
         return AVERROR(ENOMEM);
+    }
     h->cfg = *cfg;
     if (!realpath(cfg->root, h->root) || stat(h->root, &st) < 0 ||
         !S_ISDIR(st.st_mode)) {
