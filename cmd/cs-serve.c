@@ -109,6 +109,6 @@ int main(int argc, char **argv)
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
     fit_fd_limit(&cfg);
-    ret = cs_serve_run(&cfg, stats);
-    return cs_exit_status(ret);
+    ret = cs_serve_run(&cfg, stats, &err);
+    return cs_cmd_exit(&err, ret);
 }

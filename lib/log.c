@@ -1,17 +1,22 @@
 #include "log.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <libavutil/log.h>
 
-/* Process-wide, written once by cs_log_init() before threads start. */
+/* Process-wide. prog, level and tty are written once by cs_log_init()
+ * before threads start; progress_open (a progress line is on the terminal
+ * without its newline) changes while threads run, libav*'s codec threads
+ * included (through av_callback), so it is atomic: exactly one line
+ * written after a progress line starts with the newline that ends it. */
 static struct {
     char prog[64];
     int level;
     int tty;
-    int progress_open;
+    atomic_int progress_open;
 } conf = { "cs", CS_LOG_INFO, 0, 0 };
 
 static void write_line(const char *s, size_t n)
@@ -32,9 +37,9 @@ void cs_vlog(int level, const char *fmt, va_list ap)
 
     if (!cs_log_enabled(level))
         return;
-    n = snprintf(buf, sizeof(buf), "%s%s: %s", conf.progress_open ? "\n" : "",
+    n = snprintf(buf, sizeof(buf), "%s%s: %s",
+                 atomic_exchange(&conf.progress_open, 0) ? "\n" : "",
                  conf.prog, level == CS_LOG_WARN ? "warning: " : "");
-    conf.progress_open = 0;
     if (n < 0 || (size_t)n >= sizeof(buf))
         return;
     m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
@@ -121,12 +126,11 @@ void cs_progress(const char *fmt, ...)
         n = (int)sizeof(buf) - 6;
     memcpy(buf + 1 + n, "\033[K", 3);
     write_line(buf, (size_t)n + 4);
-    conf.progress_open = 1;
+    atomic_store(&conf.progress_open, 1);
 }
 
 void cs_progress_end(void)
 {
-    if (conf.progress_open)
+    if (atomic_exchange(&conf.progress_open, 0))
         write_line("\n", 1);
-    conf.progress_open = 0;
 }

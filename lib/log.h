@@ -2,7 +2,9 @@
  *
  * The level is process-wide and set once by cs_log_init() before any thread
  * starts; it is the one piece of file-scope state in lib/ besides the stop
- * flag (sig.h), because libav*'s log callback has no user pointer.
+ * flag (sig.h), because libav*'s log callback has no user pointer. Only
+ * whether a progress line is open changes later, from any thread (libav*
+ * logs from its codec threads too), and it is atomic.
  * libav* messages are routed here and shown only with -v (they are noise in
  * a one-line error report).
  */

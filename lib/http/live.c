@@ -64,8 +64,14 @@ static int pl_new(struct cs_pl **out, char *text, size_t len)
         h = (h ^ (unsigned char)text[i]) * 1099511628211ULL;
     snprintf(pl->etag, sizeof(pl->etag), "\"%016llx\"",
              (unsigned long long)h);
+    ret = pthread_mutex_init(&pl->mu, NULL);
+    if (ret) {
+        cs_m3u8_free(&pl->m);
+        free(text);
+        free(pl);
+        return AVERROR(ret);
+    }
     atomic_init(&pl->refs, 1);
-    pthread_mutex_init(&pl->mu, NULL);
     pl->text = text;
     pl->len = len;
     pl->wall_us = cs_wall_us();

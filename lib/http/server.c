@@ -338,18 +338,16 @@ static double header_timeout(const struct cs_serve_cfg *cfg)
                                                 cfg->timeout;
 }
 
-static int start(struct cs_http *h)
+static int start(struct cs_http *h, struct cs_err *err)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
 
-    if (parse_listen(h->cfg.listen, &ss, &sslen) < 0) {
-        cs_error("invalid value '%s' for --listen: expected HOST:PORT",
-                 h->cfg.listen);
-        return CS_EUSAGE;
-    }
+    if (parse_listen(h->cfg.listen, &ss, &sslen) < 0)
+        return cs_err_set(err, CS_EUSAGE, "invalid value '%s' for --listen: "
+                          "expected HOST:PORT", h->cfg.listen);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
@@ -366,11 +364,10 @@ static int start(struct cs_http *h)
         MHD_OPTION_NOTIFY_CONNECTION, connection, h,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
         MHD_OPTION_END);
-    if (!h->daemon) {
-        cs_error("cannot listen on '%s': %s", h->cfg.listen,
-                 errno ? strerror(errno) : "address unavailable");
-        return CS_ENET;
-    }
+    if (!h->daemon)
+        return cs_err_set(err, CS_ENET, "cannot listen on '%s': %s",
+                          h->cfg.listen,
+                          errno ? strerror(errno) : "address unavailable");
     return 0;
 }
 
@@ -423,18 +420,17 @@ static cJSON *stats_obj(struct cs_http *h)
     return o;
 }
 
-static int serve(struct cs_http *h, struct cs_stats *st)
+static int serve(struct cs_http *h, struct cs_stats *st, struct cs_err *err)
 {
     struct cs_live_cb cb = { suspend_cb, wake_cb };
     int ret;
 
     ret = cs_live_open(&h->live, h->root, &cb);
     if (ret < 0) {
-        cs_error("cannot watch '%s': %s", h->cfg.root, CS_ERRSTR(ret));
         cs_stats_close(&st, NULL);
-        return ret;
+        return cs_err_code(err, ret, "cannot watch '%s'", h->cfg.root);
     }
-    ret = start(h);
+    ret = start(h, err);
     if (ret < 0)
         goto out;
     cs_info("serving '%s' on http://%s/", h->cfg.root, h->cfg.listen);
@@ -457,22 +453,25 @@ out:
     return ret;
 }
 
-int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats)
+int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats,
+                 struct cs_err *err)
 {
     struct cs_http *h = calloc(1, sizeof(*h));
     struct stat st;
     int ret;
 
-    if (!h)
+    if (!h) {
+        cs_stats_close(&stats, NULL);
         return AVERROR(ENOMEM);
+    }
     h->cfg = *cfg;
     if (!realpath(cfg->root, h->root) || stat(h->root, &st) < 0 ||
         !S_ISDIR(st.st_mode)) {
-        cs_error("cannot serve '%s': %s", cfg->root,
-                 errno == ENOENT ? "no such folder" : "not a folder");
+        ret = cs_err_set(err, CS_EUSAGE, "cannot serve '%s': %s", cfg->root,
+                         errno == ENOENT ? "no such folder" : "not a folder");
         free(h);
         cs_stats_close(&stats, NULL);
-        return CS_EUSAGE;
+        return ret;
     }
     find_assets(h);
     if (!h->assets[0])
@@ -481,7 +480,7 @@ int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats)
     h->root_fd = open(h->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     h->assets_fd = h->assets[0] ?
         open(h->assets, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-    ret = serve(h, stats);
+    ret = serve(h, stats, err);
     stats = NULL;
     if (h->root_fd >= 0)
         close(h->root_fd);

@@ -24,12 +24,15 @@ struct cs_serve_cfg {
 /* Defaults for every field. */
 void cs_serve_defaults(struct cs_serve_cfg *cfg);
 
+struct cs_err;
 struct cs_stats;
 
-/* Serve until a stop is requested (sig.h). Returns 0 on a clean stop,
- * CS_EUSAGE for a bad configuration (after one line on stderr), or
- * another negative code. STATS (may be NULL) is written to once a second
- * and closed. */
-int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats);
+/* Serve until a stop is requested (sig.h). Returns 0 on a clean stop, or
+ * a negative code with ERR (may be NULL) saying what failed: CS_EUSAGE for
+ * a bad configuration, CS_ENET when the address cannot be listened on.
+ * STATS (may be NULL) is taken over: written to once a second and
+ * closed. */
+int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats,
+                 struct cs_err *err);
 
 #endif

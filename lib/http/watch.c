@@ -245,8 +245,12 @@ int cs_live_open(struct cs_live **out, const char *root,
     *out = NULL;
     if (!live)
         return AVERROR(ENOMEM);
+    ret = pthread_mutex_init(&live->mu, NULL);
+    if (ret) {
+        free(live);
+        return AVERROR(ret);
+    }
     live->ifd = live->efd = -1;
-    pthread_mutex_init(&live->mu, NULL);
     snprintf(live->root, sizeof(live->root), "%s", root);
     live->cb = *cb;
     live->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -9,7 +9,6 @@
 #include <libavutil/mem.h>
 
 #include "err.h"
-#include "log.h"
 
 static int add_entry(struct cs_access *a, const char *id, const char *pass,
                      unsigned modes)
@@ -29,7 +28,7 @@ static int add_entry(struct cs_access *a, const char *id, const char *pass,
 }
 
 static int parse_line(struct cs_access *a, char *line, const char *path,
-                      int no)
+                      int no, struct cs_err *err)
 {
     char *save = NULL, *id, *pass, *mode;
     unsigned modes = 0;
@@ -49,16 +48,16 @@ static int parse_line(struct cs_access *a, char *line, const char *path,
         modes = CS_ACCESS_PUBLISH | CS_ACCESS_PLAY;
     plen = pass ? strlen(pass) : 0;
     if (!modes || strtok_r(NULL, " \t", &save) ||
-        (strcmp(pass, "-") && (plen < 10 || plen > 79))) {
-        cs_error("invalid access file '%s': line %d: expected STREAMID "
-                 "PASSPHRASE|- publish|play|both (passphrase 10 to 79 "
-                 "characters)", path, no);
-        return CS_EUSAGE;
-    }
+        (strcmp(pass, "-") && (plen < 10 || plen > 79)))
+        return cs_err_set(err, CS_EUSAGE, "invalid access file '%s': line "
+                          "%d: expected STREAMID PASSPHRASE|- "
+                          "publish|play|both (passphrase 10 to 79 "
+                          "characters)", path, no);
     return add_entry(a, id, pass, modes);
 }
 
-int cs_access_load(struct cs_access **out, const char *path)
+static int load(struct cs_access **out, const char *path,
+                struct cs_err *err)
 {
     struct cs_access *a = NULL;
     FILE *f = NULL;
@@ -75,12 +74,26 @@ int cs_access_load(struct cs_access **out, const char *path)
         goto out;
     }
     while (ret >= 0 && fgets(line, sizeof(line), f))
-        ret = parse_line(a, line, path, ++no);
+        ret = parse_line(a, line, path, ++no, err);
 out:
     fclose(f);
     if (ret < 0)
         cs_access_free(&a);
     *out = a;
+    return ret;
+}
+
+int cs_access_load(struct cs_access **out, const char *path)
+{
+    return load(out, path, NULL);
+}
+
+int cs_access_check(const char *path, struct cs_err *err)
+{
+    struct cs_access *a = NULL;
+    int ret = load(&a, path, err);
+
+    cs_access_free(&a);
     return ret;
 }
 

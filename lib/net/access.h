@@ -24,11 +24,18 @@ struct cs_access {
     int n;
 };
 
+struct cs_err;
+
 /* Load PATH into *out. Returns 0, AVERROR(errno) when it cannot be read,
- * or CS_EUSAGE after one line naming the bad line. Free with
- * cs_access_free(). */
+ * or CS_EUSAGE for a bad line. Free with cs_access_free(). */
 int cs_access_load(struct cs_access **out, const char *path);
 void cs_access_free(struct cs_access **a);
+
+/* Read PATH as cs_access_load() does and forget it, so that a command can
+ * say which line is wrong before it listens. Codes as cs_access_load();
+ * for a bad line ERR names it ("invalid access file 'F': line N: ..."),
+ * for a file that cannot be read ERR is left to the caller. */
+int cs_access_check(const char *path, struct cs_err *err);
 
 /* The entry for a stream id as a caller sent it, or NULL. *MODE gets the
  * mode the caller asked for in SRT's syntax (m=publish/request), or 0. */

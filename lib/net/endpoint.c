@@ -39,6 +39,18 @@ void cs_endpoint_close(struct cs_endpoint *ep)
     ep->priv = NULL;
 }
 
+int cs_net_sockopt(struct cs_endpoint *ep, int fd, int level, int name,
+                   int value, const char *what)
+{
+    int ret;
+
+    if (setsockopt(fd, level, name, &value, sizeof(value)) == 0)
+        return 0;
+    ret = AVERROR(errno);
+    return cs_endpoint_fail(ep, ret, "cannot set %s: %s", what,
+                            CS_ERRSTR(ret));
+}
+
 int cs_net_resolve(struct cs_endpoint *ep, int type, int passive,
                    struct addrinfo **res)
 {

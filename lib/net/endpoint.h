@@ -29,6 +29,7 @@ enum cs_net_dir {
 };
 
 struct cs_endpoint_ops;
+struct cs_err;
 
 /* An endpoint's settings: the URL's parts and query parameters, plus the
  * command-line settings that apply to every protocol. Filled by
@@ -98,10 +99,12 @@ extern const struct cs_endpoint_ops cs_net_rtsp;
 /* Parse URL for direction DIR into C (zeroed first). Query parameters are
  * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,
  * passphrase, pbkeylen, streamid, maxbw, payloadsize, ttl, localaddr,
- * profile, buffer). Returns 0, or CS_EUSAGE after one line naming the
- * problem. The caller frees C with cs_net_conf_free(). */
+ * profile, buffer). Returns 0, or CS_EUSAGE with ERR (may be NULL) saying
+ * "invalid URL 'URL': what" (an RTMP stream key masked), or
+ * AVERROR(ENOMEM). The caller frees C with cs_net_conf_free(), also after
+ * a failure. */
 int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
-                      enum cs_net_dir dir);
+                      enum cs_net_dir dir, struct cs_err *err);
 void cs_net_conf_free(struct cs_net_conf *c);
 
 /* "caller", "listener", "rendezvous". */
@@ -121,6 +124,11 @@ int cs_endpoint_fail(struct cs_endpoint *ep, int err, const char *fmt, ...)
 struct addrinfo;
 int cs_net_resolve(struct cs_endpoint *ep, int type, int passive,
                    struct addrinfo **res);
+
+/* Set the int socket option LEVEL/NAME of FD to VALUE. Returns 0, or
+ * AVERROR(errno) with ep->why saying "cannot set WHAT: cause". */
+int cs_net_sockopt(struct cs_endpoint *ep, int fd, int level, int name,
+                   int value, const char *what);
 
 /* Wait until FD is ready for EVENTS (POLLIN/POLLOUT), waking up for a stop
  * request. TIMEOUT in seconds (<= 0: none). Returns 0, CS_ESTOP, or

@@ -108,7 +108,10 @@ static int rist_open(struct cs_endpoint *ep)
     if (!p)
         return AVERROR(ENOMEM);
     ep->priv = p;
-    pthread_mutex_init(&p->lock, NULL);
+    ret = pthread_mutex_init(&p->lock, NULL);
+    if (ret)
+        return cs_endpoint_fail(ep, AVERROR(ret), "cannot create a lock: %s",
+                                CS_ERRSTR(AVERROR(ret)));
     p->have_lock = 1;
     if (c->passphrase && !c->rist_profile)
         return cs_endpoint_fail(ep, CS_EUSAGE, "encryption needs "

@@ -51,16 +51,17 @@ static int start_session(struct cs_endpoint *ep)
     if (p->inner > 0) {
         snprintf(url, sizeof(url), "rtmp://127.0.0.1:%d%s", p->inner,
                  c->path);
-        av_dict_set(&o, "listen", "1", 0);
+        ret = av_dict_set(&o, "listen", "1", 0);
     } else {
         snprintf(url, sizeof(url), "%s://%s:%d%s", c->scheme, c->host,
                  c->port, c->path);
-        av_dict_set_int(&o, "rw_timeout", (int64_t)(c->timeout * 1e6), 0);
-        if (!strcmp(c->scheme, "rtmps"))
-            av_dict_set(&o, "tls_verify", "1", 0);
+        ret = av_dict_set_int(&o, "rw_timeout",
+                              (int64_t)(c->timeout * 1e6), 0);
+        if (ret >= 0 && !strcmp(c->scheme, "rtmps"))
+            ret = av_dict_set(&o, "tls_verify", "1", 0);
     }
-    ret = cs_remux_start(&p->remux, ep, url,
-                         "flv", o);
+    if (ret >= 0)
+        ret = cs_remux_start(&p->remux, ep, url, "flv", o);
     av_dict_free(&o);
     return ret;
 }

@@ -295,7 +295,7 @@ int cs_rtmpgate_start(struct cs_rtmpgate **out, struct cs_endpoint *ep,
 {
     struct cs_rtmpgate *g = av_mallocz(sizeof(*g));
     struct addrinfo *ai = NULL;
-    int one = 1, ret;
+    int ret;
 
     *out = g;
     if (!g)
@@ -309,9 +309,11 @@ int cs_rtmpgate_start(struct cs_rtmpgate **out, struct cs_endpoint *ep,
         return ret;
     g->lsn = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (g->lsn >= 0)
-        setsockopt(g->lsn, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (g->lsn < 0 || bind(g->lsn, ai->ai_addr, ai->ai_addrlen) < 0 ||
-        listen(g->lsn, 4) < 0)
+        ret = cs_net_sockopt(ep, g->lsn, SOL_SOCKET, SO_REUSEADDR, 1,
+                             "SO_REUSEADDR");
+    if (ret >= 0 && (g->lsn < 0 ||
+                     bind(g->lsn, ai->ai_addr, ai->ai_addrlen) < 0 ||
+                     listen(g->lsn, 4) < 0))
         ret = cs_endpoint_fail(ep, CS_ENET, "cannot listen: %s",
                                CS_ERRSTR(AVERROR(errno)));
     freeaddrinfo(ai);

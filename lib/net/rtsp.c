@@ -21,12 +21,13 @@ static int rtsp_start(struct cs_endpoint *ep)
 
     snprintf(url, sizeof(url), "rtsp://%s:%d%s", c->host[0] ? c->host
              : "0.0.0.0", c->port, c->path);
-    av_dict_set(&o, "rtsp_transport", "tcp", 0);
-    if (c->mode == CS_NET_LISTENER)
-        av_dict_set(&o, "rtsp_flags", "listen", 0);
-    else
-        av_dict_set_int(&o, "timeout", (int64_t)(c->timeout * 1e6), 0);
-    ret = cs_remux_start(&r, ep, url, "rtsp", o);
+    ret = av_dict_set(&o, "rtsp_transport", "tcp", 0);
+    if (ret >= 0 && c->mode == CS_NET_LISTENER)
+        ret = av_dict_set(&o, "rtsp_flags", "listen", 0);
+    else if (ret >= 0)
+        ret = av_dict_set_int(&o, "timeout", (int64_t)(c->timeout * 1e6), 0);
+    if (ret >= 0)
+        ret = cs_remux_start(&r, ep, url, "rtsp", o);
     av_dict_free(&o);
     ep->priv = r;
     return ret;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "net/access.h"
 #include "opt.h"
 
 int cs_transfer_parse_retry(const char *arg, int *out)
@@ -20,6 +21,20 @@ int cs_transfer_parse_retry(const char *arg, int *out)
     return 0;
 }
 
+/* Read the access file now, so that a bad line is named in ERR (the SRT
+ * listener loads it again when it starts, and then knows only a code).
+ * The message for a file that cannot be read is the listener's. */
+static int check_access(const struct cs_net_conf *net, struct cs_err *err)
+{
+    int ret = cs_access_check(net->access, err);
+
+    if (ret < 0)
+        return cs_err_set(err, CS_EUSAGE,
+                          "'%s': cannot read access file '%s': %s",
+                          net->shown, net->access, CS_ERRSTR(ret));
+    return 0;
+}
+
 int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
                     struct cs_stats **stats, struct cs_err *err)
 {
@@ -27,7 +42,7 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
     struct cs_net_conf net = { 0 };
     int ret;
 
-    ret = cs_net_conf_parse(&net, a->url, dir);
+    ret = cs_net_conf_parse(&net, a->url, dir, err);
     if (ret < 0) {
         cs_err_code(err, ret, "invalid URL '%s'", a->url);
         goto out;
@@ -40,6 +55,9 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
                          "--access needs an srt:// URL in listener mode");
         goto out;
     }
+    ret = a->access ? check_access(&net, err) : 0;
+    if (ret < 0)
+        goto out;
     t.pace = a->pace;
     t.retry = a->retry;
     t.once = a->once;

@@ -60,7 +60,7 @@ static int do_connect(struct cs_endpoint *ep, struct tcp_priv *p,
 
 static int tcp_open(struct cs_endpoint *ep)
 {
-    int listener = ep->conf->mode == CS_NET_LISTENER, one = 1, ret;
+    int listener = ep->conf->mode == CS_NET_LISTENER, ret;
     struct addrinfo *ai = NULL;
     struct tcp_priv *p = av_mallocz(sizeof(*p));
 
@@ -80,7 +80,10 @@ static int tcp_open(struct cs_endpoint *ep)
         ret = cs_endpoint_fail(ep, AVERROR(errno), "%s", CS_ERRSTR(AVERROR(errno)));
         goto out;
     }
-    setsockopt(p->lsn, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    ret = cs_net_sockopt(ep, p->lsn, SOL_SOCKET, SO_REUSEADDR, 1,
+                         "SO_REUSEADDR");
+    if (ret < 0)
+        goto out;
     if (bind(p->lsn, ai->ai_addr, ai->ai_addrlen) < 0 ||
         listen(p->lsn, 1) < 0) {
         ret = cs_endpoint_fail(ep, CS_ENET, "cannot listen: %s",

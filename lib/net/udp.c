@@ -81,7 +81,7 @@ static int sender_opts(struct cs_endpoint *ep, int fd,
 
 static int udp_open(struct cs_endpoint *ep)
 {
-    int recv = ep->conf->dir == CS_NET_RECV, one = 1, ret;
+    int recv = ep->conf->dir == CS_NET_RECV, ret;
     struct addrinfo *ai = NULL;
     struct udp_priv *p = av_mallocz(sizeof(*p));
 
@@ -99,8 +99,13 @@ static int udp_open(struct cs_endpoint *ep)
     if (recv) {
         int size = 4 << 20;
 
-        setsockopt(p->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        ret = cs_net_sockopt(ep, p->fd, SOL_SOCKET, SO_REUSEADDR, 1,
+                             "SO_REUSEADDR");
+        if (ret >= 0)
+            ret = cs_net_sockopt(ep, p->fd, SOL_SOCKET, SO_RCVBUF, size,
+                                 "SO_RCVBUF");
+        if (ret < 0)
+            goto out;
         if (bind(p->fd, ai->ai_addr, ai->ai_addrlen) < 0)
             ret = cs_endpoint_fail(ep, CS_ENET, "cannot bind: %s",
                                    CS_ERRSTR(AVERROR(errno)));

@@ -3,6 +3,7 @@
 #include "net/endpoint.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,6 @@
 #include <libavutil/mem.h>
 
 #include "err.h"
-#include "log.h"
 #include "opt.h"
 
 enum ptype { P_MODE, P_INT, P_I64, P_STR, P_BUF, P_PROFILE, P_LISTEN };
@@ -79,20 +79,31 @@ static int unescape(char *s)
     return 0;
 }
 
-static int bad(const struct cs_net_conf *c, const char *what)
+/* Record "invalid URL 'SHOWN': WHAT" in ERR; returns CS_EUSAGE. */
+static int bad(const struct cs_net_conf *c, struct cs_err *err,
+               const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int bad(const struct cs_net_conf *c, struct cs_err *err,
+               const char *fmt, ...)
 {
-    cs_error("invalid URL '%s': %s", c->shown ? c->shown : "", what);
-    return CS_EUSAGE;
+    char what[160];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return cs_err_set(err, CS_EUSAGE, "invalid URL '%s': %s",
+                      c->shown ? c->shown : "", what);
 }
 
+/* Set one parameter: 0, CS_EUSAGE for a value it does not take, or
+ * AVERROR(ENOMEM). */
 static int set_param(struct cs_net_conf *c, const struct param *p,
                      const char *v)
 {
     char *field = (char *)c + p->off;
     long n;
-    char msg[128];
 
-    snprintf(msg, sizeof(msg), "bad value for '%s'", p->name);
     switch (p->type) {
     case P_MODE:
         if (!strcmp(v, "caller") || !strcmp(v, "client"))
@@ -102,11 +113,11 @@ static int set_param(struct cs_net_conf *c, const struct param *p,
         else if (!strcmp(v, "rendezvous"))
             c->mode = CS_NET_RENDEZVOUS;
         else
-            return bad(c, msg);
+            return CS_EUSAGE;
         return 0;
     case P_LISTEN:
         if (cs_parse_int(v, 0, 2, &n) < 0)
-            return bad(c, msg);
+            return CS_EUSAGE;
         c->mode = n ? CS_NET_LISTENER : CS_NET_CALLER;
         return 0;
     case P_PROFILE:
@@ -115,12 +126,12 @@ static int set_param(struct cs_net_conf *c, const struct param *p,
         else if (!strcmp(v, "main") || !strcmp(v, "1"))
             c->rist_profile = 1;
         else
-            return bad(c, msg);
+            return CS_EUSAGE;
         return 0;
     case P_INT:
     case P_I64:
         if (cs_parse_int(v, p->min, p->max, &n) < 0)
-            return bad(c, msg);
+            return CS_EUSAGE;
         if (p->type == P_INT)
             *(int *)field = (int)n;
         else
@@ -128,20 +139,20 @@ static int set_param(struct cs_net_conf *c, const struct param *p,
         return 0;
     case P_STR:
         if (strlen(v) < (size_t)p->min || strlen(v) > (size_t)p->max)
-            return bad(c, msg);
+            return CS_EUSAGE;
         av_free(*(char **)field);
         *(char **)field = av_strdup(v);
         return *(char **)field ? 0 : AVERROR(ENOMEM);
     case P_BUF:
         if (strlen(v) >= sizeof(c->localaddr))
-            return bad(c, msg);
+            return CS_EUSAGE;
         snprintf(field, sizeof(c->localaddr), "%s", v);
         return 0;
     }
-    return bad(c, msg);
+    return CS_EUSAGE;
 }
 
-static int parse_query(struct cs_net_conf *c, char *q)
+static int parse_query(struct cs_net_conf *c, char *q, struct cs_err *err)
 {
     char *save = NULL;
 
@@ -149,7 +160,6 @@ static int parse_query(struct cs_net_conf *c, char *q)
          kv = strtok_r(NULL, "&", &save)) {
         char *v = strchr(kv, '=');
         const struct param *p = params;
-        char msg[128];
         int ret;
 
         if (!v)
@@ -158,15 +168,13 @@ static int parse_query(struct cs_net_conf *c, char *q)
             *v++ = 0;
         while (p->name && strcmp(p->name, kv))
             p++;
-        if (!p->name) {
-            snprintf(msg, sizeof(msg), "unknown parameter '%.64s'", kv);
-            return bad(c, msg);
-        }
-        if (unescape(v) < 0) {
-            snprintf(msg, sizeof(msg), "bad escape in '%s'", p->name);
-            return bad(c, msg);
-        }
+        if (!p->name)
+            return bad(c, err, "unknown parameter '%.64s'", kv);
+        if (unescape(v) < 0)
+            return bad(c, err, "bad escape in '%s'", p->name);
         ret = set_param(c, p, v);
+        if (ret == CS_EUSAGE)
+            return bad(c, err, "bad value for '%s'", p->name);
         if (ret < 0)
             return ret;
     }
@@ -174,13 +182,14 @@ static int parse_query(struct cs_net_conf *c, char *q)
 }
 
 /* "[host]:port", "host:port", ":port", "@:port", "host". */
-static int parse_authority(struct cs_net_conf *c, const char *a, size_t n)
+static int parse_authority(struct cs_net_conf *c, const char *a, size_t n,
+                           struct cs_err *err)
 {
     char buf[256];
     char *host = buf, *port = NULL;
 
     if (n >= sizeof(buf))
-        return bad(c, "host name too long");
+        return bad(c, err, "host name too long");
     memcpy(buf, a, n);
     buf[n] = 0;
     if (strchr(buf, '@'))
@@ -189,13 +198,13 @@ static int parse_authority(struct cs_net_conf *c, const char *a, size_t n)
         char *end = strchr(host, ']');
 
         if (!end)
-            return bad(c, "unterminated '[' in the host");
+            return bad(c, err, "unterminated '[' in the host");
         *end = 0;
         host++;
         if (end[1] == ':')
             port = end + 2;
         else if (end[1])
-            return bad(c, "junk after the host");
+            return bad(c, err, "junk after the host");
     } else if (strchr(host, ':')) {
         port = strchr(host, ':');
         *port++ = 0;
@@ -205,7 +214,7 @@ static int parse_authority(struct cs_net_conf *c, const char *a, size_t n)
         long p;
 
         if (cs_parse_int(port, 1, 65535, &p) < 0)
-            return bad(c, "bad port");
+            return bad(c, err, "bad port");
         c->port = (int)p;
     }
     return 0;
@@ -229,7 +238,7 @@ static int make_shown(struct cs_net_conf *c)
     return 0;
 }
 
-static int defaults(struct cs_net_conf *c)
+static int defaults(struct cs_net_conf *c, struct cs_err *err)
 {
     static const struct { const char *scheme; int port; } ports[] = {
         { "rtmp", 1935 }, { "rtmps", 443 }, { "rtsp", 554 },
@@ -239,28 +248,24 @@ static int defaults(struct cs_net_conf *c)
         if (!strcmp(c->scheme, ports[i].scheme))
             c->port = ports[i].port;
     if (c->port < 0)
-        return bad(c, "no port");
+        return bad(c, err, "no port");
     if (!(c->ops->dirs & (1u << c->dir)))
-        return bad(c, c->dir == CS_NET_SEND ? "this protocol only receives"
-                                            : "this protocol only sends");
-    if (!(c->ops->modes & (1u << c->mode))) {
-        char msg[64];
-
-        snprintf(msg, sizeof(msg), "mode '%s' is not supported here",
-                 cs_net_mode_name(c->mode));
-        return bad(c, msg);
-    }
+        return bad(c, err, "this protocol only %s",
+                   c->dir == CS_NET_SEND ? "receives" : "sends");
+    if (!(c->ops->modes & (1u << c->mode)))
+        return bad(c, err, "mode '%s' is not supported here",
+                   cs_net_mode_name(c->mode));
     if (c->mode != CS_NET_LISTENER && !c->host[0] &&
         strcmp(c->scheme, "udp"))
-        return bad(c, "no host");
+        return bad(c, err, "no host");
     if (c->pbkeylen && c->pbkeylen != 16 && c->pbkeylen != 24 &&
         c->pbkeylen != 32)
-        return bad(c, "pbkeylen must be 16, 24 or 32");
+        return bad(c, err, "pbkeylen must be 16, 24 or 32");
     return 0;
 }
 
 int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
-                      enum cs_net_dir dir)
+                      enum cs_net_dir dir, struct cs_err *err)
 {
     const char *sep = strstr(url, "://");
     char *rest = NULL, *q;
@@ -288,12 +293,12 @@ int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
     if (ret < 0)
         return ret;
     if (!sep || slen == 0 || slen >= sizeof(c->scheme))
-        return bad(c, "expected PROTOCOL://HOST:PORT");
+        return bad(c, err, "expected PROTOCOL://HOST:PORT");
     for (int i = 0; all_ops[i] && !c->ops; i++)
         if (!strcmp(all_ops[i]->scheme, c->scheme))
             c->ops = all_ops[i];
     if (!c->ops)
-        return bad(c, "unknown protocol (srt, rtmp, rtmps, rtsp, rist, "
+        return bad(c, err, "unknown protocol (srt, rtmp, rtmps, rtsp, rist, "
                       "udp, tcp)");
     rest = av_strdup(sep + 3);
     if (!rest)
@@ -304,16 +309,16 @@ int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
     alen = strcspn(rest, "/");
     snprintf(c->path, sizeof(c->path), "%s", rest + alen);
     c->mode = CS_NET_CALLER;
-    ret = parse_authority(c, rest, alen);
+    ret = parse_authority(c, rest, alen, err);
     if (ret >= 0 && !c->host[0] && !strcmp(c->scheme, "srt"))
         c->mode = CS_NET_LISTENER;     /* srt://:port, as srt-live-transmit */
     if ((!strcmp(c->scheme, "rist") || !strcmp(c->scheme, "udp")) &&
         dir == CS_NET_RECV)
         c->mode = CS_NET_LISTENER;     /* as ristreceiver; UDP binds */
     if (ret >= 0 && q)
-        ret = parse_query(c, q);
+        ret = parse_query(c, q, err);
     if (ret >= 0)
-        ret = defaults(c);
+        ret = defaults(c, err);
     av_free(rest);
     return ret;
 }
