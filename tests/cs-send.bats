@@ -159,7 +159,7 @@ CONF
 @test "a bad --timeout or --retry names the option once (--timeout, not ----timeout)" {
     run cs-send --timeout x udp://127.0.0.1:9
     [ "$status" -eq 2 ]
-    [ "$output" = "cs-send: invalid value 'x' for --timeout: expected seconds, like 5 or 0.5" ]
+    [ "$output" = "cs-send: invalid value 'x' for --timeout: expected seconds (like 2, 0.5 or 200ms) from 0.001 to 86400" ]
     run cs-recv --retry x udp://127.0.0.1:9
     [ "$status" -eq 2 ]
     [ "$output" = "cs-recv: invalid value 'x' for --retry: expected a count or 'forever'" ]
