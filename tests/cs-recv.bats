@@ -89,7 +89,7 @@ teardown() {
     kill_spawned
     grep -q "rejected 127.0.0.1: unknown stream id 'cam9'" "$T/err"
     grep -q "stream id 'viewer' may not publish" "$T/err"
-    ! grep -q "camsecret\|wrongsecret" "$T/err"
+    run ! grep -q "camsecret\|wrongsecret" "$T/err"
     diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
 }
 
@@ -131,7 +131,7 @@ teardown() {
     [ "$status" -eq 0 ]
     wait "$(tail -n 1 "$T/pids")"
     grep -q "rejected a publisher from 127.0.0.1: wrong stream key" "$T/err"
-    ! grep -q "stolen-key\|key-0042" "$T/err"
+    run ! grep -q "stolen-key\|key-0042" "$T/err"
     diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
     [ "$(probe "$T/out.ts" stream=codec_name a | sort -u)" = aac ]
 }
@@ -255,4 +255,42 @@ teardown() {
     run cs-recv "srt://127.0.0.1:99999"
     [ "$status" -eq 2 ]
     [ "$output" = "cs-recv: invalid URL 'srt://127.0.0.1:99999': bad port" ]
+}
+
+@test "cs-recv: junk before a real publisher is dropped, counted, and does not move the timeline" {
+    local port size first
+    port=$(free_port)
+    junk "$T/junk" 1000000
+    spawn timeout 60 cs-recv --stats "$T/st.json" \
+        "tcp://127.0.0.1:$port?listen=1" >"$T/out.ts" 2>"$T/err"
+    wait_listen "$port"
+    # 1 MB of random bytes from one peer (which cs-recv may cut off),
+    # then the real clip from the next
+    run timeout 30 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+try:
+    s.sendall(open(sys.argv[2], "rb").read())
+except ConnectionError:
+    pass' "$port" "$T/junk"
+    [ "$status" -eq 0 ]
+    run timeout 30 cs-send --no-pace "tcp://127.0.0.1:$port" <"$CLIP"
+    [ "$status" -eq 0 ]
+    sleep 0.5
+    kill -TERM "$(tail -n 1 "$T/pids")"
+    wait "$(tail -n 1 "$T/pids")"
+    # nothing of the junk on stdout: the real clip, byte for byte
+    size=$(stat -c %s "$T/out.ts")
+    [ "$size" -eq "$(stat -c %s "$CLIP")" ]
+    cmp "$CLIP" "$T/out.ts"
+    run ffmpeg -nostdin -v error -i "$T/out.ts" -f null -
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # the timeline is the real stream's, not the junk's
+    first=$(ffprobe -v error -select_streams v -show_entries packet=pts_time \
+        -of csv=p=0 "$T/out.ts" | head -n 1 | tr -d ,)
+    [ "$first" = "$(ffprobe -v error -select_streams v \
+        -show_entries packet=pts_time -of csv=p=0 "$CLIP" | head -n 1 | tr -d ,)" ]
+    # counted in --stats, and said once on stderr
+    [ "$(final_stat "$T/st.json" skipped_bytes)" -gt 65536 ]
+    [ "$(grep -c "not MPEG-TS" "$T/err")" -eq 1 ]
 }
