@@ -294,3 +294,47 @@ except ConnectionError:
     [ "$(final_stat "$T/st.json" skipped_bytes)" -gt 65536 ]
     [ "$(grep -c "not MPEG-TS" "$T/err")" -eq 1 ]
 }
+
+@test "cs-recv: SRT --stats final counters match what the senders sent, once each" {
+    local port msgs got sent sent2
+    port=$(free_port udp)
+    msgs=$(( ($(stat -c %s "$CLIP") + 1315) / 1316 ))
+    # one publisher, --once: the receiver ends when it leaves
+    spawn timeout 30 cs-recv --once --stats "$T/once.json" \
+        "srt://127.0.0.1:$port?mode=listener" >"$T/once.ts"
+    wait_udp "$port"
+    run timeout 30 cs-send --stats "$T/send.json" "srt://127.0.0.1:$port" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    tail -n 1 "$T/once.json"
+    tail -n 1 "$T/send.json"
+    sent=$(final_stat "$T/send.json" packets_sent)
+    got=$(final_stat "$T/once.json" packets_received)
+    # the sender counts its own messages (loopback: nothing resent) ...
+    [ "$sent" -ge "$msgs" ]
+    [ "$sent" -le $((msgs + 2)) ]
+    # ... and the receiver the same: not double, not a stale snapshot
+    [ "$got" -ge $((sent - 2)) ]
+    [ "$got" -le $((sent + 2)) ]
+    # two publishers in turn: summed, each once
+    port=$(free_port udp)
+    spawn cs-recv --stats "$T/recv.json" \
+        "srt://127.0.0.1:$port?mode=listener" >"$T/out.ts" 2>"$T/err"
+    wait_udp "$port"
+    run timeout 30 cs-send --stats "$T/send1.json" "srt://127.0.0.1:$port" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    run timeout 30 cs-send --stats "$T/send2.json" "srt://127.0.0.1:$port" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    kill -TERM "$(tail -n 1 "$T/pids")"
+    wait "$(tail -n 1 "$T/pids")"
+    tail -n 1 "$T/recv.json"
+    sent=$(final_stat "$T/send1.json" packets_sent)
+    sent2=$(final_stat "$T/send2.json" packets_sent)
+    got=$(final_stat "$T/recv.json" packets_received)
+    [ "$got" -ge $((sent + sent2 - 2)) ]
+    [ "$got" -le $((sent + sent2 + 2)) ]
+    [ "$(stat -c %s "$T/out.ts")" -eq $(( 2 * $(stat -c %s "$CLIP") )) ]
+}
