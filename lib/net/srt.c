@@ -56,6 +56,12 @@ static int set_pre(struct cs_endpoint *ep, SRTSOCKET s)
      * link the retransmissions are lost too, and latency is short. */
     fail |= setopt(s, SRTO_RETRANSMITALGO, &(int){ 0 }, sizeof(int));
     fail |= setopt(s, SRTO_SNDSYN, &yes, sizeof(yes));
+    /* Receiving: no periodic NAK reports, so that the sender retransmits
+     * what stays unacknowledged (libsrt's live mode does so only without
+     * them). Otherwise a lost last message is never recovered: no later
+     * packet shows the gap, and the stream's end is silently short. */
+    if (c->dir == CS_NET_RECV)
+        fail |= setopt(s, SRTO_NAKREPORT, &(int){ 0 }, sizeof(int));
     if (ms > 0) {
         fail |= setopt(s, SRTO_CONNTIMEO, &ms, sizeof(ms));
         fail |= setopt(s, SRTO_PEERIDLETIMEO, &ms, sizeof(ms));
