@@ -341,3 +341,11 @@ except ConnectionError:
     [ "$got" -le $((sent + sent2 + 2)) ]
     [ "$(stat -c %s "$T/out.ts")" -eq $(( 2 * $(stat -c %s "$CLIP") )) ]
 }
+
+@test "cs-recv: an RTMP stream key shorter than its mask is masked, the URL intact" {
+    local port
+    port=$(free_port)
+    run timeout 20 cs-recv --timeout 2 "rtmp://127.0.0.1:$port/live/k"
+    [ "$status" -eq 4 ]
+    [ "$output" = "cs-recv: 'rtmp://127.0.0.1:$port/live/***': cannot open: connection refused" ]
+}
