@@ -5,6 +5,8 @@
 load helper
 load transport
 
+bats_require_minimum_version 1.5.0
+
 setup() {
     make_clip
 }
