@@ -5,6 +5,8 @@
 load helper
 load transport
 
+bats_require_minimum_version 1.5.0
+
 setup() {
     make_clip
 }
@@ -94,16 +96,19 @@ teardown() {
 }
 
 @test "cs-recv: SRT through 5% loss and 20 ms delay delivers every packet, with retransmissions" {
-    local port relay
+    local port relay lat
     port=$(free_port udp)
     relay=$(free_port udp)
-    spawn timeout 40 cs-recv --once --stats "$T/recv.json" \
-        "srt://127.0.0.1:$port?mode=listener&latency=120" >"$T/out.ts"
+    # SRT's guidance for 5% loss: a latency of several round trips (here
+    # 40 ms plus the time the build takes to answer)
+    lat=$((400 * SLOW))
+    spawn timeout 60 cs-recv --once --stats "$T/recv.json" \
+        "srt://127.0.0.1:$port?mode=listener&latency=$lat" >"$T/out.ts"
     spawn lossy-relay "$relay" "$port" 0.05 20 42
     wait_udp "$port"
     wait_udp "$relay"
-    run timeout 40 cs-send --stats "$T/send.json" \
-        "srt://127.0.0.1:$relay?latency=120" <"$CLIP"
+    run timeout 60 cs-send --stats "$T/send.json" \
+        "srt://127.0.0.1:$relay?latency=$lat" <"$CLIP"
     [ "$status" -eq 0 ]
     wait "$(sed -n 1p "$T/pids")"
     tail -n 1 "$T/recv.json"
@@ -255,4 +260,94 @@ teardown() {
     run cs-recv "srt://127.0.0.1:99999"
     [ "$status" -eq 2 ]
     [ "$output" = "cs-recv: invalid URL 'srt://127.0.0.1:99999': bad port" ]
+}
+
+@test "cs-recv: junk before a real publisher is dropped, counted, and does not move the timeline" {
+    local port size first
+    port=$(free_port)
+    junk "$T/junk" 1000000
+    spawn timeout 60 cs-recv --stats "$T/st.json" \
+        "tcp://127.0.0.1:$port?listen=1" >"$T/out.ts" 2>"$T/err"
+    wait_listen "$port"
+    # 1 MB of random bytes from one peer (which cs-recv may cut off),
+    # then the real clip from the next
+    run timeout 30 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+try:
+    s.sendall(open(sys.argv[2], "rb").read())
+except ConnectionError:
+    pass' "$port" "$T/junk"
+    [ "$status" -eq 0 ]
+    run timeout 30 cs-send --no-pace "tcp://127.0.0.1:$port" <"$CLIP"
+    [ "$status" -eq 0 ]
+    sleep 0.5
+    kill -TERM "$(tail -n 1 "$T/pids")"
+    wait "$(tail -n 1 "$T/pids")"
+    # nothing of the junk on stdout: the real clip, byte for byte
+    size=$(stat -c %s "$T/out.ts")
+    [ "$size" -eq "$(stat -c %s "$CLIP")" ]
+    cmp "$CLIP" "$T/out.ts"
+    run ffmpeg -nostdin -v error -i "$T/out.ts" -f null -
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # the timeline is the real stream's, not the junk's
+    first=$(ffprobe -v error -select_streams v -show_entries packet=pts_time \
+        -of csv=p=0 "$T/out.ts" | head -n 1 | tr -d ,)
+    [ "$first" = "$(ffprobe -v error -select_streams v \
+        -show_entries packet=pts_time -of csv=p=0 "$CLIP" | head -n 1 | tr -d ,)" ]
+    # counted in --stats, and said once on stderr
+    [ "$(final_stat "$T/st.json" skipped_bytes)" -gt 65536 ]
+    [ "$(grep -c "not MPEG-TS" "$T/err")" -eq 1 ]
+}
+
+@test "cs-recv: SRT --stats final counters match what the senders sent, once each" {
+    local port msgs got sent sent2
+    port=$(free_port udp)
+    msgs=$(( ($(stat -c %s "$CLIP") + 1315) / 1316 ))
+    # one publisher, --once: the receiver ends when it leaves
+    spawn timeout 30 cs-recv --once --stats "$T/once.json" \
+        "srt://127.0.0.1:$port?mode=listener" >"$T/once.ts"
+    wait_udp "$port"
+    run timeout 30 cs-send --stats "$T/send.json" "srt://127.0.0.1:$port" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    tail -n 1 "$T/once.json"
+    tail -n 1 "$T/send.json"
+    sent=$(final_stat "$T/send.json" packets_sent)
+    got=$(final_stat "$T/once.json" packets_received)
+    # the sender counts its own messages (loopback: nothing resent) ...
+    [ "$sent" -ge "$msgs" ]
+    [ "$sent" -le $((msgs + 2)) ]
+    # ... and the receiver the same: not double, not a stale snapshot
+    [ "$got" -ge $((sent - 2)) ]
+    [ "$got" -le $((sent + 2)) ]
+    # two publishers in turn: summed, each once
+    port=$(free_port udp)
+    spawn cs-recv --stats "$T/recv.json" \
+        "srt://127.0.0.1:$port?mode=listener" >"$T/out.ts" 2>"$T/err"
+    wait_udp "$port"
+    run timeout 30 cs-send --stats "$T/send1.json" "srt://127.0.0.1:$port" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    run timeout 30 cs-send --stats "$T/send2.json" "srt://127.0.0.1:$port" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    kill -TERM "$(tail -n 1 "$T/pids")"
+    wait "$(tail -n 1 "$T/pids")"
+    tail -n 1 "$T/recv.json"
+    sent=$(final_stat "$T/send1.json" packets_sent)
+    sent2=$(final_stat "$T/send2.json" packets_sent)
+    got=$(final_stat "$T/recv.json" packets_received)
+    [ "$got" -ge $((sent + sent2 - 2)) ]
+    [ "$got" -le $((sent + sent2 + 2)) ]
+    [ "$(stat -c %s "$T/out.ts")" -eq $(( 2 * $(stat -c %s "$CLIP") )) ]
+}
+
+@test "cs-recv: an RTMP stream key shorter than its mask is masked, the URL intact" {
+    local port
+    port=$(free_port)
+    run timeout 20 cs-recv --timeout 2 "rtmp://127.0.0.1:$port/live/k"
+    [ "$status" -eq 4 ]
+    [ "$output" = "cs-recv: 'rtmp://127.0.0.1:$port/live/***': cannot open: connection refused" ]
 }

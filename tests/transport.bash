@@ -50,12 +50,21 @@ frame_hashes() {
         grep -v '^#' | awk -F, '{ print $NF }'
 }
 
+# How much slower the build under test is: the sanitizer build starts and
+# runs several times slower than the normal one. Waits and SRT latencies
+# scale by it; what a test asserts does not.
+if grep -q __asan_init "$CS_BIN/cs-recv" 2>/dev/null; then
+    SLOW=4
+else
+    SLOW=1
+fi
+
 # Wait until a UDP port is bound, or a TCP port listens, on 127.0.0.1
 # without connecting to it (a listener such as ffmpeg's would take the probe
-# for its client). Max ~5 s.
+# for its client). Max ~5 s times $SLOW.
 wait_bound() {
-    local flags=$1 port=$2 i
-    for i in $(seq 50); do
+    local flags=$1 port=$2
+    for _ in $(seq $((50 * SLOW))); do
         ss "$flags" "sport = :$port" 2>/dev/null | grep -q . && return 0
         sleep 0.1
     done

@@ -82,6 +82,10 @@ struct cs_endpoint_ops {
     int (*read)(struct cs_endpoint *ep, uint8_t *buf, int size);
     /* Write SIZE bytes (at most conf->payload): 0 or a negative code. */
     int (*write)(struct cs_endpoint *ep, const uint8_t *buf, int size);
+    /* Sending: the input ended; deliver what is still queued (bounded by
+     * conf->timeout) before the final counters are taken. NULL: nothing
+     * is queued past write. */
+    void (*finish)(struct cs_endpoint *ep);
     /* Add this protocol's counters to a --stats object (may be NULL). */
     void (*stats)(struct cs_endpoint *ep, cJSON *obj);
     /* Release everything; ep->priv is NULL afterwards. */

@@ -18,6 +18,8 @@ struct recv_state {
     int attempt;
     int sessions;
     int64_t session_bytes;
+    int64_t told_skipped;   /* of out.skipped, what stderr has said */
+    int64_t told_untimed;   /* likewise of out.untimed */
 };
 
 static cJSON *recv_obj(const struct recv_state *s)
@@ -26,10 +28,33 @@ static cJSON *recv_obj(const struct recv_state *s)
 
     cJSON_AddNumberToObject(o, "ts_packets", (double)s->out.packets);
     cJSON_AddNumberToObject(o, "bytes", (double)s->out.bytes);
+    cJSON_AddNumberToObject(o, "skipped_bytes", (double)s->out.skipped);
+    cJSON_AddNumberToObject(o, "ts_packets_dropped",
+                            (double)s->out.untimed);
     cJSON_AddNumberToObject(o, "publishers", s->sessions);
     cJSON_AddNumberToObject(o, "reconnects",
                             s->sessions > 1 ? s->sessions - 1 : 0);
     return o;
+}
+
+/* One line for each stretch of input dropped, once it is over: the sync
+ * came back, the publisher's PAT and PMT came, or (ENDED) it left. */
+static void tell_dropped(const struct cs_net_conf *c, struct recv_state *s,
+                         int ended)
+{
+    const struct cs_tsout *o = &s->out;
+
+    if (o->skipped > s->told_skipped && (ended || !o->junk)) {
+        cs_warn("'%s': skipped %lld bytes that are not MPEG-TS", c->shown,
+                (long long)(o->skipped - s->told_skipped));
+        s->told_skipped = o->skipped;
+    }
+    if (o->untimed > s->told_untimed && (ended || o->timed)) {
+        cs_warn("'%s': dropped %lld TS packets that the publisher sent "
+                "before its PAT and PMT", c->shown,
+                (long long)(o->untimed - s->told_untimed));
+        s->told_untimed = o->untimed;
+    }
 }
 
 /* Open (or, for a listener, wait for the next publisher). */
@@ -118,10 +143,14 @@ int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t)
             ret = cs_tsout_write(&s->out, buf, n);
             if (ret == CS_EDATA && c->mode == CS_NET_LISTENER && !t->once) {
                 cs_warn("'%s': the publisher sends something that is not "
-                        "MPEG-TS; dropped", c->shown);
+                        "MPEG-TS; dropped it after %lld bytes", c->shown,
+                        (long long)(s->out.skipped - s->told_skipped));
+                s->told_skipped = s->out.skipped;
                 ret = next_peer(c, t, s);
             }
+            tell_dropped(c, s, 0);
         } else {
+            tell_dropped(c, s, 1);
             ret = peer_gone(c, t, s, n);
             if (ret == 0 && n <= 0)
                 break;
@@ -129,6 +158,7 @@ int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t)
         if (cs_stats_due(t->stats))
             cs_transfer_stats(t, &s->ep, recv_obj(s), 0);
     }
+    tell_dropped(c, s, 1);
     if (ret == CS_EDATA)
         snprintf(t->err, sizeof(t->err), "invalid data from '%s': not an "
                  "MPEG-TS stream", c->shown);

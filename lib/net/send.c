@@ -106,6 +106,8 @@ int cs_transfer_send(const struct cs_net_conf *c, struct cs_transfer *t)
             n = cs_tsin_read(in, chunk, size);
         if (n <= 0) {
             ret = n;
+            if (n == 0 && ep.ops->finish)
+                ep.ops->finish(&ep);
             if (n == CS_EDATA)
                 snprintf(t->err, sizeof(t->err), "invalid input: not an "
                          "MPEG-TS stream (no sync byte)");

@@ -28,6 +28,7 @@ struct srt_priv {
     struct cs_access *acl;
     SRT_TRACEBSTATS now;    /* the current peer's counters */
     SRT_TRACEBSTATS done;   /* summed over peers that left */
+    int finished;           /* sending: the queue was drained */
 };
 
 static const char *srt_why(void)
@@ -55,6 +56,12 @@ static int set_pre(struct cs_endpoint *ep, SRTSOCKET s)
      * link the retransmissions are lost too, and latency is short. */
     fail |= setopt(s, SRTO_RETRANSMITALGO, &(int){ 0 }, sizeof(int));
     fail |= setopt(s, SRTO_SNDSYN, &yes, sizeof(yes));
+    /* Receiving: no periodic NAK reports, so that the sender retransmits
+     * what stays unacknowledged (libsrt's live mode does so only without
+     * them). Otherwise a lost last message is never recovered: no later
+     * packet shows the gap, and the stream's end is silently short. */
+    if (c->dir == CS_NET_RECV)
+        fail |= setopt(s, SRTO_NAKREPORT, &(int){ 0 }, sizeof(int));
     if (ms > 0) {
         fail |= setopt(s, SRTO_CONNTIMEO, &ms, sizeof(ms));
         fail |= setopt(s, SRTO_PEERIDLETIMEO, &ms, sizeof(ms));
@@ -85,6 +92,36 @@ static void set_post(SRTSOCKET s)
 
     srt_setsockflag(s, SRTO_RCVTIMEO, &ms, sizeof(ms));
     srt_setsockflag(s, SRTO_SNDTIMEO, &ms, sizeof(ms));
+}
+
+/* Take the current peer's totals. A failed srt_bstats (libsrt may have
+ * freed a broken socket already) keeps the last ones taken. */
+static void snapshot(struct srt_priv *p)
+{
+    SRT_TRACEBSTATS st;
+
+    if (p->sock != SRT_INVALID_SOCK && srt_bstats(p->sock, &st, 0) == 0)
+        p->now = st;
+}
+
+/* The current peer is done: add its totals to those of earlier peers,
+ * once (its socket goes, so that nothing counts it again), and close. */
+static void retire_peer(struct srt_priv *p)
+{
+    if (p->sock == SRT_INVALID_SOCK)
+        return;
+    snapshot(p);
+    p->done.pktSentTotal += p->now.pktSentTotal;
+    p->done.pktRecvTotal += p->now.pktRecvTotal;
+    p->done.pktRetransTotal += p->now.pktRetransTotal;
+    p->done.pktRcvRetrans += p->now.pktRcvRetrans;
+    p->done.pktRcvLossTotal += p->now.pktRcvLossTotal;
+    p->done.pktSndLossTotal += p->now.pktSndLossTotal;
+    p->done.pktRcvDropTotal += p->now.pktRcvDropTotal;
+    p->done.pktSndDropTotal += p->now.pktSndDropTotal;
+    memset(&p->now, 0, sizeof(p->now));
+    srt_close(p->sock);
+    p->sock = SRT_INVALID_SOCK;
 }
 
 static int listen_cb(void *opaque, SRTSOCKET ns, int hsversion,
@@ -149,10 +186,7 @@ static int srt_accept_next(struct cs_endpoint *ep)
     struct sockaddr_storage sa;
     int len = sizeof(sa);
 
-    if (p->sock != SRT_INVALID_SOCK) {
-        srt_close(p->sock);
-        p->sock = SRT_INVALID_SOCK;
-    }
+    retire_peer(p);
     for (;;) {
         SRT_EPOLL_EVENT ev[1];
         int n = srt_epoll_uwait(p->eid, ev, 1, POLL_MS);
@@ -167,7 +201,6 @@ static int srt_accept_next(struct cs_endpoint *ep)
     p->sock = srt_accept(p->lsn, (struct sockaddr *)&sa, &len);
     if (p->sock == SRT_INVALID_SOCK)
         return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
-    memset(&p->now, 0, sizeof(p->now));
     set_post(p->sock);
     return 0;
 }
@@ -265,21 +298,6 @@ out:
     return ret;
 }
 
-/* Keep the counters of a peer that leaves. */
-static void add_done(struct srt_priv *p)
-{
-    srt_bstats(p->sock, &p->now, 0);
-    p->done.pktSentTotal += p->now.pktSentTotal;
-    p->done.pktRecvTotal += p->now.pktRecvTotal;
-    p->done.pktRetransTotal += p->now.pktRetransTotal;
-    p->done.pktRcvRetrans += p->now.pktRcvRetrans;
-    p->done.pktRcvLossTotal += p->now.pktRcvLossTotal;
-    p->done.pktSndLossTotal += p->now.pktSndLossTotal;
-    p->done.pktRcvDropTotal += p->now.pktRcvDropTotal;
-    p->done.pktSndDropTotal += p->now.pktSndDropTotal;
-    memset(&p->now, 0, sizeof(p->now));
-}
-
 static int would_block(void)
 {
     int e = srt_getlasterror(NULL);
@@ -312,22 +330,29 @@ static int srt_read_ep(struct cs_endpoint *ep, uint8_t *buf, int size)
     struct srt_priv *p = ep->priv;
     int64_t until = cs_now_us() + (int64_t)(ep->conf->timeout * 1e6);
 
+    if (p->sock == SRT_INVALID_SOCK)
+        return 0;                       /* the peer left before */
     for (;;) {
         int n = srt_recvmsg(p->sock, (char *)buf, size);
 
-        if (n > 0)
+        if (n > 0) {
+            /* Now: once the peer has gone, libsrt may have freed the
+             * socket and its counters before we ask. */
+            snapshot(p);
             return n;
+        }
         if (cs_stopping())
             return CS_ESTOP;
         if (n == SRT_ERROR && !would_block()) {
+            snapshot(p);                /* while libsrt still has it */
             n = read_tail(p, buf, size);
             if (n > 0)
                 return n;
-            add_done(p);
+            retire_peer(p);
             return 0;                   /* the peer left */
         }
         if (ep->conf->timeout > 0 && cs_now_us() > until) {
-            add_done(p);
+            retire_peer(p);
             return cs_endpoint_fail(ep, AVERROR(ETIMEDOUT),
                                     "no data for %g s", ep->conf->timeout);
         }
@@ -364,8 +389,7 @@ static void srt_stats_ep(struct cs_endpoint *ep, cJSON *o)
     const SRT_TRACEBSTATS *d = &p->done, *s = &p->now;
     int send = ep->conf->dir == CS_NET_SEND;
 
-    if (p->sock != SRT_INVALID_SOCK)
-        srt_bstats(p->sock, &p->now, 0);
+    snapshot(p);
     put(o, "bitrate_bps", (send ? s->mbpsSendRate : s->mbpsRecvRate) * 1e6);
     put(o, "rtt_ms", s->msRTT);
     put(o, "packets_sent", (double)(d->pktSentTotal + s->pktSentTotal));
@@ -397,13 +421,22 @@ static void drain(struct cs_endpoint *ep, SRTSOCKET s)
     cs_sleep_until_us(cs_now_us() + (lat + 100) * INT64_C(1000));
 }
 
+static void srt_finish(struct cs_endpoint *ep)
+{
+    struct srt_priv *p = ep->priv;
+
+    if (p->sock != SRT_INVALID_SOCK && !p->finished)
+        drain(ep, p->sock);
+    p->finished = 1;
+}
+
 static void srt_close_ep(struct cs_endpoint *ep)
 {
     struct srt_priv *p = ep->priv;
 
     if (p->sock != SRT_INVALID_SOCK) {
         if (ep->conf->dir == CS_NET_SEND)
-            drain(ep, p->sock);
+            srt_finish(ep);
         srt_close(p->sock);
     }
     if (p->eid >= 0)
@@ -424,6 +457,7 @@ const struct cs_endpoint_ops cs_net_srt = {
     .accept = srt_accept_next,
     .read = srt_read_ep,
     .write = srt_write_ep,
+    .finish = srt_finish,
     .stats = srt_stats_ep,
     .close = srt_close_ep,
 };

@@ -53,10 +53,10 @@ static void put_pcr(uint8_t *p, int64_t base)
     p[10] = (uint8_t)((p[10] & 0x7f) | ((base & 1) << 7));
 }
 
-/* Three packets in a row (or up to the end of what is held). */
+/* CS_TS_LOCK packets in a row (or up to the end of what is held). */
 static int synced_at(const uint8_t *b, int len, int at)
 {
-    for (int k = 0; k < 3 && at + k * CS_TS_PACKET < len; k++)
+    for (int k = 0; k < CS_TS_LOCK && at + k * CS_TS_PACKET < len; k++)
         if (b[at + k * CS_TS_PACKET] != SYNC)
             return 0;
     return 1;
@@ -100,7 +100,7 @@ static int fill(struct cs_tsin *in)
  * to decide, or CS_EDATA when no sync comes in time. */
 static int resync(struct cs_tsin *in)
 {
-    int at = 1, keep = 3 * CS_TS_PACKET;
+    int at = 1, keep = CS_TS_LOCK * CS_TS_PACKET;
 
     while (at < in->len &&
            !(in->buf[at] == SYNC && (in->eof || in->len - at >= keep) &&
@@ -175,7 +175,7 @@ int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
     int64_t due = 0;
 
     while (n + CS_TS_PACKET <= max) {
-        while (in->len < 3 * CS_TS_PACKET && !in->eof && ret >= 0)
+        while (in->len < CS_TS_LOCK * CS_TS_PACKET && !in->eof && ret >= 0)
             ret = fill(in);
         if (ret < 0)
             return ret;
@@ -208,6 +208,7 @@ void cs_tsout_init(struct cs_tsout *o, int fd)
     memset(o, 0, sizeof(*o));
     o->fd = fd;
     o->high = -1;
+    o->pmt_pid = -1;
     memset(o->ccdelta, -1, sizeof(o->ccdelta));
     memset(o->nextcc, -1, sizeof(o->nextcc));
 }
@@ -215,7 +216,10 @@ void cs_tsout_init(struct cs_tsout *o, int fd)
 void cs_tsout_new_session(struct cs_tsout *o)
 {
     o->plen = 0;
+    o->locked = 0;
     o->junk = 0;
+    o->timed = 0;
+    o->pmt_pid = -1;
     if (o->session++ == 0)
         return;
     o->rebase = 1;
@@ -276,26 +280,65 @@ static void fix_pes(struct cs_tsout *o, uint8_t *p)
         put_ts(p + at + 14, shift_ts(o, get_ts(p + at + 14)));
 }
 
-static void fix_packet(struct cs_tsout *o, uint8_t *p)
+/* The PMT PID of the first program in a PAT section T (ROOM bytes left
+ * in the packet), or -1. */
+static int first_pmt(const uint8_t *t, int room)
+{
+    int end = 3 + (((t[1] & 0x0f) << 8) | t[2]) - 4;   /* before the CRC */
+
+    for (int i = 8; i + 4 <= end && i + 4 <= room; i += 4)
+        if (t[i] || t[i + 1])
+            return ((t[i + 2] & 0x1f) << 8) | t[i + 3];
+    return -1;
+}
+
+/* Follow the publisher's PAT, then its PMT: from then on its timestamps
+ * are taken as a timeline. */
+static void watch_psi(struct cs_tsout *o, const uint8_t *p)
+{
+    int pid = pid_of(p), at = payload_at(p);
+
+    if (o->timed || at < 0 || !(p[1] & 0x40))
+        return;
+    at += 1 + p[at];                    /* the pointer field */
+    if (at + 12 > CS_TS_PACKET)
+        return;
+    if (pid == 0 && p[at] == 0x00)
+        o->pmt_pid = first_pmt(p + at, CS_TS_PACKET - at);
+    else if (pid == o->pmt_pid && p[at] == 0x02)
+        o->timed = 1;
+}
+
+/* Carry the counters and timeline on. Returns 0 when the packet must not
+ * be written: a later publisher's stream packet (not a table: PID 0x20 and
+ * up) before its PAT and PMT, whose times cannot be placed after the
+ * stream's so far. */
+static int fix_packet(struct cs_tsout *o, uint8_t *p)
 {
     int pid = pid_of(p), cc = p[3] & 15;
 
+    watch_psi(o, p);
+    if (!o->timed && o->high >= 0 && pid >= 0x20 && pid != 0x1fff)
+        return 0;
     if (!o->rebase)
         o->last_us = cs_now_us();
 
     if (pid == 0x1fff)
-        return;
+        return 1;
     if (o->ccdelta[pid] < 0)
         o->ccdelta[pid] = (int8_t)(o->nextcc[pid] < 0 ? 0
                                    : (o->nextcc[pid] - cc) & 15);
     cc = (cc + o->ccdelta[pid]) & 15;
     p[3] = (uint8_t)((p[3] & 0xf0) | cc);
     o->nextcc[pid] = (int8_t)((p[3] & 0x10) ? (cc + 1) & 15 : cc);
+    if (!o->timed)
+        return 1;       /* nothing timed was written: no offset to keep */
     /* Also in the first session (offset 0): it tracks the highest time,
      * which the next publisher's timestamps must follow. */
     if (has_pcr(p))
         put_pcr(p, shift_ts(o, get_pcr(p)));
     fix_pes(o, p);
+    return 1;
 }
 
 static int write_all(int fd, const uint8_t *b, size_t n)
@@ -313,40 +356,86 @@ static int write_all(int fd, const uint8_t *b, size_t n)
     return 0;
 }
 
-int cs_tsout_write(struct cs_tsout *o, const uint8_t *buf, int n)
+/* Where CS_TS_LOCK sync bytes 188 apart begin in B, or -1 with *DROP set
+ * to the count of leading bytes that cannot begin them. */
+static int find_lock(const uint8_t *b, int len, int *drop)
 {
-    uint8_t out[64 * CS_TS_PACKET];
-    int olen = 0, ret;
+    int span = (CS_TS_LOCK - 1) * CS_TS_PACKET;
 
-    while (n > 0) {
-        if (o->plen == 0 && buf[0] != SYNC) {
-            buf++;
-            n--;
-            if (++o->junk > MAX_JUNK)
-                return CS_EDATA;
+    for (int at = 0; at + span < len; at++) {
+        int k = 0;
+
+        while (k < CS_TS_LOCK && b[at + k * CS_TS_PACKET] == SYNC)
+            k++;
+        if (k == CS_TS_LOCK)
+            return at;
+    }
+    *drop = len > span ? len - span : 0;
+    return -1;
+}
+
+/* Drop bytes from *AT up to the next lock. Returns 0 when locked, -1 when
+ * more input is needed. */
+static int hunt(struct cs_tsout *o, int *at)
+{
+    int drop = 0, lock = find_lock(o->pend + *at, o->plen - *at, &drop);
+
+    if (lock >= 0) {
+        drop = lock;
+        o->locked = 1;
+    }
+    *at += drop;
+    o->junk += drop;
+    o->skipped += drop;
+    return lock >= 0 ? 0 : -1;
+}
+
+/* Write the whole packets held in pend, dropping what is out of sync. */
+static int drain(struct cs_tsout *o)
+{
+    uint8_t out[sizeof(o->pend)];
+    int at = 0, olen = 0;
+
+    for (;;) {
+        if (!o->locked && hunt(o, &at) < 0)
+            break;
+        if (o->plen - at < CS_TS_PACKET)
+            break;
+        if (o->pend[at] != SYNC) {
+            o->locked = 0;              /* lost the sync: hunt again */
             continue;
         }
-        int take = CS_TS_PACKET - o->plen < n ? CS_TS_PACKET - o->plen : n;
+        memcpy(out + olen, o->pend + at, CS_TS_PACKET);
+        at += CS_TS_PACKET;
+        o->junk = 0;
+        if (!fix_packet(o, out + olen)) {
+            o->untimed++;
+            continue;
+        }
+        olen += CS_TS_PACKET;
+        o->packets++;
+        o->bytes += CS_TS_PACKET;
+    }
+    o->plen -= at;
+    memmove(o->pend, o->pend + at, (size_t)o->plen);
+    if (olen)
+        return write_all(o->fd, out, (size_t)olen);
+    return o->junk > MAX_JUNK ? CS_EDATA : 0;
+}
 
-        memcpy(o->part + o->plen, buf, (size_t)take);
+int cs_tsout_write(struct cs_tsout *o, const uint8_t *buf, int n)
+{
+    int ret = 0;
+
+    while (n > 0 && ret >= 0) {
+        int room = (int)sizeof(o->pend) - o->plen;
+        int take = n < room ? n : room;
+
+        memcpy(o->pend + o->plen, buf, (size_t)take);
         o->plen += take;
         buf += take;
         n -= take;
-        if (o->plen < CS_TS_PACKET)
-            break;
-        o->plen = 0;
-        o->junk = 0;
-        fix_packet(o, o->part);
-        o->packets++;
-        o->bytes += CS_TS_PACKET;
-        memcpy(out + olen, o->part, CS_TS_PACKET);
-        olen += CS_TS_PACKET;
-        if (olen == (int)sizeof(out)) {
-            ret = write_all(o->fd, out, (size_t)olen);
-            if (ret < 0)
-                return ret;
-            olen = 0;
-        }
+        ret = drain(o);
     }
-    return olen ? write_all(o->fd, out, (size_t)olen) : 0;
+    return ret;
 }

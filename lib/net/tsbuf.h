@@ -34,23 +34,37 @@ void cs_tsin_init(struct cs_tsin *in, int fd, int pace);
  * CS_ESTOP when a stop was requested, or another negative code. */
 int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max);
 
+/* Packets in a row, each starting with the sync byte, before a reader
+ * takes bytes for MPEG-TS (at the start and after losing the sync): one
+ * 0x47 in random data is no sign of TS, five 188 bytes apart are. */
+#define CS_TS_LOCK 5
+
 /* TS written to a file descriptor from one or more publishers in turn, as
  * one stream: continuity counters carry on across publishers and every
- * PCR/PTS/DTS of a later publisher is shifted to follow the earlier ones. */
+ * PCR/PTS/DTS of a later publisher is shifted to follow the earlier ones.
+ * Bytes that do not sync as TS are dropped and counted, and a publisher's
+ * timestamps count only once its PAT and PMT were seen, so that neither
+ * junk nor a stream joined in the middle moves the timeline. */
 struct cs_tsout {
     int fd;
-    uint8_t part[CS_TS_PACKET];
-    int plen;               /* bytes of a packet split across reads */
+    uint8_t pend[64 * CS_TS_PACKET];    /* input not yet taken */
+    int plen;               /* bytes held in pend */
+    int locked;             /* CS_TS_LOCK packets in a row were seen */
     int session;            /* publishers seen so far */
+    int timed;              /* this publisher's PAT and PMT were seen */
+    int pmt_pid;            /* from its PAT; -1: not seen yet */
     int rebase;             /* the next timestamp fixes the offset */
     int64_t offset;         /* added to timestamps, 90 kHz, mod 2^33 */
     int64_t high;           /* highest timestamp written, -1: none */
     int64_t last_us;        /* when a packet was last written (monotonic) */
-    int64_t junk;           /* bytes without a sync since the last packet */
+    int64_t junk;           /* bytes dropped since the last packet */
     int8_t ccdelta[8192];   /* added to a PID's counter; -1: unknown */
     int8_t nextcc[8192];    /* the counter expected next; -1: unknown */
     int64_t packets;
     int64_t bytes;
+    int64_t skipped;        /* bytes dropped: not in sync as TS */
+    int64_t untimed;        /* packets dropped: a later publisher's,
+                             * before its PAT and PMT */
 };
 
 void cs_tsout_init(struct cs_tsout *o, int fd);
@@ -61,8 +75,10 @@ void cs_tsout_init(struct cs_tsout *o, int fd);
  * discontinuity instead of squeezing it out). */
 void cs_tsout_new_session(struct cs_tsout *o);
 
-/* Align, fix and write N bytes. Returns 0, CS_EDATA when the bytes are not
- * MPEG-TS, or AVERROR(errno) when the output fails. */
+/* Align, fix and write N bytes; bytes out of sync are dropped (counted in
+ * skipped, junk) until CS_TS_LOCK packets in a row bring the sync back.
+ * Returns 0, CS_EDATA after 64 KiB without a packet (not MPEG-TS), or
+ * AVERROR(errno) when the output fails. */
 int cs_tsout_write(struct cs_tsout *o, const uint8_t *buf, int n);
 
 #endif

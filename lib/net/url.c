@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/avstring.h>
 #include <libavutil/mem.h>
 
 #include "err.h"
@@ -231,8 +232,15 @@ static int make_shown(struct cs_net_conf *c)
     if (!strncmp(c->scheme, "rtmp", 4)) {
         char *key = strrchr(s, '/');
 
-        if (key && key > strstr(s, "://") + 2 && key[1])
-            strcpy(key + 1, "***");
+        if (key && key > strstr(s, "://") + 2 && key[1]) {
+            /* A new string: the mask can be longer than the key. */
+            char *masked = av_asprintf("%.*s/***", (int)(key - s), s);
+
+            av_free(s);
+            if (!masked)
+                return AVERROR(ENOMEM);
+            s = masked;
+        }
     }
     c->shown = s;
     return 0;
