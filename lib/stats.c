@@ -8,10 +8,12 @@
 
 #include "clock.h"
 #include "err.h"
+#include "log.h"
 
 struct cs_stats {
     FILE *f;
     int own;
+    int failed;         /* a write failed: said once, then quiet */
     int64_t start_us;
     int64_t next_us;
     pthread_mutex_t lock;
@@ -81,8 +83,11 @@ void cs_stats_emit(struct cs_stats *st, cJSON *obj)
     if (!text)
         return;
     pthread_mutex_lock(&st->lock);
-    fprintf(st->f, "%s\n", text);
-    fflush(st->f);
+    if ((fprintf(st->f, "%s\n", text) < 0 || fflush(st->f) != 0) &&
+        !st->failed) {
+        st->failed = 1;
+        cs_warn("cannot write statistics: %s", CS_ERRSTR(AVERROR(errno)));
+    }
     pthread_mutex_unlock(&st->lock);
     free(text);
 }
@@ -101,8 +106,8 @@ void cs_stats_close(struct cs_stats **pst, cJSON *final)
         cJSON_AddBoolToObject(final, "final", 1);
         cs_stats_emit(st, final);
     }
-    if (st->own)
-        fclose(st->f);
+    if (st->own && fclose(st->f) != 0 && !st->failed)
+        cs_warn("cannot write statistics: %s", CS_ERRSTR(AVERROR(errno)));
     pthread_mutex_destroy(&st->lock);
     free(st);
     *pst = NULL;

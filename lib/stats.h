@@ -1,7 +1,9 @@
 /* stats.h: --stats FILE|-, one JSON object a line, about once a second,
  * closed by an object with "final": true. Keys carry their unit
  * (bitrate_bps, rtt_ms). "-" is standard error (standard output carries
- * media). Safe to call from several threads.
+ * media). Safe to call from several threads. Statistics are a side
+ * channel: a write that fails is said once on stderr (a warning) and the
+ * run goes on.
  */
 #ifndef CS_STATS_H
 #define CS_STATS_H
