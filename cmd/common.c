@@ -46,6 +46,18 @@ int cs_cmd_usage(const char *fmt, ...)
     return CS_EXIT_USAGE;
 }
 
+int cs_cmd_conflict(const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cs_log(CS_LOG_ERROR, "%s", msg);
+    return CS_EXIT_USAGE;
+}
+
 int cs_cmd_start(struct cs_stats **stats, const char *path,
                  struct cs_err *err)
 {

@@ -24,9 +24,14 @@ int cs_cmd_parse(const struct cs_cmd *cmd, int argc, char **argv,
  * signal is a clean end (0). */
 int cs_cmd_exit(const struct cs_err *err, int ret);
 
-/* Print a usage error ("cs-x: MESSAGE; try 'cs-x --help'") and return
- * CS_EXIT_USAGE. */
+/* Print a usage error about the shape of the command line ("cs-x:
+ * MESSAGE; try 'cs-x --help'") and return CS_EXIT_USAGE. */
 int cs_cmd_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a setting that cannot work ("cs-x: MESSAGE": options that
+ * contradict each other, a missing one) and return CS_EXIT_USAGE. */
+int cs_cmd_conflict(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* Open --stats PATH (NULL: no statistics) and install the signal handlers:
  * the two steps every command takes before its run. On failure, fills ERR

@@ -111,15 +111,15 @@ static int check(struct cfg *c, int nb)
     int sources = (nb > 0) + !!c->d.playlist + !!c->d.device;
 
     if (sources > 1)
-        return cs_cmd_usage("give inputs, --playlist or --device, "
-                            "not several");
+        return cs_cmd_conflict("give inputs, --playlist or --device, "
+                               "not several");
     if (c->latency && (c->d.playlist || c->d.device || nb > 1))
-        return cs_cmd_usage("--latency reads one INPUT");
+        return cs_cmd_conflict("--latency reads one INPUT");
     if (c->d.y4m && c->d.pix_fmt != AV_PIX_FMT_YUV420P &&
         c->d.pix_fmt != AV_PIX_FMT_YUV422P &&
         c->d.pix_fmt != AV_PIX_FMT_YUV444P && c->d.pix_fmt != AV_PIX_FMT_GRAY8)
-        return cs_cmd_usage("--y4m carries yuv420p, yuv422p, yuv444p or "
-                            "gray only");
+        return cs_cmd_conflict("--y4m carries yuv420p, yuv422p, yuv444p "
+                               "or gray only");
     return 0;
 }
 

@@ -148,8 +148,8 @@ int main(int argc, char **argv)
     if (!c.format)
         c.format = c.video.codec == CS_VCODEC_AV1 ? "matroska" : "mpegts";
     if (c.video.codec == CS_VCODEC_AV1 && !strcmp(c.format, "mpegts"))
-        return cs_cmd_usage("av1 cannot be carried in MPEG-TS here; "
-                            "use --format mkv");
+        return cs_cmd_conflict("av1 cannot be carried in MPEG-TS here; "
+                               "use --format mkv");
     ret = cs_cmd_start(&c.stats, common.stats, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);

@@ -81,13 +81,13 @@ int main(int argc, char **argv)
     if (i < argc)
         return cs_cmd_usage("unexpected argument '%s'", argv[i]);
     if (!c.output)
-        return cs_cmd_usage("missing output: give -o OUTPUT");
+        return cs_cmd_conflict("missing output: give -o OUTPUT");
     if (!c.token)
         c.token = getenv("CS_TOKEN");
     if (c.ll && !c.ts && !c.vod &&
         (c.part > c.segment / 2 || c.segment / c.part > 60))
-        return cs_cmd_usage("--part %g does not fit --segment %g: 2 to 60 "
-                            "parts a segment", c.part, c.segment);
+        return cs_cmd_conflict("--part %g does not fit --segment %g: 2 to "
+                               "60 parts a segment", c.part, c.segment);
     ret = cs_cmd_start(&stats, common.stats, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
