@@ -17,7 +17,7 @@
 
 #include "err.h"
 #include "http/http.h"
-#include "mime.h"
+#include "store/mime.h"
 
 static int within(const char *root, const char *path)
 {

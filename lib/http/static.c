@@ -12,7 +12,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "http/http.h"
-#include "mime.h"
+#include "store/mime.h"
 
 #define MAX_MANIFEST (8 << 20)
 

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mime.h"
+#include "store/mime.h"
 
 struct cs_err;
 struct cs_store;

@@ -1,5 +1,5 @@
 /* mime.c: the tables of mime.h. */
-#include "mime.h"
+#include "store/mime.h"
 
 #include <stdio.h>
 #include <string.h>

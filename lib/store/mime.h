@@ -1,9 +1,9 @@
-/* mime.h: what a file of the stream is, its Content-Type and its
+/* store/mime.h: what a file of the stream is, its Content-Type and its
  * Cache-Control: the one table used by every store that sends headers
  * (store/http.c, store/s3store.c) and by cs-serve (http/static.c).
  */
-#ifndef CS_MIME_H
-#define CS_MIME_H
+#ifndef CS_STORE_MIME_H
+#define CS_STORE_MIME_H
 
 /* What a file is, which decides how long a cache may keep it. */
 enum cs_file_kind {
