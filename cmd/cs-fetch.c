@@ -29,7 +29,7 @@ struct cfg {
     int64_t bytes;          /* moved by get, for --stats */
     int64_t refused;        /* keys ls could not print one a line */
     int long_ls;
-    int64_t part_size;
+    struct cs_store_opts store;
     struct cs_scrape_cfg scrape;
     struct cs_play_cfg play;
 };
@@ -41,7 +41,7 @@ static const struct cs_opt options[] = {
       CS_OPT_FLAG, AT(long_ls) },
     { "part-size", 0, "BYTES",
       "upload in parts of this size above it (5M at least)", "8M", NULL,
-      CS_OPT_BYTES, AT(part_size), 5 << 20, 5e9 },
+      CS_OPT_BYTES, AT(store.part_size), 5 << 20, 5e9 },
     { "to", 0, "STORE", "scrape: the store to fill", NULL, "dir",
       CS_OPT_STRING, AT(scrape.store) },
     { "limit", 0, "N", "scrape: take at most N new videos", NULL, NULL,
@@ -118,18 +118,6 @@ static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
     }
 }
 
-/* One error line for a failed operation on a location. */
-static int fail(const char *what, const char *where, struct cs_store *st,
-                int err)
-{
-    char buf[128];
-
-    if (err != CS_ESTOP)
-        cs_error("cannot %s '%s': %s", what, where,
-                 cs_store_cause(st, err, buf, sizeof(buf)));
-    return err;
-}
-
 /* A key that cannot be written as one line is left out of ls and play. */
 static void refuse(void *opaque, const char *key)
 {
@@ -157,34 +145,31 @@ static int print_entry(void *opaque, const struct cs_store_entry *e)
     return ferror(stdout) ? AVERROR(EIO) : 0;
 }
 
-static int do_ls(struct cfg *c, int argc, char **argv)
+static int do_ls(struct cfg *c, int argc, char **argv, struct cs_err *err)
 {
     struct cs_store *st = NULL;
     int ret;
 
-    if (argc != 1) {
-        cs_error("usage: cs-fetch ls STORE");
-        return CS_EUSAGE;
-    }
-    ret = cs_store_open(&st, argv[0], c->part_size);
+    if (argc != 1)
+        return cs_err_set(err, CS_EUSAGE, "usage: cs-fetch ls STORE");
+    ret = cs_store_open(&st, argv[0], &c->store, err);
     if (ret >= 0)
-        ret = st->ops->list(st, NULL, print_entry, c);
+        ret = cs_store_list(st, NULL, print_entry, c);
     if (ret >= 0 && fflush(stdout) == EOF)
         ret = AVERROR(errno);
-    if (ret < 0 && (st || ret != CS_EUSAGE))
-        fail("list", argv[0], st, ret);
+    if (ret < 0)
+        cs_store_fail(st, err, ret, "cannot list '%s'", argv[0]);
     cs_store_close(&st);
     return ret;
 }
 
-/* Errors from opening a store were already reported by the library. */
 static int open_object(struct cfg *c, const char *loc, struct cs_store **st,
-                       char **key)
+                       char **key, struct cs_err *err)
 {
-    int ret = cs_store_open_object(st, key, loc, c->part_size);
+    int ret = cs_store_open_object(st, key, loc, &c->store, err);
 
-    if (ret < 0 && ret != CS_EUSAGE)
-        fail("open", loc, NULL, ret);
+    if (ret < 0)
+        cs_err_code(err, ret, "cannot open '%s'", loc);
     return ret;
 }
 
@@ -225,7 +210,7 @@ static void show(void *opaque, int64_t done)
         cs_progress("%lld KiB, %.1f MB/s", (long long)(done >> 10), mbs);
 }
 
-static int do_get(struct cfg *c, int argc, char **argv)
+static int do_get(struct cfg *c, int argc, char **argv, struct cs_err *err)
 {
     struct cs_store *st = NULL;
     struct progress p = { .stats = c->stats, .total = -1,
@@ -234,146 +219,132 @@ static int do_get(struct cfg *c, int argc, char **argv)
     const char *out;
     int ret;
 
-    if (argc < 1 || argc > 2) {
-        cs_error("usage: cs-fetch get STORE/KEY [FILE|-]");
-        return CS_EUSAGE;
-    }
-    ret = open_object(c, argv[0], &st, &key);
+    if (argc < 1 || argc > 2)
+        return cs_err_set(err, CS_EUSAGE,
+                          "usage: cs-fetch get STORE/KEY [FILE|-]");
+    ret = open_object(c, argv[0], &st, &key, err);
     if (ret < 0)
         return ret;
     out = argc == 2 ? argv[1] : base_name(key);
     /* the size, for a percentage, only where a bar is drawn */
-    if (isatty(2) && st->ops->stat(st, key, &p.total, NULL) < 0)
+    if (isatty(2) && cs_store_stat(st, key, &p.total, NULL) < 0)
         p.total = -1;
     if (!strcmp(out, "-"))
-        ret = cs_store_get_fd(st, key, 1, &p.done, show, &p);
+        ret = cs_store_read_fd(st, key, 1, &p.done, show, &p);
     else
-        ret = cs_store_get_file(st, key, out, &p.done, show, &p);
+        ret = cs_store_read_file(st, key, out, &p.done, show, &p);
     cs_progress_end();
     c->bytes = p.done;
     if (ret < 0)
-        fail("get", argv[0], st, ret);
+        cs_store_fail(st, err, ret, "cannot get '%s'", argv[0]);
     cs_store_close(&st);
     free(key);
     return ret;
 }
 
-static int do_put(struct cfg *c, int argc, char **argv)
+static int do_put(struct cfg *c, int argc, char **argv, struct cs_err *err)
 {
     struct cs_store *st = NULL;
     char *key = NULL;
     int ret;
 
-    if (argc != 2) {
-        cs_error("usage: cs-fetch put FILE STORE/KEY");
-        return CS_EUSAGE;
-    }
-    if (access(argv[0], R_OK) < 0) {
-        ret = AVERROR(errno);
-        cs_error("cannot read '%s': %s", argv[0], CS_ERRSTR(ret));
-        return ret;
-    }
-    ret = open_object(c, argv[1], &st, &key);
+    if (argc != 2)
+        return cs_err_set(err, CS_EUSAGE,
+                          "usage: cs-fetch put FILE STORE/KEY");
+    if (access(argv[0], R_OK) < 0)
+        return cs_err_code(err, AVERROR(errno), "cannot read '%s'", argv[0]);
+    ret = open_object(c, argv[1], &st, &key, err);
     if (ret < 0)
         return ret;
-    ret = st->ops->put_file(st, key, argv[0], cs_store_mime(key));
+    ret = cs_store_write_file(st, key, argv[0], cs_mime_type(key));
     if (ret < 0)
-        fail("put", argv[1], st, ret);
+        cs_store_fail(st, err, ret, "cannot put '%s'", argv[1]);
     cs_store_close(&st);
     free(key);
     return ret;
 }
 
-static int do_rm(struct cfg *c, int argc, char **argv)
+static int do_rm(struct cfg *c, int argc, char **argv, struct cs_err *err)
 {
     int ret = 0;
 
-    if (argc < 1) {
-        cs_error("usage: cs-fetch rm STORE/KEY...");
-        return CS_EUSAGE;
-    }
+    if (argc < 1)
+        return cs_err_set(err, CS_EUSAGE, "usage: cs-fetch rm STORE/KEY...");
     for (int i = 0; i < argc && ret >= 0; i++) {
         struct cs_store *st = NULL;
         char *key = NULL;
 
-        ret = open_object(c, argv[i], &st, &key);
+        ret = open_object(c, argv[i], &st, &key, err);
         if (ret < 0)
             break;
         /* S3 deletes an absent key without complaint: say it was absent */
-        ret = st->ops->stat(st, key, NULL, NULL);
+        ret = cs_store_stat(st, key, NULL, NULL);
         if (ret >= 0)
-            ret = st->ops->remove(st, key);
+            ret = cs_store_remove(st, key);
         if (ret < 0)
-            fail("remove", argv[i], st, ret);
+            cs_store_fail(st, err, ret, "cannot remove '%s'", argv[i]);
         cs_store_close(&st);
         free(key);
     }
     return ret;
 }
 
-static int do_sync(struct cfg *c, int argc, char **argv)
+static int do_sync(struct cfg *c, int argc, char **argv, struct cs_err *err)
 {
-    struct cs_sync_result res;
+    struct cs_sync_result res = { 0 };
     struct cs_store *st = NULL;
     struct stat s;
     int ret;
 
-    if (argc != 2) {
-        cs_error("usage: cs-fetch sync DIR STORE");
-        return CS_EUSAGE;
-    }
-    if (stat(argv[0], &s) < 0 || !S_ISDIR(s.st_mode)) {
-        cs_error("cannot sync '%s': not a folder", argv[0]);
-        return AVERROR(ENOENT);
-    }
-    ret = cs_store_open(&st, argv[1], c->part_size);
+    if (argc != 2)
+        return cs_err_set(err, CS_EUSAGE, "usage: cs-fetch sync DIR STORE");
+    if (stat(argv[0], &s) < 0 || !S_ISDIR(s.st_mode))
+        return cs_err_set(err, AVERROR(ENOENT),
+                          "cannot sync '%s': not a folder", argv[0]);
+    ret = cs_store_open(&st, argv[1], &c->store, err);
     if (ret >= 0)
-        ret = cs_sync_dir(st, argv[0], &res);
+        ret = cs_sync_dir(st, argv[0], &res, err);
     if (ret >= 0 || ret == CS_ESTOP)
         cs_info("%d uploaded, %d unchanged", res.uploaded, res.unchanged);
-    else if (ret != CS_EUSAGE || st)
-        fail("sync to", argv[1], st, ret);
+    else
+        cs_store_fail(st, err, ret, "cannot sync to '%s'", argv[1]);
     cs_store_close(&st);
     return ret;
 }
 
-static int do_scrape(struct cfg *c, int argc, char **argv)
+static int do_scrape(struct cfg *c, int argc, char **argv,
+                     struct cs_err *err)
 {
     struct cs_store *st = NULL;
     int ret;
 
-    if (argc != 1 || !c->scrape.store) {
-        cs_error("usage: cs-fetch scrape URL --to STORE");
-        return CS_EUSAGE;
-    }
+    if (argc != 1 || !c->scrape.store)
+        return cs_err_set(err, CS_EUSAGE,
+                          "usage: cs-fetch scrape URL --to STORE");
     c->scrape.url = argv[0];
-    ret = cs_store_open(&st, c->scrape.store, c->part_size);
+    ret = cs_store_open(&st, c->scrape.store, &c->store, err);
     if (ret >= 0)
-        ret = cs_scrape(st, &c->scrape);
-    else if (ret != CS_EUSAGE)
-        fail("open", c->scrape.store, NULL, ret);
+        ret = cs_scrape(st, &c->scrape, err);
+    else
+        cs_err_code(err, ret, "cannot open '%s'", c->scrape.store);
     cs_store_close(&st);
     return ret;
 }
 
-static int do_play(struct cfg *c, int argc, char **argv)
+static int do_play(struct cfg *c, int argc, char **argv, struct cs_err *err)
 {
     struct cs_store *st = NULL;
     int ret;
 
-    if (argc != 1) {
-        cs_error("usage: cs-fetch play STORE");
-        return CS_EUSAGE;
-    }
-    if (c->play.presign && strncmp(argv[0], "s3://", 5)) {
-        cs_error("--presign needs an s3:// store");
-        return CS_EUSAGE;
-    }
-    ret = cs_store_open(&st, argv[0], c->part_size);
+    if (argc != 1)
+        return cs_err_set(err, CS_EUSAGE, "usage: cs-fetch play STORE");
+    if (c->play.presign && strncmp(argv[0], "s3://", 5))
+        return cs_err_set(err, CS_EUSAGE, "--presign needs an s3:// store");
+    ret = cs_store_open(&st, argv[0], &c->store, err);
     if (ret >= 0)
-        ret = cs_play(st, &c->play, stdout);
-    else if (ret != CS_EUSAGE)
-        fail("open", argv[0], NULL, ret);
+        ret = cs_play(st, &c->play, stdout, err);
+    else
+        cs_err_code(err, ret, "cannot open '%s'", argv[0]);
     cs_store_close(&st);
     return ret;
 }
@@ -400,7 +371,7 @@ static cJSON *final_stats(const struct cfg *c, const char *command)
 
 static const struct {
     const char *name;
-    int (*fn)(struct cfg *c, int argc, char **argv);
+    int (*fn)(struct cfg *c, int argc, char **argv, struct cs_err *err);
 } commands[] = {
     { "ls", do_ls }, { "get", do_get }, { "put", do_put }, { "rm", do_rm },
     { "sync", do_sync }, { "scrape", do_scrape }, { "play", do_play },
@@ -428,9 +399,9 @@ int main(int argc, char **argv)
         if (ret < 0)
             return cs_cmd_exit(&err, ret);
         c.play.stats = c.stats;
-        ret = commands[i].fn(&c, argc - first - 1, argv + first + 1);
+        ret = commands[i].fn(&c, argc - first - 1, argv + first + 1, &err);
         cs_stats_close(&c.stats, final_stats(&c, commands[i].name));
-        return cs_exit_status(ret);
+        return cs_cmd_exit(&err, ret);
     }
     return cs_cmd_usage("unknown command '%s'", argv[first]);
 }

@@ -164,7 +164,7 @@ static void *fetch_thread(void *opaque)
 {
     struct cs_cache *c = opaque;
 
-    c->ret = cs_store_get_file(c->st, c->key, c->path, NULL, NULL, NULL);
+    c->ret = cs_store_read_file(c->st, c->key, c->path, NULL, NULL, NULL);
     return NULL;
 }
 

@@ -151,6 +151,7 @@ struct player {
     double last_dur;
     char *last;                 /* the key printed last */
     int closed;                 /* the reader went away */
+    struct cs_err *err;         /* the caller's */
 };
 
 /* The path or URL to print for KEY. */
@@ -159,7 +160,7 @@ static int resolve(struct player *p, const struct bag *b, const char *key,
 {
     if (p->cache)
         return cs_cache_take(p->cache, p->st, key, size_of(b, key), where);
-    return p->st->ops->locate(p->st, key, p->c->expires, where);
+    return cs_store_locate(p->st, key, p->c->expires, where);
 }
 
 /* Wait until line k may be printed: when the line AHEAD before it starts
@@ -231,18 +232,16 @@ static void round_clear(struct round *r)
 /* List the store into R and shuffle it, AVOID (may be NULL) not first. */
 static int prepare(struct player *p, struct round *r, const char *avoid)
 {
-    char buf[128];
     int ret;
 
     r->b.c = p->c;
-    ret = p->st->ops->list(p->st, NULL, bag_add, &r->b);
-
+    ret = cs_store_list(p->st, NULL, bag_add, &r->b);
     if (ret < 0) {
-        cs_error("cannot list '%s': %s", p->st->location,
-                 cs_store_cause(p->st, ret, buf, sizeof(buf)));
+        cs_store_fail(p->st, p->err, ret, "cannot list '%s'",
+                      p->st->location);
     } else if (!r->b.n) {
-        cs_error("no videos in '%s'", p->st->location);
-        ret = AVERROR(ENOENT);
+        ret = cs_err_set(p->err, AVERROR(ENOENT), "no videos in '%s'",
+                         p->st->location);
     } else {
         r->order = malloc(r->b.n * sizeof(*r->order));
         ret = r->order ? 0 : AVERROR(ENOMEM);
@@ -281,10 +280,19 @@ static int prefetch_next(struct player *p, const struct round *cur,
     return ret;
 }
 
+/* A video that cannot be fetched is left out of this round. */
+static void skip(struct player *p, const char *key, int code)
+{
+    struct cs_err e = { 0 };
+
+    cs_store_fail(p->st, &e, code, "skipping '%s'", key);
+    cs_warn("%s", e.msg);
+    p->c->skipped++;
+}
+
 static int round_once(struct player *p, const struct round *cur,
                       struct round *next, int *printed)
 {
-    char buf[128];
     int ret = 0;
 
     for (size_t i = 0; i < cur->b.n && !p->closed; i++) {
@@ -295,9 +303,7 @@ static int round_once(struct player *p, const struct round *cur,
         if (ret == CS_ESTOP || cs_stopping())
             break;
         if (ret < 0) {
-            cs_warn("skipping '%s': %s", key,
-                    cs_store_cause(p->st, ret, buf, sizeof(buf)));
-            p->c->skipped++;
+            skip(p, key, ret);
             ret = 0;
             continue;
         }
@@ -317,9 +323,10 @@ static int round_once(struct player *p, const struct round *cur,
     return ret;
 }
 
-int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out)
+int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out,
+            struct cs_err *err)
 {
-    struct player p = { .st = st, .c = c, .out = out };
+    struct player p = { .st = st, .c = c, .out = out, .err = err };
     struct round cur = { 0 }, next = { 0 };
     int ret = 0;
 
@@ -331,8 +338,7 @@ int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out)
         ret = cs_cache_open(&p.cache, c->cache_dir, c->cache_size,
                             c->ahead + 2);
     if (ret < 0)
-        cs_error("cannot open the cache '%s': %s", c->cache_dir,
-                 CS_ERRSTR(ret));
+        cs_err_code(err, ret, "cannot open the cache '%s'", c->cache_dir);
     if (ret >= 0)
         ret = prepare(&p, &cur, NULL);
     while (ret >= 0 && !p.closed && !cs_stopping()) {
@@ -340,8 +346,8 @@ int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out)
 
         ret = round_once(&p, &cur, &next, &printed);
         if (ret >= 0 && !printed && !p.closed && !cs_stopping()) {
-            cs_error("no video of '%s' could be fetched", st->location);
-            ret = CS_ENET;
+            ret = cs_err_set(err, CS_ENET, "no video of '%s' could be "
+                             "fetched", st->location);
         }
         c->rounds++;
         round_clear(&cur);

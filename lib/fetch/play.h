@@ -26,6 +26,8 @@
 #include "stats.h"
 #include "store/store.h"
 
+struct cs_err;
+
 struct cs_play_cfg {
     uint64_t seed;
     int seeded;             /* 0: a random seed */
@@ -56,8 +58,10 @@ void cs_play_cfg_init(struct cs_play_cfg *c);
 /* Print the play list of ST to OUT, one line per video, until the round
  * (or, with loop, a stop request or a closed OUT) ends. A reader that
  * closes OUT ends the list normally. AVERROR(ENOENT) when the store holds
- * no video; CS_ENET when a whole round failed to download. */
-int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out);
+ * no video; CS_ENET when a whole round failed to download; ERR says
+ * which. */
+int cs_play(struct cs_store *st, struct cs_play_cfg *c, FILE *out,
+            struct cs_err *err);
 
 /* Shuffle N pointers in place with the xorshift state *rng (Fisher-Yates),
  * then, when AVOID is the first and N > 1, swap it away from the front. */

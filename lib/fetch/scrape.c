@@ -47,31 +47,28 @@ struct scrape {
     cJSON *index;       /* {"videos": [...]} */
     char tmpdir[64];
     int added;
+    struct cs_err *err;     /* the caller's: what ends the scrape */
 };
 
 static int load_index(struct scrape *s)
 {
-    char *data = NULL, buf[128];
+    char *data = NULL;
     size_t len;
-    int ret = cs_store_get_mem(s->st, INDEX_KEY, JSON_MAX, &data, &len);
+    int ret = cs_store_read_mem(s->st, INDEX_KEY, JSON_MAX, &data, &len);
 
     if (ret == AVERROR(ENOENT)) {
         s->index = cJSON_Parse("{\"videos\": []}");
         return s->index ? 0 : AVERROR(ENOMEM);
     }
-    if (ret < 0) {
-        cs_error("cannot read '%s' in '%s': %s", INDEX_KEY, s->st->location,
-                 cs_store_cause(s->st, ret, buf, sizeof(buf)));
-        return ret;
-    }
+    if (ret < 0)
+        return cs_store_fail(s->st, s->err, ret, "cannot read '%s' in '%s'",
+                             INDEX_KEY, s->st->location);
     s->index = cJSON_ParseWithLength(data, len);
     free(data);
     if (!s->index || !cJSON_IsArray(cJSON_GetObjectItem(s->index,
-                                                        "videos"))) {
-        cs_error("'%s' in '%s' is not an index", INDEX_KEY,
-                 s->st->location);
-        return CS_EDATA;
-    }
+                                                        "videos")))
+        return cs_err_set(s->err, CS_EDATA, "'%s' in '%s' is not an index",
+                          INDEX_KEY, s->st->location);
     return 0;
 }
 
@@ -90,7 +87,7 @@ static int indexed(const struct scrape *s, const char *id)
 
 /* Run yt-dlp with ARGS and parse its JSON output. */
 static int ytdlp_json(const struct scrape *s, const char **args, int n,
-                      cJSON **out)
+                      cJSON **out, struct cs_err *err)
 {
     const char *argv[24];
     char *text = NULL;
@@ -107,16 +104,14 @@ static int ytdlp_json(const struct scrape *s, const char **args, int n,
                       JSON_MAX, &text, &len);
     *out = NULL;
     if (ret > 0) {
-        cs_error("'%s' failed (status %d) on '%s'%s", s->c->ytdlp, ret,
-                 args[n - 1], ret == 127 ? ": not found" : "");
-        ret = ret == 127 ? CS_EUSAGE : CS_ENET;
+        ret = cs_err_set(err, ret == 127 ? CS_EUSAGE : CS_ENET,
+                         "'%s' failed (status %d) on '%s'%s", s->c->ytdlp,
+                         ret, args[n - 1], ret == 127 ? ": not found" : "");
     } else if (ret == 0) {
         *out = cJSON_ParseWithLength(text, len);
-        if (!*out) {
-            cs_error("'%s' printed no JSON for '%s'", s->c->ytdlp,
-                     args[n - 1]);
-            ret = CS_EDATA;
-        }
+        if (!*out)
+            ret = cs_err_set(err, CS_EDATA, "'%s' printed no JSON for '%s'",
+                             s->c->ytdlp, args[n - 1]);
     }
     free(text);
     return ret;
@@ -175,15 +170,16 @@ static int record(struct scrape *s, const cJSON *info, const char *id,
     text = cJSON_Print(s->index);
     if (!text)
         return AVERROR(ENOMEM);
-    ret = s->st->ops->put_mem(s->st, INDEX_KEY, text, strlen(text),
-                              "application/json");
+    ret = s->st->ops->write(s->st, INDEX_KEY, text, strlen(text),
+                            cs_mime_type(INDEX_KEY), NULL);
     free(text);
     return ret;
 }
 
-static int fetch_one(struct scrape *s, const char *id, const char *url)
+static int fetch_one(struct scrape *s, const char *id, const char *url,
+                     struct cs_err *err)
 {
-    char out[128], rate[32], key[160], *path = NULL, buf[128];
+    char out[128], rate[32], key[160], *path = NULL;
     const char *args[16] = { "-J", "--no-simulate", "--no-playlist",
                              "-f", FORMAT, "--merge-output-format", "mp4",
                              "-o", out };
@@ -197,7 +193,7 @@ static int fetch_one(struct scrape *s, const char *id, const char *url)
         args[n++] = rate;
     }
     args[n++] = url;
-    ret = ytdlp_json(s, args, n, &info);
+    ret = ytdlp_json(s, args, n, &info, err);
     if (ret < 0)
         goto out;
     if (s->c->since[0] && *str(info, "upload_date") &&
@@ -208,7 +204,7 @@ static int fetch_one(struct scrape *s, const char *id, const char *url)
     memmove(key + 7, key, strlen(key) + 1);
     memcpy(key, "videos/", 7);
     strcat(key, ".mp4");
-    ret = path ? s->st->ops->put_file(s->st, key, path, "video/mp4")
+    ret = path ? cs_store_write_file(s->st, key, path, "video/mp4")
                : AVERROR(ENOMEM);
     if (ret >= 0)
         ret = record(s, info, id, key, cs_play_duration(path));
@@ -216,8 +212,8 @@ static int fetch_one(struct scrape *s, const char *id, const char *url)
         s->added++;
         cs_info("'%s' added as '%s': %s", id, key, str(info, "title"));
     } else {
-        cs_error("cannot store '%s' in '%s': %s", id, s->st->location,
-                 cs_store_cause(s->st, ret, buf, sizeof(buf)));
+        cs_store_fail(s->st, err, ret, "cannot store '%s' in '%s'", id,
+                      s->st->location);
     }
 out:
     if (path)
@@ -225,6 +221,25 @@ out:
     free(path);
     cJSON_Delete(info);
     return ret;
+}
+
+/* One video of a channel: a bad one does not stop the channel (it is a
+ * warning); a store or a yt-dlp that is gone does. */
+static int fetch_one_of_many(struct scrape *s, const char *id,
+                             const char *url)
+{
+    struct cs_err e = { 0 };
+    int ret = fetch_one(s, id, url, &e);
+
+    if (ret == CS_ESTOP || ret == CS_EUSAGE ||
+        (ret < 0 && ret != CS_ENET && ret != CS_EDATA)) {
+        if (s->err && !cs_err_failed(s->err))
+            *s->err = e;
+        return ret;
+    }
+    if (ret < 0)
+        cs_warn("%s", e.msg);
+    return 0;
 }
 
 static int walk_entries(struct scrape *s, const cJSON *list)
@@ -235,7 +250,7 @@ static int walk_entries(struct scrape *s, const cJSON *list)
 
     if (!cJSON_IsArray(entries))
         return fetch_one(s, str(list, "id"), *str(list, "webpage_url") ?
-                         str(list, "webpage_url") : s->c->url);
+                         str(list, "webpage_url") : s->c->url, s->err);
     cJSON_ArrayForEach(e, entries) {
         const char *id = str(e, "id");
         const char *url = *str(e, "url") ? str(e, "url")
@@ -250,11 +265,8 @@ static int walk_entries(struct scrape *s, const cJSON *list)
         if (s->c->since[0] && *str(e, "upload_date") &&
             strcmp(str(e, "upload_date"), s->c->since) < 0)
             continue;
-        ret = fetch_one(s, id, url);
-        /* one bad video does not stop the channel; a store that is gone
-         * does */
-        if (ret == CS_ESTOP || ret == CS_EUSAGE ||
-            (ret < 0 && ret != CS_ENET && ret != CS_EDATA))
+        ret = fetch_one_of_many(s, id, url);
+        if (ret < 0)
             return ret;
     }
     return 0;
@@ -281,9 +293,10 @@ static void remove_tmpdir(const char *dir)
     rmdir(dir);
 }
 
-int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c)
+int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c,
+              struct cs_err *err)
 {
-    struct scrape s = { .st = st, .c = c };
+    struct scrape s = { .st = st, .c = c, .err = err };
     const char *args[] = { "--flat-playlist", "-J", c->url };
     const char *tmp = getenv("TMPDIR");
     cJSON *list = NULL;
@@ -292,10 +305,11 @@ int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c)
     snprintf(s.tmpdir, sizeof(s.tmpdir), "%.40s/cs-fetch-XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(s.tmpdir))
-        return AVERROR(errno);
+        return cs_err_code(err, AVERROR(errno), "cannot create a folder in "
+                           "'%s'", tmp && *tmp ? tmp : "/tmp");
     ret = load_index(&s);
     if (ret >= 0)
-        ret = ytdlp_json(&s, args, 3, &list);
+        ret = ytdlp_json(&s, args, 3, &list, err);
     if (ret >= 0 && !cJSON_IsArray(cJSON_GetObjectItem(list, "entries")) &&
         indexed(&s, str(list, "id")))
         ret = 0;

@@ -14,6 +14,8 @@
 
 #include "store/store.h"
 
+struct cs_err;
+
 struct cs_scrape_cfg {
     const char *url;        /* the channel, playlist, page or video */
     const char *store;      /* for messages */
@@ -30,7 +32,9 @@ int cs_scrape_parse_date(const char *s, char out[9]);
 
 /* Add the new videos of c->url to ST. Returns the number added, or a
  * negative code (CS_ENET when yt-dlp could not list the channel, CS_ESTOP
- * after a stop request, with the index consistent). */
-int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c);
+ * after a stop request, with the index consistent) that ERR explains. A
+ * video of a channel that cannot be added is a warning. */
+int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c,
+              struct cs_err *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "log.h"
 #include "sig.h"
+#include "store/digest.h"
 
 struct remote {
     struct cs_store_entry *e;
@@ -59,7 +60,7 @@ struct job {
     struct cs_store *src;
     struct remote have;
     struct cs_sync_result *res;
-    int first_err;
+    struct cs_err *err;         /* the first failure */
 };
 
 /* Same size and same content hash: nothing to send. */
@@ -78,14 +79,27 @@ static int unchanged(struct job *j, const struct cs_store_entry *local,
          * was sent by us), the plain MD5 otherwise */
         int64_t part = strchr(r->etag, '-') ? j->dst->part_size : INT64_MAX;
 
-        return cs_store_file_etag(path, part, mine) >= 0 &&
+        return cs_file_etag(path, part, mine) >= 0 &&
                !strcmp(mine, r->etag);
     }
-    if (cs_store_file_etag(path, j->dst->part_size, mine) < 0)
+    if (cs_file_etag(path, j->dst->part_size, mine) < 0)
         return 0;
     /* a folder store lists no hash: ask it */
-    return j->dst->ops->stat(j->dst, r->key, NULL, theirs) >= 0 &&
+    return cs_store_stat(j->dst, r->key, NULL, theirs) >= 0 &&
            !strcmp(mine, theirs);
+}
+
+/* The first failure is the run's; the others are told as they come. */
+static void report_failure(struct job *j, const char *path, int code)
+{
+    struct cs_err e = { 0 };
+
+    cs_store_fail(j->dst, &e, code, "cannot upload '%s' to '%s'", path,
+                  j->dst->location);
+    if (j->err && !cs_err_failed(j->err))
+        *j->err = e;
+    else
+        cs_warn("%s", e.msg);
 }
 
 static int send_one(void *opaque, const struct cs_store_entry *e)
@@ -103,13 +117,10 @@ static int send_one(void *opaque, const struct cs_store_entry *e)
         free(path);
         return 0;
     }
-    ret = j->dst->ops->put_file(j->dst, e->key, path, cs_store_mime(e->key));
+    ret = cs_store_write_file(j->dst, e->key, path, cs_mime_type(e->key));
     if (ret < 0) {
-        cs_error("cannot upload '%s' to '%s': %s", path, j->dst->location,
-                 CS_ERRSTR(ret));
+        report_failure(j, path, ret);
         j->res->failed++;
-        if (!j->first_err)
-            j->first_err = ret;
     } else {
         cs_verbose("'%s' uploaded", e->key);
         j->res->uploaded++;
@@ -120,19 +131,20 @@ static int send_one(void *opaque, const struct cs_store_entry *e)
 }
 
 int cs_sync_dir(struct cs_store *st, const char *dir,
-                struct cs_sync_result *res)
+                struct cs_sync_result *res, struct cs_err *err)
 {
-    struct job j = { .dst = st, .res = res };
+    struct cs_store_opts opts = { .part_size = st->part_size };
+    struct job j = { .dst = st, .res = res, .err = err };
     int ret;
 
     memset(res, 0, sizeof(*res));
-    ret = cs_store_open(&j.src, dir, st->part_size);
+    ret = cs_store_open(&j.src, dir, &opts, err);
     if (ret >= 0)
-        ret = st->ops->list(st, NULL, collect, &j.have);
+        ret = cs_store_list(st, NULL, collect, &j.have);
     if (ret >= 0)
-        ret = j.src->ops->list(j.src, NULL, send_one, &j);
-    if (ret >= 0 && j.first_err)
-        ret = j.first_err;
+        ret = cs_store_list(j.src, NULL, send_one, &j);
+    if (ret >= 0 && res->failed)
+        ret = cs_err_failed(err) ? err->code : AVERROR(EIO);
     remote_free(&j.have);
     cs_store_close(&j.src);
     return ret;

@@ -4,6 +4,8 @@
 
 #include "store/store.h"
 
+struct cs_err;
+
 struct cs_sync_result {
     int uploaded;   /* new or changed files sent */
     int unchanged;  /* files the store already held byte for byte */
@@ -13,9 +15,9 @@ struct cs_sync_result {
 /* Upload each regular file under DIR (names starting with '.' skipped) to
  * ST under its relative path, when the key is absent or its size or ETag
  * (MD5, or the multipart form for the store's part size) differs. A file
- * that fails is reported with cs_error() and the rest go on; the first
- * failure's code is returned. */
+ * that fails does not stop the others: the first failure is returned and
+ * recorded in ERR, the later ones are warnings. */
 int cs_sync_dir(struct cs_store *st, const char *dir,
-                struct cs_sync_result *res);
+                struct cs_sync_result *res, struct cs_err *err);
 
 #endif

@@ -19,10 +19,13 @@
 #include "sig.h"
 
 int cs_pkg_put(struct cs_pkg *p, const char *name, const void *data,
-               size_t len, enum cs_out_kind kind)
+               size_t len, enum cs_file_kind kind)
 {
-    int ret = cs_out_put(p->out, name, data, len, kind);
+    struct cs_err err = { 0 };
+    int ret = cs_store_put(p->out, name, data, len, kind, &err);
 
+    if (ret < 0)
+        cs_error("%s", err.msg);
     if (ret >= 0) {
         p->bytes_out += (int64_t)len;
         p->files_out++;
@@ -35,7 +38,7 @@ void cs_pkg_delete_later(struct cs_pkg *p, const char *name, int64_t due_us)
     if (p->cfg->vod)
         return;
     if (p->ndels == CS_MAX_DELETES) {
-        cs_out_delete(p->out, p->dels[0].name);
+        cs_store_delete(p->out, p->dels[0].name);
         memmove(p->dels, p->dels + 1, (p->ndels - 1) * sizeof(*p->dels));
         p->ndels--;
     }
@@ -49,7 +52,7 @@ static void run_deletes(struct cs_pkg *p, int64_t now)
     int i = 0;
 
     while (i < p->ndels && p->dels[i].due_us <= now)
-        cs_out_delete(p->out, p->dels[i++].name);
+        cs_store_delete(p->out, p->dels[i++].name);
     if (!i)
         return;
     memmove(p->dels, p->dels + i, (p->ndels - i) * sizeof(*p->dels));
@@ -63,7 +66,7 @@ static int put_text(struct cs_pkg *p, const char *name, AVBPrint *bp)
     if (!av_bprint_is_complete(bp))
         ret = AVERROR(ENOMEM);
     else
-        ret = cs_pkg_put(p, name, bp->str, bp->len, CS_OUT_PLAYLIST);
+        ret = cs_pkg_put(p, name, bp->str, bp->len, CS_FILE_PLAYLIST);
     av_bprint_finalize(bp, NULL);
     return ret;
 }
@@ -470,14 +473,15 @@ static void release(struct cs_pkg *p)
     free(p->in_dts);
     cs_input_free(&p->input);
     p->in = NULL;
-    cs_out_free(&p->out);
+    cs_store_close(&p->out);
 }
 
 int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats)
 {
     struct cs_pkg p = { .cfg = cfg, .stats = stats, .ts = cfg->ts };
-    struct cs_out_opts oo = { .token = cfg->token, .retries = 3,
-                              .timeout_ms = 10000 };
+    struct cs_store_opts oo = { .token = cfg->token, .retries = 3,
+                                .timeout_ms = 10000 };
+    struct cs_err err = { 0 };
     int ret;
 
     p.ll = cfg->ll && !cfg->ts && !cfg->vod;
@@ -486,10 +490,10 @@ int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats)
     p.dels = calloc(CS_MAX_DELETES, sizeof(*p.dels));
     if (!p.dels)
         return AVERROR(ENOMEM);
-    ret = cs_out_open(&p.out, cfg->output, &oo);
+    ret = cs_store_open(&p.out, cfg->output, &oo, &err);
     if (ret < 0) {
-        if (ret != CS_EUSAGE)
-            cs_error("cannot open '%s': %s", cfg->output, CS_ERRSTR(ret));
+        cs_err_code(&err, ret, "cannot open '%s'", cfg->output);
+        cs_error("%s", err.msg);
         goto out;
     }
     ret = open_input(&p);

@@ -267,7 +267,7 @@ static int end_part(struct cs_pkg *p, struct cs_track *t, int64_t end,
     init = cs_memmux_init(t->mux, &ilen);
     if (init && !t->init_put) {
         cs_init_name(t, t->init_gen, name, sizeof(name));
-        ret = cs_pkg_put(p, name, init, ilen, CS_OUT_MEDIA);
+        ret = cs_pkg_put(p, name, init, ilen, CS_FILE_INIT);
         if (ret < 0)
             goto out;
         t->init_put = 1;
@@ -276,7 +276,7 @@ static int end_part(struct cs_pkg *p, struct cs_track *t, int64_t end,
         s->t = cs_fmp4_tfdt(data, len);
     if (publish && s->nparts < CS_MAX_PARTS) {
         cs_seg_name(p, t, s->seq, s->nparts, name, sizeof(name));
-        ret = cs_pkg_put(p, name, data, len, CS_OUT_MEDIA);
+        ret = cs_pkg_put(p, name, data, len, CS_FILE_PART);
         if (ret < 0)
             goto out;
         s->parts[s->nparts].dur = secs(t, end - t->part_start);
@@ -339,7 +339,7 @@ static int end_segment(struct cs_pkg *p, struct cs_track *t, int64_t end)
     s->d = av_rescale_q(end - t->seg_start, t->tb, t->mtb);
     s->bytes = (int64_t)t->seg.len;
     cs_seg_name(p, t, s->seq, -1, name, sizeof(name));
-    ret = cs_pkg_put(p, name, t->seg.data, t->seg.len, CS_OUT_MEDIA);
+    ret = cs_pkg_put(p, name, t->seg.data, t->seg.len, CS_FILE_SEGMENT);
     if (ret < 0)
         return ret;
     t->open = 0;

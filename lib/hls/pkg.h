@@ -10,7 +10,7 @@
 
 #include "hls/packager.h"
 #include "hls/memmux.h"
-#include "out/out.h"
+#include "store/store.h"
 
 enum { CS_MAX_PARTS = 64, CS_MAX_TRACKS = 16, CS_MAX_DELETES = 4096,
        CS_AUX_QUEUE = 256 };
@@ -86,7 +86,7 @@ struct cs_delete {
 
 struct cs_pkg {
     const struct cs_pkg_config *cfg;
-    struct cs_out *out;
+    struct cs_store *out;
     struct cs_input *input;
     AVFormatContext *in;        /* input->fmt */
     struct cs_track tracks[CS_MAX_TRACKS];
@@ -130,7 +130,7 @@ void cs_pkg_timeline_fix(struct cs_pkg *p, AVPacket *pkt);
 
 /* packager.c: publishing. */
 int cs_pkg_put(struct cs_pkg *p, const char *name, const void *data,
-               size_t len, enum cs_out_kind kind);
+               size_t len, enum cs_file_kind kind);
 void cs_pkg_delete_later(struct cs_pkg *p, const char *name,
                          int64_t due_us);
 int cs_pkg_segment_done(struct cs_pkg *p, struct cs_track *t);

@@ -74,9 +74,8 @@ int cs_state_save(struct cs_pkg *p)
     cJSON_Delete(root);
     if (!text)
         return AVERROR(ENOMEM);
-    ret = p->out->ops->put(p->out, STATE_NAME, text, strlen(text),
-                           cs_out_content_type(STATE_NAME),
-                           cs_out_cache_control(CS_OUT_STATE));
+    ret = cs_store_put(p->out, STATE_NAME, text, strlen(text), CS_FILE_STATE,
+                       NULL);
     free(text);
     /* Without it a restart starts afresh; the stream itself goes on. */
     if (ret < 0 && !p->state_failed)
@@ -176,7 +175,7 @@ int cs_state_load(struct cs_pkg *p)
     cJSON *root = NULL;
     const cJSON *tracks, *o;
     int64_t next = 0;
-    int ret = cs_out_get(p->out, STATE_NAME, 1 << 22, &text, &len);
+    int ret = cs_store_read_mem(p->out, STATE_NAME, 1 << 22, &text, &len);
 
     if (ret == AVERROR(ENOENT))
         return 0;

@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "http/http.h"
+#include "store/mime.h"
 
 static int within(const char *root, const char *path)
 {
@@ -107,58 +108,20 @@ int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
     return 0;
 }
 
-static const char *ext_of(const char *path)
-{
-    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
-
-    return dot && (!slash || dot > slash) ? dot + 1 : "";
-}
-
+/* The kinds of mime.h, for the metrics' counters. */
 enum cs_kind cs_http_kind(const char *path)
 {
-    const char *ext = ext_of(path), *base = strrchr(path, '/');
-    long a, b;
-    char tail;
-
-    base = base ? base + 1 : path;
-    if (!strcmp(ext, "m3u8"))
-        return CS_KIND_PLAYLIST;
-    if (!strcmp(ext, "mpd"))
-        return CS_KIND_MANIFEST;
-    if (!strncmp(base, "init", 4))
-        return CS_KIND_INIT;
-    if (sscanf(base, "%ld.%ld.m4%c", &a, &b, &tail) == 3)
-        return CS_KIND_PART;
-    if (!strcmp(ext, "m4s") || !strcmp(ext, "ts") || !strcmp(ext, "mp4") ||
-        !strcmp(ext, "m4a") || !strcmp(ext, "m4v") || !strcmp(ext, "aac"))
-        return CS_KIND_SEGMENT;
-    return CS_KIND_OTHER;
-}
-
-const char *cs_http_mime(const char *path)
-{
-    static const char *const map[][2] = {
-        { "m3u8", "application/vnd.apple.mpegurl" },
-        { "mpd", "application/dash+xml" },
-        { "ts", "video/mp2t" },
-        { "m4s", "video/iso.segment" },
-        { "mp4", "video/mp4" },
-        { "m4v", "video/mp4" },
-        { "m4a", "audio/mp4" },
-        { "aac", "audio/aac" },
-        { "vtt", "text/vtt" },
-        { "html", "text/html; charset=utf-8" },
-        { "js", "text/javascript" },
-        { "map", "application/json" },
-        { "json", "application/json" },
-        { "css", "text/css" },
+    static const enum cs_kind by_file[] = {
+        [CS_FILE_OTHER] = CS_KIND_OTHER,
+        [CS_FILE_PLAYLIST] = CS_KIND_PLAYLIST,
+        [CS_FILE_MANIFEST] = CS_KIND_MANIFEST,
+        [CS_FILE_INIT] = CS_KIND_INIT,
+        [CS_FILE_SEGMENT] = CS_KIND_SEGMENT,
+        [CS_FILE_PART] = CS_KIND_PART,
+        [CS_FILE_STATE] = CS_KIND_OTHER,
     };
-    const char *ext = ext_of(path);
 
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (!strcasecmp(ext, map[i][0]))
-            return map[i][1];
-    return "application/octet-stream";
+    return by_file[cs_file_kind(path)];
 }
 
 int cs_http_accepts_gzip(struct MHD_Connection *c)

@@ -75,7 +75,6 @@ struct cs_req {
 int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
                     const char *url, int must_exist);
 enum cs_kind cs_http_kind(const char *path);
-const char *cs_http_mime(const char *path);
 /* True when the client's Accept-Encoding allows gzip. */
 int cs_http_accepts_gzip(struct MHD_Connection *c);
 /* gzip LEN bytes into a malloc'ed *OUT. */

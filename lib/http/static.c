@@ -12,23 +12,13 @@
 #include "err.h"
 #include "fsutil.h"
 #include "http/http.h"
+#include "store/mime.h"
 
 #define MAX_MANIFEST (8 << 20)
 
-static const char *cache_for(enum cs_kind kind)
+static const char *cache_for(const struct cs_req *r)
 {
-    switch (kind) {
-    case CS_KIND_SEGMENT:
-    case CS_KIND_PART:
-        return "public, max-age=31536000, immutable";
-    case CS_KIND_INIT:
-        return "public, max-age=60";
-    case CS_KIND_MANIFEST:
-    case CS_KIND_PLAYLIST:
-        return "public, max-age=1";
-    default:
-        return "no-cache";
-    }
+    return cs_cache_control(cs_file_kind(r->abs), CS_CACHE_SERVED);
 }
 
 /* One "bytes=" range of a file of SIZE bytes: 1 with *OFF and *LEN set,
@@ -107,7 +97,7 @@ static enum MHD_Result manifest(struct cs_req *r, const struct stat *st,
     snprintf(tag, sizeof(tag), "%.*s%s\"", (int)strlen(etag) - 1, etag,
              use_gz ? "-gz" : "");
     ret = cs_http_buffer(r, use_gz ? gz : text, use_gz ? gzlen : len,
-                         cs_http_mime(r->abs), cache_for(r->kind), tag,
+                         cs_mime_type(r->abs), cache_for(r), tag,
                          st->st_mtim.tv_sec, 0, use_gz);
     free(text);
     free(gz);
@@ -145,7 +135,7 @@ enum MHD_Result cs_http_file(struct cs_req *r)
     len = st.st_size;
     if (cs_http_not_modified(r, etag, st.st_mtim.tv_sec)) {
         close(fd);
-        return cs_http_304(r, cache_for(r->kind), etag, st.st_mtim.tv_sec);
+        return cs_http_304(r, cache_for(r), etag, st.st_mtim.tv_sec);
     }
     if (if_range_ok(r, etag))
         rng = parse_range(MHD_lookup_connection_value(
@@ -164,8 +154,8 @@ enum MHD_Result cs_http_file(struct cs_req *r)
     if (!resp)
         return MHD_NO;
     cs_http_common(r->h, resp, 0);
-    MHD_add_response_header(resp, "Content-Type", cs_http_mime(r->abs));
-    MHD_add_response_header(resp, "Cache-Control", cache_for(r->kind));
+    MHD_add_response_header(resp, "Content-Type", cs_mime_type(r->abs));
+    MHD_add_response_header(resp, "Cache-Control", cache_for(r));
     MHD_add_response_header(resp, "Accept-Ranges", "bytes");
     MHD_add_response_header(resp, "ETag", etag);
     cs_http_date(st.st_mtim.tv_sec, date, sizeof(date));

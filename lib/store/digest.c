@@ -1,6 +1,11 @@
 #include "store/digest.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libavutil/base64.h>
 #include <libavutil/hmac.h>
@@ -60,4 +65,66 @@ int cs_hmac_sha256(const uint8_t *key, size_t keylen, const char *msg,
                  (unsigned)keylen, out, 32);
     av_hmac_free(h);
     return 0;
+}
+
+static int md5_range(int fd, int64_t off, int64_t len, uint8_t out[16])
+{
+    struct AVMD5 *md5 = av_md5_alloc();
+    uint8_t buf[65536];
+    int ret = md5 ? 0 : AVERROR(ENOMEM);
+
+    if (md5)
+        av_md5_init(md5);
+    while (ret >= 0 && len > 0) {
+        ssize_t n = pread(fd, buf, len < (int64_t)sizeof(buf) ?
+                          (size_t)len : sizeof(buf), off);
+
+        if (n <= 0) {
+            ret = n < 0 ? AVERROR(errno) : AVERROR_EOF;
+            break;
+        }
+        av_md5_update(md5, buf, (size_t)n);
+        off += n;
+        len -= n;
+    }
+    if (ret >= 0)
+        av_md5_final(md5, out);
+    av_free(md5);
+    return ret;
+}
+
+int cs_file_etag(const char *path, int64_t part_size, char etag[80])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat s;
+    uint8_t *all = NULL, d[16];
+    int64_t parts;
+    int ret;
+
+    if (fd < 0)
+        return AVERROR(errno);
+    ret = fstat(fd, &s) < 0 ? AVERROR(errno) : 0;
+    if (ret < 0 || s.st_size <= part_size) {
+        if (ret >= 0)
+            ret = md5_range(fd, 0, s.st_size, d);
+        if (ret >= 0)
+            cs_hex(d, 16, etag);
+        goto out;
+    }
+    parts = (s.st_size + part_size - 1) / part_size;
+    all = malloc((size_t)parts * 16);
+    ret = all ? 0 : AVERROR(ENOMEM);
+    for (int64_t i = 0; ret >= 0 && i < parts; i++)
+        ret = md5_range(fd, i * part_size, s.st_size - i * part_size <
+                        part_size ? s.st_size - i * part_size : part_size,
+                        all + 16 * i);
+    if (ret >= 0) {
+        cs_md5(all, (size_t)parts * 16, d);
+        cs_hex(d, 16, etag);
+        snprintf(etag + 32, 48, "-%lld", (long long)parts);
+    }
+out:
+    free(all);
+    close(fd);
+    return ret;
 }

@@ -1,4 +1,5 @@
-/* digest.h: the hashes S3 wants, in the spellings it wants them. */
+/* digest.h: the hashes S3 wants, in the spellings it wants them, and the
+ * ETag of a local file to compare with one of S3's. */
 #ifndef CS_STORE_DIGEST_H
 #define CS_STORE_DIGEST_H
 
@@ -20,5 +21,9 @@ void cs_md5_base64(const void *data, size_t len, char b64[25]);
 /* HMAC-SHA256 of MSG with KEY into out[32]. */
 int cs_hmac_sha256(const uint8_t *key, size_t keylen, const char *msg,
                    uint8_t out[32]);
+
+/* The ETag S3 gives the file PATH when uploaded with PART_SIZE parts: the
+ * hex MD5 for a single part, else MD5 of the parts' MD5s + "-N". */
+int cs_file_etag(const char *path, int64_t part_size, char etag[80]);
 
 #endif

@@ -1,5 +1,6 @@
-/* dir.c: a local folder as an asset store; files appear whole or not at
- * all (a temporary name beside the target, then rename(2)). */
+/* dir.c: a local folder as a store, the default kind; files appear whole
+ * or not at all (a temporary name beside the target, then rename(2)), and
+ * keys pass the same check as on S3 (store/key.h). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,11 +12,12 @@
 
 #include "err.h"
 #include "fsutil.h"
+#include "store/digest.h"
 #include "store/key.h"
 #include "store/store.h"
 
 struct dirpriv {
-    const char *cause;      /* of the last refusal, for cs_store_cause() */
+    const char *cause;      /* of the last refusal, for cs_store_fail() */
 };
 
 /* ROOT/KEY, refusing keys that would name another file (the same rule as
@@ -53,7 +55,7 @@ static int make_parent(const char *path)
     return ret;
 }
 
-static int dir_get(struct cs_store *st, const char *key,
+static int dir_read(struct cs_store *st, const char *key,
                    cs_store_sink_fn sink, int (*reset)(void *opaque),
                    void *opaque, int64_t *size)
 {
@@ -104,7 +106,7 @@ static int copy_fd(int in, int out)
     }
 }
 
-static int dir_put_file(struct cs_store *st, const char *key,
+static int dir_write_file(struct cs_store *st, const char *key,
                         const char *src, const char *content_type)
 {
     char *path = NULL, name[PATH_MAX];
@@ -138,8 +140,9 @@ out:
     return ret;
 }
 
-static int dir_put_mem(struct cs_store *st, const char *key,
-                       const void *data, size_t len, const char *ct)
+static int dir_write(struct cs_store *st, const char *key,
+                     const void *data, size_t len, const char *type,
+                     const char *cache)
 {
     char *path;
     int ret = key_path(st, key, &path);
@@ -268,7 +271,7 @@ static int dir_stat(struct cs_store *st, const char *key, int64_t *size,
     if (ret >= 0 && size)
         *size = s.st_size;
     if (ret >= 0 && etag)
-        ret = cs_store_file_etag(path, st->part_size, etag);
+        ret = cs_file_etag(path, st->part_size, etag);
     free(path);
     return ret;
 }
@@ -301,11 +304,29 @@ static void dir_close(struct cs_store *st)
     st->priv = NULL;
 }
 
-static const struct cs_store_ops dir_ops = {
+static int dir_open(struct cs_store *st, const struct cs_store_opts *opts,
+                    struct cs_err *err)
+{
+    size_t n;
+
+    (void)opts;
+    (void)err;
+    st->root = strdup(st->location);
+    st->priv = calloc(1, sizeof(struct dirpriv));
+    if (!st->root || !st->priv)
+        return AVERROR(ENOMEM);
+    n = strlen(st->root);
+    while (n > 1 && st->root[n - 1] == '/')
+        st->root[--n] = 0;
+    return cs_mkdirs(st->root);
+}
+
+const struct cs_store_ops cs_store_dir = {
     .kind = "dir",
-    .get = dir_get,
-    .put_file = dir_put_file,
-    .put_mem = dir_put_mem,
+    .open = dir_open,
+    .read = dir_read,
+    .write = dir_write,
+    .write_file = dir_write_file,
     .list = dir_list,
     .remove = dir_remove,
     .stat = dir_stat,
@@ -313,16 +334,3 @@ static const struct cs_store_ops dir_ops = {
     .cause = dir_cause,
     .close = dir_close,
 };
-
-int cs_store_dir_init(struct cs_store *st)
-{
-    size_t n = strlen(st->root);
-
-    while (n > 1 && st->root[n - 1] == '/')
-        st->root[--n] = 0;
-    st->ops = &dir_ops;
-    st->priv = calloc(1, sizeof(struct dirpriv));
-    if (!st->priv)
-        return AVERROR(ENOMEM);
-    return cs_mkdirs(st->root);
-}

@@ -31,7 +31,8 @@ static char *env_or(const char *given, const char *a, const char *b)
     return v && *v ? strdup(v) : NULL;
 }
 
-static int set_endpoint(struct cs_s3 *s3, const struct cs_s3_config *cfg)
+static int set_endpoint(struct cs_s3 *s3, const struct cs_s3_config *cfg,
+                        struct cs_err *err)
 {
     char *e = env_or(cfg->endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
     size_t n;
@@ -44,7 +45,8 @@ static int set_endpoint(struct cs_s3 *s3, const struct cs_s3_config *cfg)
     while (n > 0 && e[n - 1] == '/')
         e[--n] = 0;
     if (strncmp(e, "http://", 7) && strncmp(e, "https://", 8)) {
-        cs_error("invalid endpoint '%s': expected http:// or https://", e);
+        cs_err_set(err, CS_EUSAGE, "invalid endpoint '%s': expected "
+                   "http:// or https://", e);
         free(e);
         return CS_EUSAGE;
     }
@@ -53,7 +55,8 @@ static int set_endpoint(struct cs_s3 *s3, const struct cs_s3_config *cfg)
     return 0;
 }
 
-int cs_s3_new(struct cs_s3 **out, const struct cs_s3_config *cfg)
+int cs_s3_new(struct cs_s3 **out, const struct cs_s3_config *cfg,
+              struct cs_err *err)
 {
     static const struct cs_s3_config none = { .path_style = -1,
                                               .retries = -1 };
@@ -65,7 +68,11 @@ int cs_s3_new(struct cs_s3 **out, const struct cs_s3_config *cfg)
         cfg = &none;
     if (!s3)
         return ret;
-    pthread_mutex_init(&s3->lock, NULL);
+    ret = pthread_mutex_init(&s3->lock, NULL);
+    if (ret) {
+        free(s3);
+        return cs_err_code(err, AVERROR(ret), "cannot create an S3 client");
+    }
     s3->access_key = env_or(cfg->access_key, "AWS_ACCESS_KEY_ID", NULL);
     s3->secret_key = env_or(cfg->secret_key, "AWS_SECRET_ACCESS_KEY", NULL);
     s3->token = env_or(cfg->session_token, "AWS_SESSION_TOKEN", NULL);
@@ -73,12 +80,11 @@ int cs_s3_new(struct cs_s3 **out, const struct cs_s3_config *cfg)
     if (!s3->region)
         s3->region = strdup("us-east-1");
     if (!s3->access_key || !s3->secret_key) {
-        cs_error("no S3 credentials: set AWS_ACCESS_KEY_ID and "
-                 "AWS_SECRET_ACCESS_KEY");
-        ret = CS_EUSAGE;
+        ret = cs_err_set(err, CS_EUSAGE, "no S3 credentials: set "
+                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
         goto fail;
     }
-    ret = set_endpoint(s3, cfg);
+    ret = set_endpoint(s3, cfg, err);
     if (ret < 0)
         goto fail;
     s3->retries = cfg->retries >= 0 ? cfg->retries : 5;
@@ -96,9 +102,9 @@ fail:
     return ret;
 }
 
-int cs_s3_new_from_env(struct cs_s3 **out)
+int cs_s3_new_from_env(struct cs_s3 **out, struct cs_err *err)
 {
-    return cs_s3_new(out, NULL);
+    return cs_s3_new(out, NULL, err);
 }
 
 void cs_s3_free(struct cs_s3 **p)
@@ -143,97 +149,6 @@ int cs_s3_parse_url(const char *url, char **bucket, char **key)
         *bucket = *key = NULL;
         return AVERROR(ENOMEM);
     }
-    return 0;
-}
-
-int cs_s3i_append_enc(char **dst, const char *s, int keep_slash)
-{
-    size_t n = *dst ? strlen(*dst) : 0;
-    char *d = realloc(*dst, n + 3 * strlen(s) + 1);
-
-    if (!d)
-        return AVERROR(ENOMEM);
-    *dst = d;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-            (keep_slash && c == '/'))
-            d[n++] = (char)c;
-        else
-            n += (size_t)sprintf(d + n, "%%%02X", c);
-    }
-    d[n] = 0;
-    return 0;
-}
-
-static int append_raw(char **dst, const char *s)
-{
-    size_t n = strlen(*dst);
-    char *d = realloc(*dst, n + strlen(s) + 1);
-
-    if (!d)
-        return AVERROR(ENOMEM);
-    strcpy(d + n, s);
-    *dst = d;
-    return 0;
-}
-
-/* S3's bucket names: letters, digits, '.', '-' and (in old buckets) '_';
- * anything else would change the host or the path of the URL. */
-static int bucket_ok(const char *b)
-{
-    if (!*b || !strcmp(b, ".") || !strcmp(b, ".."))
-        return 0;
-    for (; *b; b++)
-        if (!isalnum((unsigned char)*b) && !strchr(".-_", *b))
-            return 0;
-    return 1;
-}
-
-static char *base_url(const struct cs_s3 *s3, const char *bucket)
-{
-    const char *host = s3->endpoint ? strstr(s3->endpoint, "//") + 2 : NULL;
-    /* a dotted bucket name would not match the wildcard certificate of a
-     * virtual host: path-style for those */
-    int path = s3->path_style || strchr(bucket, '.');
-    char *u = NULL;
-    int n;
-
-    if (path && s3->endpoint)
-        n = asprintf(&u, "%s/%s/", s3->endpoint, bucket);
-    else if (path)
-        n = asprintf(&u, "https://s3.%s.amazonaws.com/%s/", s3->region,
-                     bucket);
-    else if (s3->endpoint)
-        n = asprintf(&u, "%.*s%s.%s/", (int)(host - s3->endpoint),
-                     s3->endpoint, bucket, host);
-    else
-        n = asprintf(&u, "https://%s.s3.%s.amazonaws.com/", bucket,
-                     s3->region);
-    return n < 0 ? NULL : u;
-}
-
-int cs_s3i_url(const struct cs_s3 *s3, const char *bucket, const char *key,
-               const char *query, char **url, const char **why)
-{
-    char *u;
-
-    *url = NULL;
-    *why = NULL;
-    if (!bucket_ok(bucket))
-        *why = "not a bucket name";
-    else if (key && cs_key_check_path(key) < 0)
-        *why = CS_KEY_PATH_WHY;
-    if (*why)
-        return CS_EUSAGE;
-    u = base_url(s3, bucket);
-    if (!u || (key && cs_s3i_append_enc(&u, key, 1) < 0) ||
-        (query && (append_raw(&u, "?") < 0 || append_raw(&u, query) < 0))) {
-        free(u);
-        return AVERROR(ENOMEM);
-    }
-    *url = u;
     return 0;
 }
 

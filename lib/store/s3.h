@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cs_err;
 struct cs_s3;
 
 /* Settings; NULL strings take the environment's value. */
@@ -57,12 +58,13 @@ typedef int (*cs_s3_list_fn)(void *opaque, const struct cs_s3_object *obj);
 typedef int (*cs_s3_sink_fn)(void *opaque, const void *data, size_t len);
 
 /* Create a client from CFG (may be NULL: all from the environment).
- * Missing credentials give CS_EUSAGE after one error line. Free with
- * cs_s3_free(). */
-int cs_s3_new(struct cs_s3 **out, const struct cs_s3_config *cfg);
+ * Missing credentials or a bad endpoint give CS_EUSAGE with ERR saying
+ * which. Free with cs_s3_free(). */
+int cs_s3_new(struct cs_s3 **out, const struct cs_s3_config *cfg,
+              struct cs_err *err);
 
-/* The same as cs_s3_new(out, NULL). */
-int cs_s3_new_from_env(struct cs_s3 **out);
+/* The same as cs_s3_new(out, NULL, err). */
+int cs_s3_new_from_env(struct cs_s3 **out, struct cs_err *err);
 
 /* Release a client and clear *s3 (NULL-safe). */
 void cs_s3_free(struct cs_s3 **s3);

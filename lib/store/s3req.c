@@ -163,10 +163,13 @@ static struct curl_slist *make_headers(struct cs_s3 *s3, struct s3_req *r)
     return h;
 }
 
-static void setup(struct cs_s3 *s3, struct s3_req *r, const char *url,
-                  struct curl_slist *h)
+/* CURLE_OK, or what libcurl said of the signing option (a libcurl without
+ * SigV4 would send the request unsigned). */
+static CURLcode setup(struct cs_s3 *s3, struct s3_req *r, const char *url,
+                      struct curl_slist *h)
 {
     CURL *c = s3->curl;
+    CURLcode cc;
 
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -174,7 +177,9 @@ static void setup(struct cs_s3 *s3, struct s3_req *r, const char *url,
      * dot segments after encoding and sign the path of another object */
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s3->sigv4);
+    cc = curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s3->sigv4);
+    if (cc != CURLE_OK)
+        return cc;
     curl_easy_setopt(c, CURLOPT_USERNAME, s3->access_key);
     curl_easy_setopt(c, CURLOPT_PASSWORD, s3->secret_key);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -199,6 +204,7 @@ static void setup(struct cs_s3 *s3, struct s3_req *r, const char *url,
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)r->body_len);
     }
+    return CURLE_OK;
 }
 
 enum outcome { DONE, RETRY, FAIL };
@@ -268,7 +274,13 @@ static int attempt(struct cs_s3 *s3, struct s3_req *r, const char *url,
     r->status = 0;
     if (r->md5 && !r->got)
         av_md5_init(r->md5);
-    setup(s3, r, url, h);
+    cc = setup(s3, r, url, h);
+    if (cc != CURLE_OK) {
+        snprintf(s3->errmsg, sizeof(s3->errmsg), "cannot sign requests: %s",
+                 curl_easy_strerror(cc));
+        *out = FAIL;
+        return AVERROR(ENOSYS);
+    }
     if (r->got > 0) {
         char range[32];
 

@@ -1,4 +1,4 @@
-/* s3store.c: an S3 bucket (and key prefix) as an asset store. */
+/* s3store.c: an S3 bucket (and key prefix) as a store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +31,7 @@ static char *full_key(const struct cs_store *st, const char *key)
         return r_;                                          \
     } while (0)
 
-static int s3_get(struct cs_store *st, const char *key,
+static int s3_read(struct cs_store *st, const char *key,
                   cs_store_sink_fn sink, int (*reset)(void *opaque),
                   void *opaque, int64_t *size)
 {
@@ -39,18 +39,18 @@ static int s3_get(struct cs_store *st, const char *key,
                                      opaque, size));
 }
 
-static int s3_put_file(struct cs_store *st, const char *key,
-                       const char *path, const char *ct)
+static int s3_write_file(struct cs_store *st, const char *key,
+                         const char *path, const char *ct)
 {
     WITH_KEY(st, key, cs_s3_put_file(p_->s3, p_->bucket, k_, path,
                                      st->part_size, ct, NULL));
 }
 
-static int s3_put_mem(struct cs_store *st, const char *key, const void *data,
-                      size_t len, const char *ct)
+static int s3_write(struct cs_store *st, const char *key, const void *data,
+                    size_t len, const char *ct, const char *cache)
 {
     WITH_KEY(st, key, cs_s3_put(p_->s3, p_->bucket, k_, data, len, ct,
-                                NULL));
+                                cache));
 }
 
 static int s3_remove(struct cs_store *st, const char *key)
@@ -119,11 +119,55 @@ static void s3_close(struct cs_store *st)
     st->priv = NULL;
 }
 
-static const struct cs_store_ops s3_ops = {
+/* "s3://bucket[/prefix]": the prefix as a root ending in '/' or "". */
+static int parse_location(struct cs_store *st, char **bucket,
+                          struct cs_err *err)
+{
+    char *prefix = NULL;
+    int ret = cs_s3_parse_url(st->location, bucket, &prefix);
+
+    if (ret >= 0 && !**bucket)
+        ret = CS_EUSAGE;
+    if (ret == CS_EUSAGE)
+        cs_err_set(err, ret, "invalid location '%s': expected "
+                   "s3://BUCKET[/PREFIX]", st->location);
+    if (ret < 0)
+        goto out;
+    if (*prefix && prefix[strlen(prefix) - 1] != '/') {
+        ret = asprintf(&st->root, "%s/", prefix) < 0 ? AVERROR(ENOMEM) : 0;
+        if (ret < 0)
+            st->root = NULL;
+    } else {
+        st->root = prefix;
+        prefix = NULL;
+    }
+out:
+    free(prefix);
+    return ret;
+}
+
+static int s3_open(struct cs_store *st, const struct cs_store_opts *opts,
+                   struct cs_err *err)
+{
+    struct s3priv *p = calloc(1, sizeof(*p));
+    int ret;
+
+    (void)opts;
+    if (!p)
+        return AVERROR(ENOMEM);
+    st->priv = p;
+    ret = parse_location(st, &p->bucket, err);
+    if (ret < 0)
+        return ret;
+    return cs_s3_new_from_env(&p->s3, err);
+}
+
+const struct cs_store_ops cs_store_s3 = {
     .kind = "s3",
-    .get = s3_get,
-    .put_file = s3_put_file,
-    .put_mem = s3_put_mem,
+    .open = s3_open,
+    .read = s3_read,
+    .write = s3_write,
+    .write_file = s3_write_file,
     .list = s3_list,
     .remove = s3_remove,
     .stat = s3_stat,
@@ -131,19 +175,3 @@ static const struct cs_store_ops s3_ops = {
     .cause = s3_cause,
     .close = s3_close,
 };
-
-int cs_store_s3_init(struct cs_store *st, const char *bucket)
-{
-    struct s3priv *p = calloc(1, sizeof(*p));
-    int ret;
-
-    if (!p)
-        return AVERROR(ENOMEM);
-    st->ops = &s3_ops;
-    st->priv = p;
-    p->bucket = strdup(bucket);
-    if (!p->bucket)
-        return AVERROR(ENOMEM);
-    ret = cs_s3_new_from_env(&p->s3);
-    return ret;
-}

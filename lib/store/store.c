@@ -1,68 +1,67 @@
-/* store.c: opening a store by location, and what every kind shares. */
+/* store.c: the table of kinds, opening a store by location, and what
+ * every kind shares. */
 #include "store/store.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <libavutil/md5.h>
-#include <libavutil/mem.h>
 
 #include "err.h"
 #include "fsutil.h"
 #include "log.h"
 #include "sig.h"
-#include "store/digest.h"
-#include "store/s3.h"
 
 #define DEFAULT_PART (8 << 20)
 
-static int open_s3(struct cs_store *st, const char *location)
-{
-    char *bucket = NULL, *prefix = NULL;
-    int ret = cs_s3_parse_url(location, &bucket, &prefix);
+/* The kinds by scheme; a location without one is a folder. */
+static const struct {
+    const char *scheme;
+    const struct cs_store_ops *ops;
+} kinds[] = {
+    { "s3", &cs_store_s3 },
+    { "http", &cs_store_http },
+    { "https", &cs_store_http },
+};
 
-    if (ret == CS_EUSAGE)
-        cs_error("invalid location '%s': expected s3://BUCKET[/PREFIX]",
-                 location);
-    if (ret < 0)
-        goto out;
-    if (*prefix && prefix[strlen(prefix) - 1] != '/') {
-        ret = asprintf(&st->root, "%s/", prefix) < 0 ? AVERROR(ENOMEM) : 0;
-    } else {
-        st->root = prefix;
-        prefix = NULL;
-    }
-    if (ret >= 0)
-        ret = cs_store_s3_init(st, bucket);
-out:
-    free(bucket);
-    free(prefix);
-    return ret;
+static const struct cs_store_ops *kind_of(const char *location)
+{
+    const char *sep = strstr(location, "://");
+
+    if (!sep)
+        return &cs_store_dir;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strlen(kinds[i].scheme) == (size_t)(sep - location) &&
+            !strncmp(location, kinds[i].scheme, (size_t)(sep - location)))
+            return kinds[i].ops;
+    return NULL;
 }
 
 int cs_store_open(struct cs_store **out, const char *location,
-                  int64_t part_size)
+                  const struct cs_store_opts *opts, struct cs_err *err)
 {
+    static const struct cs_store_opts none = { 0 };
     struct cs_store *st = calloc(1, sizeof(*st));
     int ret = AVERROR(ENOMEM);
 
     *out = NULL;
+    if (!opts)
+        opts = &none;
     if (!st)
         return ret;
-    st->part_size = part_size > 0 ? part_size : DEFAULT_PART;
+    st->part_size = opts->part_size > 0 ? opts->part_size : DEFAULT_PART;
     st->location = strdup(location);
     if (!st->location)
         goto fail;
-    if (!strncmp(location, "s3://", 5)) {
-        ret = open_s3(st, location);
-    } else {
-        st->root = strdup(location);
-        ret = st->root ? cs_store_dir_init(st) : AVERROR(ENOMEM);
+    st->ops = kind_of(location);
+    if (!st->ops) {
+        ret = cs_err_set(err, CS_EUSAGE, "unsupported location '%s': "
+                         "expected a folder, http(s):// or s3://", location);
+        goto fail;
     }
+    ret = st->ops->open(st, opts, err);
     if (ret < 0)
         goto fail;
     *out = st;
@@ -73,7 +72,9 @@ fail:
 }
 
 int cs_store_open_object(struct cs_store **out, char **key,
-                         const char *location, int64_t part_size)
+                         const char *location,
+                         const struct cs_store_opts *opts,
+                         struct cs_err *err)
 {
     const char *slash = strrchr(location, '/');
     char *parent = NULL;
@@ -83,14 +84,14 @@ int cs_store_open_object(struct cs_store **out, char **key,
     *key = NULL;
     if (!strncmp(location, "s3://", 5))
         slash = strchr(location + 5, '/');
-    if ((!slash && !strncmp(location, "s3://", 5)) || (slash && !slash[1])) {
-        cs_error("invalid location '%s': expected STORE/KEY", location);
-        return CS_EUSAGE;
-    }
+    if ((!slash && !strncmp(location, "s3://", 5)) || (slash && !slash[1]))
+        return cs_err_set(err, CS_EUSAGE,
+                          "invalid location '%s': expected STORE/KEY",
+                          location);
     parent = slash ? strndup(location, (size_t)(slash - location + 1))
                    : strdup(".");
     *key = strdup(slash ? slash + 1 : location);
-    ret = parent && *key ? cs_store_open(out, parent, part_size)
+    ret = parent && *key ? cs_store_open(out, parent, opts, err)
                          : AVERROR(ENOMEM);
     free(parent);
     if (ret < 0) {
@@ -112,6 +113,84 @@ void cs_store_close(struct cs_store **p)
     free(st->location);
     free(st);
     *p = NULL;
+}
+
+int cs_store_fail(struct cs_store *st, struct cs_err *err, int code,
+                  const char *fmt, ...)
+{
+    const char *c = st && st->ops && st->ops->cause ? st->ops->cause(st)
+                                                    : NULL;
+    char what[320];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (c && *c)
+        return cs_err_set(err, code, "%s: %s", what, c);
+    return cs_err_code(err, code, "%s", what);
+}
+
+int cs_store_write_file(struct cs_store *st, const char *key,
+                        const char *path, const char *type)
+{
+    if (!st->ops->write_file)
+        return AVERROR(ENOSYS);
+    return st->ops->write_file(st, key, path, type);
+}
+
+int cs_store_list(struct cs_store *st, const char *prefix,
+                  cs_store_list_fn fn, void *opaque)
+{
+    if (!st->ops->list)
+        return AVERROR(ENOSYS);
+    return st->ops->list(st, prefix, fn, opaque);
+}
+
+int cs_store_remove(struct cs_store *st, const char *key)
+{
+    return st->ops->remove(st, key);
+}
+
+int cs_store_stat(struct cs_store *st, const char *key, int64_t *size,
+                  char etag[80])
+{
+    if (!st->ops->stat)
+        return AVERROR(ENOSYS);
+    return st->ops->stat(st, key, size, etag);
+}
+
+int cs_store_locate(struct cs_store *st, const char *key, int expires,
+                    char **where)
+{
+    *where = NULL;
+    if (!st->ops->locate)
+        return AVERROR(ENOSYS);
+    return st->ops->locate(st, key, expires, where);
+}
+
+int cs_store_put(struct cs_store *st, const char *key, const void *data,
+                 size_t len, enum cs_file_kind kind, struct cs_err *err)
+{
+    int ret = st->ops->write(st, key, data, len, cs_mime_type(key),
+                             cs_cache_control(kind, CS_CACHE_STORED));
+
+    if (ret < 0)
+        return cs_store_fail(st, err, ret, "cannot write '%s' to '%s'", key,
+                             st->location);
+    return ret;
+}
+
+int cs_store_delete(struct cs_store *st, const char *key)
+{
+    int ret = st->ops->remove(st, key);
+
+    if (ret == AVERROR(ENOENT))
+        return 0;
+    if (ret < 0)
+        cs_warn("cannot delete '%s' from '%s': %s", key, st->location,
+                CS_ERRSTR(ret));
+    return ret;
 }
 
 struct mem {
@@ -142,11 +221,11 @@ static int mem_reset(void *opaque)
     return 0;
 }
 
-int cs_store_get_mem(struct cs_store *st, const char *key, size_t max,
-                     char **data, size_t *len)
+int cs_store_read_mem(struct cs_store *st, const char *key, size_t max,
+                      char **data, size_t *len)
 {
     struct mem m = { .max = max };
-    int ret = st->ops->get(st, key, mem_sink, mem_reset, &m, NULL);
+    int ret = st->ops->read(st, key, mem_sink, mem_reset, &m, NULL);
 
     if (ret >= 0 && !m.data)
         m.data = calloc(1, 1);
@@ -198,20 +277,20 @@ static int fd_reset(void *opaque)
     return 0;
 }
 
-int cs_store_get_fd(struct cs_store *st, const char *key, int fd,
-                    int64_t *size, void (*progress)(void *opaque,
-                                                    int64_t done),
-                    void *opaque)
+int cs_store_read_fd(struct cs_store *st, const char *key, int fd,
+                     int64_t *size, void (*progress)(void *opaque,
+                                                     int64_t done),
+                     void *opaque)
 {
     struct fdout o = { .fd = fd, .progress = progress, .opaque = opaque };
 
-    return st->ops->get(st, key, fd_sink, fd_reset, &o, size);
+    return st->ops->read(st, key, fd_sink, fd_reset, &o, size);
 }
 
-int cs_store_get_file(struct cs_store *st, const char *key, const char *path,
-                      int64_t *size, void (*progress)(void *opaque,
-                                                      int64_t done),
-                      void *opaque)
+int cs_store_read_file(struct cs_store *st, const char *key,
+                       const char *path, int64_t *size,
+                       void (*progress)(void *opaque, int64_t done),
+                       void *opaque)
 {
     char name[4096];
     int fd, ret, tmp = cs_write_name(name, sizeof(name), path);
@@ -222,98 +301,9 @@ int cs_store_get_file(struct cs_store *st, const char *key, const char *path,
                         : O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
         return AVERROR(errno);
-    ret = cs_store_get_fd(st, key, fd, size, progress, opaque);
+    ret = cs_store_read_fd(st, key, fd, size, progress, opaque);
     if (close(fd) < 0 && ret >= 0)
         ret = AVERROR(errno);
     tmp = cs_write_done(name, path, ret >= 0);
     return ret < 0 ? ret : tmp;
-}
-
-static int md5_range(int fd, int64_t off, int64_t len, uint8_t out[16])
-{
-    struct AVMD5 *md5 = av_md5_alloc();
-    uint8_t buf[65536];
-    int ret = md5 ? 0 : AVERROR(ENOMEM);
-
-    if (md5)
-        av_md5_init(md5);
-    while (ret >= 0 && len > 0) {
-        ssize_t n = pread(fd, buf, len < (int64_t)sizeof(buf) ?
-                          (size_t)len : sizeof(buf), off);
-
-        if (n <= 0) {
-            ret = n < 0 ? AVERROR(errno) : AVERROR_EOF;
-            break;
-        }
-        av_md5_update(md5, buf, (size_t)n);
-        off += n;
-        len -= n;
-    }
-    if (ret >= 0)
-        av_md5_final(md5, out);
-    av_free(md5);
-    return ret;
-}
-
-int cs_store_file_etag(const char *path, int64_t part_size, char etag[80])
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat s;
-    uint8_t *all = NULL, d[16];
-    int64_t parts;
-    int ret;
-
-    if (fd < 0)
-        return AVERROR(errno);
-    ret = fstat(fd, &s) < 0 ? AVERROR(errno) : 0;
-    if (ret < 0 || s.st_size <= part_size) {
-        if (ret >= 0)
-            ret = md5_range(fd, 0, s.st_size, d);
-        if (ret >= 0)
-            cs_hex(d, 16, etag);
-        goto out;
-    }
-    parts = (s.st_size + part_size - 1) / part_size;
-    all = malloc((size_t)parts * 16);
-    ret = all ? 0 : AVERROR(ENOMEM);
-    for (int64_t i = 0; ret >= 0 && i < parts; i++)
-        ret = md5_range(fd, i * part_size, s.st_size - i * part_size <
-                        part_size ? s.st_size - i * part_size : part_size,
-                        all + 16 * i);
-    if (ret >= 0) {
-        cs_md5(all, (size_t)parts * 16, d);
-        cs_hex(d, 16, etag);
-        snprintf(etag + 32, 48, "-%lld", (long long)parts);
-    }
-out:
-    free(all);
-    close(fd);
-    return ret;
-}
-
-const char *cs_store_mime(const char *key)
-{
-    static const char *const map[][2] = {
-        { ".mp4", "video/mp4" }, { ".m4s", "video/iso.segment" },
-        { ".ts", "video/mp2t" }, { ".m3u8", "application/vnd.apple.mpegurl" },
-        { ".mpd", "application/dash+xml" }, { ".json", "application/json" },
-        { ".mkv", "video/x-matroska" }, { ".webm", "video/webm" },
-        { ".jpg", "image/jpeg" }, { ".png", "image/png" },
-        { ".txt", "text/plain" },
-    };
-    const char *dot = strrchr(key, '.');
-
-    for (size_t i = 0; dot && i < sizeof(map) / sizeof(map[0]); i++)
-        if (!strcasecmp(dot, map[i][0]))
-            return map[i][1];
-    return "application/octet-stream";
-}
-
-const char *cs_store_cause(struct cs_store *st, int err, char *buf,
-                           size_t size)
-{
-    const char *c = st && st->ops && st->ops->cause ? st->ops->cause(st)
-                                                    : NULL;
-
-    return c && *c ? c : cs_strerror(err, buf, size);
 }

@@ -1,6 +1,7 @@
-/* out/http.c: PUT and DELETE to an origin (cs-serve's ingest, nginx dav)
- * over one keep-alive libcurl handle, with a bearer token and retries. */
-#include "out/out.h"
+/* http.c: an HTTP origin as a store (cs-serve's ingest, nginx dav): PUT,
+ * GET and DELETE over one keep-alive libcurl handle, with a bearer token
+ * and retries. An origin cannot be listed. */
+#include <stdio.h>
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include "err.h"
 #include "log.h"
 #include "sig.h"
+#include "store/key.h"
+#include "store/store.h"
 
 struct http {
     CURL *curl;
@@ -17,63 +20,55 @@ struct http {
     char auth[1024];        /* "Authorization: Bearer ..." or "" */
     int retries;
     long timeout_ms;
+    const char *cause;      /* of the last refusal, for cs_store_fail() */
 };
 
+/* Where a GET's body goes. */
 struct body {
-    char *data;
-    size_t len, max;
-    int over;
+    CURL *curl;
+    cs_store_sink_fn sink;
+    int (*reset)(void *opaque);
+    void *opaque;
+    int ret;                /* the sink's refusal */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *opaque)
 {
     struct body *b = opaque;
     size_t len = size * n;
-    char *nd;
+    long code = 0;
 
-    if (!b)
+    /* the body of an error reply is not the object */
+    if (!b || curl_easy_getinfo(b->curl, CURLINFO_RESPONSE_CODE, &code) !=
+        CURLE_OK || code < 200 || code >= 300)
         return len;
-    if (b->len + len > b->max) {
-        b->over = 1;
-        return 0;
-    }
-    nd = realloc(b->data, b->len + len + 1);
-    if (!nd)
-        return 0;
-    b->data = nd;
-    memcpy(b->data + b->len, p, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return len;
+    b->ret = b->sink(b->opaque, p, len);
+    return b->ret < 0 ? 0 : len;
 }
 
-static int http_open(struct cs_out *o, const char *url,
-                     const struct cs_out_opts *opts)
+static int http_open(struct cs_store *st, const struct cs_store_opts *opts,
+                     struct cs_err *err)
 {
     struct http *h = calloc(1, sizeof(*h));
+    const char *url = st->location;
     size_t n = strlen(url);
 
+    (void)err;
     if (!h)
         return AVERROR(ENOMEM);
-    if (n + 2 > sizeof(h->base)) {
-        free(h);
+    st->priv = h;
+    if (n + 2 > sizeof(h->base))
         return AVERROR(ENAMETOOLONG);
-    }
     memcpy(h->base, url, n + 1);
     if (url[n - 1] != '/')
         strcat(h->base, "/");
-    if (opts && opts->token)
+    if (opts->token)
         snprintf(h->auth, sizeof(h->auth), "Authorization: Bearer %s",
                  opts->token);
-    h->retries = opts ? opts->retries : 3;
-    h->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+    h->retries = opts->retries;
+    h->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
     h->curl = curl_easy_init();
-    if (!h->curl) {
-        free(h);
-        return AVERROR(ENOMEM);
-    }
-    o->priv = h;
-    return 0;
+    return h->curl ? 0 : AVERROR(ENOMEM);
 }
 
 /* One request; 0, CS_ENET (worth retrying) or an HTTP error code. */
@@ -149,64 +144,95 @@ static int with_retries(struct http *h, const char *method, const char *name,
             if (cs_stopping() && i > 1)
                 break;
             usleep(200000u << (i - 1 < 4 ? i - 1 : 4));
+            /* a body half delivered is discarded, or not tried again */
+            if (body && (!body->reset || body->reset(body->opaque) < 0))
+                break;
         }
         ret = request(h, method, name, data, len, hdr, body);
-        if (ret != CS_ENET)
+        if (ret != CS_ENET || (body && body->ret < 0))
             break;
     }
     curl_slist_free_all(hdr);
     return ret;
 }
 
-static int http_put(struct cs_out *o, const char *name, const void *data,
-                    size_t len, const char *type, const char *cache)
+/* KEY, refused as every store refuses it: a client or a server that
+ * normalises the URL would address another file. */
+static int check_key(struct http *h, const char *key)
 {
-    return with_retries(o->priv, "PUT", name, data, len, type, cache, NULL);
-}
-
-static int http_del(struct cs_out *o, const char *name)
-{
-    int ret = with_retries(o->priv, "DELETE", name, NULL, 0, NULL, NULL,
-                           NULL);
-
-    return ret == AVERROR(ENOENT) ? 0 : ret;
-}
-
-static int http_get(struct cs_out *o, const char *name, size_t max,
-                    char **data, size_t *len)
-{
-    struct body b = { .max = max };
-    int ret = with_retries(o->priv, "GET", name, NULL, 0, NULL, NULL, &b);
-
-    if (ret >= 0 && b.over)
-        ret = AVERROR(EFBIG);
-    if (ret < 0) {
-        free(b.data);
-        return ret;
+    h->cause = NULL;
+    if (cs_key_check_path(key) < 0 || key[strlen(key) - 1] == '/') {
+        h->cause = "refused: " CS_KEY_PATH_WHY;
+        return CS_EUSAGE;
     }
-    if (!b.data)
-        b.data = calloc(1, 1);
-    *data = b.data;
-    *len = b.len;
-    return b.data ? 0 : AVERROR(ENOMEM);
+    return 0;
 }
 
-static void http_close(struct cs_out *o)
+static int http_write(struct cs_store *st, const char *key, const void *data,
+                      size_t len, const char *type, const char *cache)
 {
-    struct http *h = o->priv;
+    int ret = check_key(st->priv, key);
+
+    if (ret < 0)
+        return ret;
+    return with_retries(st->priv, "PUT", key, data, len, type, cache, NULL);
+}
+
+static int http_remove(struct cs_store *st, const char *key)
+{
+    int ret = check_key(st->priv, key);
+
+    if (ret < 0)
+        return ret;
+    return with_retries(st->priv, "DELETE", key, NULL, 0, NULL, NULL, NULL);
+}
+
+static int http_read(struct cs_store *st, const char *key,
+                     cs_store_sink_fn sink, int (*reset)(void *opaque),
+                     void *opaque, int64_t *size)
+{
+    struct http *h = st->priv;
+    struct body b = { h->curl, sink, reset, opaque, 0 };
+    curl_off_t got = 0;
+    int ret = check_key(h, key);
+
+    if (ret < 0)
+        return ret;
+    ret = with_retries(h, "GET", key, NULL, 0, NULL, NULL, &b);
+    if (b.ret < 0)
+        ret = b.ret;
+    if (ret >= 0 && size &&
+        curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got) ==
+        CURLE_OK)
+        *size = (int64_t)got;
+    return ret;
+}
+
+static const char *http_cause(struct cs_store *st)
+{
+    struct http *h = st->priv;
+
+    return h ? h->cause : NULL;
+}
+
+static void http_close(struct cs_store *st)
+{
+    struct http *h = st->priv;
 
     if (!h)
         return;
-    curl_easy_cleanup(h->curl);
+    if (h->curl)
+        curl_easy_cleanup(h->curl);
     free(h);
-    o->priv = NULL;
+    st->priv = NULL;
 }
 
-const struct cs_out_ops cs_out_http = {
-    .name = "http",
+const struct cs_store_ops cs_store_http = {
+    .kind = "http",
     .open = http_open,
-    .put = http_put,
-    .del = http_del,
-    .get = http_get,
+    .read = http_read,
+    .write = http_write,
+    .remove = http_remove,
+    .cause = http_cause,
     .close = http_close,
 };
