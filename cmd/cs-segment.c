@@ -81,16 +81,23 @@ int main(int argc, char **argv)
     if (i < argc)
         return cs_cmd_usage("unexpected argument '%s'", argv[i]);
     if (!c.output)
-        return cs_cmd_usage("missing output: give -o OUTPUT");
+        return cs_cmd_exit(&err, cs_err_set(&err, CS_EUSAGE, "missing "
+                                            "output: give -o OUTPUT"));
     if (!c.token)
         c.token = getenv("CS_TOKEN");
     if (c.ll && !c.ts && !c.vod &&
         (c.part > c.segment / 2 || c.segment / c.part > 60))
-        return cs_cmd_usage("--part %g does not fit --segment %g: 2 to 60 "
-                            "parts a segment", c.part, c.segment);
+        return cs_cmd_exit(&err, cs_err_set(&err, CS_EUSAGE, "--part %g "
+                                            "does not fit --segment %g: 2 "
+                                            "to 60 parts a segment", c.part,
+                                            c.segment));
     ret = cs_cmd_start(&stats, common.stats, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
-    ret = cs_pkg_run(&c, stats);
-    return cs_exit_status(ret);
+    ret = cs_pkg_run(&c, stats, &err);
+    /* lib/out still prints why it cannot take an output (CS_EUSAGE, ERR
+     * empty) until it returns the cause as a value like the packager. */
+    if (ret == CS_EUSAGE && !cs_err_failed(&err))
+        return CS_EXIT_USAGE;
+    return cs_cmd_exit(&err, ret);
 }
