@@ -356,6 +356,8 @@ static void emit_stats(struct cs_pkg *p, int final)
         cs_stats_emit(p->stats, o);
 }
 
+/* PKT to the cutter of each track it belongs to; the playlists follow
+ * what it cut (its sink has written the media and the state). */
 static int route(struct cs_pkg *p, AVPacket *pkt)
 {
     int ret = 0;
