@@ -91,6 +91,6 @@ int main(int argc, char **argv)
     ret = cs_cmd_start(&stats, common.stats, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);
-    ret = cs_pkg_run(&c, stats);
-    return cs_exit_status(ret);
+    ret = cs_pkg_run(&c, stats, &err);
+    return cs_cmd_exit(&err, ret);
 }

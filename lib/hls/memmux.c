@@ -121,6 +121,23 @@ static int add_streams(struct cs_memmux *m, AVCodecParameters *const *pars,
     return 0;
 }
 
+static int muxer_options(int fmp4, AVDictionary **opts)
+{
+    int ret;
+
+    if (!fmp4)
+        return av_dict_set(opts, "mpegts_flags", "+initial_discontinuity",
+                           0);
+    /* tfdt carries the input's own decode times (frag_discont with no edit
+     * list), so every rendition and the audio share one timeline and the
+     * MPD can use them as they are. */
+    ret = av_dict_set(opts, "movflags", "cmaf+frag_custom+delay_moov+"
+                      "default_base_moof+frag_discont+skip_trailer", 0);
+    if (ret >= 0)
+        ret = av_dict_set(opts, "use_editlist", "0", 0);
+    return ret;
+}
+
 int cs_memmux_open(struct cs_memmux **out, const char *format,
                    AVCodecParameters *const *pars, const AVRational *tbs,
                    int n)
@@ -154,17 +171,9 @@ int cs_memmux_open(struct cs_memmux **out, const char *format,
     ret = add_streams(m, pars, tbs, n);
     if (ret < 0)
         goto fail;
-    if (m->fmp4) {
-        /* tfdt carries the input's own decode times (frag_discont with
-         * no edit list), so every rendition and the audio share one
-         * timeline and the MPD can use them as they are. */
-        av_dict_set(&opts, "movflags", "cmaf+frag_custom+delay_moov+"
-                    "default_base_moof+frag_discont+skip_trailer", 0);
-        av_dict_set(&opts, "use_editlist", "0", 0);
-    } else {
-        av_dict_set(&opts, "mpegts_flags", "+initial_discontinuity", 0);
-    }
-    ret = avformat_write_header(m->fc, &opts);
+    ret = muxer_options(m->fmp4, &opts);
+    if (ret >= 0)
+        ret = avformat_write_header(m->fc, &opts);
     av_dict_free(&opts);
     if (ret < 0)
         goto fail;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "hls/names.h"
 #include "hls/pkg.h"
 
 static void iso_time(AVBPrint *bp, const char *attr, int64_t us)
@@ -61,9 +62,9 @@ static void representation(const struct cs_pkg *p, const struct cs_track *t,
                            int64_t dseq, AVBPrint *bp)
 {
     const struct cs_seg *s = first_in(t, dseq);
-    char init[160];
+    char init[CS_NAME_MAX];
 
-    cs_init_name(t, s->init, init, sizeof(init));
+    cs_name_init(init, sizeof(init), t->name, s->init);
     av_bprintf(bp, "      <Representation id=\"%s\" bandwidth=\"%lld\" "
                "codecs=\"%s\"", t->name, (long long)FFMAX(t->peak_bps, 1),
                t->codecs);

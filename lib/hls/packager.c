@@ -1,6 +1,8 @@
-/* hls/packager.c: the read loop, the renditions, and publishing in the
- * order that keeps every playlist true: media files first, then the state,
- * then the playlists and the MPD that list them. */
+/* hls/packager.c: the read loop, and the one writer of the output. What
+ * the cutter (part.c) cuts is published in the order that keeps every
+ * playlist true: media files first, then the state, then the playlists and
+ * the MPD that list them. Every write and delete goes through out_put and
+ * out_delete. */
 #include "hls/packager.h"
 
 #include <math.h>
@@ -12,33 +14,46 @@
 
 #include "clock.h"
 #include "err.h"
-#include "hls/codecs.h"
+#include "hls/names.h"
+#include "hls/part.h"
 #include "hls/pkg.h"
 #include "log.h"
 #include "media/input.h"
 #include "sig.h"
 
-int cs_pkg_put(struct cs_pkg *p, const char *name, const void *data,
-               size_t len, enum cs_file_kind kind)
+/* The output, in one place: what a write and a delete are. ERR (may be
+ * NULL) gets the store's own account of a failure. */
+static int out_put(struct cs_pkg *p, const char *name, const void *data,
+                   size_t len, enum cs_file_kind kind, struct cs_err *err)
 {
-    struct cs_err err = { 0 };
-    int ret = cs_store_put(p->out, name, data, len, kind, &err);
+    return cs_store_put(p->out, name, data, len, kind, err);
+}
+
+static void out_delete(struct cs_pkg *p, const char *name)
+{
+    cs_store_delete(p->out, name);  /* a failure is warned, not fatal */
+}
+
+/* A media file or a playlist: counted, and a failure ends the run. */
+static int put_file(struct cs_pkg *p, const char *name, const void *data,
+                    size_t len, enum cs_file_kind kind)
+{
+    int ret = out_put(p, name, data, len, kind, p->err);
 
     if (ret < 0)
-        cs_error("%s", err.msg);
-    if (ret >= 0) {
-        p->bytes_out += (int64_t)len;
-        p->files_out++;
-    }
+        return cs_err_code(p->err, ret, "cannot write '%s' to '%s'", name,
+                           p->cfg->output);
+    p->bytes_out += (int64_t)len;
+    p->files_out++;
     return ret;
 }
 
-void cs_pkg_delete_later(struct cs_pkg *p, const char *name, int64_t due_us)
+static void delete_later(struct cs_pkg *p, const char *name, int64_t due_us)
 {
     if (p->cfg->vod)
         return;
     if (p->ndels == CS_MAX_DELETES) {
-        cs_store_delete(p->out, p->dels[0].name);
+        out_delete(p, p->dels[0].name);
         memmove(p->dels, p->dels + 1, (p->ndels - 1) * sizeof(*p->dels));
         p->ndels--;
     }
@@ -52,7 +67,7 @@ static void run_deletes(struct cs_pkg *p, int64_t now)
     int i = 0;
 
     while (i < p->ndels && p->dels[i].due_us <= now)
-        cs_store_delete(p->out, p->dels[i++].name);
+        out_delete(p, p->dels[i++].name);
     if (!i)
         return;
     memmove(p->dels, p->dels + i, (p->ndels - i) * sizeof(*p->dels));
@@ -64,9 +79,10 @@ static int put_text(struct cs_pkg *p, const char *name, AVBPrint *bp)
     int ret;
 
     if (!av_bprint_is_complete(bp))
-        ret = AVERROR(ENOMEM);
+        ret = cs_err_code(p->err, AVERROR(ENOMEM), "cannot write '%s' to "
+                          "'%s'", name, p->cfg->output);
     else
-        ret = cs_pkg_put(p, name, bp->str, bp->len, CS_FILE_PLAYLIST);
+        ret = put_file(p, name, bp->str, bp->len, CS_FILE_PLAYLIST);
     av_bprint_finalize(bp, NULL);
     return ret;
 }
@@ -74,11 +90,11 @@ static int put_text(struct cs_pkg *p, const char *name, AVBPrint *bp)
 static int write_media_playlist(struct cs_pkg *p, const struct cs_track *t)
 {
     AVBPrint bp;
-    char name[96];
+    char name[CS_NAME_MAX];
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     cs_playlist_media(p, t, &bp);
-    snprintf(name, sizeof(name), "%s/index.m3u8", t->name);
+    cs_name_playlist(name, sizeof(name), t->name);
     return put_text(p, name, &bp);
 }
 
@@ -100,7 +116,7 @@ static int write_master(struct cs_pkg *p)
         return 0;
     }
     p->master_hash = hash;
-    return put_text(p, "master.m3u8", &bp);
+    return put_text(p, CS_NAME_MASTER, &bp);
 }
 
 static int write_mpd(struct cs_pkg *p)
@@ -114,10 +130,11 @@ static int write_mpd(struct cs_pkg *p)
             return 0;
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     cs_mpd_write(p, &bp);
-    return put_text(p, "manifest.mpd", &bp);
+    return put_text(p, CS_NAME_MPD, &bp);
 }
 
-int cs_pkg_part_done(struct cs_pkg *p, struct cs_track *t)
+/* After a part: T's playlist, once it has a segment to anchor it. */
+static int publish_part(struct cs_pkg *p, const struct cs_track *t)
 {
     if (!t->nsegs)
         return 0;               /* nothing to anchor a playlist yet */
@@ -129,14 +146,14 @@ int cs_pkg_part_done(struct cs_pkg *p, struct cs_track *t)
 static void trim_window(struct cs_pkg *p, struct cs_track *t, int64_t now)
 {
     int64_t grace = (int64_t)((p->cfg->window + 1) * p->cfg->segment * 1e6);
-    char name[160];
+    char name[CS_NAME_MAX];
 
     while (!p->cfg->vod && t->nsegs > p->cfg->window) {
         const struct cs_seg *s = &t->segs[0];
 
-        cs_seg_name(p, t, s->seq, -1, name, sizeof(name));
+        cs_name_segment(name, sizeof(name), t->name, p->ts, s->seq, -1);
         if (!s->gap)
-            cs_pkg_delete_later(p, name, now + grace);
+            delete_later(p, name, now + grace);
         memmove(t->segs, t->segs + 1, (t->nsegs - 1) * sizeof(*t->segs));
         t->nsegs--;
     }
@@ -166,17 +183,20 @@ static void account(struct cs_pkg *p, struct cs_track *t,
                 p->target);
 }
 
-int cs_pkg_segment_done(struct cs_pkg *p, struct cs_track *t)
+/* T->cur joins T's playlist; the parts it replaces and the segments that
+ * leave the window are deleted later. */
+static int record_segment(struct cs_pkg *p, struct cs_track *t)
 {
     int64_t now = cs_wall_us();
-    char name[160];
+    char name[CS_NAME_MAX];
 
     if (t->nsegs == t->cap) {
         int cap = t->cap ? t->cap * 2 : 16;
         struct cs_seg *ns = realloc(t->segs, cap * sizeof(*ns));
 
         if (!ns)
-            return AVERROR(ENOMEM);
+            return cs_err_code(p->err, AVERROR(ENOMEM), "cannot package "
+                               "'%s'", t->name);
         t->segs = ns;
         t->cap = cap;
     }
@@ -186,15 +206,41 @@ int cs_pkg_segment_done(struct cs_pkg *p, struct cs_track *t)
         /* Parts leave the playlist within 3 target durations of the
          * segment's end and stay downloadable 3 more. */
         for (int i = 0; i < t->cur.nparts; i++) {
-            cs_seg_name(p, t, t->cur.seq, i, name, sizeof(name));
-            cs_pkg_delete_later(p, name, now + 6 * p->target * 1000000LL);
+            cs_name_segment(name, sizeof(name), t->name, p->ts, t->cur.seq,
+                            i);
+            delete_later(p, name, now + 6 * p->target * 1000000LL);
         }
     }
     trim_window(p, t, now);
-    return cs_state_save(p);
+    return 0;
 }
 
-int cs_pkg_publish(struct cs_pkg *p, struct cs_track *t)
+/* CS_NAME_STATE, after every segment. Without it a restart starts afresh;
+ * the stream itself goes on, so a failure is only warned (once). */
+static int save_state(struct cs_pkg *p)
+{
+    char *text;
+    int ret;
+
+    if (p->cfg->vod)
+        return 0;
+    text = cs_state_text(p);
+    if (!text)
+        return cs_err_code(p->err, AVERROR(ENOMEM), "cannot save the state "
+                           "in '%s'", p->cfg->output);
+    ret = out_put(p, CS_NAME_STATE, text, strlen(text), CS_FILE_STATE,
+                  NULL);
+    free(text);
+    if (ret < 0 && !p->state_failed)
+        cs_warn("cannot save the state in '%s': a restart will not resume",
+                p->cfg->output);
+    p->state_failed = ret < 0;
+    return 0;
+}
+
+/* After a cut: T's playlist, then the master and the MPD when they
+ * changed. */
+static int publish(struct cs_pkg *p, struct cs_track *t)
 {
     int ret = write_media_playlist(p, t);
 
@@ -205,148 +251,88 @@ int cs_pkg_publish(struct cs_pkg *p, struct cs_track *t)
     return ret;
 }
 
+/* The cutter's sink (part.h): the media files, and after a segment the
+ * state. The playlists follow in route(), once the next segment is open. */
+static int on_init(void *opaque, struct cs_track *t, const uint8_t *data,
+                   size_t len)
+{
+    struct cs_pkg *p = opaque;
+    char name[CS_NAME_MAX];
+
+    cs_name_init(name, sizeof(name), t->name, t->init_gen);
+    return put_file(p, name, data, len, CS_FILE_INIT);
+}
+
+static int on_part(void *opaque, struct cs_track *t, int part,
+                   const uint8_t *data, size_t len)
+{
+    struct cs_pkg *p = opaque;
+    char name[CS_NAME_MAX];
+
+    cs_name_segment(name, sizeof(name), t->name, p->ts, t->cur.seq, part);
+    return put_file(p, name, data, len, CS_FILE_PART);
+}
+
+static int on_segment(void *opaque, struct cs_track *t, const uint8_t *data,
+                      size_t len)
+{
+    struct cs_pkg *p = opaque;
+    char name[CS_NAME_MAX];
+    int ret;
+
+    cs_name_segment(name, sizeof(name), t->name, p->ts, t->cur.seq, -1);
+    ret = put_file(p, name, data, len, CS_FILE_SEGMENT);
+    if (ret >= 0)
+        ret = record_segment(p, t);
+    if (ret >= 0)
+        ret = save_state(p);
+    return ret;
+}
+
+/* What the last run left: its deletions are kept. */
+static void resume(struct cs_pkg *p, const struct cs_state_pending *pend)
+{
+    for (int i = 0; i < pend->ndels; i++)
+        delete_later(p, pend->dels[i].name, pend->dels[i].due_us);
+    p->restarted = 1;
+    cs_info("resuming '%s' after media sequence %lld", p->cfg->output,
+            (long long)pend->next_seq - 1);
+}
+
+static int load_state(struct cs_pkg *p)
+{
+    struct cs_state_pending pend;
+    char *text = NULL;
+    size_t len = 0;
+    int ret = cs_store_read_mem(p->out, CS_NAME_STATE, 1 << 22, &text,
+                               &len);
+
+    if (ret == AVERROR(ENOENT))
+        return 0;
+    if (ret >= 0) {
+        ret = cs_state_load(p, text, len, &pend);
+        free(text);
+        if (ret > 0)
+            resume(p, &pend);
+        free(pend.dels);
+    }
+    if (ret < 0)
+        return cs_err_code(p->err, ret, "cannot read the state of '%s'",
+                           p->cfg->output);
+    return 0;
+}
+
 /* Every stream is kept (no CS_INPUT_VIDEO/AUDIO pick): each video stream
  * is a rendition. */
 static int open_input(struct cs_pkg *p)
 {
     int ret = cs_input_open(&p->input, p->cfg->input, NULL, NULL, 0);
 
-    if (ret < 0) {
-        if (ret != CS_ESTOP)
-            cs_error("cannot read '%s': %s", p->cfg->input, CS_ERRSTR(ret));
+    if (ret == CS_ESTOP)
         return ret;
-    }
+    if (ret < 0)
+        return cs_err_code(p->err, ret, "cannot read '%s'", p->cfg->input);
     p->in = p->input->fmt;
-    return 0;
-}
-
-/* cs-ladder's label for stream IDX (lib/ladder/ladder.h): the stream's
- * "variant_name" (Matroska, NUT), else the SDT service_name of an MPEG-TS
- * program holding only that video stream, provided by "cs-ladder". */
-static const char *ladder_label(const AVFormatContext *in, int idx)
-{
-    const AVDictionaryEntry *e = av_dict_get(in->streams[idx]->metadata,
-                                             "variant_name", NULL, 0);
-
-    if (e)
-        return e->value;
-    for (unsigned i = 0; i < in->nb_programs; i++) {
-        const AVProgram *pg = in->programs[i];
-        const AVDictionaryEntry *prov = av_dict_get(pg->metadata,
-                                                    "service_provider",
-                                                    NULL, 0);
-        int has = 0, nvideo = 0;
-
-        for (unsigned j = 0; j < pg->nb_stream_indexes; j++) {
-            int s = (int)pg->stream_index[j];
-
-            has |= s == idx;
-            nvideo += in->streams[s]->codecpar->codec_type ==
-                      AVMEDIA_TYPE_VIDEO;
-        }
-        if (!has || nvideo != 1 || !prov ||
-            strncmp(prov->value, "cs-ladder", 9))
-            continue;
-        e = av_dict_get(pg->metadata, "service_name", NULL, 0);
-        if (e)
-            return e->value;
-    }
-    return NULL;
-}
-
-/* The rendition's folder: the ladder's label, else v0, v1 ... */
-static void track_name(const AVFormatContext *in, int idx, int nvideo,
-                       char *buf, size_t size)
-{
-    const char *label = ladder_label(in, idx);
-    size_t o = 0;
-
-    for (const char *c = label; c && *c && o + 1 < size && o < 32; c++)
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-            (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.')
-            buf[o++] = *c;
-    buf[o] = '\0';
-    if (!o || !strcmp(buf, "audio") || buf[0] == '.')
-        snprintf(buf, size, "v%d", nvideo);
-}
-
-static int add_track(struct cs_pkg *p, int idx, int audio, int aux)
-{
-    const AVStream *st = p->in->streams[idx];
-    struct cs_track *t = &p->tracks[p->ntracks];
-    const AVDictionaryEntry *e;
-    char ac[32];
-
-    memset(t, 0, sizeof(*t));
-    t->par = avcodec_parameters_alloc();
-    if (!t->par || avcodec_parameters_copy(t->par, st->codecpar) < 0)
-        return AVERROR(ENOMEM);
-    t->in_idx = idx;
-    t->aux_idx = aux;
-    t->audio = audio;
-    t->tb = st->time_base;
-    t->last_dts = AV_NOPTS_VALUE;
-    t->first_key = AV_NOPTS_VALUE;
-    if (audio)
-        snprintf(t->name, sizeof(t->name), "audio");
-    else
-        track_name(p->in, idx, p->ntracks, t->name, sizeof(t->name));
-    for (int i = 0; i < p->ntracks; i++)
-        if (!strcmp(p->tracks[i].name, t->name))
-            snprintf(t->name, sizeof(t->name), "v%d", p->ntracks);
-    t->width = st->codecpar->width;
-    t->height = st->codecpar->height;
-    t->fps = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
-    t->channels = st->codecpar->ch_layout.nb_channels;
-    e = av_dict_get(st->metadata, "language", NULL, 0);
-    if (e && strspn(e->value, "abcdefghijklmnopqrstuvwxyz-") ==
-        strlen(e->value) && strcmp(e->value, "und"))
-        snprintf(t->lang, sizeof(t->lang), "%s", e->value);
-    t->rate = st->codecpar->sample_rate;
-    if (cs_codecs_string(st->codecpar, t->codecs, sizeof(t->codecs)) < 0) {
-        cs_error("cannot package stream %d of '%s': no codecs string for "
-                 "'%s'", idx, p->cfg->input,
-                 avcodec_get_name(st->codecpar->codec_id));
-        return CS_EDATA;
-    }
-    if (aux >= 0 && cs_codecs_string(p->in->streams[aux]->codecpar, ac,
-                                     sizeof(ac)) >= 0)
-        av_strlcatf(t->codecs, sizeof(t->codecs), ",%s", ac);
-    p->ntracks++;
-    return 0;
-}
-
-static int setup_tracks(struct cs_pkg *p)
-{
-    int aidx = av_find_best_stream(p->in, AVMEDIA_TYPE_AUDIO, -1, -1, NULL,
-                                   0);
-    int nvideo = 0, ret;
-
-    p->atrack = -1;
-    for (unsigned i = 0; i < p->in->nb_streams; i++) {
-        const AVCodecParameters *par = p->in->streams[i]->codecpar;
-
-        if (par->codec_type != AVMEDIA_TYPE_VIDEO ||
-            (p->in->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-            continue;
-        if (p->ntracks == CS_MAX_TRACKS - 1)
-            break;
-        ret = add_track(p, (int)i, 0, p->ts && aidx >= 0 ? aidx : -1);
-        if (ret < 0)
-            return ret;
-        nvideo++;
-    }
-    if (aidx >= 0 && (!p->ts || !nvideo)) {
-        p->atrack = p->ntracks;
-        ret = add_track(p, aidx, 1, -1);
-        if (ret < 0)
-            return ret;
-    }
-    if (!p->ntracks) {
-        cs_error("cannot package '%s': no video or audio stream",
-                 p->cfg->input);
-        return CS_EDATA;
-    }
     return 0;
 }
 
@@ -364,13 +350,15 @@ static void emit_stats(struct cs_pkg *p, int final)
     cJSON_AddNumberToObject(o, "written_bytes", (double)p->bytes_out);
     cJSON_AddNumberToObject(o, "peak_bitrate_bps",
                             (double)p->tracks[0].peak_bps);
-    cJSON_AddNumberToObject(o, "dropped_frames", (double)p->dropped);
+    cJSON_AddNumberToObject(o, "dropped_frames", (double)p->cut.dropped);
     if (final)
         cs_stats_close(&p->stats, o);
     else
         cs_stats_emit(p->stats, o);
 }
 
+/* PKT to the cutter of each track it belongs to; the playlists follow
+ * what it cut (its sink has written the media and the state). */
 static int route(struct cs_pkg *p, AVPacket *pkt)
 {
     int ret = 0;
@@ -384,9 +372,13 @@ static int route(struct cs_pkg *p, AVPacket *pkt)
                 t->anchor_ts = av_rescale_q(p->anchor_ts, AV_TIME_BASE_Q,
                                             t->tb);
             }
-            ret = cs_track_packet(p, t, pkt);
+            ret = cs_track_packet(&p->cut, t, pkt);
+            if (ret == CS_CUT_PART)
+                ret = publish_part(p, t);
+            else if (ret == CS_CUT_SEGMENT)
+                ret = publish(p, t);
         } else if (t->aux_idx == pkt->stream_index) {
-            ret = cs_track_aux(p, t, pkt);
+            ret = cs_track_aux(&p->cut, t, pkt);
         }
     }
     return ret;
@@ -406,7 +398,7 @@ static int read_loop(struct cs_pkg *p)
             break;
         }
         if (ret < 0) {
-            cs_error("cannot read '%s': %s", p->cfg->input, CS_ERRSTR(ret));
+            cs_err_code(p->err, ret, "cannot read '%s'", p->cfg->input);
             break;
         }
         cs_pkg_timeline_fix(p, pkt);
@@ -455,13 +447,13 @@ static int finish(struct cs_pkg *p)
 
     drop_audio_tail(p);
     for (int i = 0; i < p->ntracks && ret >= 0; i++)
-        ret = cs_track_finish(p, &p->tracks[i]);
+        ret = cs_track_finish(&p->cut, &p->tracks[i]);
     if (ret < 0)
         return ret;
     p->ended = 1;
     for (int i = 0; i < p->ntracks && ret >= 0; i++)
         if (p->tracks[i].nsegs)
-            ret = cs_pkg_publish(p, &p->tracks[i]);
+            ret = publish(p, &p->tracks[i]);
     return ret;
 }
 
@@ -476,45 +468,52 @@ static void release(struct cs_pkg *p)
     cs_store_close(&p->out);
 }
 
-int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats)
+/* The output, the input, its tracks and what a last run left. */
+static int open_all(struct cs_pkg *p)
 {
-    struct cs_pkg p = { .cfg = cfg, .stats = stats, .ts = cfg->ts };
+    const struct cs_pkg_config *cfg = p->cfg;
     struct cs_store_opts oo = { .token = cfg->token, .retries = 3,
                                 .timeout_ms = 10000 };
-    struct cs_err err = { 0 };
+    int ret = cs_store_open(&p->out, cfg->output, &oo, p->err);
+
+    if (ret < 0)
+        return cs_err_code(p->err, ret, "cannot open '%s'", cfg->output);
+    ret = open_input(p);
+    if (ret >= 0)
+        ret = cs_tracks_setup(p);
+    if (ret >= 0)
+        ret = cs_pkg_timeline_init(p);
+    if (ret >= 0 && !cfg->vod)
+        ret = load_state(p);
+    p->cut.in = p->in;
+    return ret;
+}
+
+int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats,
+               struct cs_err *err)
+{
+    struct cs_pkg p = { .cfg = cfg, .err = err, .stats = stats,
+                        .ts = cfg->ts };
     int ret;
 
     p.ll = cfg->ll && !cfg->ts && !cfg->vod;
     p.dash = cfg->dash && !cfg->ts;
     p.target = (int)ceil(cfg->segment - 1e-3);
+    p.cut = (struct cs_cutter){ .ts = p.ts, .ll = p.ll,
+        .segment = cfg->segment, .part = cfg->part, .err = err,
+        .sink = { &p, on_init, on_part, on_segment } };
     p.dels = calloc(CS_MAX_DELETES, sizeof(*p.dels));
-    if (!p.dels)
-        return AVERROR(ENOMEM);
-    ret = cs_store_open(&p.out, cfg->output, &oo, &err);
-    if (ret < 0) {
-        cs_err_code(&err, ret, "cannot open '%s'", cfg->output);
-        cs_error("%s", err.msg);
-        goto out;
-    }
-    ret = open_input(&p);
-    if (ret < 0)
-        goto out;
-    ret = setup_tracks(&p);
+    ret = p.dels ? open_all(&p) : AVERROR(ENOMEM);
     if (ret >= 0)
-        ret = cs_pkg_timeline_init(&p);
-    if (ret < 0)
-        goto out;
-    if (!cfg->vod) {
-        ret = cs_state_load(&p);
-        if (ret < 0)
-            goto out;
-    }
-    ret = read_loop(&p);
+        ret = read_loop(&p);
     if (ret >= 0)
         ret = finish(&p);
-out:
     if (p.stats)
         emit_stats(&p, 1);
     release(&p);
+    /* Every failure leaves one line for main to print (but the one lib/out
+     * printed itself). */
+    if (ret < 0 && ret != CS_ESTOP && ret != CS_EUSAGE)
+        cs_err_code(err, ret, "cannot package '%s'", cfg->input);
     return ret;
 }

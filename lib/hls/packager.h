@@ -5,6 +5,7 @@
 #ifndef CS_HLS_PACKAGER_H
 #define CS_HLS_PACKAGER_H
 
+#include "err.h"
 #include "stats.h"
 
 struct cs_pkg_config {
@@ -20,9 +21,13 @@ struct cs_pkg_config {
     int window;                 /* segments kept in a live playlist */
 };
 
-/* Package until the input ends or a stop is requested. Returns 0, or a
- * negative code after one error line: CS_EUSAGE for a --segment that is not
- * a multiple of the input's GOP, CS_EDATA for input it cannot package. */
-int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats);
+/* Package until the input ends or a stop is requested. STATS (may be
+ * NULL) gets a line now and then and is closed at the end. Returns 0, or a
+ * negative code with the cause in ERR (caller-owned; nothing is printed):
+ * CS_EUSAGE for a --segment that is not a multiple of the input's GOP,
+ * CS_EDATA for input it cannot package, CS_ESTOP for a stop while the
+ * input was being opened. */
+int cs_pkg_run(const struct cs_pkg_config *cfg, struct cs_stats *stats,
+               struct cs_err *err);
 
 #endif

@@ -6,6 +6,8 @@
  * the part target, so every part is whole frames, no longer than the
  * target, and (at a fixed frame rate) at least 85% of it, except the last
  * part of a segment, which the draft allows to be shorter.
+ *
+ * Nothing here writes: what is cut goes to the packager's sink (part.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,28 +19,9 @@
 #include "clock.h"
 #include "err.h"
 #include "hls/codecs.h"
+#include "hls/part.h"
 #include "hls/pkg.h"
 #include "log.h"
-
-void cs_seg_name(const struct cs_pkg *p, const struct cs_track *t,
-                 int64_t seq, int part, char *buf, size_t size)
-{
-    const char *ext = p->ts ? "ts" : "m4s";
-
-    if (part >= 0)
-        snprintf(buf, size, "%s/%lld.%d.%s", t->name, (long long)seq, part,
-                 ext);
-    else
-        snprintf(buf, size, "%s/%lld.%s", t->name, (long long)seq, ext);
-}
-
-void cs_init_name(const struct cs_track *t, int gen, char *buf, size_t size)
-{
-    if (gen)
-        snprintf(buf, size, "%s/init-%d.mp4", t->name, gen);
-    else
-        snprintf(buf, size, "%s/init.mp4", t->name);
-}
 
 static double secs(const struct cs_track *t, int64_t ts)
 {
@@ -67,7 +50,7 @@ static int adts_config(struct cs_track *t, const AVPacket *pkt)
     return 0;
 }
 
-static int open_mux(struct cs_pkg *p, struct cs_track *t,
+static int open_mux(struct cs_cutter *c, struct cs_track *t,
                     const AVPacket *pkt)
 {
     AVCodecParameters *pars[2] = { t->par, NULL };
@@ -75,21 +58,19 @@ static int open_mux(struct cs_pkg *p, struct cs_track *t,
     int n = 1, ret;
 
     cs_memmux_free(&t->mux);
-    if (!p->ts) {
+    if (!c->ts) {
         ret = adts_config(t, pkt);
         if (ret < 0)
             return ret;
     }
     if (t->aux_idx >= 0) {
-        pars[1] = p->in->streams[t->aux_idx]->codecpar;
-        tbs[1] = p->in->streams[t->aux_idx]->time_base;
+        pars[1] = c->in->streams[t->aux_idx]->codecpar;
+        tbs[1] = c->in->streams[t->aux_idx]->time_base;
         n = 2;
     }
-    ret = cs_memmux_open(&t->mux, p->ts ? "mpegts" : "mp4", pars, tbs, n);
-    if (ret < 0) {
-        cs_error("cannot package '%s': %s", t->name, CS_ERRSTR(ret));
-        return ret;
-    }
+    ret = cs_memmux_open(&t->mux, c->ts ? "mpegts" : "mp4", pars, tbs, n);
+    if (ret < 0)
+        return cs_err_code(c->err, ret, "cannot package '%s'", t->name);
     t->mtb = cs_memmux_tb(t->mux, 0);
     t->init_put = 0;
     return 0;
@@ -170,7 +151,7 @@ static int take_new_config(struct cs_track *t, const AVPacket *pkt)
 /* A timestamp jump: backwards, or forwards by more than two segments. */
 #define MAX_STEP_S 1.0
 
-static int jumped(const struct cs_pkg *p, const struct cs_track *t,
+static int jumped(const struct cs_cutter *c, const struct cs_track *t,
                   int64_t dts)
 {
     double d = secs(t, dts - t->last_dts);
@@ -180,7 +161,23 @@ static int jumped(const struct cs_pkg *p, const struct cs_track *t,
     return d < 0 || d > MAX_STEP_S;
 }
 
-static int start_segment(struct cs_pkg *p, struct cs_track *t,
+/* After a discontinuity at DTS, the wall clock goes on from where the
+ * last segment PREV ended; after a restart from now, but never back. */
+static void reanchor(struct cs_track *t, const struct cs_seg *prev,
+                     int64_t dts)
+{
+    int64_t end = prev->pdt_us + (int64_t)(prev->dur * 1e6);
+    int64_t at = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts) * 1e6);
+
+    if (!t->restarted) {
+        t->anchor_us = end;
+        t->anchor_ts = dts;
+    } else if (at < end) {
+        t->anchor_us += end - at;
+    }
+}
+
+static int start_segment(struct cs_cutter *c, struct cs_track *t,
                          const AVPacket *pkt, int64_t dts, int disc)
 {
     struct cs_seg *s = &t->cur;
@@ -193,28 +190,16 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
     if (!t->mux || disc) {
         if (t->mux)
             t->init_gen++;
-        ret = open_mux(p, t, pkt);
+        ret = open_mux(c, t, pkt);
         if (ret < 0)
             return ret;
-    } else if (p->ts) {
-        ret = open_mux(p, t, pkt);       /* PAT and PMT lead every segment */
+    } else if (c->ts) {
+        ret = open_mux(c, t, pkt);       /* PAT and PMT lead every segment */
         if (ret < 0)
             return ret;
     }
-    if (disc && prev) {
-        /* Wall clock goes on from where the last segment ended; after a
-         * restart from now, but never back. */
-        int64_t end = prev->pdt_us + (int64_t)(prev->dur * 1e6);
-        int64_t at = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts)
-                                              * 1e6);
-
-        if (!t->restarted) {
-            t->anchor_us = end;
-            t->anchor_ts = dts;
-        } else if (at < end) {
-            t->anchor_us += end - at;
-        }
-    }
+    if (disc && prev)
+        reanchor(t, prev, dts);
     /* A Period starts with the track or at a discontinuity, and its start
      * never moves once published. */
     if (disc || first) {
@@ -237,7 +222,7 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
     s->t = -1;
     /* Boundaries on a fixed grid, so that audio (whose frames do not
      * divide the segment) does not drift from video. */
-    step = (int64_t)(p->cfg->segment / av_q2d(t->tb) + 0.5);
+    step = (int64_t)(c->segment / av_q2d(t->tb) + 0.5);
     if (disc || !t->goal || llabs(dts - t->goal) > step / 2)
         t->goal = dts;
     t->goal += step;
@@ -248,46 +233,52 @@ static int start_segment(struct cs_pkg *p, struct cs_track *t,
     return 0;
 }
 
-/* Close the current fragment at END (the next frame's dts). */
-static int end_part(struct cs_pkg *p, struct cs_track *t, int64_t end,
-                    int publish, int list)
+/* Report the init segment once per generation, before its first media. */
+static int init_ready(struct cs_cutter *c, struct cs_track *t)
+{
+    size_t len;
+    const uint8_t *init = cs_memmux_init(t->mux, &len);
+    int ret;
+
+    if (!init || t->init_put)
+        return 0;
+    ret = c->sink.init_ready(c->sink.opaque, t, init, len);
+    if (ret >= 0)
+        t->init_put = 1;
+    return ret;
+}
+
+/* Close the current fragment at END (the next frame's dts); a published
+ * one is reported as part of the open segment. */
+static int end_part(struct cs_cutter *c, struct cs_track *t, int64_t end,
+                    int publish)
 {
     struct cs_seg *s = &t->cur;
     uint8_t *data = NULL;
-    size_t len = 0, ilen;
-    const uint8_t *init;
-    char name[160];
+    size_t len = 0;
     int ret;
 
     if (!t->part_pkts)
         return 0;
     ret = cs_memmux_cut(t->mux, &data, &len);
+    if (ret >= 0)
+        ret = init_ready(c, t);
     if (ret < 0)
         goto out;
-    init = cs_memmux_init(t->mux, &ilen);
-    if (init && !t->init_put) {
-        cs_init_name(t, t->init_gen, name, sizeof(name));
-        ret = cs_pkg_put(p, name, init, ilen, CS_FILE_INIT);
-        if (ret < 0)
-            goto out;
-        t->init_put = 1;
-    }
-    if (s->t < 0 && !p->ts)
+    if (s->t < 0 && !c->ts)
         s->t = cs_fmp4_tfdt(data, len);
     if (publish && s->nparts < CS_MAX_PARTS) {
-        cs_seg_name(p, t, s->seq, s->nparts, name, sizeof(name));
-        ret = cs_pkg_put(p, name, data, len, CS_FILE_PART);
-        if (ret < 0)
-            goto out;
         s->parts[s->nparts].dur = secs(t, end - t->part_start);
         s->parts[s->nparts].indep = t->part_key;
         s->nparts++;
+        ret = c->sink.part_done(c->sink.opaque, t, s->nparts - 1, data,
+                                len);
+        if (ret < 0)
+            goto out;
     }
     ret = cs_buf_append(&t->seg, data, len);
     t->part_start = end;
     t->part_pkts = 0;
-    if (ret >= 0 && list)
-        ret = cs_pkg_part_done(p, t);
 out:
     free(data);
     return ret;
@@ -317,20 +308,19 @@ static int aux_flush(struct cs_track *t, AVRational atb, int64_t until)
     return ret;
 }
 
-static AVRational aux_tb(const struct cs_pkg *p, const struct cs_track *t)
+static AVRational aux_tb(const struct cs_cutter *c, const struct cs_track *t)
 {
-    return t->aux_idx >= 0 ? p->in->streams[t->aux_idx]->time_base :
+    return t->aux_idx >= 0 ? c->in->streams[t->aux_idx]->time_base :
                              t->tb;
 }
 
-static int end_segment(struct cs_pkg *p, struct cs_track *t, int64_t end)
+static int end_segment(struct cs_cutter *c, struct cs_track *t, int64_t end)
 {
     struct cs_seg *s = &t->cur;
-    char name[160];
-    int ret = aux_flush(t, aux_tb(p, t), end);
+    int ret = aux_flush(t, aux_tb(c, t), end);
 
     if (ret >= 0)
-        ret = end_part(p, t, end, p->ll && s->nparts < CS_MAX_PARTS - 1, 0);
+        ret = end_part(c, t, end, c->ll && s->nparts < CS_MAX_PARTS - 1);
     if (ret < 0)
         return ret;
     s->dur = secs(t, end - t->seg_start);
@@ -338,16 +328,13 @@ static int end_segment(struct cs_pkg *p, struct cs_track *t, int64_t end)
         s->t = av_rescale_q(t->seg_start, t->tb, t->mtb);
     s->d = av_rescale_q(end - t->seg_start, t->tb, t->mtb);
     s->bytes = (int64_t)t->seg.len;
-    cs_seg_name(p, t, s->seq, -1, name, sizeof(name));
-    ret = cs_pkg_put(p, name, t->seg.data, t->seg.len, CS_FILE_SEGMENT);
-    if (ret < 0)
-        return ret;
     t->open = 0;
-    return cs_pkg_segment_done(p, t);
+    return c->sink.segment_closed(c->sink.opaque, t, t->seg.data,
+                                  t->seg.len);
 }
 
 /* Checks --segment against the input's keyframe interval once. */
-static int check_gop(struct cs_pkg *p, struct cs_track *t, int64_t dts)
+static int check_gop(struct cs_cutter *c, struct cs_track *t, int64_t dts)
 {
     double gop, n;
 
@@ -359,12 +346,11 @@ static int check_gop(struct cs_pkg *p, struct cs_track *t, int64_t dts)
         return 0;
     t->gop = dts - t->first_key;
     gop = secs(t, t->gop);
-    n = p->cfg->segment / gop;
-    if (n < 0.99 || fabs(n - round(n)) > 0.02) {
-        cs_error("--segment %g is not a multiple of the GOP of '%s' "
-                 "(%.3g s)", p->cfg->segment, t->name, gop);
-        return CS_EUSAGE;
-    }
+    n = c->segment / gop;
+    if (n < 0.99 || fabs(n - round(n)) > 0.02)
+        return cs_err_set(c->err, CS_EUSAGE, "--segment %g is not a "
+                          "multiple of the GOP of '%s' (%.3g s)",
+                          c->segment, t->name, gop);
     return 0;
 }
 
@@ -389,53 +375,69 @@ static int hold_disc(struct cs_track *t, int64_t dts)
     return 0;
 }
 
-static int cut_if_due(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt,
+/* End the open segment at a discontinuity (a jump, or a keyframe with a
+ * new codec configuration) and start the next one. */
+static int cut_at_disc(struct cs_cutter *c, struct cs_track *t,
+                       const AVPacket *pkt, int64_t dts)
+{
+    int ret = 0;
+
+    if (!t->audio && config_changed(t, pkt))
+        ret = take_new_config(t, pkt);
+    if (ret < 0)
+        return ret;
+    cs_info("'%s': discontinuity at %.3f s", t->name, secs(t, dts));
+    ret = end_segment(c, t, jumped(c, t, dts) ?
+                      t->last_dts + pkt_dur(t, pkt) : dts);
+    t->pending_disc = 0;
+    if (ret >= 0)
+        ret = start_segment(c, t, pkt, dts, 1);
+    return ret < 0 ? ret : CS_CUT_SEGMENT;
+}
+
+/* Where PKT falls: a new segment, a new part, or the open one. Returns an
+ * enum cs_cut, AVERROR(EAGAIN) for a frame to drop, or a negative code. */
+static int cut_if_due(struct cs_cutter *c, struct cs_track *t, AVPacket *pkt,
                       int64_t dts)
 {
     double left = secs(t, t->goal - dts);
     double half = secs(t, pkt_dur(t, pkt)) / 2;
     int key = pkt->flags & AV_PKT_FLAG_KEY, disc, ret;
 
-    disc = jumped(p, t, dts) ||
+    disc = jumped(c, t, dts) ||
            (!t->audio && key && config_changed(t, pkt));
     if ((disc || t->pending_disc) && !t->audio && !key) {
         ret = hold_disc(t, dts);
         if (ret < 0)
             return ret;
     } else if (disc || t->pending_disc) {
-        if (!t->audio && config_changed(t, pkt))
-            take_new_config(t, pkt);
-        cs_info("'%s': discontinuity at %.3f s", t->name, secs(t, dts));
-        ret = end_segment(p, t, jumped(p, t, dts) ?
-                          t->last_dts + pkt_dur(t, pkt) : dts);
-        t->pending_disc = 0;
-        if (ret >= 0)
-            ret = start_segment(p, t, pkt, dts, 1);
-        return ret < 0 ? ret : cs_pkg_publish(p, t);
+        return cut_at_disc(c, t, pkt, dts);
     }
     if (!t->audio && key) {
-        ret = check_gop(p, t, dts);
+        ret = check_gop(c, t, dts);
         if (ret < 0)
             return ret;
     }
     if ((t->audio || key) && left <= half + 1e-3) {
-        ret = end_segment(p, t, dts);
+        ret = end_segment(c, t, dts);
         if (ret >= 0)
-            ret = start_segment(p, t, pkt, dts, 0);
-        return ret < 0 ? ret : cs_pkg_publish(p, t);
+            ret = start_segment(c, t, pkt, dts, 0);
+        return ret < 0 ? ret : CS_CUT_SEGMENT;
     }
-    if (p->ll && t->part_pkts &&
+    if (c->ll && t->part_pkts &&
         secs(t, dts + pkt_dur(t, pkt) - t->part_start) >
-        p->cfg->part + 1e-4)
-        return end_part(p, t, dts, 1, 1);
-    return 0;
+        c->part + 1e-4) {
+        ret = end_part(c, t, dts, 1);
+        return ret < 0 ? ret : CS_CUT_PART;
+    }
+    return CS_CUT_NONE;
 }
 
 /* A video frame that cannot be packaged: said once a stretch, counted. */
-static int drop(struct cs_pkg *p, struct cs_track *t, int64_t dts,
+static int drop(struct cs_cutter *c, struct cs_track *t, int64_t dts,
                 const char *why)
 {
-    p->dropped++;
+    c->dropped++;
     if (!t->dropping)
         cs_warn("'%s': dropping frames from %.3f s until a keyframe: %s",
                 t->name, secs(t, dts), why);
@@ -443,35 +445,22 @@ static int drop(struct cs_pkg *p, struct cs_track *t, int64_t dts,
     return 0;
 }
 
-int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
+/* Start T's first segment (or the first after a stop) with PKT. */
+static int start_first(struct cs_cutter *c, struct cs_track *t,
+                       const AVPacket *pkt, int64_t dts)
 {
-    int64_t dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
-    int ret;
+    int ret = start_segment(c, t, pkt, dts, t->pending_disc);
 
-    if (dts == AV_NOPTS_VALUE)
-        dts = t->last_dts + t->last_dur;
-    if (!p->ts && dts < 0)      /* tfdt cannot say it */
-        return drop(p, t, dts, "negative decode time");
-    if (!t->open) {
-        if (!t->audio && !(pkt->flags & AV_PKT_FLAG_KEY))
-            return drop(p, t, dts, "a segment starts with one");
-        ret = start_segment(p, t, pkt, dts, t->pending_disc);
-        t->pending_disc = 0;
-        if (ret < 0)
-            return ret;
-        if (!t->audio)
-            check_gop(p, t, dts);
-    } else {
-        ret = cut_if_due(p, t, pkt, dts);
-        if (ret == AVERROR(EAGAIN))
-            return drop(p, t, dts, "time went back");
-        if (ret < 0)
-            return ret;
-    }
-    t->dropping = 0;
-    ret = aux_flush(t, aux_tb(p, t), dts);
-    if (ret < 0)
-        return ret;
+    t->pending_disc = 0;
+    if (ret >= 0 && !t->audio)
+        ret = check_gop(c, t, dts);
+    return ret;
+}
+
+/* Keep what the next packet's cut needs to know about PKT. */
+static void note_packet(struct cs_track *t, const AVPacket *pkt,
+                        int64_t dts)
+{
     if (!t->part_pkts)
         t->part_key = t->audio || (pkt->flags & AV_PKT_FLAG_KEY);
     if (pkt->duration > 0)
@@ -480,13 +469,41 @@ int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
         t->last_dur = dts - t->last_dts;
     t->last_dts = dts;
     t->part_pkts++;
-    ret = cs_memmux_write(t->mux, 0, pkt);
-    if (ret < 0)
-        cs_error("cannot package '%s': %s", t->name, CS_ERRSTR(ret));
-    return ret;
 }
 
-int cs_track_aux(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
+int cs_track_packet(struct cs_cutter *c, struct cs_track *t, AVPacket *pkt)
+{
+    int64_t dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    int cut = CS_CUT_NONE, ret;
+
+    if (dts == AV_NOPTS_VALUE)
+        dts = t->last_dts + t->last_dur;
+    if (!c->ts && dts < 0)      /* tfdt cannot say it */
+        return drop(c, t, dts, "negative decode time");
+    if (!t->open) {
+        if (!t->audio && !(pkt->flags & AV_PKT_FLAG_KEY))
+            return drop(c, t, dts, "a segment starts with one");
+        ret = start_first(c, t, pkt, dts);
+    } else {
+        ret = cut = cut_if_due(c, t, pkt, dts);
+        if (ret == AVERROR(EAGAIN))
+            return drop(c, t, dts, "time went back");
+    }
+    if (ret >= 0) {
+        t->dropping = 0;
+        ret = aux_flush(t, aux_tb(c, t), dts);
+    }
+    if (ret >= 0) {
+        note_packet(t, pkt, dts);
+        ret = cs_memmux_write(t->mux, 0, pkt);
+    }
+    /* The first cause recorded (the sink's, the GOP check's) stays. */
+    if (ret < 0)
+        return cs_err_code(c->err, ret, "cannot package '%s'", t->name);
+    return cut;
+}
+
+int cs_track_aux(struct cs_cutter *c, struct cs_track *t, AVPacket *pkt)
 {
     int ret = 0;
 
@@ -496,29 +513,32 @@ int cs_track_aux(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt)
         if (t->mux)
             ret = cs_memmux_write(t->mux, 1, t->aux_q[0]);
         else
-            p->dropped++;
+            c->dropped++;
         av_packet_free(&t->aux_q[0]);
         memmove(t->aux_q, t->aux_q + 1, --t->aux_n * sizeof(*t->aux_q));
-        if (ret < 0)
-            return ret;
     }
-    t->aux_q[t->aux_n] = av_packet_clone(pkt);
-    if (!t->aux_q[t->aux_n])
-        return AVERROR(ENOMEM);
+    if (ret >= 0) {
+        t->aux_q[t->aux_n] = av_packet_clone(pkt);
+        ret = t->aux_q[t->aux_n] ? 0 : AVERROR(ENOMEM);
+    }
+    if (ret < 0)
+        return cs_err_code(c->err, ret, "cannot package '%s'", t->name);
     t->aux_n++;
     return 0;
 }
 
-int cs_track_finish(struct cs_pkg *p, struct cs_track *t)
+int cs_track_finish(struct cs_cutter *c, struct cs_track *t)
 {
     int ret;
 
     if (!t->open)
         return 0;
-    ret = aux_flush(t, aux_tb(p, t), AV_NOPTS_VALUE);
+    ret = aux_flush(t, aux_tb(c, t), AV_NOPTS_VALUE);
+    if (ret >= 0)
+        ret = end_segment(c, t, t->last_dts + t->last_dur);
     if (ret < 0)
-        return ret;
-    return end_segment(p, t, t->last_dts + t->last_dur);
+        return cs_err_code(c->err, ret, "cannot package '%s'", t->name);
+    return 0;
 }
 
 void cs_track_release(struct cs_track *t)

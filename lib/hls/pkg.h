@@ -1,6 +1,8 @@
 /* hls/pkg.h: the packager's model of its renditions, shared by the
- * packager (packager.c, part.c) and its writers (playlist.c, mpd.c,
- * state.c). Not a public API. */
+ * packager (packager.c), its cutter (part.c) and the text it publishes
+ * (playlist.c, mpd.c, state.c). Only packager.c writes to the output;
+ * the others fill buffers or report through the cutter's sink (part.h).
+ * Not a public API. */
 #ifndef CS_HLS_PKG_H
 #define CS_HLS_PKG_H
 
@@ -8,8 +10,10 @@
 #include <libavformat/avformat.h>
 #include <libavutil/bprint.h>
 
-#include "hls/packager.h"
+#include "err.h"
 #include "hls/memmux.h"
+#include "hls/packager.h"
+#include "hls/part.h"
 #include "store/store.h"
 
 enum { CS_MAX_PARTS = 64, CS_MAX_TRACKS = 16, CS_MAX_DELETES = 4096,
@@ -38,7 +42,7 @@ struct cs_seg {
 };
 
 struct cs_track {
-    char name[64];              /* folder: "720p", "audio" */
+    char name[64];              /* folder: "720p", "audio" (names.h) */
     int audio;
     int in_idx;                 /* input stream */
     int aux_idx;                /* MPEG-TS: audio muxed along, or -1 */
@@ -86,6 +90,8 @@ struct cs_delete {
 
 struct cs_pkg {
     const struct cs_pkg_config *cfg;
+    struct cs_err *err;         /* the caller's: the first failure */
+    struct cs_cutter cut;       /* reports to packager.c */
     struct cs_store *out;
     struct cs_input *input;
     AVFormatContext *in;        /* input->fmt */
@@ -105,38 +111,20 @@ struct cs_pkg {
     uint32_t master_hash;       /* what the last master.m3u8 said */
     struct cs_stats *stats;
     int64_t bytes_out, files_out;
-    int64_t dropped;            /* video frames that could not be packaged */
     int64_t shift;              /* added to every input time, AV_TIME_BASE */
     int64_t *in_dts;            /* last decode time per input stream */
     int nin;
 };
 
-/* part.c: cutting parts and segments. */
-int cs_track_packet(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt);
-int cs_track_aux(struct cs_pkg *p, struct cs_track *t, AVPacket *pkt);
-int cs_track_finish(struct cs_pkg *p, struct cs_track *t);
-void cs_track_release(struct cs_track *t);
-/* File names inside the output: "720p/12.m4s", "720p/12.3.m4s". */
-void cs_seg_name(const struct cs_pkg *p, const struct cs_track *t,
-                 int64_t seq, int part, char *buf, size_t size);
-void cs_init_name(const struct cs_track *t, int gen, char *buf,
-                  size_t size);
+/* tracks.c: one track per video stream, then the audio (P->atrack).
+ * Returns 0, or a negative code recorded in P->err. */
+int cs_tracks_setup(struct cs_pkg *p);
 
 /* timeline.c: decide the shift that keeps every decode time at or above
  * zero (from the probed streams, before the first packet). */
 int cs_pkg_timeline_init(struct cs_pkg *p);
 /* Fill PKT's missing decode time and apply the shift. */
 void cs_pkg_timeline_fix(struct cs_pkg *p, AVPacket *pkt);
-
-/* packager.c: publishing. */
-int cs_pkg_put(struct cs_pkg *p, const char *name, const void *data,
-               size_t len, enum cs_file_kind kind);
-void cs_pkg_delete_later(struct cs_pkg *p, const char *name,
-                         int64_t due_us);
-int cs_pkg_segment_done(struct cs_pkg *p, struct cs_track *t);
-int cs_pkg_part_done(struct cs_pkg *p, struct cs_track *t);
-/* Write T's playlist, then the master and the MPD when they changed. */
-int cs_pkg_publish(struct cs_pkg *p, struct cs_track *t);
 
 /* playlist.c */
 void cs_playlist_media(const struct cs_pkg *p, const struct cs_track *t,
@@ -147,8 +135,23 @@ int cs_playlist_master(const struct cs_pkg *p, AVBPrint *bp);
 /* mpd.c */
 void cs_mpd_write(const struct cs_pkg *p, AVBPrint *bp);
 
-/* state.c: what a restart needs (OUT/cs-segment.json). */
-int cs_state_save(struct cs_pkg *p);
-int cs_state_load(struct cs_pkg *p);
+/* state.c: the text of the state a restart needs (names.h:
+ * CS_NAME_STATE); packager.c reads and writes the file. */
+/* P's state as JSON text (free() it), or NULL without memory. */
+char *cs_state_text(const struct cs_pkg *p);
+
+/* What a resumed run has still to do, as the last run left it. */
+struct cs_state_pending {
+    int64_t next_seq;           /* every rendition goes on from here */
+    struct cs_delete *dels;     /* deletions it had scheduled (free()) */
+    int ndels;
+};
+
+/* Read state TEXT back into P (ast_us; the segments, numbers and init
+ * generations of each track it names, gaps listed where the last run
+ * died) and fill PEND. Returns 1 when P resumes, 0 when TEXT cannot be
+ * read (warned: P starts afresh), or a negative code. */
+int cs_state_load(struct cs_pkg *p, const char *text, size_t len,
+                  struct cs_state_pending *pend);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hls/names.h"
 #include "hls/pkg.h"
 
 static void pdt(AVBPrint *bp, int64_t us)
@@ -45,10 +46,10 @@ static int list_parts(const struct cs_pkg *p, const struct cs_track *t,
 static void parts(const struct cs_pkg *p, const struct cs_track *t,
                   const struct cs_seg *s, AVBPrint *bp)
 {
-    char name[160];
+    char name[CS_NAME_MAX];
 
     for (int i = 0; i < s->nparts; i++) {
-        cs_seg_name(p, t, s->seq, i, name, sizeof(name));
+        cs_name_segment(name, sizeof(name), t->name, p->ts, s->seq, i);
         av_bprintf(bp, "#EXT-X-PART:DURATION=%.5f,URI=\"%s\"%s\n",
                    s->parts[i].dur, strchr(name, '/') + 1,
                    s->parts[i].indep ? ",INDEPENDENT=YES" : "");
@@ -60,12 +61,12 @@ static void seg_head(const struct cs_pkg *p, const struct cs_track *t,
                      const struct cs_seg *s, const struct cs_seg *prev,
                      AVBPrint *bp)
 {
-    char name[160];
+    char name[CS_NAME_MAX];
 
     if (prev && s->disc)
         av_bprintf(bp, "#EXT-X-DISCONTINUITY\n");
     if (!p->ts && (!prev || prev->init != s->init)) {
-        cs_init_name(t, s->init, name, sizeof(name));
+        cs_name_init(name, sizeof(name), t->name, s->init);
         av_bprintf(bp, "#EXT-X-MAP:URI=\"%s\"\n", strchr(name, '/') + 1);
     }
     if (!prev || s->disc || prev->gap)
@@ -89,7 +90,8 @@ static void rendition_reports(const struct cs_pkg *p,
             msn = t->segs[t->nsegs - 1].seq;
             part = t->segs[t->nsegs - 1].nparts - 1;
         }
-        av_bprintf(bp, "#EXT-X-RENDITION-REPORT:URI=\"../%s/index.m3u8\","
+        av_bprintf(bp, "#EXT-X-RENDITION-REPORT:URI=\"../%s/"
+                   CS_NAME_PLAYLIST "\","
                    "LAST-MSN=%lld,LAST-PART=%d\n", t->name, (long long)msn,
                    part < 0 ? 0 : part);
     }
@@ -123,7 +125,7 @@ void cs_playlist_media(const struct cs_pkg *p, const struct cs_track *t,
                        AVBPrint *bp)
 {
     const struct cs_seg *prev = NULL;
-    char name[160];
+    char name[CS_NAME_MAX];
 
     header(p, t, bp);
     for (int i = 0; i < t->nsegs; i++) {
@@ -134,7 +136,7 @@ void cs_playlist_media(const struct cs_pkg *p, const struct cs_track *t,
             parts(p, t, s, bp);
         if (s->gap)
             av_bprintf(bp, "#EXT-X-GAP\n");
-        cs_seg_name(p, t, s->seq, -1, name, sizeof(name));
+        cs_name_segment(name, sizeof(name), t->name, p->ts, s->seq, -1);
         av_bprintf(bp, "#EXTINF:%.5f,\n%s\n", s->dur, strchr(name, '/') + 1);
         prev = s;
     }
@@ -146,7 +148,8 @@ void cs_playlist_media(const struct cs_pkg *p, const struct cs_track *t,
         if (t->cur.nparts)
             seg_head(p, t, &t->cur, prev, bp);
         parts(p, t, &t->cur, bp);
-        cs_seg_name(p, t, t->cur.seq, t->cur.nparts, name, sizeof(name));
+        cs_name_segment(name, sizeof(name), t->name, p->ts, t->cur.seq,
+                        t->cur.nparts);
         av_bprintf(bp, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"%s\"\n",
                    strchr(name, '/') + 1);
         rendition_reports(p, t, bp);
@@ -173,7 +176,7 @@ static void stream_inf(const struct cs_pkg *p, const struct cs_track *t,
         av_bprintf(bp, ",FRAME-RATE=%.3f", av_q2d(t->fps));
     if (a)
         av_bprintf(bp, ",AUDIO=\"audio\"");
-    av_bprintf(bp, "\n%s/index.m3u8\n", t->name);
+    av_bprintf(bp, "\n%s/" CS_NAME_PLAYLIST "\n", t->name);
 }
 
 int cs_playlist_master(const struct cs_pkg *p, AVBPrint *bp)
@@ -195,8 +198,8 @@ int cs_playlist_master(const struct cs_pkg *p, AVBPrint *bp)
                    a->lang[0] ? a->lang : "audio");
         if (a->lang[0])
             av_bprintf(bp, "LANGUAGE=\"%s\",", a->lang);
-        av_bprintf(bp, "CHANNELS=\"%d\",URI=\"audio/index.m3u8\"\n",
-                   a->channels);
+        av_bprintf(bp, "CHANNELS=\"%d\",URI=\"audio/" CS_NAME_PLAYLIST
+                   "\"\n", a->channels);
     }
     for (int i = 0; i < p->ntracks; i++) {
         const struct cs_track *t = &p->tracks[i];

@@ -1,16 +1,17 @@
-/* hls/state.c: OUT/cs-segment.json, written after every segment, read at
- * start. Not a hidden name: an origin's ingest (cs-serve) refuses those. A restarted cs-segment goes on with the media sequence numbers
- * (never reusing one that may have been published), a new init segment
- * name, a discontinuity, and DASH's availabilityStartTime unchanged. */
+/* hls/state.c: the text of OUT/cs-segment.json (names.h), which the
+ * packager writes after every segment and reads at start; this file only
+ * translates between it and the tracks and does no I/O. A restarted
+ * cs-segment goes on with the media sequence numbers (never reusing one
+ * that may have been published), a new init segment name, a
+ * discontinuity, and DASH's availabilityStartTime unchanged. */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "hls/pkg.h"
 #include "log.h"
-
-#define STATE_NAME "cs-segment.json"
 
 static cJSON *seg_json(const struct cs_seg *s)
 {
@@ -48,21 +49,10 @@ static cJSON *track_json(const struct cs_track *t)
     return o;
 }
 
-int cs_state_save(struct cs_pkg *p)
+static cJSON *deletes_json(const struct cs_pkg *p)
 {
-    cJSON *root, *tracks, *dels;
-    char *text;
-    int ret;
+    cJSON *dels = cJSON_CreateArray();
 
-    if (p->cfg->vod)
-        return 0;
-    root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "ast_us", (double)p->ast_us);
-    tracks = cJSON_AddArrayToObject(root, "tracks");
-    for (int i = 0; i < p->ntracks; i++)
-        cJSON_AddItemToArray(tracks, track_json(&p->tracks[i]));
-    /* Files waiting for their grace time: a later run deletes them. */
-    dels = cJSON_AddArrayToObject(root, "deletes");
     for (int i = 0; i < p->ndels; i++) {
         cJSON *d = cJSON_CreateObject();
 
@@ -70,19 +60,23 @@ int cs_state_save(struct cs_pkg *p)
         cJSON_AddNumberToObject(d, "due_us", (double)p->dels[i].due_us);
         cJSON_AddItemToArray(dels, d);
     }
+    return dels;
+}
+
+char *cs_state_text(const struct cs_pkg *p)
+{
+    cJSON *root = cJSON_CreateObject(), *tracks;
+    char *text;
+
+    cJSON_AddNumberToObject(root, "ast_us", (double)p->ast_us);
+    tracks = cJSON_AddArrayToObject(root, "tracks");
+    for (int i = 0; i < p->ntracks; i++)
+        cJSON_AddItemToArray(tracks, track_json(&p->tracks[i]));
+    /* Files waiting for their grace time: a later run deletes them. */
+    cJSON_AddItemToObject(root, "deletes", deletes_json(p));
     text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    if (!text)
-        return AVERROR(ENOMEM);
-    ret = cs_store_put(p->out, STATE_NAME, text, strlen(text), CS_FILE_STATE,
-                       NULL);
-    free(text);
-    /* Without it a restart starts afresh; the stream itself goes on. */
-    if (ret < 0 && !p->state_failed)
-        cs_warn("cannot save the state in '%s': a restart will not resume",
-                p->cfg->output);
-    p->state_failed = ret < 0;
-    return 0;
+    return text;
 }
 
 static int64_t num(const cJSON *o, const char *key)
@@ -168,60 +162,80 @@ static int fill_gaps(struct cs_pkg *p, int64_t next)
     return 0;
 }
 
-int cs_state_load(struct cs_pkg *p)
+/* The deletions the last run had scheduled, for the packager to keep. */
+static int load_deletes(const cJSON *arr, struct cs_state_pending *pend)
 {
-    char *text = NULL;
-    size_t len = 0;
-    cJSON *root = NULL;
-    const cJSON *tracks, *o;
-    int64_t next = 0;
-    int ret = cs_store_read_mem(p->out, STATE_NAME, 1 << 22, &text, &len);
+    const cJSON *o;
+    int n = cJSON_GetArraySize(arr);
 
-    if (ret == AVERROR(ENOENT))
+    if (n <= 0)
         return 0;
-    if (ret < 0) {
-        cs_error("cannot read the state of '%s': %s", p->cfg->output,
-                 CS_ERRSTR(ret));
-        return ret;
+    pend->dels = calloc((size_t)n, sizeof(*pend->dels));
+    if (!pend->dels)
+        return AVERROR(ENOMEM);
+    cJSON_ArrayForEach(o, arr) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+        struct cs_delete *d = &pend->dels[pend->ndels];
+
+        if (!cJSON_IsString(name) || pend->ndels == n)
+            continue;
+        snprintf(d->name, sizeof(d->name), "%s", name->valuestring);
+        d->due_us = num(o, "due_us");
+        pend->ndels++;
     }
-    root = cJSON_ParseWithLength(text, len);
-    tracks = cJSON_GetObjectItemCaseSensitive(root, "tracks");
+    return 0;
+}
+
+/* Each track of P named in TRACKS takes its segments and numbers back;
+ * returns the media sequence number every rendition goes on from. */
+static int64_t load_tracks(struct cs_pkg *p, const cJSON *tracks, int *ret)
+{
+    const cJSON *o;
+    int64_t next = 0;
+
+    *ret = 0;
+    cJSON_ArrayForEach(o, tracks) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+        int64_t open = num(o, "open_seq");
+
+        next = FFMAX(next, FFMAX(num(o, "next_seq"), open + 1));
+        for (int i = 0; i < p->ntracks && cJSON_IsString(name); i++) {
+            struct cs_track *t = &p->tracks[i];
+
+            if (strcmp(t->name, name->valuestring) || t->segs)
+                continue;
+            *ret = load_segs(t,
+                             cJSON_GetObjectItemCaseSensitive(o, "segments"));
+            if (*ret < 0)
+                return next;
+            resume(t, o);
+        }
+    }
+    return next;
+}
+
+int cs_state_load(struct cs_pkg *p, const char *text, size_t len,
+                  struct cs_state_pending *pend)
+{
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    const cJSON *tracks = cJSON_GetObjectItemCaseSensitive(root, "tracks");
+    int ret = 0;
+
+    memset(pend, 0, sizeof(*pend));
     if (!cJSON_IsArray(tracks)) {
         cs_warn("ignoring the unreadable state in '%s'", p->cfg->output);
         goto out;
     }
     p->ast_us = num(root, "ast_us");
-    cJSON_ArrayForEach(o, tracks) {
-        int64_t open = num(o, "open_seq");
-
-        next = FFMAX(next, FFMAX(num(o, "next_seq"), open + 1));
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-
-        for (int i = 0; i < p->ntracks && cJSON_IsString(name); i++)
-            if (!strcmp(p->tracks[i].name, name->valuestring) &&
-                !p->tracks[i].segs) {
-                ret = load_segs(&p->tracks[i],
-                    cJSON_GetObjectItemCaseSensitive(o, "segments"));
-                if (ret < 0)
-                    goto out;
-                resume(&p->tracks[i], o);
-            }
-    }
-    ret = fill_gaps(p, next);
-    if (ret < 0)
-        goto out;
-    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "deletes")) {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-
-        if (cJSON_IsString(name))
-            cs_pkg_delete_later(p, name->valuestring, num(o, "due_us"));
-    }
-    p->restarted = 1;
-    cs_info("resuming '%s' after media sequence %lld", p->cfg->output,
-            (long long)next - 1);
-    ret = 0;
+    pend->next_seq = load_tracks(p, tracks, &ret);
+    if (ret >= 0)
+        ret = fill_gaps(p, pend->next_seq);
+    if (ret >= 0)
+        ret = load_deletes(cJSON_GetObjectItemCaseSensitive(root, "deletes"),
+                           pend);
+    if (ret >= 0)
+        ret = 1;
 out:
     cJSON_Delete(root);
-    free(text);
     return ret;
 }

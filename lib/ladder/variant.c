@@ -1,4 +1,5 @@
-#include "ladder/ladder.h"
+/* ladder/variant.c: writing and reading the variant labels (variant.h). */
+#include "ladder/variant.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -86,6 +87,23 @@ static void parse_pairs(const char *s, struct cs_ladder_variant *v)
     }
 }
 
+/* Whether program P holds STREAM and no other video stream (a rung's
+ * program: its video and the shared audio). */
+static int rung_program(const AVFormatContext *fmt, const AVProgram *p,
+                        int stream)
+{
+    int has = 0, nvideo = 0;
+
+    for (unsigned k = 0; k < p->nb_stream_indexes; k++) {
+        unsigned s = p->stream_index[k];
+
+        has |= s == (unsigned)stream;
+        nvideo += s < fmt->nb_streams &&
+                  fmt->streams[s]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
+    }
+    return has && nvideo == 1;
+}
+
 static int from_program(const AVFormatContext *fmt, int stream,
                         struct cs_ladder_variant *v)
 {
@@ -97,15 +115,12 @@ static int from_program(const AVFormatContext *fmt, int stream,
 
         prov = av_dict_get(p->metadata, "service_provider", NULL, 0);
         name = av_dict_get(p->metadata, "service_name", NULL, 0);
-        if (!prov || !name || strncmp(prov->value, CS_LADDER_PROVIDER, plen))
+        if (!prov || !name || strncmp(prov->value, CS_LADDER_PROVIDER, plen) ||
+            !rung_program(fmt, p, stream))
             continue;
-        for (unsigned k = 0; k < p->nb_stream_indexes; k++) {
-            if (p->stream_index[k] != (unsigned)stream)
-                continue;
-            snprintf(v->name, sizeof(v->name), "%s", name->value);
-            parse_pairs(prov->value + plen, v);
-            return 0;
-        }
+        snprintf(v->name, sizeof(v->name), "%s", name->value);
+        parse_pairs(prov->value + plen, v);
+        return 0;
     }
     return AVERROR(ENOENT);
 }
