@@ -116,6 +116,7 @@ code-rules: build
 # summary line for both.
 check: deps lint
 	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory code-rules
 	@$(ASAN_MAKE) build
 	@CS_BIN=$(CURDIR)/$(B) CS_TOOLS=$(CURDIR)/$(O)/tools \
 	    CS_SANITIZE_BIN=$(CURDIR)/bin-asan \
