@@ -208,6 +208,7 @@ void cs_tsout_init(struct cs_tsout *o, int fd)
     memset(o, 0, sizeof(*o));
     o->fd = fd;
     o->high = -1;
+    o->vlast = -1;
     o->pmt_pid = -1;
     memset(o->ccdelta, -1, sizeof(o->ccdelta));
     memset(o->nextcc, -1, sizeof(o->nextcc));
@@ -220,6 +221,7 @@ void cs_tsout_new_session(struct cs_tsout *o)
     o->junk = 0;
     o->timed = 0;
     o->pmt_pid = -1;
+    o->vlast = -1;
     if (o->session++ == 0)
         return;
     o->rebase = 1;
@@ -237,6 +239,11 @@ static int64_t shift_ts(struct cs_tsout *o, int64_t ts)
         if (gap < 3600)
             gap = 3600;
         o->offset = o->high < 0 ? 0 : (o->high + gap - ts) & TS_MASK;
+        /* Whole frames: publishers of one encoder then share a frame grid
+         * (a player or transcoder guessing the rate sees one rate). */
+        if (o->vstep > 0)
+            o->offset = (o->offset + o->vstep - 1) / o->vstep * o->vstep &
+                        TS_MASK;
         o->rebase = 0;
     }
     ts = (ts + o->offset) & TS_MASK;
@@ -260,6 +267,17 @@ static void put_ts(uint8_t *b, int64_t ts)
     b[4] = (uint8_t)(((ts << 1) & 0xfe) | 1);
 }
 
+/* The frame duration of the video, from its decode times as sent (the
+ * smallest step between two pictures, under a second). */
+static void video_step(struct cs_tsout *o, int64_t dts)
+{
+    int64_t d = o->vlast < 0 ? 0 : (dts - o->vlast) & TS_MASK;
+
+    if (d > 0 && d < 90000 && (!o->vstep || d < o->vstep))
+        o->vstep = d;
+    o->vlast = dts;
+}
+
 /* PTS and DTS of a PES header starting in this packet. */
 static void fix_pes(struct cs_tsout *o, uint8_t *p)
 {
@@ -274,6 +292,8 @@ static void fix_pes(struct cs_tsout *o, uint8_t *p)
         sid == 0xf1 || sid == 0xff || sid == 0xf2 || sid == 0xf8)
         return;
     flags = p[at + 7] >> 6;
+    if ((sid & 0xf0) == 0xe0 && (flags & 2))
+        video_step(o, get_ts(p + at + (flags == 3 ? 14 : 9)));
     if (flags & 2)
         put_ts(p + at + 9, shift_ts(o, get_ts(p + at + 9)));
     if (flags == 3)

@@ -56,6 +56,10 @@ struct cs_tsout {
     int rebase;             /* the next timestamp fixes the offset */
     int64_t offset;         /* added to timestamps, 90 kHz, mod 2^33 */
     int64_t high;           /* highest timestamp written, -1: none */
+    int64_t vlast;          /* a video stream's last decode time, as sent;
+                             * -1: none in this session */
+    int64_t vstep;          /* its frame duration (smallest step seen);
+                             * 0: unknown */
     int64_t last_us;        /* when a packet was last written (monotonic) */
     int64_t junk;           /* bytes dropped since the last packet */
     int8_t ccdelta[8192];   /* added to a PID's counter; -1: unknown */
@@ -72,7 +76,8 @@ void cs_tsout_init(struct cs_tsout *o, int fd);
 /* A new publisher starts: what comes next continues the stream, its
  * timestamps shifted to follow the last ones by the time that passed in
  * between (a live pause stays a pause: a packager downstream marks it as a
- * discontinuity instead of squeezing it out). */
+ * discontinuity instead of squeezing it out), rounded up to whole video
+ * frames so that the pictures stay on one frame grid. */
 void cs_tsout_new_session(struct cs_tsout *o);
 
 /* Align, fix and write N bytes; bytes out of sync are dropped (counted in
