@@ -395,8 +395,10 @@ static int start(struct cs_http *h)
         flags, 0, NULL, NULL, handler, h,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->cfg.threads,
+        /* the gate counts per address, waiting sockets included; the
+         * daemon's own count would be released after the gate's and
+         * could refuse, at the limit, a connection the gate let in */
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_conns,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->cfg.max_per_addr,
         MHD_OPTION_CONNECTION_TIMEOUT, seconds(header_timeout(&h->cfg)),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)h->cfg.max_header,
         MHD_OPTION_NOTIFY_COMPLETED, completed, h,
