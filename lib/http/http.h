@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "http/gate.h"
 #include "http/live.h"
 #include "http/server.h"
 
@@ -36,6 +37,7 @@ struct cs_http {
     char assets[PATH_MAX];            /* resolved, or "" */
     int root_fd, assets_fd;           /* O_PATH folders, or -1 */
     struct MHD_Daemon *daemon;
+    struct cs_gate *gate;             /* owns the listening socket */
     struct cs_live *live;
     struct cs_metrics metrics;
 };

@@ -277,10 +277,26 @@ static void connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 {
     struct cs_http *h = cls;
 
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&h->metrics.active, 1);
-    else
-        atomic_fetch_sub(&h->metrics.active, 1);
+        return;
+    }
+    atomic_fetch_sub(&h->metrics.active, 1);
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr)
+        cs_gate_release(h->gate, ci->client_addr);
+}
+
+/* A socket whose first request head passed the gate. */
+static int pass(void *arg, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    struct cs_http *h = arg;
+
+    if (MHD_add_connection(h->daemon, fd, sa, len) == MHD_YES)
+        return 0;
+    return AVERROR(errno ? errno : ENFILE);
 }
 
 /* The usual %HH decoding, with a decoded NUL turned into a backslash,
@@ -338,28 +354,52 @@ static double header_timeout(const struct cs_serve_cfg *cfg)
                                                 cfg->timeout;
 }
 
+/* The gate (gate.h) listens and hands libmicrohttpd each connection
+ * whose first request head is whole and well formed. */
+static int start_gate(struct cs_http *h, const struct sockaddr_storage *ss,
+                      socklen_t sslen, struct cs_err *err)
+{
+    struct cs_gate_cfg gc = {
+        .addr = (const struct sockaddr *)ss, .addr_len = sslen,
+        .stop_fd = cs_sig_fd(),
+        .max_conns = h->cfg.max_conns, .max_per_addr = h->cfg.max_per_addr,
+        .header_timeout = header_timeout(&h->cfg),
+        .max_header = h->cfg.max_header, .max_upload = h->cfg.max_upload,
+        .pass = pass, .arg = h,
+    };
+    int ret = cs_gate_start(&h->gate, &gc);
+
+    if (ret < 0) {
+        MHD_stop_daemon(h->daemon);
+        h->daemon = NULL;
+        return cs_err_setx(err, CS_ENET, CS_EXIT_NET,
+                           "cannot listen on '%s': %s", h->cfg.listen,
+                           CS_ERRSTR(ret));
+    }
+    return 0;
+}
+
 static int start(struct cs_http *h, struct cs_err *err)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
 
     if (parse_listen(h->cfg.listen, &ss, &sslen) < 0)
         return cs_err_set(err, CS_EUSAGE, "invalid value '%s' for --listen: "
                           "expected HOST:PORT", h->cfg.listen);
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, h,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->cfg.threads,
+        /* the gate counts per address, waiting sockets included; the
+         * daemon's own count would be released after the gate's and
+         * could refuse, at the limit, a connection the gate let in */
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_conns,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->cfg.max_per_addr,
         MHD_OPTION_CONNECTION_TIMEOUT, seconds(header_timeout(&h->cfg)),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)h->cfg.max_header,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
         MHD_OPTION_NOTIFY_COMPLETED, completed, h,
         MHD_OPTION_NOTIFY_CONNECTION, connection, h,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
@@ -368,7 +408,7 @@ static int start(struct cs_http *h, struct cs_err *err)
         return cs_err_set(err, CS_ENET, "cannot listen on '%s': %s",
                           h->cfg.listen,
                           errno ? strerror(errno) : "address unavailable");
-    return 0;
+    return start_gate(h, &ss, sslen, err);
 }
 
 static void find_assets(struct cs_http *h)
@@ -415,6 +455,8 @@ static cJSON *stats_obj(struct cs_http *h)
     cJSON_AddNumberToObject(o, "connections",
                             (double)atomic_load(&h->metrics.active));
     cJSON_AddNumberToObject(o, "blocked", cs_live_blocked(h->live));
+    cJSON_AddNumberToObject(o, "requests_refused",
+                            h->gate ? (double)cs_gate_refused(h->gate) : 0);
     cJSON_AddNumberToObject(o, "ingest_errors",
                             (double)atomic_load(&h->metrics.ingest_errors));
     return o;
@@ -449,6 +491,8 @@ static int serve(struct cs_http *h, struct cs_stats *st, struct cs_err *err)
     ret = 0;
 out:
     cs_stats_close(&st, st && h->live ? stats_obj(h) : NULL);
+    /* after the daemon: its closing connections are counted out */
+    cs_gate_stop(&h->gate);
     cs_live_close(&h->live);
     return ret;
 }
