@@ -34,28 +34,39 @@ int cs_cmd_exit(const struct cs_err *err, int ret)
     return cs_exit_status(ret);
 }
 
-int cs_cmd_usage(const char *fmt, ...)
+/* One usage line, with the --help hint when HINT. */
+static int usage_line(int hint, const char *fmt, va_list ap)
 {
     char msg[400];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (hint)
+        cs_log(CS_LOG_ERROR, "%s; try '%s --help'", msg, cs_log_prog());
+    else
+        cs_log(CS_LOG_ERROR, "%s", msg);
+    return CS_EXIT_USAGE;
+}
+
+int cs_cmd_usage(const char *fmt, ...)
+{
     va_list ap;
+    int status;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    status = usage_line(1, fmt, ap);
     va_end(ap);
-    cs_log(CS_LOG_ERROR, "%s; try '%s --help'", msg, cs_log_prog());
-    return CS_EXIT_USAGE;
+    return status;
 }
 
 int cs_cmd_conflict(const char *fmt, ...)
 {
-    char msg[400];
     va_list ap;
+    int status;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    status = usage_line(0, fmt, ap);
     va_end(ap);
-    cs_log(CS_LOG_ERROR, "%s", msg);
-    return CS_EXIT_USAGE;
+    return status;
 }
 
 int cs_cmd_start(struct cs_stats **stats, const char *path,
