@@ -8,7 +8,7 @@
 
 #include "clock.h"
 #include "hls/names.h"
-#include "hls/pkg.h"
+#include "hls/internal.h"
 
 static void iso_time(AVBPrint *bp, const char *attr, int64_t us)
 {

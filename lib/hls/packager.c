@@ -16,7 +16,7 @@
 #include "err.h"
 #include "hls/names.h"
 #include "hls/part.h"
-#include "hls/pkg.h"
+#include "hls/internal.h"
 #include "log.h"
 #include "media/input.h"
 #include "sig.h"

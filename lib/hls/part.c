@@ -20,7 +20,7 @@
 #include "err.h"
 #include "hls/codecs.h"
 #include "hls/part.h"
-#include "hls/pkg.h"
+#include "hls/internal.h"
 #include "log.h"
 
 static double secs(const struct cs_track *t, int64_t ts)

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "hls/names.h"
-#include "hls/pkg.h"
+#include "hls/internal.h"
 
 static void pdt(AVBPrint *bp, int64_t us)
 {

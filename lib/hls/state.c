@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "hls/pkg.h"
+#include "hls/internal.h"
 #include "log.h"
 
 static cJSON *seg_json(const struct cs_seg *s)

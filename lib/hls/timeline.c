@@ -13,7 +13,7 @@
 
 #include <libavutil/mathematics.h>
 
-#include "hls/pkg.h"
+#include "hls/internal.h"
 
 /* The earliest decode time stream ST can have, in AV_TIME_BASE, or
  * INT64_MAX when the demuxer did not find its start. */

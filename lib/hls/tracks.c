@@ -8,7 +8,7 @@
 #include "err.h"
 #include "hls/codecs.h"
 #include "hls/names.h"
-#include "hls/pkg.h"
+#include "hls/internal.h"
 #include "ladder/variant.h"
 
 /* The folder of video stream IDX: the ladder's label, else v0, v1 ...;

@@ -16,7 +16,7 @@
 #include <zlib.h>
 
 #include "err.h"
-#include "http/http.h"
+#include "http/internal.h"
 #include "store/mime.h"
 
 static int within(const char *root, const char *path)

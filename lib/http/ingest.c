@@ -13,7 +13,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "log.h"
-#include "http/http.h"
+#include "http/internal.h"
 
 #define MAX_PLAYLIST_PUT (8 << 20)
 

@@ -17,7 +17,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "log.h"
-#include "http/live_int.h"
+#include "http/live_internal.h"
 
 struct cs_pl *cs_pl_ref(struct cs_pl *pl)
 {

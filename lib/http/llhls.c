@@ -10,7 +10,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "http/http.h"
+#include "http/internal.h"
 
 #define NOT_READY_FINAL 2
 

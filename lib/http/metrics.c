@@ -4,7 +4,7 @@
 
 #include <libavutil/bprint.h>
 
-#include "http/http.h"
+#include "http/internal.h"
 
 static const char *const kind_names[CS_KIND_COUNT] = {
     "playlist", "manifest", "segment", "part", "init", "page", "other",

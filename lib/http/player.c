@@ -12,7 +12,7 @@
 
 #include <libavutil/bprint.h>
 
-#include "http/http.h"
+#include "http/internal.h"
 
 static const char script[] =
     "(function () {\n"

@@ -20,7 +20,7 @@
 #include "opt.h"
 #include "sig.h"
 #include "stats.h"
-#include "http/http.h"
+#include "http/internal.h"
 
 #define MAX_STRAY_BODY (64 * 1024)
 

@@ -11,7 +11,7 @@
 
 #include "err.h"
 #include "fsutil.h"
-#include "http/http.h"
+#include "http/internal.h"
 #include "store/mime.h"
 
 #define MAX_MANIFEST (8 << 20)

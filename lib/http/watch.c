@@ -13,7 +13,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
-#include "http/live_int.h"
+#include "http/live_internal.h"
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | \
                     IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW)

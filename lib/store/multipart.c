@@ -13,7 +13,7 @@
 #include "err.h"
 #include "log.h"
 #include "sig.h"
-#include "store/s3int.h"
+#include "store/s3_internal.h"
 #include "store/s3xml.h"
 
 #define MIN_PART (5 << 20)

@@ -8,7 +8,7 @@
 
 #include "err.h"
 #include "store/digest.h"
-#include "store/s3int.h"
+#include "store/s3_internal.h"
 
 static int signing_key(const struct cs_s3 *s3, const char *day,
                        uint8_t key[32])

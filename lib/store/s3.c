@@ -17,7 +17,7 @@
 #include "store/digest.h"
 #include "store/key.h"
 #include "store/retry.h"
-#include "store/s3int.h"
+#include "store/s3_internal.h"
 #include "store/s3xml.h"
 
 static char *env_or(const char *given, const char *a, const char *b)

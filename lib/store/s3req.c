@@ -16,7 +16,7 @@
 #include "log.h"
 #include "store/digest.h"
 #include "store/retry.h"
-#include "store/s3int.h"
+#include "store/s3_internal.h"
 #include "store/s3xml.h"
 
 #define EMPTY_SHA256 \

@@ -1,4 +1,4 @@
-/* s3url.c: the one place a bucket and a key become a URL (s3int.h), for
+/* s3url.c: the one place a bucket and a key become a URL (s3_internal.h), for
  * every request (s3req.c) and presigned URL (presign.c). */
 #include <ctype.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include "err.h"
 #include "store/key.h"
-#include "store/s3int.h"
+#include "store/s3_internal.h"
 
 int cs_s3i_append_enc(char **dst, const char *s, int keep_slash)
 {

@@ -1,8 +1,8 @@
-/* http/http.h: what the parts of cs-serve share: the server, one
+/* http/internal.h: what the parts of cs-serve share: the server, one
  * request, the response helpers (files.c), LL-HLS (llhls.c), ingest
  * (ingest.c), metrics (metrics.c) and the player pages (player.c). */
-#ifndef CS_HTTP_HTTP_H
-#define CS_HTTP_HTTP_H
+#ifndef CS_HTTP_INTERNAL_H
+#define CS_HTTP_INTERNAL_H
 
 #include <limits.h>
 #include <stdatomic.h>

@@ -1,6 +1,6 @@
-/* s3int.h: what s3.c shares with multipart.c and presign.c. Not an API. */
-#ifndef CS_STORE_S3INT_H
-#define CS_STORE_S3INT_H
+/* store/s3_internal.h: what s3.c shares with multipart.c and presign.c. Not an API. */
+#ifndef CS_STORE_S3_INTERNAL_H
+#define CS_STORE_S3_INTERNAL_H
 
 #include <curl/curl.h>
 #include <pthread.h>

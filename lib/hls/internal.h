@@ -1,10 +1,10 @@
-/* hls/pkg.h: the packager's model of its renditions, shared by the
+/* hls/internal.h: the packager's model of its renditions, shared by the
  * packager (packager.c), its cutter (part.c) and the text it publishes
  * (playlist.c, mpd.c, state.c). Only packager.c writes to the output;
  * the others fill buffers or report through the cutter's sink (part.h).
  * Not a public API. */
-#ifndef CS_HLS_PKG_H
-#define CS_HLS_PKG_H
+#ifndef CS_HLS_INTERNAL_H
+#define CS_HLS_INTERNAL_H
 
 #include <stdint.h>
 #include <libavformat/avformat.h>

@@ -1,7 +1,7 @@
-/* http/live_int.h: the live table's insides, shared by live.c (the
+/* http/live_internal.h: the live table's insides, shared by live.c (the
  * table and its waiters) and watch.c (inotify and deadlines). */
-#ifndef CS_HTTP_LIVE_INT_H
-#define CS_HTTP_LIVE_INT_H
+#ifndef CS_HTTP_LIVE_INTERNAL_H
+#define CS_HTTP_LIVE_INTERNAL_H
 
 #include <limits.h>
 #include <sys/stat.h>
