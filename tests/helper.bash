@@ -55,6 +55,19 @@ wait_file() {
     return 1
 }
 
+# Wait until FILE has kept the same size for a second (at most $2 seconds,
+# default 10): a writer on the other end of a relay has caught up.
+wait_settled() {
+    local f=$1 n=${2:-10} i last=-1 size
+    for i in $(seq "$n"); do
+        size=$(stat -c %s "$f" 2>/dev/null || echo 0)
+        [ "$size" -gt 0 ] && [ "$size" = "$last" ] && return 0
+        last=$size
+        sleep 1
+    done
+    return 1
+}
+
 # ffprobe values, one a line: probe FILE ENTRIES [STREAM-SPECIFIER]
 # (ENTRIES like stream=codec_name,width or format=duration). MPEG-TS lists
 # streams twice (in its program too): only the top-level list is printed.
