@@ -680,3 +680,21 @@ PY
     [ "$output" = "$(printf '8\n8\n8')" ]
     [ "$(code "$U/healthz")" = 200 ]
 }
+
+@test "a DASH request for the segment being written waits for it instead of 404" {
+    # after 36 parts (5 a segment): segment 7 is being written, 7.1 hinted
+    python3 "$LLHLS" write "$ROOT/s/v0" 36
+    serve
+    [ ! -e "$ROOT/s/v0/7.m4s" ]
+    curl -s -o "$T/seg" -w '%{http_code}' --max-time 20 "$U/s/v0/7.m4s" \
+        >"$T/code" &
+    pid=$!
+    sleep 1
+    # its last parts land, and with them the whole segment
+    python3 "$LLHLS" write "$ROOT/s/v0" 40 36
+    wait "$pid"
+    [ "$(cat "$T/code")" = 200 ]
+    cmp "$T/seg" "$ROOT/s/v0/7.m4s"
+    # a segment past the one being written is a plain 404
+    [ "$(code "$U/s/v0/9.m4s")" = 404 ]
+}

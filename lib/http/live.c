@@ -414,12 +414,26 @@ struct cs_pl *cs_live_peek(struct cs_live *live, const char *rel)
     return e ? e->pl : NULL;
 }
 
+/* Whether NAME is the hinted part HINT ("13.2.m4s") or the segment it
+ * belongs to ("13.m4s": a DASH player asks for the whole segment, which
+ * is being written part by part). */
+static int hinted(const char *hint, const char *name)
+{
+    const char *dot = strchr(hint, '.'), *ext = strrchr(hint, '.');
+    size_t n = dot ? (size_t)(dot - hint) : 0;
+
+    if (!strcmp(hint, name))
+        return 1;
+    return n && dot != ext && !strncmp(hint, name, n) &&
+           !strcmp(name + n, ext);
+}
+
 double cs_live_hinted(struct cs_live *live, const char *dir,
                       const char *name)
 {
     for (struct entry *e = live->entries; e; e = e->next)
         if (e->pl && !e->pl->m.endlist && !strcmp(e->dir, dir) &&
-            !strcmp(e->pl->m.hint, name))
+            e->pl->m.hint[0] && hinted(e->pl->m.hint, name))
             return e->pl->m.target > 0 ? e->pl->m.target : 6;
     return 0;
 }

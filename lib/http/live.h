@@ -97,7 +97,8 @@ void cs_live_cancel(struct cs_live *live, struct cs_waiter *w);
 /* For CHECK functions (lock held): the known version of REL, borrowed. */
 struct cs_pl *cs_live_peek(struct cs_live *live, const char *rel);
 /* For CHECK functions (lock held): when a live playlist of folder DIR
- * names NAME in its preload hint, its target duration (> 0), else 0. */
+ * names NAME in its preload hint (or NAME is the segment the hinted part
+ * belongs to), its target duration (> 0), else 0. */
 double cs_live_hinted(struct cs_live *live, const char *dir,
                       const char *name);
 
