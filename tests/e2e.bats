@@ -67,7 +67,9 @@ teardown_file() {
 }
 
 @test "dash.js plays the DASH manifest of the same run" {
-    run timeout 60 node "$REPO/tests/browser/play.mjs" --kind dash --seconds 12 \
+    # 20 s: dash.js now and then takes most of 12 s to start on a busy
+    # machine (see the closing note of issues 19/11); it must still play 4 s
+    run timeout 60 node "$REPO/tests/browser/play.mjs" --kind dash --seconds 20 \
         --url "http://$CS_HTTP/live/manifest.mpd"
     echo "$output"
     [ "$status" -eq 0 ]
