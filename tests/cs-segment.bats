@@ -194,13 +194,18 @@ assert o["final"] is True and o["segments"] == 3 and o["written_bytes"] > 0, o'
     grep -q 'width="320" height="240"' "$T/o/manifest.mpd"
 }
 
-@test "CODECS strings come from the bitstream: HEVC with Opus, AV1" {
+# 2 s of HEVC (keyframe every second) with Opus, in Matroska: FILE.
+hevc_opus_mkv() {
     ffmpeg -nostdin -loglevel error -y \
         -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
         -f lavfi -i sine=sample_rate=48000:duration=2 \
         -c:v libx265 -preset ultrafast -pix_fmt yuv420p \
         -x265-params keyint=25:min-keyint=25:scenecut=0:log-level=error \
-        -c:a libopus -b:a 64k "$T/h.mkv"
+        -c:a libopus -b:a 64k "$1"
+}
+
+@test "CODECS strings come from the bitstream: HEVC with Opus, AV1" {
+    hevc_opus_mkv "$T/h.mkv"
     run cs-segment --vod "$T/h.mkv" -o "$T/h"
     [ "$status" -eq 0 ]
     grep -q 'CODECS="hvc1.1.6.L60.90,opus"' "$T/h/master.m3u8"
@@ -306,12 +311,7 @@ video_packets() {
 }
 
 @test "inputs starting below zero (Opus pre-skip, B-frames) give small non-negative fMP4 decode times" {
-    ffmpeg -nostdin -loglevel error -y \
-        -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
-        -f lavfi -i sine=sample_rate=48000:duration=2 \
-        -c:v libx265 -preset ultrafast -pix_fmt yuv420p \
-        -x265-params keyint=25:min-keyint=25:scenecut=0:log-level=error \
-        -c:a libopus -b:a 64k "$T/h.mkv"
+    hevc_opus_mkv "$T/h.mkv"
     ffmpeg -nostdin -loglevel error -y \
         -f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
         -f lavfi -i sine=sample_rate=48000:duration=2 \
