@@ -24,8 +24,12 @@ static const struct cs_opt opts[] = {
     { "once", OPT_ONCE, NULL,
       "listener: stop when the first publisher leaves", NULL, NULL },
     { "access", 0, "FILE",
-      "SRT listener: stream ids, passphrases and modes allowed to publish",
-      NULL, "file", CS_OPT_STRING, AT(access) },
+      "listener: streams, their secrets (SRT passphrase, RTMP stream key) "
+      "and modes allowed to publish", NULL, "file", CS_OPT_STRING,
+      AT(access) },
+    { "max-conn", 0, "N",
+      "RTMP listener: clients connected at once (4 at most from one "
+      "address)", "100", NULL, CS_OPT_INT, AT(max_conn), 1, 10000 },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -36,7 +40,8 @@ static const struct cs_cmd cmd = {
     opts,
     "URLs: srt://HOST:PORT?mode=caller|listener|rendezvous&latency=MS&\n"
     "        passphrase=..&pbkeylen=16|24|32&streamid=..&maxbw=BYTES\n"
-    "      rtmp://HOST:PORT/APP/KEY?listen=1 (listener: checks KEY),\n"
+    "      rtmp://HOST:PORT[/APP[/KEY]]?listen=1 (listener: takes KEY,\n"
+    "        or the keys --access grants),\n"
     "      rtmp://HOST/APP/KEY (pull), rtsp://HOST:PORT/PATH (pull,\n"
     "        or mode=listener for a client that pushes)\n"
     "      rist://@HOST:PORT?profile=simple|main&buffer=MS&passphrase=..\n"

@@ -1,4 +1,4 @@
-/* access.c: the SRT listener's access table. */
+/* access.c: the listeners' access table. */
 #include "net/access.h"
 
 #include <errno.h>
@@ -145,4 +145,31 @@ const struct cs_access_entry *cs_access_find(const struct cs_access *a,
         if (!strcmp(a->e[i].streamid, res))
             return &a->e[i];
     return NULL;
+}
+
+int cs_secret_equal(const char *a, size_t la, const char *b, size_t lb)
+{
+    volatile unsigned char diff = la != lb;
+    size_t n = la > lb ? la : lb;
+
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)((i < la ? a[i] : 0) ^ (i < lb ? b[i] : 0));
+    return diff == 0;
+}
+
+const struct cs_access_entry *cs_access_find_key(const struct cs_access *a,
+                                                 const char *key,
+                                                 unsigned mode)
+{
+    const struct cs_access_entry *found = NULL;
+    size_t klen = strlen(key);
+
+    for (int i = 0; a && i < a->n; i++) {
+        const char *s = a->e[i].passphrase;
+        int eq = s && cs_secret_equal(s, strlen(s), key, klen);
+
+        if (eq && (a->e[i].modes & mode) && !found)
+            found = &a->e[i];
+    }
+    return found;
 }

@@ -1,4 +1,5 @@
-/* net/access.h: who may connect to an SRT listener (--access FILE).
+/* net/access.h: who may publish to a listener (--access FILE): SRT by
+ * stream id and passphrase, RTMP by stream key (the passphrase column).
  *
  * One entry a line: STREAMID PASSPHRASE MODE, where PASSPHRASE is "-" for
  * none and MODE is "publish" (may send to us), "play" (may receive from
@@ -7,6 +8,8 @@
  */
 #ifndef CS_NET_ACCESS_H
 #define CS_NET_ACCESS_H
+
+#include <stddef.h>
 
 enum cs_access_mode {
     CS_ACCESS_PUBLISH = 1 << 0,
@@ -42,5 +45,16 @@ int cs_access_check(const char *path, struct cs_err *err);
 const struct cs_access_entry *cs_access_find(const struct cs_access *a,
                                              const char *streamid,
                                              unsigned *mode);
+
+/* The entry granting MODE whose secret (the PASSPHRASE column) is KEY, or
+ * NULL: an RTMP publisher's stream key. Every entry is compared, each in
+ * constant time, so that the time taken says nothing about the keys. */
+const struct cs_access_entry *cs_access_find_key(const struct cs_access *a,
+                                                 const char *key,
+                                                 unsigned mode);
+
+/* Non-zero when A (LA bytes) equals B (LB bytes), in a time that depends
+ * only on the lengths. */
+int cs_secret_equal(const char *a, size_t la, const char *b, size_t lb);
 
 #endif

@@ -56,7 +56,8 @@ struct cs_net_conf {
     int rist_profile;   /* 0 simple, 1 main (default) */
     int buffer_ms;      /* RIST recovery buffer; -1: default */
     double timeout;     /* seconds without data before giving up */
-    const char *access; /* SRT listener access file, or NULL */
+    const char *access; /* listener access file (SRT, RTMP), or NULL */
+    int max_conn;       /* RTMP listener: clients at once; 0: default */
 };
 
 /* An open endpoint; each protocol keeps its state behind priv. */

@@ -1,44 +1,23 @@
-/* rtmp.c: RTMP and RTMPS through libavformat. cs-send pushes FLV as OBS
- * does (rtmp://host/app/key); cs-recv pulls, or listens (?listen=1 or
- * mode=listener) for one publisher at a time whose stream key it checks
- * (rtmpgate.c). */
+/* rtmp.c: RTMP and RTMPS. cs-send pushes FLV as OBS does
+ * (rtmp://host/app/key) and cs-recv pulls, both through libavformat;
+ * cs-recv listens (?listen=1 or mode=listener) with a server of our own
+ * (rtmpserv.c). */
 #include "net/endpoint.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <libavutil/dict.h>
 #include <libavutil/mem.h>
 
 #include "err.h"
 #include "net/remux.h"
-#include "net/rtmpgate.h"
+#include "net/rtmpserv.h"
 
 struct rtmp_priv {
     struct cs_remux *remux;
-    struct cs_rtmpgate *gate;
-    int inner;              /* libavformat's listener port */
+    struct cs_rtmpserv *serv;   /* listener */
 };
-
-/* A free loopback TCP port for libavformat's listener. */
-static int free_port(void)
-{
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 static int start_session(struct cs_endpoint *ep)
 {
@@ -48,18 +27,11 @@ static int start_session(struct cs_endpoint *ep)
     char url[1400];
     int ret;
 
-    if (p->inner > 0) {
-        snprintf(url, sizeof(url), "rtmp://127.0.0.1:%d%s", p->inner,
-                 c->path);
-        ret = av_dict_set(&o, "listen", "1", 0);
-    } else {
-        snprintf(url, sizeof(url), "%s://%s:%d%s", c->scheme, c->host,
-                 c->port, c->path);
-        ret = av_dict_set_int(&o, "rw_timeout",
-                              (int64_t)(c->timeout * 1e6), 0);
-        if (ret >= 0 && !strcmp(c->scheme, "rtmps"))
-            ret = av_dict_set(&o, "tls_verify", "1", 0);
-    }
+    snprintf(url, sizeof(url), "%s://%s:%d%s", c->scheme, c->host,
+             c->port, c->path);
+    ret = av_dict_set_int(&o, "rw_timeout", (int64_t)(c->timeout * 1e6), 0);
+    if (ret >= 0 && !strcmp(c->scheme, "rtmps"))
+        ret = av_dict_set(&o, "tls_verify", "1", 0);
     if (ret >= 0)
         ret = cs_remux_start(&p->remux, ep, url, "flv", o);
     av_dict_free(&o);
@@ -71,22 +43,15 @@ static int rtmp_open(struct cs_endpoint *ep)
     const struct cs_net_conf *c = ep->conf;
     const char *key = strrchr(c->path, '/');
     struct rtmp_priv *p = av_mallocz(sizeof(*p));
-    int ret;
 
     if (!p)
         return AVERROR(ENOMEM);
     ep->priv = p;
+    if (c->mode == CS_NET_LISTENER)
+        return cs_rtmpserv_open(&p->serv, ep);
     if (!key || key == c->path || !key[1])
         return cs_endpoint_fail(ep, CS_EUSAGE,
                                 "expected rtmp://HOST/APP/STREAMKEY");
-    if (c->mode == CS_NET_LISTENER) {
-        p->inner = free_port();
-        if (p->inner < 0)
-            return cs_endpoint_fail(ep, CS_ENET, "no free port");
-        ret = cs_rtmpgate_start(&p->gate, ep, p->inner, key + 1);
-        if (ret < 0)
-            return ret;
-    }
     return start_session(ep);
 }
 
@@ -94,6 +59,10 @@ static int rtmp_accept(struct cs_endpoint *ep)
 {
     struct rtmp_priv *p = ep->priv;
 
+    if (p->serv) {
+        cs_rtmpserv_next(p->serv);
+        return 0;
+    }
     cs_remux_stop(&p->remux);
     return start_session(ep);
 }
@@ -102,6 +71,8 @@ static int rtmp_read(struct cs_endpoint *ep, uint8_t *buf, int size)
 {
     struct rtmp_priv *p = ep->priv;
 
+    if (p->serv)
+        return cs_rtmpserv_read(p->serv, buf, size);
     return cs_remux_read(p->remux, buf, size);
 }
 
@@ -116,7 +87,9 @@ static void rtmp_stats(struct cs_endpoint *ep, cJSON *o)
 {
     struct rtmp_priv *p = ep->priv;
 
-    if (p->remux)
+    if (p->serv)
+        cs_rtmpserv_stats(p->serv, o);
+    else if (p->remux)
         cs_remux_stats(p->remux, o);
 }
 
@@ -125,7 +98,7 @@ static void rtmp_close(struct cs_endpoint *ep)
     struct rtmp_priv *p = ep->priv;
 
     cs_remux_stop(&p->remux);
-    cs_rtmpgate_stop(&p->gate);
+    cs_rtmpserv_close(&p->serv);
     av_freep(&ep->priv);
 }
 

@@ -21,7 +21,7 @@ int cs_transfer_parse_retry(const char *arg, int *out)
     return 0;
 }
 
-/* Read the access file now, so that a bad line is named in ERR (the SRT
+/* Read the access file now, so that a bad line is named in ERR (the
  * listener loads it again when it starts, and then knows only a code).
  * The message for a file that cannot be read is the listener's. */
 static int check_access(const struct cs_net_conf *net, struct cs_err *err)
@@ -49,10 +49,11 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
     }
     net.timeout = a->timeout;
     net.access = a->access;
-    if (a->access && (net.ops != &cs_net_srt ||
+    net.max_conn = a->max_conn;
+    if (a->access && ((net.ops != &cs_net_srt && net.ops != &cs_net_rtmp) ||
                       net.mode != CS_NET_LISTENER)) {
-        ret = cs_err_set(err, CS_EUSAGE,
-                         "--access needs an srt:// URL in listener mode");
+        ret = cs_err_set(err, CS_EUSAGE, "--access needs an srt:// or "
+                         "rtmp:// URL in listener mode");
         goto out;
     }
     ret = a->access ? check_access(&net, err) : 0;

@@ -38,7 +38,8 @@ struct cs_transfer_args {
     int retry;          /* -1: forever */
     int pace;           /* cs-send */
     int once;           /* cs-recv */
-    const char *access; /* SRT listener access file, or NULL */
+    const char *access; /* listener access file (SRT, RTMP), or NULL */
+    int max_conn;       /* RTMP listener: clients at once */
 };
 
 /* --retry's value: a count, or "forever" (-1). CS_EUSAGE otherwise. */
