@@ -148,7 +148,7 @@ static int mux(struct cs_flvts *f, AVPacket *pkt)
     int which = pkt->stream_index, ret = 0;
     AVStream *st;
 
-    if (f->idx[which] < 0 || (which == A && f->idx[V] >= 0 && !f->keyed) ||
+    if (f->idx[which] < 0 ||
         (which == V && !f->keyed && !(pkt->flags & AV_PKT_FLAG_KEY)) ||
         pkt->dts <= f->last_dts[which])
         goto out;               /* before the first keyframe, or late */

@@ -140,9 +140,30 @@ static int control(struct cs_rtmp_parser *p, const struct cs_rtmp_msg *m)
             p->held -= p->cs[i].len;
             free(p->cs[i].buf);
             p->cs[i].buf = NULL;
-            p->cs[i].have = 0;
+            p->cs[i].have = p->cs[i].cap = 0;
         }
     }
+    return 0;
+}
+
+/* Room for TAKE more bytes of CS's message, doubling up to its length. */
+static int grow(struct cs_rtmp_parser *p, struct cs_rtmp_cs *cs,
+                uint32_t take)
+{
+    uint32_t cap = cs->cap ? cs->cap : 256;
+    uint8_t *b;
+
+    if (cs->have + take <= cs->cap && cs->buf)
+        return 0;
+    while (cap < cs->have + take)
+        cap *= 2;
+    if (cap > cs->len)
+        cap = cs->len ? cs->len : 1;
+    b = realloc(cs->buf, cap);
+    if (!b)
+        return bad(p, "out of memory");
+    cs->buf = b;
+    cs->cap = cap;
     return 0;
 }
 
@@ -156,11 +177,11 @@ static int take_payload(struct cs_rtmp_parser *p, struct cs_rtmp_cs *cs,
             return bad(p, "message longer than the limit");
         if (p->held + cs->len > CS_RTMP_MAX_HELD)
             return bad(p, "too many bytes in partial messages");
-        cs->buf = malloc(cs->len ? cs->len : 1);
-        if (!cs->buf)
-            return bad(p, "out of memory");
         p->held += cs->len;
+        cs->cap = 0;
     }
+    if (grow(p, cs, take) < 0)
+        return -1;
     memcpy(cs->buf + cs->have, b, take);
     cs->have += take;
     if (cs->have < cs->len)
@@ -168,7 +189,7 @@ static int take_payload(struct cs_rtmp_parser *p, struct cs_rtmp_cs *cs,
     p->held -= cs->len;
     p->done = cs->buf;
     cs->buf = NULL;
-    cs->have = 0;
+    cs->have = cs->cap = 0;
     *msg = (struct cs_rtmp_msg){ cs->type, cs->stream, cs->ts, cs->len,
                                  p->done };
     if (control(p, msg) < 0)

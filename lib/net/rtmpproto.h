@@ -53,10 +53,11 @@ struct cs_rtmp_msg {
 
 struct cs_rtmp_cs {             /* one chunk stream's last header */
     uint32_t id;                /* 0: slot unused */
-    uint32_t ts, delta, len, stream, have;
+    uint32_t ts, delta, len, stream, have, cap;
     uint8_t type;
     uint8_t ext;                /* its timestamp field was extended */
-    uint8_t *buf;               /* the message being assembled */
+    uint8_t *buf;               /* the message being assembled (grown as
+                                 * its chunks come, not as announced) */
 };
 
 struct cs_rtmp_parser {
