@@ -66,6 +66,7 @@ no_key_in_err() {
       "$(packets "$CLIP" | grep -c '^packet,1,')" ]
 }
 
+# bats test_tags=sanitize
 @test "rtmp: a wrong key, or a key granted only to play, is refused with nothing on stdout" {
     local port
     port=$(free_port)
@@ -83,6 +84,7 @@ no_key_in_err() {
     no_key_in_err
 }
 
+# bats test_tags=sanitize
 @test "rtmp: media before publish, after FCPublish alone, on 12 chunk streams, or a 2^24-1 byte message ends the connection" {
     local port what
     port=$(free_port)
@@ -131,6 +133,34 @@ no_key_in_err() {
     done
     [ "$(cat "$T/idle.out")" = closed ]
     grep -q "dropped a client from 127.0.0.1: no publish for $limit s" "$T/err"
+}
+
+@test "rtmp: a publisher that stops sending is dropped after --timeout, and one with a codec other than H.264 is refused" {
+    local port pid size limit=$((3 * SLOW))
+    port=$(free_port)
+    listen "$port" --timeout "$limit"
+    # no timeout(1): the test stops and kills ffmpeg itself
+    ffmpeg -nostdin -v error -re -stream_loop -1 -i "$CLIP" \
+        -c copy -f flv "rtmp://127.0.0.1:$port/live/$KEY" &
+    pid=$!
+    echo "$pid" >>"$T/pids"
+    wait_file "$T/out.ts" $((10 * SLOW))
+    kill -STOP "$pid"
+    for _ in $(seq $((limit * 10 + 50))); do
+        grep -q "dropped the publisher" "$T/err" && break
+        sleep 0.1
+    done
+    kill -KILL "$pid"
+    grep -q "dropped the publisher from 127.0.0.1: no media for $limit s" "$T/err"
+    # Sorenson H.263 (FLV's codec 2): refused, nothing of it on the output
+    size=$(stat -c %s "$T/out.ts")
+    run timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c:v flv -c:a copy \
+        -f flv "rtmp://127.0.0.1:$port/live/$KEY"
+    [ "$status" -ne 0 ]
+    grep -q "dropped the publisher from 127.0.0.1: video codec 2 is not H.264" "$T/err"
+    sleep 0.5
+    [ "$(stat -c %s "$T/out.ts")" -eq "$size" ]
+    no_key_in_err
 }
 
 @test "rtmp: two publishers in a row with the access file give one valid stream" {
