@@ -85,11 +85,11 @@ no_key_in_err() {
 }
 
 # bats test_tags=sanitize
-@test "rtmp: media before publish, after FCPublish alone, on 12 chunk streams, or a 2^24-1 byte message ends the connection" {
+@test "rtmp: media before publish, after FCPublish alone, on 12 chunk streams, 70 chunk streams or a 2^24-1 byte message ends the connection" {
     local port what
     port=$(free_port)
     listen "$port"
-    for what in media-first fcpublish streams huge; do
+    for what in media-first fcpublish streams many-streams huge; do
         run python3 "$REPO/tests/tools/rtmpclient.py" "$port" "$what" 5
         [ "$output" = closed ]
     done
@@ -101,6 +101,8 @@ no_key_in_err() {
     wait "$(tail -n 1 "$T/pids")"
     [ "$(grep -c "dropped a client from 127.0.0.1: media before publish" "$T/err")" -eq 3 ]
     [ "$(grep -c "dropped a client from 127.0.0.1: message longer than the limit" "$T/err")" -eq 1 ]
+    [ "$(grep -c "dropped a client from 127.0.0.1: too many chunk streams" "$T/err")" -eq 1 ]
+    [ "$(grep -c "warning" "$T/err")" -eq 5 ]
     run ! grep -q INTRUDER "$T/out.ts"
     diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
     no_key_in_err

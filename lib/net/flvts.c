@@ -285,6 +285,11 @@ int cs_flvts_tag(struct cs_flvts *f, int type, uint32_t ts,
             return head < 0 ? head : 0;     /* an empty one: wait */
         return keep_cfg(f, which, d + head, n - (size_t)head);
     }
+    if (!f->started && f->npend == PENDING) {
+        av_packet_free(&pkt);
+        return bad(why, size, "no codec configuration in %d packets",
+                   PENDING);
+    }
     f->seen[which] = 1;
     if (f->first_ts < 0)
         f->first_ts = ts;

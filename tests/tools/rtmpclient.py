@@ -8,6 +8,7 @@ WHAT is what it does after the handshake:
   media-first    connect, then an H.264 keyframe without publishing
   fcpublish      connect, FCPublish and createStream, then media
   streams        connect on 12 chunk streams, then media
+  many-streams   commands on 70 chunk streams (the limit is 64)
   huge           a message header announcing 2^24-1 bytes, then its bytes
   wrong-key      connect and publish with a wrong key, then media
 
@@ -36,13 +37,19 @@ def amf_obj(props):
     return out + b"\x00\x00\x09"
 
 
+def basic(fmt, csid):
+    if csid < 64:
+        return bytes([fmt << 6 | csid])
+    return bytes([fmt << 6, csid - 64])
+
+
 def chunks(csid, mtype, stream, payload, size=128):
-    head = bytes([csid]) + (0).to_bytes(3, "big") + \
+    head = basic(0, csid) + (0).to_bytes(3, "big") + \
         len(payload).to_bytes(3, "big") + bytes([mtype]) + \
         struct.pack("<I", stream)
     out = head + payload[:size]
     for i in range(size, len(payload), size):
-        out += bytes([0xC0 | csid]) + payload[i:i + size]
+        out += basic(3, csid) + payload[i:i + size]
     return out
 
 
@@ -89,6 +96,12 @@ def script(what):
             out += chunks(csid, 20, 0, amf_str("_checkbw") + amf_num(0) +
                           b"\x05")
         return CONNECT + out + media(15)
+    if what == "many-streams":
+        out = b""
+        for csid in range(3, 73):
+            out += chunks(csid, 20, 0, amf_str("_checkbw") + amf_num(0) +
+                          b"\x05")
+        return CONNECT + out
     if what == "huge":
         head = bytes([3]) + (0).to_bytes(3, "big") + \
             (2**24 - 1).to_bytes(3, "big") + bytes([9]) + struct.pack("<I", 1)
@@ -115,7 +128,7 @@ def main():
                     print("closed")
                     return
             except socket.timeout:
-                if what not in ("idle", "huge"):
+                if what not in ("idle", "huge", "many-streams"):
                     s.sendall(media())   # keep pushing media
     except (ConnectionError, BrokenPipeError):
         print("closed")
