@@ -21,6 +21,7 @@ void cs_rtmp_parser_init(struct cs_rtmp_parser *p)
 {
     memset(p, 0, sizeof(*p));
     p->chunk_size = 128;
+    p->max_msg = CS_RTMP_MAX_MSG;
 }
 
 void cs_rtmp_parser_free(struct cs_rtmp_parser *p)
@@ -173,7 +174,7 @@ static int take_payload(struct cs_rtmp_parser *p, struct cs_rtmp_cs *cs,
                         struct cs_rtmp_msg *msg)
 {
     if (cs->have == 0) {
-        if (cs->len > CS_RTMP_MAX_MSG)
+        if (cs->len > p->max_msg || cs->len > CS_RTMP_MAX_MSG)
             return bad(p, "message longer than the limit");
         if (p->held + cs->len > CS_RTMP_MAX_HELD)
             return bad(p, "too many bytes in partial messages");

@@ -63,6 +63,9 @@ struct cs_rtmp_cs {             /* one chunk stream's last header */
 struct cs_rtmp_parser {
     int state;                  /* 0: C0+C1, 1: C2, 2: chunks */
     uint32_t chunk_size;        /* the client's, 128 until it says */
+    uint32_t max_msg;           /* bytes in one message (init: the
+                                 * most, CS_RTMP_MAX_MSG); a caller may
+                                 * lower it, e.g. before a publish */
     struct cs_rtmp_cs cs[CS_RTMP_MAX_CSID];
     size_t held;                /* bytes in partial messages */
     uint8_t *done;              /* the message last returned */

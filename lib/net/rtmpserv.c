@@ -27,6 +27,7 @@
 #define OUT_BUF 16384
 #define OUR_CHUNK 4096
 #define WINDOW 2500000
+#define MAX_BEFORE_PUBLISH 65536    /* a message's bytes before publish */
 
 enum state { HANDSHAKE, CONNECTING, CONNECTED, PUBLISHING };
 
@@ -267,6 +268,7 @@ static int on_publish(struct cs_rtmpserv *s, struct conn *c,
     s->pub = c;
     s->publishers++;
     c->state = PUBLISHING;
+    c->p.max_msg = CS_RTMP_MAX_MSG;
     c->deadline = after(s->c->timeout);
     cs_info("'%s': a publisher from %s%s%s%s", s->c->shown, c->addr,
             name ? " on stream '" : "", name ? name : "", name ? "'" : "");
@@ -497,6 +499,7 @@ static void accept_client(struct cs_rtmpserv *s)
     c->out_chunk = 128;
     c->deadline = after(s->c->timeout);
     cs_rtmp_parser_init(&c->p);
+    c->p.max_msg = MAX_BEFORE_PUBLISH;
 }
 
 static void expire(struct cs_rtmpserv *s, int64_t now)
