@@ -70,7 +70,7 @@ no_key_in_err() {
 @test "rtmp: a wrong key, or a key granted only to play, is refused with nothing on stdout" {
     local port
     port=$(free_port)
-    listen "$port"
+    listen "$port" --stats "$T/st.json"
     run push "$port" not-the-key
     [ "$status" -ne 0 ]
     run push "$port" dog-secret-77
@@ -82,6 +82,9 @@ no_key_in_err() {
     [ ! -s "$T/out.ts" ]
     [ "$(grep -c "rejected a publisher from 127.0.0.1: wrong stream key" "$T/err")" -eq 3 ]
     no_key_in_err
+    [ "$(final_stat "$T/st.json" rtmp_rejected)" = 3 ]
+    [ "$(final_stat "$T/st.json" rtmp_publishers)" = 0 ]
+    run ! grep -q -e "$KEY" -e dog-secret -e not-the-key "$T/st.json"
 }
 
 # bats test_tags=sanitize
