@@ -51,6 +51,8 @@ struct cs_rtmpserv {
     const struct cs_net_conf *c;
     int lfd;
     struct conn *conns;
+    struct pollfd *pfd;         /* max + 2 of them, for serve() */
+    int *slot;                  /* pfd index -> conns index */
     int max;
     char app[256];              /* empty: any application */
     char key[256];              /* empty: the access file decides */
@@ -519,8 +521,10 @@ static void expire(struct cs_rtmpserv *s, int64_t now)
 }
 
 /* One round of the loop: wait (at most 1 s) and serve what is ready. */
-static int serve(struct cs_rtmpserv *s, struct pollfd *pfd, int *slot)
+static int serve(struct cs_rtmpserv *s)
 {
+    struct pollfd *pfd = s->pfd;
+    int *slot = s->slot;
     int64_t now = cs_now_us(), next = now + 1000000;
     int n = 2, ret;
 
@@ -560,32 +564,26 @@ static int serve(struct cs_rtmpserv *s, struct pollfd *pfd, int *slot)
 
 int cs_rtmpserv_read(struct cs_rtmpserv *s, uint8_t *buf, int size)
 {
-    struct pollfd *pfd = av_malloc_array((size_t)s->max + 2, sizeof(*pfd));
-    int *slot = av_malloc_array((size_t)s->max + 2, sizeof(*slot));
-    int ret = pfd && slot ? 0 : AVERROR(ENOMEM);
+    for (;;) {
+        int ret;
 
-    while (ret >= 0) {
-        if (s->ts && cs_flvts_ready(s->ts)) {
-            ret = (int)cs_flvts_take(s->ts, buf, (size_t)size);
-            break;
-        }
+        if (s->ts && cs_flvts_ready(s->ts))
+            return (int)cs_flvts_take(s->ts, buf, (size_t)size);
         if (s->ended) {
             s->ended = 0;
             cs_flvts_free(&s->ts);
-            break;
+            return 0;
         }
         if (!s->pub && cs_now_us() - s->quiet_since >
                        (int64_t)(s->c->timeout * 1e6)) {
             s->quiet_since = cs_now_us();
-            ret = cs_endpoint_fail(s->ep, AVERROR(ETIMEDOUT),
-                                   "no publisher for %g s", s->c->timeout);
-            break;
+            return cs_endpoint_fail(s->ep, AVERROR(ETIMEDOUT),
+                                    "no publisher for %g s", s->c->timeout);
         }
-        ret = serve(s, pfd, slot);
+        ret = serve(s);
+        if (ret < 0)
+            return ret;
     }
-    av_free(pfd);
-    av_free(slot);
-    return ret;
 }
 
 void cs_rtmpserv_next(struct cs_rtmpserv *s)
@@ -668,7 +666,9 @@ int cs_rtmpserv_open(struct cs_rtmpserv **out, struct cs_endpoint *ep)
     s->max = c->max_conn > 0 ? c->max_conn : 100;
     s->quiet_since = cs_now_us();
     s->conns = av_calloc((size_t)s->max, sizeof(*s->conns));
-    if (!s->conns)
+    s->pfd = av_calloc((size_t)s->max + 2, sizeof(*s->pfd));
+    s->slot = av_calloc((size_t)s->max + 2, sizeof(*s->slot));
+    if (!s->conns || !s->pfd || !s->slot)
         return AVERROR(ENOMEM);
     for (int i = 0; i < s->max; i++)
         s->conns[i].fd = -1;
@@ -702,5 +702,7 @@ void cs_rtmpserv_close(struct cs_rtmpserv **ps)
         close(s->lfd);
     memset(s->key, 0, sizeof(s->key));
     av_free(s->conns);
+    av_free(s->pfd);
+    av_free(s->slot);
     av_freep(ps);
 }
