@@ -79,6 +79,9 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
     GstElement *depay = add(b->bin, depay_name);
     GstElement *parse = add(b->bin, parse_name);
     GstElement *q = add(b->bin, "queue");
+    GstCaps *au = gst_caps_from_string(video ? "video/x-h264,stream-format="
+                                       "byte-stream,alignment=au"
+                                       : "audio/x-opus");
     GstPad *qsrc, *dsink;
     int ok;
 
@@ -89,7 +92,10 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
                      TRUE, NULL);
         g_object_set(parse, "config-interval", -1, NULL);
     }
-    ok = gst_element_link_many(depay, parse, q, NULL);
+    /* Whole access units: the muxer's PES packets are pictures. */
+    ok = gst_element_link(depay, parse) &&
+         gst_element_link_filtered(parse, q, au);
+    gst_caps_unref(au);
     qsrc = gst_element_get_static_pad(q, "src");
     ok = ok && gst_pad_link(qsrc, muxpad) == GST_PAD_LINK_OK;
     gst_object_unref(qsrc);

@@ -112,6 +112,10 @@ static enum MHD_Result answer_options(struct MHD_Connection *conn)
     MHD_add_response_header(r, "Access-Control-Allow-Headers",
                             "Authorization, Content-Type, If-Match");
     MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    /* A public page may publish to an endpoint on a private address
+     * (Chromium's Private Network Access preflight). */
+    MHD_add_response_header(r, "Access-Control-Allow-Private-Network",
+                            "true");
     ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
     MHD_destroy_response(r);
     return ret;
