@@ -175,8 +175,8 @@ static void on_offer(void *opaque, const char *id, const char *sdp,
         gst_sdp_message_free(offer);
         snprintf(r->reason, sizeof(r->reason), "cannot start a peer");
     } else {
-        ret = cs_rtc_answer(s->webrtc, offer, p->timeout, &r->sdp,
-                            r->reason, sizeof(r->reason));
+        ret = cs_rtc_answer(s->webrtc, offer, MAX(p->timeout, 10.0),
+                            &r->sdp, r->reason, sizeof(r->reason));
     }
     if (ret < 0) {
         r->status = 503;
@@ -238,12 +238,15 @@ static int wait_publisher(struct cs_endpoint *ep)
     return 0;
 }
 
-/* ICE gathers on HOST when it is an IP address, else everywhere. */
+/* ICE gathers on HOST when it is an IP address (not a wildcard such as
+ * 0.0.0.0 or ::), else on every address. */
 static void ice_addr(struct whip_priv *p, const char *host)
 {
-    unsigned char a[16];
+    static const unsigned char any[16] = { 0 };
+    unsigned char a[16] = { 0 };
 
-    if (inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1)
+    if ((inet_pton(AF_INET, host, a) == 1 ||
+         inet_pton(AF_INET6, host, a) == 1) && memcmp(a, any, sizeof(a)))
         snprintf(p->ice_addr, sizeof(p->ice_addr), "%.63s", host);
 }
 
