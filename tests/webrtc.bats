@@ -217,3 +217,17 @@ whip_stop() {
     cat "$T/err"
     check_webrtc_ts "$T/out.ts" 6
 }
+
+@test "webrtc: a WHIP port already in use: one line, status 4" {
+    local port
+    port=$(free_port)
+    spawn timeout 30 python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+time.sleep(30)' "$port"
+    wait_listen "$port"
+    run -4 timeout 20 cs-recv "whip://127.0.0.1:$port/live?token=hidden-token-77"
+    echo "$output"
+    one_line "$output"
+    [[ "$output" == "cs-recv: 'whip://127.0.0.1:$port/live': cannot listen on port $port: "* ]]
+    run ! grep -q hidden-token <<<"$output"
+}

@@ -250,6 +250,8 @@ static void ice_addr(struct whip_priv *p, const char *host)
         snprintf(p->ice_addr, sizeof(p->ice_addr), "%.63s", host);
 }
 
+static void whip_close(struct cs_endpoint *ep);
+
 static int whip_open(struct cs_endpoint *ep)
 {
     const struct cs_net_conf *c = ep->conf;
@@ -269,15 +271,16 @@ static int whip_open(struct cs_endpoint *ep)
     p->timeout = c->timeout;
     p->shown = c->shown;
     ice_addr(p, c->host);
-    if (p->efd < 0)
-        return cs_endpoint_fail(ep, AVERROR(errno), "no eventfd");
-    ret = cs_rtc_init(ep->why, sizeof(ep->why));
-    if (ret < 0)
-        return ret;
+    ret = p->efd < 0 ? cs_endpoint_fail(ep, AVERROR(errno), "no eventfd")
+                     : cs_rtc_init(ep->why, sizeof(ep->why));
     sink.opaque = p;
-    ret = cs_whttp_start(&p->http, &hc, &sink, ep->why, sizeof(ep->why));
-    if (ret < 0)
+    if (ret >= 0)
+        ret = cs_whttp_start(&p->http, &hc, &sink, ep->why, sizeof(ep->why));
+    if (ret < 0) {
+        /* Not listening: nothing to wait on (the failure is final). */
+        whip_close(ep);
         return ret;
+    }
     return wait_publisher(ep);
 }
 
