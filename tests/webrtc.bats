@@ -231,3 +231,24 @@ time.sleep(30)' "$port"
     [[ "$output" == "cs-recv: 'whip://127.0.0.1:$port/live': cannot listen on port $port: "* ]]
     run ! grep -q hidden-token <<<"$output"
 }
+
+@test "webrtc: with --cert and --key the WHIP endpoint is HTTPS" {
+    local st
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+    whip_listen "" -t 2 --cert "$T/cert.pem" --key "$T/key.pem"
+    obs_offer >"$T/offer.sdp"
+    st=$(curl -s -m 15 --cacert "$T/cert.pem" -o "$T/resp.body" \
+        -w '%{http_code}' -X POST -H 'Content-Type: application/sdp' \
+        --data-binary "@$T/offer.sdp" "https://127.0.0.1:$PORT/live")
+    [ "$st" = 201 ]
+    grep -qi '^a=rtpmap:96 H264/90000' "$T/resp.body"
+    # plain HTTP gets no answer
+    run curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST \
+        -H 'Content-Type: application/sdp' --data-binary "@$T/offer.sdp" "$URL"
+    [ "$output" != 201 ]
+    # a key without its certificate is a usage error
+    run -2 cs-recv --key "$T/key.pem" "whip://127.0.0.1:$PORT/live"
+    one_line "$output"
+    [[ "$output" == *"--cert and --key go together"* ]]
+}

@@ -58,6 +58,9 @@ struct cs_net_conf {
     double timeout;     /* seconds without data before giving up */
     const char *access; /* SRT listener, WHIP/WHEP access file, or NULL */
     char *token;        /* WHIP/WHEP bearer token (token=), or NULL */
+    const char *cert;   /* WHIP/WHEP listener: PEM certificate file for
+                         * HTTPS, or NULL (plain HTTP) */
+    const char *key;    /* its PEM private key file */
 };
 
 /* An open endpoint; each protocol keeps its state behind priv. */

@@ -39,6 +39,8 @@ struct cs_transfer_args {
     int pace;           /* cs-send */
     int once;           /* cs-recv */
     const char *access; /* SRT listener access file, or NULL */
+    const char *cert;   /* WHIP/WHEP listener: HTTPS certificate, or NULL */
+    const char *key;    /* and its private key */
 };
 
 /* --retry's value: a count, or "forever" (-1). CS_EUSAGE otherwise. */

@@ -260,7 +260,7 @@ static int whip_open(struct cs_endpoint *ep)
     struct cs_whttp_conf hc = {
         .host = c->host, .port = c->port, .path = c->path,
         .token = c->token, .access = c->access,
-        .access_mode = CS_ACCESS_PUBLISH,
+        .access_mode = CS_ACCESS_PUBLISH, .cert = c->cert, .key = c->key,
     };
     struct whip_priv *p = g_new0(struct whip_priv, 1);
     int ret;
