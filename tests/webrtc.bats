@@ -252,3 +252,27 @@ time.sleep(30)' "$port"
     one_line "$output"
     [[ "$output" == *"--cert and --key go together"* ]]
 }
+
+@test "webrtc: 5% loss between publisher and cs-recv: NACKs, retransmissions, no freeze over 1 s" {
+    local ice relay r nacks rtx
+    ice=$(free_port udp)
+    relay=$(free_port udp)
+    whip_listen "?ice_port=$ice" --stats "$T/stats.json"
+    # both directions lose 5%: media, NACKs, STUN and DTLS alike
+    spawn lossy-relay "$relay" "$ice" 0.05 0 7
+    r=$(chromium_publish "$URL" --seconds 10 --delete --via "$ice:$relay")
+    echo "$r"
+    [ "$(json_field "$r" .connected)" = true ]
+    sleep 1
+    whip_stop
+    nacks=$(grep -o '"nacks_sent":[0-9]*' "$T/stats.json" | tail -n 1 | cut -d: -f2)
+    rtx=$(grep -o '"packets_retransmitted":[0-9]*' "$T/stats.json" | tail -n 1 | cut -d: -f2)
+    echo "nacks_sent=$nacks packets_retransmitted=$rtx"
+    [ "$nacks" -gt 0 ]
+    [ "$rtx" -gt 0 ]
+    check_webrtc_ts "$T/out.ts" 8
+    # no gap over 1 s between pictures
+    ffprobe -v error -select_streams v -show_entries frame=pts_time \
+        -of csv=p=0 "$T/out.ts" | awk 'NR > 1 && $1 - p > 1 { bad++ }
+        { p = $1 } END { exit bad > 0 }'
+}

@@ -58,6 +58,7 @@ struct cs_net_conf {
     double timeout;     /* seconds without data before giving up */
     const char *access; /* SRT listener, WHIP/WHEP access file, or NULL */
     char *token;        /* WHIP/WHEP bearer token (token=), or NULL */
+    int ice_port;       /* WHIP/WHEP: the one UDP port for ICE; 0: any */
     const char *cert;   /* WHIP/WHEP listener: PEM certificate file for
                          * HTTPS, or NULL (plain HTTP) */
     const char *key;    /* its PEM private key file */
@@ -112,7 +113,8 @@ extern const struct cs_endpoint_ops cs_net_whip;
 /* Parse URL for direction DIR into C (zeroed first). Query parameters are
  * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,
  * passphrase, pbkeylen, streamid, maxbw, payloadsize, ttl, localaddr,
- * profile, buffer; token for whip:// and whep://, never in c->shown).
+ * profile, buffer; token and ice_port for whip:// and whep://, the token
+ * never in c->shown).
  * whip:// receiving and whep:// sending default to listener mode, whip://
  * sending to caller. Returns 0, or CS_EUSAGE with ERR (may be NULL) saying
  * "invalid URL 'URL': what" (an RTMP stream key masked), or

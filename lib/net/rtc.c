@@ -243,6 +243,20 @@ void cs_rtc_ice_bind(GstElement *webrtc, const char *addr)
     gst_object_unref(ice);
 }
 
+void cs_rtc_ice_ports(GstElement *webrtc, unsigned min, unsigned max)
+{
+    GstWebRTCICE *ice = NULL;
+
+    if (!min)
+        return;
+    g_object_get(webrtc, "ice-agent", &ice, NULL);
+    if (!ice)
+        return;
+    /* max first: min may not go above the current max */
+    g_object_set(ice, "max-rtp-port", max, "min-rtp-port", min, NULL);
+    gst_object_unref(ice);
+}
+
 /* What a promise's change function wakes up. */
 struct waiter {
     GMutex lock;

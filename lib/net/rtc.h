@@ -42,6 +42,10 @@ int cs_rtc_offer_parse(const char *sdp, size_t len, GstSDPMessage **out,
  * description is set. */
 void cs_rtc_ice_bind(GstElement *webrtc, const char *addr);
 
+/* Gather ICE candidates on UDP ports MIN to MAX only (0, 0: any port).
+ * Call before the first description is set. */
+void cs_rtc_ice_ports(GstElement *webrtc, unsigned min, unsigned max);
+
 /* Answer OFFER (taken) on WEBRTC: set it as the remote description,
  * create the answer, set it as the local one and wait until ICE gathering
  * completes, at most TIMEOUT seconds in all. Returns 0 with *ANSWER (the
