@@ -438,7 +438,7 @@ static double num(const GstStructure *s, const char *name)
 
 /* The sums cs_rtc_stats() reports. */
 struct sums {
-    double rx_pkts, rx_bytes, lost, nack_tx, pli_tx, rtx_rx;
+    double rx_pkts, rx_bytes, lost, nack_tx, pli_tx, fir_tx, rtx_rx;
     double tx_pkts, tx_bytes, nack_rx, pli_rx, rtx_tx;
     double rtt, jb_rtt, jitter;
     int in, out;
@@ -478,6 +478,7 @@ static gboolean add_one(GQuark field, const GValue *v, gpointer data)
         m->lost += num(s, "packets-lost");
         m->nack_tx += num(s, "nack-count");
         m->pli_tx += num(s, "pli-count");
+        m->fir_tx += num(s, "fir-count");
         m->jitter = MAX(m->jitter, num(s, "jitter"));
         add_jitterbuffer(m, s);
     } else if (t == GST_WEBRTC_STATS_OUTBOUND_RTP) {
@@ -519,6 +520,7 @@ void cs_rtc_stats(GstElement *webrtc, cJSON *obj, double timeout,
         put(obj, "bytes_received", m.rx_bytes);
         put(obj, "nacks_sent", m.nack_tx);
         put(obj, "plis_sent", m.pli_tx);
+        put(obj, "firs_sent", m.fir_tx);
     }
     /* A receiver has an outbound entry too (its RTCP), with nothing sent. */
     if (m.out && (!m.in || m.tx_pkts > 0)) {

@@ -66,7 +66,8 @@ const GstStructure *cs_rtc_promise_wait(GstPromise *promise, double timeout);
  * keys of OBJ, summed over the RTP streams:
  *   receiving: packets_received, packets_lost, bytes_received, bitrate_bps
  *   (over the time since the previous call, kept in *PREV), nacks_sent,
- *   plis_sent, packets_retransmitted (packets recovered by RTX);
+ *   plis_sent and firs_sent (keyframe requests: FIR where the sender
+ *   takes it), packets_retransmitted (packets recovered by RTX);
  *   sending (when something was sent, or nothing received): packets_sent,
  *   bytes_sent, nacks_received, plis_received, packets_retransmitted (RTX
  *   sent);
