@@ -56,8 +56,14 @@ struct cs_net_conf {
     int rist_profile;   /* 0 simple, 1 main (default) */
     int buffer_ms;      /* RIST recovery buffer; -1: default */
     double timeout;     /* seconds without data before giving up */
-    const char *access; /* listener access file (SRT, RTMP), or NULL */
+    const char *access; /* listener access file (SRT, RTMP, WHIP/WHEP), or
+                         * NULL */
     int max_conn;       /* RTMP listener: clients at once; 0: default */
+    char *token;        /* WHIP/WHEP bearer token (token=), or NULL */
+    int ice_port;       /* WHIP/WHEP: the one UDP port for ICE; 0: any */
+    const char *cert;   /* WHIP/WHEP listener: PEM certificate file for
+                         * HTTPS, or NULL (plain HTTP) */
+    const char *key;    /* its PEM private key file */
 };
 
 /* An open endpoint; each protocol keeps its state behind priv. */
@@ -100,11 +106,19 @@ extern const struct cs_endpoint_ops cs_net_rist;
 extern const struct cs_endpoint_ops cs_net_rtmp;
 extern const struct cs_endpoint_ops cs_net_rtmps;
 extern const struct cs_endpoint_ops cs_net_rtsp;
+/* WebRTC (net/whip.c): whip:// receiving is a WHIP endpoint (listener).
+ * cs_net_conf_parse() picks the ops whose scheme AND direction match, so
+ * whip:// sending (caller) and whep:// (sending listener) are separate
+ * ops tables with the same scheme names. */
+extern const struct cs_endpoint_ops cs_net_whip;
 
 /* Parse URL for direction DIR into C (zeroed first). Query parameters are
  * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,
  * passphrase, pbkeylen, streamid, maxbw, payloadsize, ttl, localaddr,
- * profile, buffer). Returns 0, or CS_EUSAGE with ERR (may be NULL) saying
+ * profile, buffer; token and ice_port for whip:// and whep://, the token
+ * never in c->shown).
+ * whip:// receiving and whep:// sending default to listener mode, whip://
+ * sending to caller. Returns 0, or CS_EUSAGE with ERR (may be NULL) saying
  * "invalid URL 'URL': what" (an RTMP stream key masked), or
  * AVERROR(ENOMEM). The caller frees C with cs_net_conf_free(), also after
  * a failure. */

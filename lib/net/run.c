@@ -50,10 +50,22 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
     net.timeout = a->timeout;
     net.access = a->access;
     net.max_conn = a->max_conn;
-    if (a->access && ((net.ops != &cs_net_srt && net.ops != &cs_net_rtmp) ||
-                      net.mode != CS_NET_LISTENER)) {
-        ret = cs_err_set(err, CS_EUSAGE, "--access needs an srt:// or "
-                         "rtmp:// URL in listener mode");
+    if (a->access && (net.mode != CS_NET_LISTENER ||
+                      (net.ops != &cs_net_srt && net.ops != &cs_net_rtmp &&
+                       strcmp(net.scheme, "whip") &&
+                       strcmp(net.scheme, "whep")))) {
+        ret = cs_err_set(err, CS_EUSAGE, "--access needs an srt://, "
+                         "rtmp://, whip:// or whep:// URL in listener mode");
+        goto out;
+    }
+    net.cert = a->cert;
+    net.key = a->key;
+    if ((a->cert || a->key) && (!a->cert || !a->key ||
+                                net.mode != CS_NET_LISTENER ||
+                                (strcmp(net.scheme, "whip") &&
+                                 strcmp(net.scheme, "whep")))) {
+        ret = cs_err_set(err, CS_EUSAGE, "--cert and --key go together, "
+                         "with a whip:// or whep:// URL in listener mode");
         goto out;
     }
     ret = a->access ? check_access(&net, err) : 0;
