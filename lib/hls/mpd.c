@@ -139,10 +139,14 @@ static void mpd_head(const struct cs_pkg *p, AVBPrint *bp)
     }
     av_bprintf(bp, " minBufferTime=\"PT%gS\" maxSegmentDuration=\"PT%dS\">\n",
                c->segment, p->target);
+    /* The latency a low-latency player aims at: three parts behind the
+     * newest byte (the segment being written is served as it grows), and
+     * the rates it may play at to get there and stay. */
     if (p->ll && !p->ended)
         av_bprintf(bp, "  <ServiceDescription id=\"0\"><Latency target=\""
-                   "%d\" max=\"%d\" min=\"%d\"/></ServiceDescription>\n",
-                   (int)((3 * c->part + c->segment) * 1000),
+                   "%d\" max=\"%d\" min=\"%d\"/><PlaybackRate "
+                   "max=\"1.5\" min=\"0.9\"/></ServiceDescription>\n",
+                   (int)(3 * c->part * 1000 + 500),
                    (int)(3 * c->segment * 1000), (int)(c->part * 1000));
 }
 
@@ -162,8 +166,11 @@ void cs_mpd_write(const struct cs_pkg *p, AVBPrint *bp)
         adaptation(p, 1, s->dseq, bp);
         av_bprintf(bp, "  </Period>\n");
     }
+    /* The clock of cs-serve (its /time), else the time written here. */
     if (!p->cfg->vod && !p->ended) {
         av_bprintf(bp, "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:"
+                   "http-iso:2014\" value=\"/time\"/>\n"
+                   "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:"
                    "direct:2014\"");
         iso_time(bp, "value", cs_wall_us());
         av_bprintf(bp, "/>\n");
