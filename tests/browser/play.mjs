@@ -172,6 +172,10 @@ try {
                         min: Math.min(...live.map((x) => x.l)),
                         max: Math.max(...live.map((x) => x.l)),
                         rate: last.rate };
+    const sorted = live.map((x) => x.l).sort((a, b) => a - b);
+    out.liveLatency.medianMs = Math.round(1000 * sorted[Math.floor(sorted.length / 2)]);
+    out.liveLatency.p95Ms = Math.round(1000 * sorted[Math.min(sorted.length - 1,
+                                                           Math.floor(sorted.length * 0.95))]);
     out.liveLatency.drift = out.liveLatency.last10 - out.liveLatency.first10;
   }
   if (latencies.length) {
