@@ -5,8 +5,9 @@
 #   2. over LL-HLS in headless Chromium with hls.js (cs-serve's player page
 #      decodes the stamp from the video), at the default part target
 #   3. over plain HLS with 2 s segments (no parts), same page
-#   4. LL-DASH: dash.js in low-latency mode, segments streamed as they are
-#      written; its own latency from the MPD's clock (not the stamp)
+#   4. LL-DASH: dash.js in low-latency mode aiming at 1.7 s, segments
+#      streamed as they are written; its own latency from the MPD's clock
+#      (not the stamp)
 # Prints median and p95 for each. Usage: bench/latency.sh [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
@@ -65,7 +66,7 @@ browser_run() { # NAME SEGMENT-OPTIONS [KIND]
     sleep 4
     if [ "${3:-page}" = dash ]; then
         node tests/browser/play.mjs --kind dash --lowlatency --seconds "$secs" \
-            --warmup 10 --interval 250 \
+            --target 1.7 --warmup 10 --interval 250 \
             --url "http://127.0.0.1:$h/live/manifest.mpd" > "$w/$1.json" || true
     else
         node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \

@@ -139,14 +139,17 @@ static void mpd_head(const struct cs_pkg *p, AVBPrint *bp)
     }
     av_bprintf(bp, " minBufferTime=\"PT%gS\" maxSegmentDuration=\"PT%dS\">\n",
                c->segment, p->target);
-    /* The latency a low-latency player aims at: three parts behind the
-     * newest byte (the segment being written is served as it grows), and
-     * the rates it may play at to get there and stay. */
+    /* The latency a low-latency player aims at, and the rates it may play
+     * at to get there and stay. The target must hold with any origin: one
+     * that hands out only finished segments (a folder over plain HTTP, S3)
+     * has the newest one a segment late, so a segment and three parts;
+     * behind cs-serve, which serves a segment as it grows, a player may
+     * aim lower (bench/latency.sh sets dash.js to 1.7 s). */
     if (p->ll && !p->ended)
         av_bprintf(bp, "  <ServiceDescription id=\"0\"><Latency target=\""
                    "%d\" max=\"%d\" min=\"%d\"/><PlaybackRate "
                    "max=\"1.5\" min=\"0.9\"/></ServiceDescription>\n",
-                   (int)(3 * c->part * 1000 + 500),
+                   (int)((3 * c->part + c->segment) * 1000),
                    (int)(3 * c->segment * 1000), (int)(c->part * 1000));
 }
 

@@ -3,11 +3,12 @@
 //
 //   node tests/browser/play.mjs --url http://127.0.0.1:P/master.m3u8 \
 //        [--kind hls|dash|shaka|page] [--seconds 8] [--switch] [--lowlatency]
-//        [--warmup S]
+//        [--warmup S] [--target S]
 //
 // dash and shaka report liveLatency: the player's own latency (from the
 // MPD's clock), the mean of the first and of the last 10 s of the samples
-// taken after --warmup seconds (a low-latency player catches up first).
+// taken after --warmup seconds (a low-latency player catches up first);
+// --target sets the latency they aim at (else the MPD's ServiceDescription).
 //
 // hls/dash: a test page is served on the stream's own origin (intercepted by
 // the browser, so no CORS is needed) and loads hls.js or dash.js from
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const args = { kind: 'hls', seconds: 8, switch: false, lowlatency: false, interval: 500,
-               warmup: 0 };
+               warmup: 0, target: 0 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i].replace(/^--/, '');
   if (a === 'switch' || a === 'lowlatency') args[a] = true;
@@ -50,7 +51,7 @@ const hlsInit = ({ url, lowLatency }) => {
   hls.attachMedia(v);
 };
 
-const dashInit = ({ url, lowLatency }) => {
+const dashInit = ({ url, lowLatency, target }) => {
   const v = document.getElementById('v');
   const p = dashjs.MediaPlayer().create();
   window.dashPlayer = p;
@@ -61,6 +62,10 @@ const dashInit = ({ url, lowLatency }) => {
   // rates; catch-up on
   if (lowLatency)
     p.updateSettings({ streaming: { liveCatchup: { enabled: true } } });
+  if (target > 0)   // ours, not the MPD's (which would override it)
+    p.updateSettings({ streaming: { applyServiceDescription: false,
+      delay: { liveDelay: target },
+      liveCatchup: { enabled: true, playbackRate: { min: -0.1, max: 0.5 } } } });
   p.initialize(v, url, true);
   window.liveLatency = () => {
     const l = p.getCurrentLiveLatency();
@@ -68,7 +73,7 @@ const dashInit = ({ url, lowLatency }) => {
   };
 };
 
-const shakaInit = async ({ url, lowLatency }) => {
+const shakaInit = async ({ url, lowLatency, target }) => {
   const v = document.getElementById('v');
   shaka.polyfill.installAll();
   const p = new shaka.Player();
@@ -79,6 +84,9 @@ const shakaInit = async ({ url, lowLatency }) => {
   });
   if (lowLatency)
     p.configure({ streaming: { lowLatencyMode: true, liveSync: { enabled: true } } });
+  if (target > 0)
+    p.configure({ streaming: { liveSync: { targetLatency: target,
+                                           maxPlaybackRate: 1.5 } } });
   window.liveLatency = () => {
     const d = p.getPlayheadTimeAsDate();
     return d && v.currentTime > 0 ? (Date.now() - d.getTime()) / 1000 : null;
@@ -113,10 +121,12 @@ try {
       await page.evaluate(hlsInit, { url: args.url, lowLatency: args.lowlatency });
     } else if (args.kind === 'shaka') {
       await page.addScriptTag({ path: path.join(root, 'node_modules/shaka-player/dist/shaka-player.compiled.js') });
-      await page.evaluate(shakaInit, { url: args.url, lowLatency: args.lowlatency });
+      await page.evaluate(shakaInit, { url: args.url, lowLatency: args.lowlatency,
+                                           target: Number(args.target) });
     } else {
       await page.addScriptTag({ path: path.join(root, 'node_modules/dashjs/dist/modern/umd/dash.all.min.js') });
-      await page.evaluate(dashInit, { url: args.url, lowLatency: args.lowlatency });
+      await page.evaluate(dashInit, { url: args.url, lowLatency: args.lowlatency,
+                                      target: Number(args.target) });
     }
   }
   const t0 = Date.now();
