@@ -5,6 +5,9 @@
 #   2. over LL-HLS in headless Chromium with hls.js (cs-serve's player page
 #      decodes the stamp from the video), at the default part target
 #   3. over plain HLS with 2 s segments (no parts), same page
+#   4. LL-DASH: dash.js in low-latency mode aiming at 1.7 s, segments
+#      streamed as they are written; its own latency from the MPD's clock
+#      (not the stamp)
 # Prints median and p95 for each. Usage: bench/latency.sh [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
@@ -46,7 +49,10 @@ srt=$(jq -s '[.[] | select(.latency_ms) | .latency_ms] | sort |
     {median: .[length / 2 | floor], p95: .[length * 0.95 | floor], n: length}' "$w/srt.json")
 
 # 2 and 3: through the ladder, the packager and the origin, into Chromium.
-browser_run() { # NAME SEGMENT-OPTIONS
+# With KIND dash: dash.js in low-latency mode on the MPD of the same run;
+# it reports its own latency (from the MPD's clock, which is the packager's
+# arrival time, so without the emitter-to-packager part), not the stamp's.
+browser_run() { # NAME SEGMENT-OPTIONS [KIND]
     local p h root=$w/www-$1
     p=$(port udp) h=$(port tcp)
     mkdir -p "$root/live"
@@ -58,8 +64,14 @@ browser_run() { # NAME SEGMENT-OPTIONS
     bg "$(emitter "srt://127.0.0.1:$p")"
     for i in $(seq 300); do [ -s "$root/live/master.m3u8" ] && break; sleep 0.1; done
     sleep 4
-    node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \
-        --url "http://127.0.0.1:$h/live/" > "$w/$1.json" || true
+    if [ "${3:-page}" = dash ]; then
+        node tests/browser/play.mjs --kind dash --lowlatency --seconds "$secs" \
+            --target 1.7 --warmup 10 --interval 250 \
+            --url "http://127.0.0.1:$h/live/manifest.mpd" > "$w/$1.json" || true
+    else
+        node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \
+            --url "http://127.0.0.1:$h/live/" > "$w/$1.json" || true
+    fi
     for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
     sleep 2
     groups=()
@@ -67,13 +79,16 @@ browser_run() { # NAME SEGMENT-OPTIONS
 # (not in $(...): a subshell has no job control to stop its groups)
 browser_run llhls "--segment 2"
 browser_run hls "--segment 2 --no-ll"
+browser_run dash "--segment 2" dash
 summary() { jq '.latency // {} | {median: .medianMs, p95: .p95Ms, n: .samples}' "$w/$1.json"; }
 llhls=$(summary llhls)
 hls=$(summary hls)
+dash=$(jq '.liveLatency // {} | {median: .medianMs, p95: .p95Ms, n: .samples}' "$w/dash.json")
 
 printf '%-28s %10s %10s %8s\n' path "median ms" "p95 ms" samples
 for row in "SRT (cs-recv, cs-decode);$srt" "LL-HLS (hls.js, Chromium);$llhls" \
-           "HLS 2 s segments (hls.js);$hls"; do
+           "HLS 2 s segments (hls.js);$hls" \
+           "LL-DASH (dash.js, own);$dash"; do
     name=${row%%;*} j=${row#*;}
     printf '%-28s %10s %10s %8s\n' "$name" "$(jq -r .median <<<"$j")" \
         "$(jq -r .p95 <<<"$j")" "$(jq -r .n <<<"$j")"

@@ -55,8 +55,8 @@ static const struct cs_cmd cmd = {
     "Serve HLS, LL-HLS and DASH from a folder: blocking playlist reload, "
     "delta updates, ingest, metrics and a player page.",
     opts,
-    "Routes: / (streams), /STREAM/ (player), /metrics, /healthz; files "
-    "below --root.\n",
+    "Routes: / (streams), /STREAM/ (player), /metrics, /healthz, /time; "
+    "files below --root.\n",
     NULL, /* no subcommands */
 };
 

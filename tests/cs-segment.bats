@@ -106,6 +106,12 @@ for rep in reps:
     assert os.path.exists(os.path.join(root, st.get('initialization')))
     assert rep.get('codecs')
 PY
+    # The same VOD output through parsers nobody here wrote.
+    run parse_check "$T/o"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -q '^ok manifest.mpd type=static representations=4' <<<"$output"
+    [ "$(grep -c '^ok .*index.m3u8' <<<"$output")" -eq 4 ]
 }
 
 @test "renditions are named from the ladder's labels: stream metadata, MPEG-TS services, else v0, v1" {

@@ -695,6 +695,71 @@ PY
     wait "$pid"
     [ "$(cat "$T/code")" = 200 ]
     cmp "$T/seg" "$ROOT/s/v0/7.m4s"
-    # a segment past the one being written is a plain 404
-    [ "$(code "$U/s/v0/9.m4s")" = 404 ]
+    # 8.0 is hinted now: 9 (next) would wait; one past it is a plain 404
+    [ "$(code "$U/s/v0/10.m4s")" = 404 ]
+}
+
+@test "a segment being written is streamed as its parts land (chunked) and equals the finished file" {
+    # ten 0.2 s parts a segment (target 2 s: 6 s for each part to come,
+    # room for a slow start on a busy machine); after 71 parts 7.0 is
+    # written and 7.1 hinted
+    export LLHLS_PPS=10
+    python3 "$LLHLS" write "$ROOT/s/v0" 71
+    serve
+    python3 "$REPO/tests/tools/chunks.py" "$U/s/v0/7.m4s" "$T/seg" \
+        >"$T/chunks.json" &
+    pid=$!
+    for i in $(seq 100); do
+        curl -s "$U/metrics" | grep -q '^cs_serve_streamed_segments_total 1$' &&
+            break
+        sleep 0.1
+    done
+    # the other nine parts, 0.3 s apart; the whole segment with the last
+    python3 "$LLHLS" run "$ROOT/s/v0" --from 71 --interval 0.3 --count 9
+    wait "$pid"
+    cat "$T/chunks.json"
+    cmp "$T/seg" "$ROOT/s/v0/7.m4s"
+    done_at=$(stat -c %.3Y "$ROOT/s/v0/7.m4s")
+    # chunked, whole, and its first bytes (part 7.0) came more than two
+    # seconds before the segment was complete, the rest in many steps
+    jq -e --argjson complete "$done_at" '.status == 200 and .chunked and .complete
+        and .events[0][0] < $complete - 2.0
+        and ([.events[] | .[0] | . * 10 | floor] | unique | length) >= 6' \
+        "$T/chunks.json"
+}
+
+@test "the next segment waits for its first part, then streams; a part that never comes breaks the body" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 38     # 7.3 hinted
+    serve
+    python3 "$REPO/tests/tools/chunks.py" "$U/s/v0/8.m4s" "$T/seg" \
+        >"$T/chunks.json" &
+    pid=$!
+    # it waits (no 404) until 8.0 lands
+    for i in $(seq 100); do
+        curl -s "$U/metrics" | grep -q '^cs_serve_blocked_requests 1$' && break
+        sleep 0.1
+    done
+    curl -s "$U/metrics" | grep -q '^cs_serve_blocked_requests 1$'
+    python3 "$LLHLS" write "$ROOT/s/v0" 41     # 7 complete, 8.0
+    wait "$pid"
+    cat "$T/chunks.json"
+    # 8.1 never comes: within 3 target durations (3 s) the body breaks
+    jq -e '.status == 200 and .chunked and (.complete | not) and
+           .total == '"$(stat -c %s "$ROOT/s/v0/8.0.m4s")" "$T/chunks.json"
+    cmp "$T/seg" "$ROOT/s/v0/8.0.m4s"
+}
+
+@test "a preload-hinted part fetched early arrives whole and equals the part file" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 36     # 7.1 hinted
+    serve
+    python3 "$REPO/tests/tools/chunks.py" "$U/s/v0/7.1.m4s" "$T/part" \
+        >"$T/chunks.json" &
+    pid=$!
+    sleep 0.5
+    [ ! -e "$ROOT/s/v0/7.1.m4s" ]
+    python3 "$LLHLS" write "$ROOT/s/v0" 37
+    wait "$pid"
+    cat "$T/chunks.json"
+    jq -e '.status == 200 and .complete and .total > 0' "$T/chunks.json"
+    cmp "$T/part" "$ROOT/s/v0/7.1.m4s"
 }

@@ -139,9 +139,16 @@ static void mpd_head(const struct cs_pkg *p, AVBPrint *bp)
     }
     av_bprintf(bp, " minBufferTime=\"PT%gS\" maxSegmentDuration=\"PT%dS\">\n",
                c->segment, p->target);
+    /* The latency a low-latency player aims at, and the rates it may play
+     * at to get there and stay. The target must hold with any origin: one
+     * that hands out only finished segments (a folder over plain HTTP, S3)
+     * has the newest one a segment late, so a segment and three parts;
+     * behind cs-serve, which serves a segment as it grows, a player may
+     * aim lower (bench/latency.sh sets dash.js to 1.7 s). */
     if (p->ll && !p->ended)
         av_bprintf(bp, "  <ServiceDescription id=\"0\"><Latency target=\""
-                   "%d\" max=\"%d\" min=\"%d\"/></ServiceDescription>\n",
+                   "%d\" max=\"%d\" min=\"%d\"/><PlaybackRate "
+                   "max=\"1.5\" min=\"0.9\"/></ServiceDescription>\n",
                    (int)((3 * c->part + c->segment) * 1000),
                    (int)(3 * c->segment * 1000), (int)(c->part * 1000));
 }
@@ -162,8 +169,11 @@ void cs_mpd_write(const struct cs_pkg *p, AVBPrint *bp)
         adaptation(p, 1, s->dseq, bp);
         av_bprintf(bp, "  </Period>\n");
     }
+    /* The clock of cs-serve (its /time), else the time written here. */
     if (!p->cfg->vod && !p->ended) {
         av_bprintf(bp, "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:"
+                   "http-iso:2014\" value=\"/time\"/>\n"
+                   "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:"
                    "direct:2014\"");
         iso_time(bp, "value", cs_wall_us());
         av_bprintf(bp, "/>\n");

@@ -161,8 +161,13 @@ static int jumped(const struct cs_cutter *c, const struct cs_track *t,
     return d < 0 || d > MAX_STEP_S;
 }
 
-/* After a discontinuity at DTS, the wall clock goes on from where the
- * last segment PREV ended; after a restart from now, but never back. */
+/* After a discontinuity at DTS, the wall clock goes on from now, as it
+ * began with the first packet, or from where the last segment PREV ended
+ * if that is later (never back); after a restart likewise. Not from the
+ * end alone: a publisher silent for G seconds would put every later
+ * segment G seconds early on the MPD's timeline (availabilityStartTime +
+ * Period start), and a DASH player would wait at a live edge that does
+ * not exist yet (dash.js never started). */
 static void reanchor(struct cs_track *t, const struct cs_seg *prev,
                      int64_t dts)
 {
@@ -170,7 +175,7 @@ static void reanchor(struct cs_track *t, const struct cs_seg *prev,
     int64_t at = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts) * 1e6);
 
     if (!t->restarted) {
-        t->anchor_us = end;
+        t->anchor_us = FFMAX(end, cs_wall_us());
         t->anchor_ts = dts;
     } else if (at < end) {
         t->anchor_us += end - at;

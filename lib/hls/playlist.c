@@ -27,13 +27,19 @@ static int version(const struct cs_pkg *p)
 }
 
 /* Parts are listed for segments less than 3 target durations from the
- * end of the playlist. */
+ * end of the playlist, and for 3 segments at most counting the open one
+ * (whose parts and preload hint end the playlist): a segment shorter than
+ * the target would otherwise let a fourth one in, which a strict reader
+ * (hls-parser) rejects, as the draft's "more than three Target Durations"
+ * counts whole segments there. */
 static int list_parts(const struct cs_pkg *p, const struct cs_track *t,
                       int i)
 {
     double after = 0;
 
     if (!p->ll || p->ended)
+        return 0;
+    if (t->nsegs - i + (t->open ? 1 : 0) > 3)
         return 0;
     for (int j = i + 1; j < t->nsegs; j++)
         after += t->segs[j].dur;

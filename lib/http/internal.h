@@ -28,6 +28,7 @@ struct cs_metrics {
     atomic_llong active;              /* open connections */
     atomic_llong blocked_total;       /* requests that had to wait */
     atomic_llong expired_total;       /* ... and got 503 */
+    atomic_llong streamed_total;      /* segments served as written */
     atomic_llong ingest_errors;
 };
 
@@ -54,6 +55,7 @@ struct cs_req {
     int ffd;                          /* the file opened by resolve, or -1 */
     struct cs_waiter w;
     int waited;                       /* counted as blocked once */
+    double target;                    /* of the hinting playlist */
     /* LL-HLS directives */
     int has_msn, has_part, skip;
     int64_t msn;
@@ -108,6 +110,18 @@ void cs_http_date(int64_t t, char *buf, size_t size);
 enum MHD_Result cs_llhls_playlist(struct cs_req *r);
 /* llhls.c: a GET for a missing file: wait when it is the preload hint. */
 enum MHD_Result cs_llhls_hinted(struct cs_req *r);
+
+/* stream.c: the segment R->abs ("DIR/N.EXT"), still being written part
+ * by part (DIR/N.K.EXT), answered now with chunked transfer: each part as
+ * it lands, then the rest of the whole segment, which ends the body. A
+ * part later than three TARGET durations ends it with an error. */
+enum MHD_Result cs_stream_segment(struct cs_req *r, double target);
+/* stream.c: PATH names a segment "N.EXT" (N digits): its stem "DIR/N"
+ * into STEM and *EXT pointing at ".EXT" in PATH; else 0. */
+int cs_stream_split(const char *path, char *stem, size_t size,
+                    const char **ext);
+/* stream.c: the first part of segment ABS ("N.0.EXT") is on disk. */
+int cs_stream_first_part(const char *abs);
 
 /* ingest.c: PUT and DELETE */
 enum MHD_Result cs_ingest(struct cs_req *r, const char *url,

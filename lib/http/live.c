@@ -414,18 +414,25 @@ struct cs_pl *cs_live_peek(struct cs_live *live, const char *rel)
     return e ? e->pl : NULL;
 }
 
-/* Whether NAME is the hinted part HINT ("13.2.m4s") or the segment it
+/* Whether NAME is the hinted part HINT ("13.2.m4s"), the segment it
  * belongs to ("13.m4s": a DASH player asks for the whole segment, which
- * is being written part by part). */
+ * is being written part by part) or the segment after it ("14.m4s",
+ * which will exist within one segment duration: a low-latency DASH
+ * player asks for it availabilityTimeOffset early). */
 static int hinted(const char *hint, const char *name)
 {
     const char *dot = strchr(hint, '.'), *ext = strrchr(hint, '.');
-    size_t n = dot ? (size_t)(dot - hint) : 0;
+    char *end;
+    long long h, m;
 
     if (!strcmp(hint, name))
         return 1;
-    return n && dot != ext && !strncmp(hint, name, n) &&
-           !strcmp(name + n, ext);
+    if (!dot || dot == ext || strspn(hint, "0123456789") != (size_t)(dot - hint)
+        || strspn(name, "0123456789") == 0)
+        return 0;
+    h = strtoll(hint, NULL, 10);
+    m = strtoll(name, &end, 10);
+    return strcmp(end, ext) == 0 && (m == h || m == h + 1);
 }
 
 double cs_live_hinted(struct cs_live *live, const char *dir,

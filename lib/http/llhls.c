@@ -267,6 +267,10 @@ static int hint_ready(void *ctx, struct cs_live *live)
     target = cs_live_hinted(live, dir, slash ? slash + 1 : r->rel);
     if (target <= 0)
         return AVERROR(ENOENT);
+    r->target = target;
+    /* a segment whose first part is there: streamed from now on */
+    if (r->method == CS_GET && cs_stream_first_part(r->abs))
+        return 1;
     if (r->w.state == CS_WAIT_EXPIRED)
         return NOT_READY_FINAL;
     start_clock(r, target);
@@ -319,7 +323,11 @@ enum MHD_Result cs_llhls_hinted(struct cs_req *r)
         return cs_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE);
     }
     snprintf(rel, sizeof(rel), "%s", r->rel);
-    if (ret < 0 || cs_http_resolve(r->h->root, r->h->root_fd, r, rel, 1) < 0)
+    if (ret < 0)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
-    return cs_http_file(r);
+    if (cs_http_resolve(r->h->root, r->h->root_fd, r, rel, 1) == 0)
+        return cs_http_file(r);
+    if (r->method == CS_GET && cs_stream_first_part(r->abs))
+        return cs_stream_segment(r, r->target);
+    return cs_http_error(r, MHD_HTTP_NOT_FOUND);
 }

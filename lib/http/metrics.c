@@ -93,6 +93,9 @@ enum MHD_Result cs_metrics_page(struct cs_req *r)
     one(&bp, "cs_serve_blocked_timeouts_total", "counter",
         "Waiting requests answered 503 after three target durations.",
         atomic_load(&m->expired_total));
+    one(&bp, "cs_serve_streamed_segments_total", "counter",
+        "Segments answered while being written (chunked, part by part).",
+        atomic_load(&m->streamed_total));
     one(&bp, "cs_serve_requests_refused_total", "counter",
         "Request heads refused before the server read them (400, 413, "
         "431).", cs_gate_refused(r->h->gate));

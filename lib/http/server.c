@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -57,6 +58,25 @@ static enum MHD_Result healthz(struct cs_req *r)
 {
     r->kind = CS_KIND_OTHER;
     return cs_http_buffer(r, "ok\n", 3, "text/plain; charset=utf-8",
+                          "no-store", NULL, 0, 0, 0);
+}
+
+/* The server's clock for DASH players (the MPD's UTCTiming, scheme
+ * urn:mpeg:dash:utc:http-iso:2014): ISO 8601 in UTC, milliseconds. */
+static enum MHD_Result utc_time(struct cs_req *r)
+{
+    int64_t us = cs_wall_us();
+    time_t s = (time_t)(us / 1000000);
+    struct tm tm;
+    char buf[40];
+    size_t n;
+
+    r->kind = CS_KIND_OTHER;
+    gmtime_r(&s, &tm);
+    n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, ".%03dZ",
+                          (int)(us / 1000 % 1000));
+    return cs_http_buffer(r, buf, n, "text/plain; charset=utf-8",
                           "no-store", NULL, 0, 0, 0);
 }
 
@@ -137,6 +157,8 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
         return cs_metrics_page(r);
     if (!strcmp(url, "/healthz"))
         return healthz(r);
+    if (!strcmp(url, "/time"))
+        return utc_time(r);
     if (!strcmp(url, "/"))
         return cs_player_index(r);
     if (!strcmp(url, "/_cs/player.js"))

@@ -2,7 +2,13 @@
 // JSON object on stdout. Used by the bats tests (segment, serve, end-to-end).
 //
 //   node tests/browser/play.mjs --url http://127.0.0.1:P/master.m3u8 \
-//        [--kind hls|dash|page] [--seconds 8] [--switch] [--lowlatency]
+//        [--kind hls|dash|shaka|page] [--seconds 8] [--switch] [--lowlatency]
+//        [--warmup S] [--target S]
+//
+// dash and shaka report liveLatency: the player's own latency (from the
+// MPD's clock), the mean of the first and of the last 10 s of the samples
+// taken after --warmup seconds (a low-latency player catches up first);
+// --target sets the latency they aim at (else the MPD's ServiceDescription).
 //
 // hls/dash: a test page is served on the stream's own origin (intercepted by
 // the browser, so no CORS is needed) and loads hls.js or dash.js from
@@ -14,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const args = { kind: 'hls', seconds: 8, switch: false, lowlatency: false, interval: 500 };
+const args = { kind: 'hls', seconds: 8, switch: false, lowlatency: false, interval: 500,
+               warmup: 0, target: 0 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i].replace(/^--/, '');
   if (a === 'switch' || a === 'lowlatency') args[a] = true;
@@ -44,14 +51,52 @@ const hlsInit = ({ url, lowLatency }) => {
   hls.attachMedia(v);
 };
 
-const dashInit = (url) => {
+const dashInit = ({ url, lowLatency, target }) => {
   const v = document.getElementById('v');
   const p = dashjs.MediaPlayer().create();
   window.dashPlayer = p;
   p.on(dashjs.MediaPlayer.events.ERROR, (e) => {
     window.report.errors.push(JSON.stringify(e.error || e).slice(0, 200));
   });
+  // low latency: the MPD's ServiceDescription sets the target and the
+  // rates; catch-up on
+  if (lowLatency)
+    p.updateSettings({ streaming: { liveCatchup: { enabled: true } } });
+  if (target > 0)   // ours, not the MPD's (which would override it)
+    p.updateSettings({ streaming: { applyServiceDescription: false,
+      delay: { liveDelay: target },
+      liveCatchup: { enabled: true, playbackRate: { min: -0.1, max: 0.5 } } } });
   p.initialize(v, url, true);
+  window.liveLatency = () => {
+    const l = p.getCurrentLiveLatency();
+    return Number.isFinite(l) && l > 0 ? l : null;
+  };
+};
+
+const shakaInit = async ({ url, lowLatency, target }) => {
+  const v = document.getElementById('v');
+  shaka.polyfill.installAll();
+  const p = new shaka.Player();
+  window.shakaPlayer = p;
+  await p.attach(v);
+  p.addEventListener('error', (e) => {
+    window.report.errors.push(String(e.detail && e.detail.code));
+  });
+  if (lowLatency)
+    p.configure({ streaming: { lowLatencyMode: true, liveSync: { enabled: true } } });
+  if (target > 0)
+    p.configure({ streaming: { liveSync: { targetLatency: target,
+                                           maxPlaybackRate: 1.5 } } });
+  window.liveLatency = () => {
+    const d = p.getPlayheadTimeAsDate();
+    return d && v.currentTime > 0 ? (Date.now() - d.getTime()) / 1000 : null;
+  };
+  try {
+    await p.load(url);
+    v.play().catch(() => {});
+  } catch (e) {
+    window.report.errors.push('load:' + (e && e.code));
+  }
 };
 
 const browser = await chromium.launch({
@@ -74,9 +119,14 @@ try {
     if (args.kind === 'hls') {
       await page.addScriptTag({ path: path.join(root, 'node_modules/hls.js/dist/hls.min.js') });
       await page.evaluate(hlsInit, { url: args.url, lowLatency: args.lowlatency });
+    } else if (args.kind === 'shaka') {
+      await page.addScriptTag({ path: path.join(root, 'node_modules/shaka-player/dist/shaka-player.compiled.js') });
+      await page.evaluate(shakaInit, { url: args.url, lowLatency: args.lowlatency,
+                                           target: Number(args.target) });
     } else {
       await page.addScriptTag({ path: path.join(root, 'node_modules/dashjs/dist/modern/umd/dash.all.min.js') });
-      await page.evaluate(dashInit, args.url);
+      await page.evaluate(dashInit, { url: args.url, lowLatency: args.lowlatency,
+                                      target: Number(args.target) });
     }
   }
   const t0 = Date.now();
@@ -90,6 +140,8 @@ try {
       const r = window.report || {};
       const p = window.csPlayer || null;
       return { t: v ? v.currentTime : -1, paused: v ? v.paused : true,
+               live: window.liveLatency ? window.liveLatency() : null,
+               rate: v ? v.playbackRate : 1,
                level: r.level, levels: r.levels, errors: r.errors || [],
                player: p ? JSON.parse(JSON.stringify(p)) : null };
     });
@@ -117,6 +169,25 @@ try {
     out.levelAfterSwitch = last.level;
   }
   out.errors.push(...last.errors);
+  // the player's own latency (dash.js, Shaka: from the MPD's clock), the
+  // mean of the first and of the last ten seconds of playing
+  const live = samples.map((x, i) => ({ t: (i + 1) * Number(args.interval) / 1000, l: x.live }))
+    .filter((x) => typeof x.l === 'number' && x.t >= Number(args.warmup));
+  if (live.length) {
+    const t0 = live[0].t, tn = live[live.length - 1].t;
+    const mean = (a) => a.reduce((n, x) => n + x.l, 0) / Math.max(a.length, 1);
+    const first = live.filter((x) => x.t < t0 + 10), lastw = live.filter((x) => x.t > tn - 10);
+    out.liveLatency = { samples: live.length, seconds: tn - t0,
+                        first10: mean(first), last10: mean(lastw),
+                        min: Math.min(...live.map((x) => x.l)),
+                        max: Math.max(...live.map((x) => x.l)),
+                        rate: last.rate };
+    const sorted = live.map((x) => x.l).sort((a, b) => a - b);
+    out.liveLatency.medianMs = Math.round(1000 * sorted[Math.floor(sorted.length / 2)]);
+    out.liveLatency.p95Ms = Math.round(1000 * sorted[Math.min(sorted.length - 1,
+                                                           Math.floor(sorted.length * 0.95))]);
+    out.liveLatency.drift = out.liveLatency.last10 - out.liveLatency.first10;
+  }
   if (latencies.length) {
     const l = [...latencies].sort((a, b) => a - b);
     out.latency = { samples: l.length, medianMs: l[Math.floor(l.length / 2)],

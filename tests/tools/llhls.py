@@ -42,6 +42,22 @@ def part_bytes(msn, p):
     return (b'part %d.%d\n' % (msn, p)) * 64
 
 
+def part_window(lines):
+    """LINES as playlist bytes, once checked: parts (EXT-X-PART) on 3
+    segments at most, the open one (its parts and the preload hint)
+    counted, as a strict reader (hls-parser) counts them."""
+    parts, with_parts = False, 0
+    for line in lines + ['#EXTINF:0,']:
+        if line.startswith('#EXT-X-PART:') or \
+                line.startswith('#EXT-X-PRELOAD-HINT:TYPE=PART'):
+            parts = True
+        elif line.startswith('#EXTINF:'):
+            with_parts += parts
+            parts = False
+    assert with_parts <= 3, 'EXT-X-PART on %d segments' % with_parts
+    return ('\n'.join(lines) + '\n').encode()
+
+
 def playlist(n):
     """The playlist after N parts (N >= 1)."""
     whole = n // PPS
@@ -64,7 +80,7 @@ def playlist(n):
             out.append('#EXT-X-DATERANGE:ID="ad-%d",START-DATE="%s.000Z",'
                        'DURATION=%.3f' % (msn, time.strftime(
                            '%Y-%m-%dT%H:%M:%S', time.gmtime(t)), PPS * PART))
-        if msn >= whole - 3:
+        if msn >= whole - 2:
             for p in range(PPS):
                 out.append('#EXT-X-PART:DURATION=%.3f,URI="%d.%d.m4s"%s' %
                            (PART, msn, p, ',INDEPENDENT=YES' if p == 0 else ''))
@@ -74,7 +90,7 @@ def playlist(n):
         out.append('#EXT-X-PART:DURATION=%.3f,URI="%d.%d.m4s"%s' %
                    (PART, whole, p, ',INDEPENDENT=YES' if p == 0 else ''))
     out.append('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="%d.%d.m4s"' % (whole, tail))
-    return ('\n'.join(out) + '\n').encode()
+    return part_window(out)
 
 
 def write(d, n, first=None):
@@ -182,7 +198,7 @@ def relay_playlist(parts, first_msn, pdt):
            '#EXT-X-MAP:URI="init.mp4"',
            '#EXT-X-PROGRAM-DATE-TIME:' + pdt]
     for m in whole + tail:
-        if m not in whole or m >= whole[-1] - 3:
+        if m not in whole or m >= whole[-1] - 1:
             for p, dur, ind in segs[m]:
                 out.append('#EXT-X-PART:DURATION=%.3f,URI="%d.%d.m4s"%s' %
                            (dur, m, p, ',INDEPENDENT=YES' if ind else ''))
@@ -192,7 +208,7 @@ def relay_playlist(parts, first_msn, pdt):
     last = parts[-1]
     nxt = (last[0], last[1] + 1) if last[1] + 1 < PPS else (last[0] + 1, 0)
     out.append('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="%d.%d.m4s"' % nxt)
-    return ('\n'.join(out) + '\n').encode()
+    return part_window(out)
 
 
 def relay(src, dst, seconds):
