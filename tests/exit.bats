@@ -88,3 +88,17 @@ EOT
     [ "$status" -eq 3 ]
     one_line "$output"
 }
+
+@test "SIGTERM sent twice at once (as timeout(1) does) is one clean stop" {
+    local port pid st
+    port=$(free_port)
+    cs-recv "tcp://127.0.0.1:$port?listen=1" >"$T/o.ts" 2>"$T/err" &
+    pid=$!
+    wait_port "$port"
+    kill -TERM "$pid"
+    kill -TERM "$pid"
+    st=0
+    wait "$pid" || st=$?
+    cat "$T/err"
+    [ "$st" -eq 0 ]
+}
