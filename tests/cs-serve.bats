@@ -147,6 +147,13 @@ code() {
     [ ! -e "$ROOT/live/v0/5.m4s" ]
     [ "$(code "${auth[@]}" -X DELETE $U/live/v0/5.m4s)" = 404 ]
     [ "$(code "${auth[@]}" -T "$T/seg" $U/live/.hidden)" = 404 ]
+    # the longest name a file can have: its temporary name must fit too
+    local long
+    long=$(printf 'a%.0s' $(seq 251)).m4s
+    [ "$(code "${auth[@]}" -T "$T/seg" "$U/live/v0/$long")" = 201 ]
+    cmp "$T/seg" "$ROOT/live/v0/$long"
+    [ "$(code "${auth[@]}" -T "$T/seg" "$U/live/v0/a$long")" = 404 ]
+    [ -z "$(find "$ROOT" -name '.*')" ]
 }
 
 @test "a PUT playlist answers a blocked request at once" {
