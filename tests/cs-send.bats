@@ -184,6 +184,19 @@ CONF
     same_ts "$CLIP" "$T/out.ts"
 }
 
+# bats test_tags=sanitize
+@test "cs-send: input that opens like TS without being in sync is read on, not spun on" {
+    local port
+    port=$(free_port udp)
+    # found by tests/fuzz/fuzz_tsbuf: 0x47 first, no packet in sync within
+    # 940 bytes; the reader neither read more nor dropped a byte, and spun
+    # (deaf to SIGTERM too)
+    run timeout -s KILL 20 cs-send "udp://127.0.0.1:$port" \
+        <"$REPO"/tests/fuzz/regress/tsbuf/timeout-*
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
 @test "a bad --timeout or --retry names the option once (--timeout, not ----timeout)" {
     run cs-send --timeout x udp://127.0.0.1:9
     [ "$status" -eq 2 ]

@@ -7,6 +7,7 @@
  * holding anything this file would not have written is refused. */
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,9 @@ static int64_t num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    /* within int64_t whatever the file says: checked before use */
+    return cJSON_IsNumber(v) && fabs(v->valuedouble) < 9e18 ?
+           (int64_t)v->valuedouble : 0;
 }
 
 /* A state file is read back only when every field is one this packager
@@ -124,6 +127,10 @@ static const char *bad_seg(const cJSON *e, double *prev)
         return "dseq";
     if (!in_range(e, "init", 0, INT_MAX / 2))
         return "init";
+    if (!in_range(e, "disc", 0, 1))
+        return "disc";
+    if (!in_range(e, "gap", 0, 1))
+        return "gap";
     for (int i = 0; big[i]; i++)
         if (!in_range(e, big[i], -US_MAX, US_MAX))
             return big[i];

@@ -238,7 +238,7 @@ int cs_m3u8_parse(struct cs_m3u8 *m, const char *text, size_t len)
         while (sz && (l[sz - 1] == '\r' || l[sz - 1] == ' '))
             sz--;
         if (sz && !m->header_end && !is_playlist_tag(l, sz) &&
-            !(l[0] == '#' && strncmp(l, "#EXT", 4))) {
+            !(l[0] == '#' && (sz < 4 || memcmp(l, "#EXT", 4)))) {
             m->header_end = off;
             seg_off = off;
         }
