@@ -265,6 +265,7 @@ PY
     local forged
     for forged in \
         'for t in s["tracks"]: t["next_seq"] = 1e15' \
+        's["tracks"][0]["segments"] = []; s["tracks"][0]["next_seq"] = 1e14' \
         's["tracks"][0]["segments"][-1]["seq"] = 1e300' \
         's["tracks"][0]["timescale"] = 0' \
         's["tracks"][0]["segments"] += s["tracks"][0]["segments"]' \

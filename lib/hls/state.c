@@ -137,7 +137,9 @@ static const char *bad_seg(const cJSON *e, double *prev)
     return NULL;
 }
 
-static const char *bad_track(const cJSON *o, int64_t *next)
+/* O's fields; *NEXT grows to the number it goes on from, *LAST to the
+ * lowest last segment number of a track (gaps fill the difference). */
+static const char *bad_track(const cJSON *o, int64_t *next, double *last)
 {
     const cJSON *segs = cJSON_GetObjectItemCaseSensitive(o, "segments");
     const cJSON *e;
@@ -166,8 +168,8 @@ static const char *bad_track(const cJSON *o, int64_t *next)
             return bad;
     }
     *next = FFMAX(*next, FFMAX(num(o, "next_seq"), num(o, "open_seq") + 1));
-    if (prev >= 0 && *next - (int64_t)prev > MAX_GAPS + 1)
-        return "next_seq";
+    if (prev >= 0 && (*last < 0 || prev < *last))
+        *last = prev;
     return NULL;
 }
 
@@ -178,15 +180,19 @@ static const char *bad_state(const cJSON *root)
     const cJSON *o, *dels = cJSON_GetObjectItemCaseSensitive(root,
                                                             "deletes");
     int64_t next = 0;
+    double last = -1;
 
     if (!in_range(root, "ast_us", 0, US_MAX))
         return "ast_us";
     cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "tracks")) {
-        const char *bad = bad_track(o, &next);
+        const char *bad = bad_track(o, &next, &last);
 
         if (bad)
             return bad;
     }
+    /* every track goes on from NEXT: the gaps up to it are bounded */
+    if (last >= 0 && next - (int64_t)last > MAX_GAPS + 1)
+        return "next_seq";
     if (dels && (!cJSON_IsArray(dels) ||
                  cJSON_GetArraySize(dels) > CS_MAX_DELETES))
         return "deletes";
