@@ -51,8 +51,9 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
 MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
 
-.PHONY: all deps build check asan asan-build lint code-rules install \
-        uninstall clean \
+.PHONY: all deps build check asan asan-build tsan tsan-build lint \
+        code-rules install uninstall clean fuzz fuzz-build fuzz-smoke \
+        fuzz-targets \
         demo completions test tools
 
 all: deps
@@ -93,6 +94,60 @@ test: build
 ASAN_MAKE = $(MAKE) --no-print-directory O=build-asan B=bin-asan \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined"
+
+# The ThreadSanitizer build, bin-tsan/ and build-tsan/, and the tests of
+# the threaded programs against it (cs-ladder's rung threads, libav*'s
+# codec threads logging through lib/log.c, cs-serve's threads). Every
+# report is written to build-tsan/reports and fails the target. Races
+# inside libav* (not instrumented) are suppressed (tests/tsan.supp), and
+# thread leaks are not reported: a second signal _exits on purpose.
+TSAN_MAKE = $(MAKE) --no-print-directory O=build-tsan B=bin-tsan \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+	    LDFLAGS="-fsanitize=thread"
+TSAN_TESTS ?= tests/cs-ladder.bats tests/cs-serve.bats
+
+tsan-build:
+	@$(TSAN_MAKE) build
+
+tsan: deps
+	@$(TSAN_MAKE) build
+	@rm -rf build-tsan/reports && mkdir -p build-tsan/reports
+	@CS_BIN=$(CURDIR)/bin-tsan CS_TOOLS=$(CURDIR)/build-tsan/tools CS_LADDER_TIMEOUT=900 \
+	    TSAN_OPTIONS="halt_on_error=0 report_thread_leaks=0 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp log_path=$(CURDIR)/build-tsan/reports/tsan" \
+	    scripts/run-tests.sh $(TSAN_TESTS); rc=$$?; \
+	    n=$$(cat build-tsan/reports/tsan.* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer'); \
+	    echo "tsan: $$n report(s) in build-tsan/reports"; \
+	    [ "$$rc" -eq 0 ] && [ "$$n" -eq 0 ]
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), one per parser of untrusted
+# bytes, built with clang against a libcs.a of their own (build-fuzz/).
+# `make fuzz` runs each for FUZZ_S seconds from its seed corpus
+# (tests/fuzz/corpus/NAME) after replaying its regression inputs
+# (tests/fuzz/regress/NAME); `make fuzz-smoke` runs each for FUZZ_SMOKE_S.
+FUZZ_S ?= 60
+FUZZ_SMOKE_S ?= 3
+FUZZ_CC ?= clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_MAKE = $(MAKE) --no-print-directory O=build-fuzz B=build-fuzz/bin \
+	    CC=$(FUZZ_CC) WARN=-w \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link"
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+
+fuzz-targets: $(FUZZ_BIN)
+
+$(O)/fuzz/%: tests/fuzz/%.c $(O)/libcs.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
+
+fuzz-build:
+	+@$(FUZZ_MAKE) fuzz-targets
+
+fuzz: fuzz-build
+	@scripts/fuzz.sh build-fuzz/fuzz $(FUZZ_S)
+
+fuzz-smoke: fuzz-build
+	@scripts/fuzz.sh build-fuzz/fuzz $(FUZZ_SMOKE_S)
 
 # Shell files: bats tests with their helpers, and the scripts. A bats check
 # written `[ A ] && B` cannot fail on A (nor can a bare `! cmd`, which
@@ -148,6 +203,6 @@ uninstall:
 	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$${p##*/}; done
 
 clean:
-	rm -rf build build-asan bin bin-asan
+	rm -rf build build-asan bin bin-asan build-tsan bin-tsan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CMD_SRC:cmd/%.c=$(O)/cmd/%.d) $(CMD_COMMON:.o=.d)

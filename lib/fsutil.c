@@ -18,7 +18,9 @@ int cs_tmp_path(char *buf, size_t size, const char *path)
     int dirlen = slash ? (int)(slash - path + 1) : 0;
     int n;
 
-    n = snprintf(buf, size, "%.*s.%s.tmp-%d-%u", dirlen, path,
+    /* At most 200 bytes of the name: with the dot and the suffix it
+     * stays within NAME_MAX (255) when the name itself is that long. */
+    n = snprintf(buf, size, "%.*s.%.200s.tmp-%d-%u", dirlen, path,
                  slash ? slash + 1 : path, (int)getpid(),
                  atomic_fetch_add(&counter, 1));
     if (n < 0 || (size_t)n >= size)

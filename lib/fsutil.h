@@ -4,7 +4,8 @@
 
 #include <stddef.h>
 
-/* A temporary name beside PATH ("dir/.name.tmp-PID-N"), unique within the
+/* A temporary name beside PATH ("dir/.name.tmp-PID-N", the name cut to 200
+ * bytes so that it fits NAME_MAX when PATH's does), unique within the
  * process, so that rename(2) to PATH is atomic. */
 int cs_tmp_path(char *buf, size_t size, const char *path);
 

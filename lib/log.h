@@ -4,7 +4,9 @@
  * starts; it is the one piece of file-scope state in lib/ besides the stop
  * flag (sig.h), because libav*'s log callback has no user pointer. Only
  * whether a progress line is open changes later, from any thread (libav*
- * logs from its codec threads too), and it is atomic.
+ * logs from its codec threads too), under a lock.
+ * Control characters in a message (a peer's stream id, a remote file
+ * name) are printed as \xNN: one message is always one line.
  * libav* messages are routed here and shown only with -v (they are noise in
  * a one-line error report).
  */

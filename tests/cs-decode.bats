@@ -26,6 +26,19 @@ asamples() {
     [ "$(asamples "$T/out.nut")" -eq 96000 ]
 }
 
+@test "the user and password of a URL are never printed" {
+    local port
+    port=$(free_port)
+    run timeout 20 cs-decode "http://user:hunter2pw@127.0.0.1:$port/x.mp4" -o /dev/null
+    [ "$status" -eq 4 ]
+    [ "$output" = "cs-decode: cannot open 'http://***@127.0.0.1:$port/x.mp4': connection refused" ]
+    run timeout 20 cs-fetch get "http://user:hunter2pw@127.0.0.1:$port/x" "$T/x"
+    [ "$status" -ne 0 ]
+    one_line "$output"
+    [[ "$output" == *"'http://***@127.0.0.1:$port/x'"* ]]
+    [[ "$output" != *hunter2pw* ]]
+}
+
 @test "a play list of three inputs of different sizes, rates and layouts becomes one stream" {
     mkclip "$T/b.mp4" 2 640x360 30000/1001 noaudio
     ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=400x300:rate=12.5:duration=2 \

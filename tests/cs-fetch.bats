@@ -376,3 +376,30 @@ cs-fetch: warning: refusing 'tab\\tname.mp4': a control character in the name" ]
     [ "$(cat "$T/out")" = ok.mp4 ]
     [ "$(cat "$T/err")" = "cs-fetch: warning: refusing 'a\\x7fb.mp4': a control character in the name" ]
 }
+
+@test "a listing that repeats its continuation token stops with an error" {
+    printf 'x' >"$T/x"
+    timeout 30 cs-fetch put "$T/x" s3://cats/loop/a.mp4
+    proxy --list-loop
+    run env AWS_ENDPOINT_URL="http://127.0.0.1:$PPORT" \
+        timeout 20 cs-fetch ls s3://cats/loop
+    echo "$output"
+    [ "$status" -eq 3 ]
+    cat "$T/proxy.log"
+    [ "$(grep -c '^pass GET /cats.*list-type=2' "$T/proxy.log")" -eq 2 ]
+}
+
+@test "a key longer than any S3 key stops the listing: no key cut short is used" {
+    local long
+    printf 'x' >"$T/x"
+    timeout 30 cs-fetch put "$T/x" s3://cats/long/a.mp4
+    # 1100 bytes: S3 keys have at most 1024; cut short it would be another
+    long=long/$(printf 'k%.0s' $(seq 1100))
+    proxy --list-extra "$long"
+    run env AWS_ENDPOINT_URL="http://127.0.0.1:$PPORT" \
+        timeout 20 cs-fetch ls s3://cats/long
+    echo "$output"
+    [ "$status" -eq 3 ]
+    [[ "$output" != *kkkkkkkk* ]]
+    [[ "$output" == *"cs-fetch: cannot list 's3://cats/long': invalid data"* ]]
+}

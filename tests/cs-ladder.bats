@@ -12,7 +12,8 @@ setup_file() {
         -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=10" \
         -c:v libx264 -preset ultrafast -crf 20 -pix_fmt yuv420p -g 50 \
         -c:a aac -b:a 96k -shortest "$d/hd.ts"
-    timeout 120 cs-ladder --rungs 720p:2M,480p:1M,360p:500k --preset ultrafast \
+    # (longer under ThreadSanitizer: make tsan sets CS_LADDER_TIMEOUT)
+    timeout "${CS_LADDER_TIMEOUT:-120}" cs-ladder --rungs 720p:2M,480p:1M,360p:500k --preset ultrafast \
         --stats "$d/stats.json" -o "$d/ladder.ts" "$d/hd.ts" 2>"$d/ladder.err"
 }
 

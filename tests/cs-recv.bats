@@ -95,6 +95,25 @@ teardown() {
     diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
 }
 
+@test "cs-recv: a stream id with control characters is logged escaped, on one line" {
+    local port
+    port=$(free_port udp)
+    printf 'cam1 - publish\n' >"$T/access"
+    spawn timeout 60 cs-recv --access "$T/access" \
+        "srt://127.0.0.1:$port?mode=listener" >"$T/out.ts" 2>"$T/err"
+    wait_udp "$port"
+    # a terminal escape (clear screen), a carriage return and a newline
+    run timeout 20 cs-send "srt://127.0.0.1:$port?streamid=x"$'\e[2J\rfake\nline' \
+        <"$CLIP"
+    [ "$status" -eq 4 ]
+    sleep 0.5
+    kill_spawned
+    cat -A "$T/err"
+    grep -qF "rejected 127.0.0.1: unknown stream id 'x\x1b[2J\x0dfake\x0aline'" "$T/err"
+    run ! grep -q $'[\e\r]' "$T/err"
+    run ! grep -q '^line' "$T/err"
+}
+
 @test "cs-recv: SRT through 5% loss and 20 ms delay delivers every packet, with retransmissions" {
     local port relay lat
     port=$(free_port udp)

@@ -251,6 +251,55 @@ teardown() {
     [ -z "${SEG_PID:-}" ] || stop_live
 }
 
+# forge_state DIR PYTHON: rewrite DIR/cs-segment.json with PYTHON run on
+# its JSON object `s`.
+forge_state() {
+    python3 - "$1/cs-segment.json" "$2" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+json.dump(s, open(sys.argv[1], "w"))
+PY
+}
+
+# bats test_tags=sanitize
+@test "a restart state cs-segment cannot have written is refused: huge numbers, timescale 0, foreign deletions" {
+    run cs-segment --container ts --window 2 "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    cp -r "$T/o" "$T/clean"
+    echo keep >"$T/o/keep.txt"
+    local forged
+    for forged in \
+        'for t in s["tracks"]: t["next_seq"] = 1e15' \
+        's["tracks"][0]["segments"] = []; s["tracks"][0]["next_seq"] = 1e14' \
+        's["tracks"][0]["segments"][-1]["seq"] = 1e300' \
+        's["tracks"][0]["timescale"] = 0' \
+        's["tracks"][0]["segments"] += s["tracks"][0]["segments"]' \
+        's["deletes"] = [{"name": "keep.txt", "due_us": 0}]' \
+        's["deletes"] = [{"name": "hi/../keep.txt", "due_us": 0}]'; do
+        cp "$T/clean/cs-segment.json" "$T/o/cs-segment.json"
+        forge_state "$T/o" "$forged"
+        # bounded: a gap filler without a bound allocates until killed
+        run bash -c "ulimit -v 4000000; timeout 30 cs-segment --container ts \
+            --window 2 '$IN' -o '$T/o'"
+        echo "$forged: $output"
+        [ "$status" -eq 3 ]
+        one_line "$output"
+        [[ "$output" == "cs-segment: the state in '$T/o' is not one cs-segment writes: bad '"* ]]
+        # nothing was deleted or written over
+        [ "$(cat "$T/o/keep.txt")" = keep ]
+        diff -r -x cs-segment.json -x keep.txt "$T/clean" "$T/o"
+    done
+    # the state as written resumes, and may delete only segment names
+    cp "$T/clean/cs-segment.json" "$T/o/cs-segment.json"
+    forge_state "$T/o" 's["deletes"] = [{"name": "hi/1.ts", "due_us": 0}]'
+    run timeout 30 cs-segment --container ts --window 2 "$IN" -o "$T/o"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "cs-segment: resuming '$T/o' after media sequence 2" ]]
+    [ ! -e "$T/o/hi/1.ts" ]
+    [ "$(cat "$T/o/keep.txt")" = keep ]
+}
+
 @test "a live DASH Period keeps its start and presentationTimeOffset while the window slides" {
     live_segment "$IN" --window 2 --segment 1 --no-ll -o "$T/o"
     wait_grep "$T/o/manifest.mpd" 'startNumber="0"' 20

@@ -158,6 +158,45 @@ CONF
     same_ts "$CLIP" "$T/out.ts"
 }
 
+@test "cs-send: a RIST passphrase holding '&' and '=' is the whole passphrase, not more parameters" {
+    local port
+    # "secretpass&aes-type=128": put into librist's URL unencoded, its
+    # secret would be "secretpass", and a receiver with only that decrypts
+    port=$(even_udp_port)
+    spawn timeout 30 cs-recv --once --timeout 3 \
+        "rist://@127.0.0.1:$port?passphrase=secretpass" >"$T/wrong.ts"
+    wait_udp "$port"
+    run timeout 30 cs-send "rist://127.0.0.1:$port?passphrase=secretpass%26aes-type%3D128" \
+        <"$CLIP"
+    wait "$(tail -n 1 "$T/pids")" || true
+    [ ! -s "$T/wrong.ts" ] || [ "$(ffprobe -v error -count_packets \
+        -show_entries stream=nb_read_packets -of csv=p=0 "$T/wrong.ts" |
+        head -1)" = "" ]
+    # the same passphrase at both ends: byte for byte
+    port=$(even_udp_port)
+    spawn timeout 30 cs-recv --once --timeout 3 \
+        "rist://@127.0.0.1:$port?passphrase=secretpass%26aes-type%3D128" >"$T/out.ts"
+    wait_udp "$port"
+    run timeout 30 cs-send "rist://127.0.0.1:$port?passphrase=secretpass%26aes-type%3D128" \
+        <"$CLIP"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    same_ts "$CLIP" "$T/out.ts"
+}
+
+# bats test_tags=sanitize
+@test "cs-send: input that opens like TS without being in sync is read on, not spun on" {
+    local port
+    port=$(free_port udp)
+    # found by tests/fuzz/fuzz_tsbuf: 0x47 first, no packet in sync within
+    # 940 bytes; the reader neither read more nor dropped a byte, and spun
+    # (deaf to SIGTERM too)
+    run timeout -s KILL 20 cs-send "udp://127.0.0.1:$port" \
+        <"$REPO"/tests/fuzz/regress/tsbuf/timeout-*
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
 @test "a bad --timeout or --retry names the option once (--timeout, not ----timeout)" {
     run cs-send --timeout x udp://127.0.0.1:9
     [ "$status" -eq 2 ]

@@ -147,6 +147,13 @@ code() {
     [ ! -e "$ROOT/live/v0/5.m4s" ]
     [ "$(code "${auth[@]}" -X DELETE $U/live/v0/5.m4s)" = 404 ]
     [ "$(code "${auth[@]}" -T "$T/seg" $U/live/.hidden)" = 404 ]
+    # the longest name a file can have: its temporary name must fit too
+    local long
+    long=$(printf 'a%.0s' $(seq 251)).m4s
+    [ "$(code "${auth[@]}" -T "$T/seg" "$U/live/v0/$long")" = 201 ]
+    cmp "$T/seg" "$ROOT/live/v0/$long"
+    [ "$(code "${auth[@]}" -T "$T/seg" "$U/live/v0/a$long")" = 404 ]
+    [ -z "$(find "$ROOT" -name '.*')" ]
 }
 
 @test "a PUT playlist answers a blocked request at once" {
@@ -233,6 +240,29 @@ probe3() {
     run curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$U/s/v0/4.2.m4s"
     [ "$output" = 503 ]
     [[ "$(curl -s $U/metrics)" == *"cs_serve_blocked_timeouts_total 2"* ]]
+}
+
+# bats test_tags=sanitize
+@test "absurd numbers in a playlist are taken as absent: a blocked request still ends" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 22
+    sed -i 's/^#EXT-X-TARGETDURATION:.*/#EXT-X-TARGETDURATION:1e9/' \
+        "$ROOT/s/v0/index.m3u8"
+    serve
+    # a target duration of 1e9 s held it for years: now the default 6 s,
+    # so 503 after 18 s
+    run curl -s -o /dev/null -w '%{http_code} %{time_total}' \
+        --max-time 30 "$U/s/v0/index.m3u8?_HLS_msn=4&_HLS_part=2"
+    echo "$output"
+    [ "${output% *}" = 503 ]
+    awk -v t="${output#* }" 'BEGIN { exit !(t >= 17.5 && t < 22) }'
+    # a part target that makes an infinite count, a NaN: as absent too
+    sed -i -e 's/PART-TARGET=0.200/PART-TARGET=1e-300/' \
+        -e 's/CAN-SKIP-UNTIL=6.0/CAN-SKIP-UNTIL=nan/' "$ROOT/s/v0/index.m3u8"
+    sleep 0.5
+    run curl -s -D - -o /dev/null "$U/s/v0/index.m3u8?_HLS_msn=3&_HLS_part=0&_HLS_skip=YES"
+    echo "$output"
+    [[ "$output" == *"HTTP/1.1 200"* ]]
+    [[ "$(tr -d '\r' <<<"$output")" == *"max-age=1"$'\n'* ]]
 }
 
 @test "a delta update carries EXT-X-SKIP and is shorter than the full playlist" {

@@ -99,3 +99,60 @@ PY
     [ "$status" -eq 2 ]
     one_line "$output"
 }
+
+@test "yt-dlp reads no config file (an --exec there would run) and gets no credentials" {
+    mkdir -p "$T/home/.config/yt-dlp"
+    printf -- '--exec "touch %s/pwned"\n' "$T" >"$T/home/.config/yt-dlp/config"
+    run env -u XDG_CONFIG_HOME HOME="$T/home" timeout 120 \
+        cs-fetch scrape "$URL" --to "$T/store" --limit 1
+    [ "$status" -eq 0 ]
+    [ -s "$T/store/videos/index-1.mp4" ]
+    [ ! -e "$T/pwned" ]
+}
+
+# A channel whose JSON is hostile, as a site could make it: yt-dlp's part is
+# played by a script that logs how it was called and answers with that JSON.
+hostile_ytdlp() {
+    mkdir -p "$T/bin"
+    cat >"$T/bin/yt-dlp" <<SH
+#!/bin/bash
+{ printf 'ARGS'; printf ' [%s]' "\$@"; echo; env | sed 's/^/ENV /'; } >>"$T/calls"
+case " \$* " in
+*" --flat-playlist "*)
+    echo '{"id": "chan", "entries": [
+        {"id": "../../victim", "url": "http://127.0.0.1:1/a"},
+        {"id": "evil", "url": "--exec=touch $T/pwned"},
+        {"id": "local", "url": "file:///etc/passwd"}]}' ;;
+*)  echo '{"id": "../../victim", "ext": "mp4", "title": "t"}' ;;
+esac
+SH
+    chmod +x "$T/bin/yt-dlp"
+}
+
+@test "a hostile channel: only http(s) URLs after '--', files only in the scratch folder, a scrubbed environment" {
+    hostile_ytdlp
+    mkdir -p "$T/tmp/a"
+    echo precious >"$T/tmp/victim.mp4"
+    run env TMPDIR="$T/tmp/a" AWS_SECRET_ACCESS_KEY=topsecret \
+        CS_INGEST_TOKEN=tok3n timeout 60 cs-fetch scrape "$URL" \
+        --to "$T/store" --yt-dlp "$T/bin/yt-dlp"
+    echo "$output"
+    cat "$T/calls"
+    # the id that climbs out of the scratch folder is refused, not uploaded
+    # and not removed
+    [ "$(cat "$T/tmp/victim.mp4")" = precious ]
+    [ ! -e "$T/store/videos/victim.mp4" ]
+    [ -z "$(ls "$T/tmp/a")" ]
+    [[ "$output" == *"'../../victim': not a file name yt-dlp makes in"* ]]
+    # the other entries never reach yt-dlp
+    [[ "$output" == *"skipping 'evil': '--exec=touch $T/pwned' is not an http(s) URL"* ]]
+    [[ "$output" == *"skipping 'local': 'file:///etc/passwd' is not an http(s) URL"* ]]
+    run ! grep -q -e '--exec' -e 'file:' <(grep '^ARGS' "$T/calls")
+    [ "$(grep -c '^ARGS' "$T/calls")" -eq 2 ]
+    # every call: no config file, and the URL after "--"
+    [ "$(grep -c '^ARGS \[--ignore-config\] .* \[--\] \[http://127\.0\.0\.1:[0-9]*/[a-z.]*\]$' "$T/calls")" -eq 2 ]
+    # no credential in yt-dlp's environment
+    run ! grep -q -e topsecret -e tok3n "$T/calls"
+    grep -q '^ENV PATH=' "$T/calls"
+    [ ! -e "$T/pwned" ]
+}

@@ -15,14 +15,51 @@
 
 extern char **environ;
 
+/* What a child keeps of the environment: the locale, the paths, proxies
+ * and certificates. Credentials (AWS_*, ingest tokens) and anything else
+ * stay with us. */
+static const char *const env_keep[] = {
+    "PATH=", "HOME=", "USER=", "LOGNAME=", "LANG=", "LANGUAGE=", "LC_",
+    "TZ=", "TMPDIR=", "TERM=", "http_proxy=", "https_proxy=", "no_proxy=",
+    "HTTP_PROXY=", "HTTPS_PROXY=", "NO_PROXY=", "SSL_CERT_FILE=",
+    "SSL_CERT_DIR=", "REQUESTS_CA_BUNDLE=", "PYTHONPATH=", "PYTHONHOME=",
+    "VIRTUAL_ENV=", "XDG_CACHE_HOME=", NULL,
+};
+
+static int env_kept(const char *var)
+{
+    for (int i = 0; env_keep[i]; i++)
+        if (!strncmp(var, env_keep[i], strlen(env_keep[i])))
+            return 1;
+    return 0;
+}
+
+/* The scrubbed environment (malloc'ed array of pointers into environ). */
+static char **child_env(void)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    env = calloc(n + 1, sizeof(*env));
+    for (size_t i = 0; env && i < n; i++)
+        if (env_kept(environ[i]))
+            env[k++] = environ[i];
+    return env;
+}
+
 /* The child leads a process group of its own, so that a stop reaches
  * whatever it started in turn (yt-dlp runs ffmpeg). */
 static int spawn(char *const argv[], int quiet, int out_fd, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
+    char **env = child_env();
     int ret;
 
+    if (!env)
+        return AVERROR(ENOMEM);
     posix_spawnattr_init(&at);
     posix_spawnattr_setpgroup(&at, 0);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
@@ -31,9 +68,10 @@ static int spawn(char *const argv[], int quiet, int out_fd, pid_t *pid)
     posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     if (quiet)
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    ret = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+    ret = posix_spawnp(pid, argv[0], &fa, &at, argv, env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    free(env);
     return ret ? AVERROR(ret) : 0;
 }
 

@@ -7,6 +7,8 @@
 /* Run ARGV (argv[0] looked up in PATH) with standard input from /dev/null,
  * standard error passed through when QUIET is 0 (else discarded), and its
  * standard output (at most MAX bytes) into a malloc'ed NUL-terminated *out.
+ * The child gets a scrubbed environment: PATH, HOME, the locale, proxies
+ * and certificate paths, nothing else (no AWS_* credentials, no tokens).
  * The child runs in a process group of its own: a stop request (sig.h)
  * terminates the group and gives CS_ESTOP. Returns
  * the exit status (>= 0; 127 when the program could not start) or a

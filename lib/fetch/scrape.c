@@ -85,9 +85,11 @@ static int indexed(const struct scrape *s, const char *id)
     return 0;
 }
 
-/* Run yt-dlp with ARGS and parse its JSON output. */
+/* Run yt-dlp with ARGS on URL and parse its JSON output. yt-dlp reads
+ * no config file (one could add --exec), and URL comes after "--", so
+ * that it is never taken for an option. */
 static int ytdlp_json(const struct scrape *s, const char **args, int n,
-                      cJSON **out, struct cs_err *err)
+                      const char *url, cJSON **out, struct cs_err *err)
 {
     const char *argv[24];
     char *text = NULL;
@@ -95,10 +97,13 @@ static int ytdlp_json(const struct scrape *s, const char **args, int n,
     int ret;
 
     argv[k++] = s->c->ytdlp;
+    argv[k++] = "--ignore-config";
     argv[k++] = "--no-warnings";
     argv[k++] = "--no-progress";
-    for (int i = 0; i < n && k < 22; i++)
+    for (int i = 0; i < n && k < 20; i++)
         argv[k++] = args[i];
+    argv[k++] = "--";
+    argv[k++] = url;
     argv[k] = NULL;
     ret = cs_proc_run((char *const *)argv, !cs_log_enabled(CS_LOG_VERBOSE),
                       JSON_MAX, &text, &len);
@@ -106,15 +111,21 @@ static int ytdlp_json(const struct scrape *s, const char **args, int n,
     if (ret > 0) {
         ret = cs_err_set(err, ret == 127 ? CS_EUSAGE : CS_ENET,
                          "'%s' failed (status %d) on '%s'%s", s->c->ytdlp,
-                         ret, args[n - 1], ret == 127 ? ": not found" : "");
+                         ret, url, ret == 127 ? ": not found" : "");
     } else if (ret == 0) {
         *out = cJSON_ParseWithLength(text, len);
         if (!*out)
             ret = cs_err_set(err, CS_EDATA, "'%s' printed no JSON for '%s'",
-                             s->c->ytdlp, args[n - 1]);
+                             s->c->ytdlp, url);
     }
     free(text);
     return ret;
+}
+
+/* Only web URLs go to yt-dlp: a channel's entry could hold anything. */
+static int web_url(const char *url)
+{
+    return !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
 }
 
 static const char *str(const cJSON *o, const char *name)
@@ -135,19 +146,35 @@ static void safe_id(const char *id, char *out, size_t size)
     out[n] = 0;
 }
 
-/* Where yt-dlp put the file it downloaded (malloc'ed). */
+/* NAME is one file name, not a path: no '/', not hidden, not empty. */
+static int plain_name(const char *name)
+{
+    return *name && *name != '.' && !strchr(name, '/');
+}
+
+/* Where yt-dlp put the file it downloaded (malloc'ed), always a file of
+ * the scratch folder: a path elsewhere (an id of "../x") gives NULL with
+ * *bad set, since the file is uploaded and then removed. */
 static char *downloaded_path(const struct scrape *s, const cJSON *info,
-                             const char *id)
+                             const char *id, int *bad)
 {
     const cJSON *rd = cJSON_GetArrayItem(cJSON_GetObjectItem(info,
                                          "requested_downloads"), 0);
-    const char *fp = str(rd, "filepath");
+    const char *fp = str(rd, "filepath"), *ext = str(info, "ext");
+    size_t tl = strlen(s->tmpdir);
     char *p = NULL;
 
-    if (*fp && access(fp, R_OK) == 0)
+    *bad = 0;
+    if (!strncmp(fp, s->tmpdir, tl) && fp[tl] == '/' &&
+        plain_name(fp + tl + 1) && access(fp, R_OK) == 0)
         return strdup(fp);
-    if (asprintf(&p, "%s/%s.%s", s->tmpdir, id, *str(info, "ext") ?
-                 str(info, "ext") : "mp4") < 0)
+    if (!*ext)
+        ext = "mp4";
+    if (!plain_name(id) || !plain_name(ext)) {
+        *bad = 1;
+        return NULL;
+    }
+    if (asprintf(&p, "%s/%s.%s", s->tmpdir, id, ext) < 0)
         return NULL;
     return p;
 }
@@ -183,7 +210,7 @@ static int fetch_one(struct scrape *s, const char *id, const char *url,
     const char *args[16] = { "-J", "--no-simulate", "--no-playlist",
                              "-f", FORMAT, "--merge-output-format", "mp4",
                              "-o", out };
-    int n = 9, ret;
+    int n = 9, ret, bad;
     cJSON *info = NULL;
 
     snprintf(out, sizeof(out), "%s/%%(id)s.%%(ext)s", s->tmpdir);
@@ -192,14 +219,18 @@ static int fetch_one(struct scrape *s, const char *id, const char *url,
         args[n++] = "--limit-rate";
         args[n++] = rate;
     }
-    args[n++] = url;
-    ret = ytdlp_json(s, args, n, &info, err);
+    ret = ytdlp_json(s, args, n, url, &info, err);
     if (ret < 0)
         goto out;
     if (s->c->since[0] && *str(info, "upload_date") &&
         strcmp(str(info, "upload_date"), s->c->since) < 0)
         goto out;
-    path = downloaded_path(s, info, id);
+    path = downloaded_path(s, info, id, &bad);
+    if (bad) {
+        ret = cs_err_set(err, CS_EDATA, "'%s': not a file name yt-dlp "
+                         "makes in '%s'", id, s->tmpdir);
+        goto out;
+    }
     safe_id(id, key, sizeof(key) - 12);
     memmove(key + 7, key, strlen(key) + 1);
     memcpy(key, "videos/", 7);
@@ -248,9 +279,15 @@ static int walk_entries(struct scrape *s, const cJSON *list)
     const cJSON *e;
     int ret = 0;
 
-    if (!cJSON_IsArray(entries))
-        return fetch_one(s, str(list, "id"), *str(list, "webpage_url") ?
-                         str(list, "webpage_url") : s->c->url, s->err);
+    if (!cJSON_IsArray(entries)) {
+        const char *url = *str(list, "webpage_url") ?
+                          str(list, "webpage_url") : s->c->url;
+
+        if (!web_url(url))
+            return cs_err_set(s->err, CS_EDATA, "'%s' is not an http(s) URL",
+                              url);
+        return fetch_one(s, str(list, "id"), url, s->err);
+    }
     cJSON_ArrayForEach(e, entries) {
         const char *id = str(e, "id");
         const char *url = *str(e, "url") ? str(e, "url")
@@ -262,6 +299,10 @@ static int walk_entries(struct scrape *s, const cJSON *list)
             return CS_ESTOP;
         if (!*id || !*url || indexed(s, id))
             continue;
+        if (!web_url(url)) {
+            cs_warn("skipping '%s': '%s' is not an http(s) URL", id, url);
+            continue;
+        }
         if (s->c->since[0] && *str(e, "upload_date") &&
             strcmp(str(e, "upload_date"), s->c->since) < 0)
             continue;
@@ -297,7 +338,7 @@ int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c,
               struct cs_err *err)
 {
     struct scrape s = { .st = st, .c = c, .err = err };
-    const char *args[] = { "--flat-playlist", "-J", c->url };
+    const char *args[] = { "--flat-playlist", "-J" };
     const char *tmp = getenv("TMPDIR");
     cJSON *list = NULL;
     int ret;
@@ -309,7 +350,7 @@ int cs_scrape(struct cs_store *st, const struct cs_scrape_cfg *c,
                            "'%s'", tmp && *tmp ? tmp : "/tmp");
     ret = load_index(&s);
     if (ret >= 0)
-        ret = ytdlp_json(&s, args, 3, &list, err);
+        ret = ytdlp_json(&s, args, 2, c->url, &list, err);
     if (ret >= 0 && !cJSON_IsArray(cJSON_GetObjectItem(list, "entries")) &&
         indexed(&s, str(list, "id")))
         ret = 0;

@@ -150,7 +150,10 @@ struct cs_state_pending {
 /* Read state TEXT back into P (ast_us; the segments, numbers and init
  * generations of each track it names, gaps listed where the last run
  * died) and fill PEND. Returns 1 when P resumes, 0 when TEXT cannot be
- * read (warned: P starts afresh), or a negative code. */
+ * read (warned: P starts afresh), or a negative code: CS_EDATA, recorded
+ * in P->err, when a field holds what no run writes (a number out of
+ * range, segments out of order, more than a few gaps, a timescale of 0,
+ * a deletion of a name that is not a segment's). */
 int cs_state_load(struct cs_pkg *p, const char *text, size_t len,
                   struct cs_state_pending *pend);
 

@@ -40,4 +40,9 @@ void cs_name_playlist(char *buf, size_t size, const char *track);
  * when nothing is left, the result would be "audio" or starts with '.'. */
 void cs_name_folder(char *buf, size_t size, const char *label, int n);
 
+/* True when NAME is a segment, part or init segment name of the shape
+ * above ("720p/12.m4s", "720p/12.3.m4s", "720p/init-2.mp4"): the only
+ * names a restart may delete (a forged state could name anything). */
+int cs_name_is_own(const char *name);
+
 #endif

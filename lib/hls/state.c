@@ -3,14 +3,18 @@
  * translates between it and the tracks and does no I/O. A restarted
  * cs-segment goes on with the media sequence numbers (never reusing one
  * that may have been published), a new init segment name, a
- * discontinuity, and DASH's availabilityStartTime unchanged. */
+ * discontinuity, and DASH's availabilityStartTime unchanged. A state
+ * holding anything this file would not have written is refused. */
 #include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "hls/internal.h"
+#include "hls/names.h"
 #include "log.h"
 
 static cJSON *seg_json(const struct cs_seg *s)
@@ -83,7 +87,125 @@ static int64_t num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    /* within int64_t whatever the file says: checked before use */
+    return cJSON_IsNumber(v) && fabs(v->valuedouble) < 9e18 ?
+           (int64_t)v->valuedouble : 0;
+}
+
+/* A state file is read back only when every field is one this packager
+ * can have written: numbers in range, segments in order, names of its own
+ * shape. Anything else (a damaged or forged file) is ignored whole. */
+#define SEQ_MAX ((double)(INT64_C(1) << 50))
+#define US_MAX ((double)(INT64_C(1) << 60))
+/* Segments a restart may list as gaps: more means the state is not the
+ * last run's (a forged sequence number would fill memory). */
+enum { MAX_GAPS = 64 };
+
+/* KEY of O is absent (0) or a number within [LO, HI]. */
+static int in_range(const cJSON *o, const char *key, double lo, double hi)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (!v)
+        return 1;
+    return cJSON_IsNumber(v) && v->valuedouble >= lo &&
+           v->valuedouble <= hi;
+}
+
+static const char *bad_seg(const cJSON *e, double *prev)
+{
+    static const char *const big[] = { "pdt_us", "t", "d", "pstart_us",
+                                       "pto", "bytes", NULL };
+
+    if (!cJSON_IsObject(e) || !in_range(e, "seq", 0, SEQ_MAX) ||
+        num(e, "seq") <= *prev)
+        return "seq";
+    *prev = (double)num(e, "seq");
+    if (!in_range(e, "dur", 0, 86400))
+        return "dur";
+    if (!in_range(e, "dseq", 0, SEQ_MAX))
+        return "dseq";
+    if (!in_range(e, "init", 0, INT_MAX / 2))
+        return "init";
+    if (!in_range(e, "disc", 0, 1))
+        return "disc";
+    if (!in_range(e, "gap", 0, 1))
+        return "gap";
+    for (int i = 0; big[i]; i++)
+        if (!in_range(e, big[i], -US_MAX, US_MAX))
+            return big[i];
+    return NULL;
+}
+
+/* O's fields; *NEXT grows to the number it goes on from, *LAST to the
+ * lowest last segment number of a track (gaps fill the difference). */
+static const char *bad_track(const cJSON *o, int64_t *next, double *last)
+{
+    const cJSON *segs = cJSON_GetObjectItemCaseSensitive(o, "segments");
+    const cJSON *e;
+    double prev = -1;
+
+    if (!cJSON_IsObject(o) || !cJSON_IsString(
+            cJSON_GetObjectItemCaseSensitive(o, "name")))
+        return "name";
+    if (!in_range(o, "next_seq", 0, SEQ_MAX))
+        return "next_seq";
+    if (!in_range(o, "open_seq", -1, SEQ_MAX))
+        return "open_seq";
+    if (!in_range(o, "dseq", 0, SEQ_MAX))
+        return "dseq";
+    if (!in_range(o, "init_gen", 0, INT_MAX / 2))
+        return "init_gen";
+    if (!in_range(o, "timescale", 1, INT_MAX) ||
+        !cJSON_GetObjectItemCaseSensitive(o, "timescale"))
+        return "timescale";
+    if (segs && !cJSON_IsArray(segs))
+        return "segments";
+    cJSON_ArrayForEach(e, segs) {
+        const char *bad = bad_seg(e, &prev);
+
+        if (bad)
+            return bad;
+    }
+    *next = FFMAX(*next, FFMAX(num(o, "next_seq"), num(o, "open_seq") + 1));
+    if (prev >= 0 && (*last < 0 || prev < *last))
+        *last = prev;
+    return NULL;
+}
+
+/* The first field of ROOT that this packager cannot have written, or
+ * NULL. */
+static const char *bad_state(const cJSON *root)
+{
+    const cJSON *o, *dels = cJSON_GetObjectItemCaseSensitive(root,
+                                                            "deletes");
+    int64_t next = 0;
+    double last = -1;
+
+    if (!in_range(root, "ast_us", 0, US_MAX))
+        return "ast_us";
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "tracks")) {
+        const char *bad = bad_track(o, &next, &last);
+
+        if (bad)
+            return bad;
+    }
+    /* every track goes on from NEXT: the gaps up to it are bounded */
+    if (last >= 0 && next - (int64_t)last > MAX_GAPS + 1)
+        return "next_seq";
+    if (dels && (!cJSON_IsArray(dels) ||
+                 cJSON_GetArraySize(dels) > CS_MAX_DELETES))
+        return "deletes";
+    cJSON_ArrayForEach(o, dels) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+
+        if (!cJSON_IsString(name) || !cs_name_is_own(name->valuestring) ||
+            strlen(name->valuestring) >= sizeof(((struct cs_delete *)0)->name))
+            return "deletes";
+        if (!in_range(o, "due_us", 0, US_MAX))
+            return "due_us";
+    }
+    return NULL;
 }
 
 static int load_segs(struct cs_track *t, const cJSON *arr)
@@ -219,11 +341,20 @@ int cs_state_load(struct cs_pkg *p, const char *text, size_t len,
 {
     cJSON *root = cJSON_ParseWithLength(text, len);
     const cJSON *tracks = cJSON_GetObjectItemCaseSensitive(root, "tracks");
+    const char *bad;
     int ret = 0;
 
     memset(pend, 0, sizeof(*pend));
     if (!cJSON_IsArray(tracks)) {
         cs_warn("ignoring the unreadable state in '%s'", p->cfg->output);
+        goto out;
+    }
+    /* Refused rather than ignored: starting afresh would write over
+     * segments that were published. */
+    bad = bad_state(root);
+    if (bad) {
+        ret = cs_err_set(p->err, CS_EDATA, "the state in '%s' is not one "
+                         "cs-segment writes: bad '%s'", p->cfg->output, bad);
         goto out;
     }
     p->ast_us = num(root, "ast_us");

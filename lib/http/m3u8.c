@@ -76,20 +76,53 @@ static const char *attr(const char *line, size_t n, const char *name,
     return NULL;
 }
 
-static double num_after_colon(const char *line, size_t n)
+/* The longest duration a playlist may state, in seconds (a day): beyond,
+ * or not a number, it is taken as absent (0). A blocked request waits
+ * three target durations, and durations become integer seconds and
+ * counts: a value of 1e9 or NaN must not reach them. */
+#define DUR_MAX 86400.0
+
+static double duration(const char *s)
+{
+    double v = strtod(s, NULL);
+
+    return v > 0 && v <= DUR_MAX ? v : 0;
+}
+
+/* A media sequence number: decimal-integer of RFC 8216, within 2^53. */
+static int64_t seqnum(const char *s)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0 || v > (INT64_C(1) << 53))
+        return 0;
+    return v;
+}
+
+static const char *after_colon(const char *line, size_t n, char *buf,
+                               size_t size)
 {
     const char *p = memchr(line, ':', n);
-    char buf[64];
     size_t len;
 
     if (!p)
-        return 0;
+        return "";
     len = (size_t)(line + n - p - 1);
-    if (len >= sizeof(buf))
-        len = sizeof(buf) - 1;
+    if (len >= size)
+        len = size - 1;
     memcpy(buf, p + 1, len);
     buf[len] = 0;
-    return strtod(buf, NULL);
+    return buf;
+}
+
+static double num_after_colon(const char *line, size_t n)
+{
+    char buf[64];
+
+    return duration(after_colon(line, n, buf, sizeof(buf)));
 }
 
 static void server_control(struct cs_m3u8 *m, const char *l, size_t n)
@@ -101,7 +134,7 @@ static void server_control(struct cs_m3u8 *m, const char *l, size_t n)
     if (attr(l, n, "CAN-SKIP-DATERANGES", v, sizeof(v)))
         m->can_skip_dr = !strcmp(v, "YES");
     if (attr(l, n, "CAN-SKIP-UNTIL", v, sizeof(v)))
-        m->skip_until = strtod(v, NULL);
+        m->skip_until = duration(v);
 }
 
 static void header_tag(struct cs_m3u8 *m, const char *l, size_t n)
@@ -112,12 +145,12 @@ static void header_tag(struct cs_m3u8 *m, const char *l, size_t n)
         m->is_media = 1;
         m->target = num_after_colon(l, n);
     } else if (tag_is(l, n, "#EXT-X-MEDIA-SEQUENCE")) {
-        m->first_msn = (int64_t)num_after_colon(l, n);
+        m->first_msn = seqnum(after_colon(l, n, v, sizeof(v)));
     } else if (tag_is(l, n, "#EXT-X-SERVER-CONTROL")) {
         server_control(m, l, n);
     } else if (tag_is(l, n, "#EXT-X-PART-INF")) {
         if (attr(l, n, "PART-TARGET", v, sizeof(v)))
-            m->part_target = strtod(v, NULL);
+            m->part_target = duration(v) >= 0.001 ? duration(v) : 0;
     }
 }
 
@@ -205,7 +238,7 @@ int cs_m3u8_parse(struct cs_m3u8 *m, const char *text, size_t len)
         while (sz && (l[sz - 1] == '\r' || l[sz - 1] == ' '))
             sz--;
         if (sz && !m->header_end && !is_playlist_tag(l, sz) &&
-            !(l[0] == '#' && strncmp(l, "#EXT", 4))) {
+            !(l[0] == '#' && (sz < 4 || memcmp(l, "#EXT", 4)))) {
             m->header_end = off;
             seg_off = off;
         }

@@ -4,6 +4,7 @@
  * even port (RTP) with RTCP on the next one. */
 #include "net/endpoint.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,28 @@ static int on_stats(void *arg, const struct rist_stats *s)
     return 0;
 }
 
+/* S percent-encoded into URL at N (all but RFC 3986's unreserved
+ * characters): a passphrase holding '&' or '=' stays one parameter. */
+static int append_enc(char *url, size_t size, int n, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s && n > 0 && (size_t)n + 4 < size; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if (isalnum(ch) || strchr("-._~", ch)) {
+            url[n++] = (char)ch;
+        } else {
+            url[n++] = '%';
+            url[n++] = hex[ch >> 4];
+            url[n++] = hex[ch & 15];
+        }
+    }
+    if (n > 0 && (size_t)n < size)
+        url[n] = 0;
+    return n;
+}
+
 /* librist's own URL: "rist://[@]host:port?buffer=..&secret=..". */
 static void peer_url(const struct cs_net_conf *c, char *url, size_t size)
 {
@@ -71,9 +94,12 @@ static void peer_url(const struct cs_net_conf *c, char *url, size_t size)
 
     if (n > 0 && (size_t)n < size && c->buffer_ms >= 0)
         n += snprintf(url + n, size - (size_t)n, "&buffer=%d", c->buffer_ms);
-    if (n > 0 && (size_t)n < size && c->passphrase)
-        snprintf(url + n, size - (size_t)n, "&secret=%s&aes-type=%d",
-                 c->passphrase, c->pbkeylen == 16 ? 128 : 256);
+    if (n > 0 && (size_t)n < size && c->passphrase) {
+        n += snprintf(url + n, size - (size_t)n, "&aes-type=%d&secret=",
+                      c->pbkeylen == 16 ? 128 : 256);
+        if (n > 0 && (size_t)n < size)
+            append_enc(url, size, n, c->passphrase);
+    }
 }
 
 static int create(struct cs_endpoint *ep, struct rist_priv *p)
@@ -125,6 +151,9 @@ static int rist_open(struct cs_endpoint *ep)
     peer_url(c, url, sizeof(url));
     if (rist_parse_address2(url, &pc) != 0)
         return cs_endpoint_fail(ep, CS_EUSAGE, "bad address");
+    /* librist does not decode its URL: the passphrase as given */
+    if (c->passphrase)
+        snprintf(pc->secret, sizeof(pc->secret), "%s", c->passphrase);
     ret = rist_peer_create(p->ctx, &peer, pc);
     rist_peer_config_free2(&pc);
     if (ret != 0)

@@ -115,6 +115,8 @@ static int resync(struct cs_tsin *in)
         cs_warn("input lost the TS sync: skipped %d bytes", at);
     if (in->skipped > MAX_JUNK || (in->eof && !in->len && !in->synced))
         return CS_EDATA;
+    if (!at && !in->eof)
+        return 1;       /* nothing dropped: only more input can decide */
     return in->len < (int)sizeof(in->buf) && !in->eof &&
            (in->len < keep || in->buf[0] != SYNC);
 }

@@ -250,9 +250,9 @@ static int make_shown(struct cs_net_conf *c)
     if (!s)
         return AVERROR(ENOMEM);
     if (!strncmp(c->scheme, "rtmp", 4)) {
-        char *key = strrchr(s, '/');
+        char *key = strrchr(s, '/'), *sep = strstr(s, "://");
 
-        if (key && key > strstr(s, "://") + 2 && key[1]) {
+        if (key && sep && key > sep + 2 && key[1]) {
             /* A new string: the mask can be longer than the key. */
             char *masked = av_asprintf("%.*s/***", (int)(key - s), s);
 

@@ -337,7 +337,9 @@ int cs_s3_list(struct cs_s3 *s3, const char *bucket, const char *prefix,
             ret = cs_s3xml_parse(&x, r.resp ? r.resp : "", r.resp_len);
         if (ret >= 0 && strcmp(x.root, "ListBucketResult"))
             ret = CS_EDATA;
-        if (ret >= 0 && x.truncated && !x.token[0])
+        /* no token, or the one just sent: the listing would never end */
+        if (ret >= 0 && x.truncated && (!x.token[0] ||
+                                        !strcmp(x.token, token)))
             ret = CS_EDATA;
         free((char *)r.query);
         cs_s3i_req_release(&r);

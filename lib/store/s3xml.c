@@ -15,6 +15,14 @@ static void copy_text(char *dst, size_t size, const struct cs_s3xml *x)
     dst[n] = 0;
 }
 
+/* A text longer than its buffer ends the parse there: a key cut short is
+ * another key, and must never reach the listing's callback. */
+static void overflowed(struct cs_s3xml *x)
+{
+    x->overflow = 1;
+    XML_StopParser(x->parser, XML_FALSE);
+}
+
 static void XMLCALL on_start(void *ud, const XML_Char *name,
                              const XML_Char **attrs)
 {
@@ -46,7 +54,7 @@ static void end_contents(struct cs_s3xml *x)
     int ret;
 
     x->keys++;
-    if (!x->fn || x->fn_ret < 0)
+    if (!x->fn || x->fn_ret < 0 || x->overflow)
         return;
     ret = x->fn(x->opaque, &o);
     if (ret < 0)
@@ -62,7 +70,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         end_contents(x);
     } else if (!strcmp(name, "Key")) {
         if (x->text_len >= sizeof(x->key))
-            x->overflow = 1;
+            overflowed(x);
         copy_text(x->key, sizeof(x->key), x);
     } else if (!strcmp(name, "Size")) {
         x->text[x->text_len < sizeof(x->text) ? x->text_len : 0] = 0;
@@ -80,7 +88,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         copy_text(x->upload_id, sizeof(x->upload_id), x);
     } else if (!strcmp(name, "NextContinuationToken")) {
         if (x->text_len >= sizeof(x->token))
-            x->overflow = 1;
+            overflowed(x);
         copy_text(x->token, sizeof(x->token), x);
     } else if (!strcmp(name, "IsTruncated")) {
         x->truncated = x->text_len == 4 && !memcmp(x->text, "true", 4);
@@ -96,7 +104,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 
     if (n > room) {
         n = room;
-        x->overflow = 1;
+        overflowed(x);
     }
     memcpy(x->text + x->text_len, s, n);
     x->text_len += n;
@@ -148,6 +156,7 @@ int cs_s3xml_parse(struct cs_s3xml *x, const char *data, size_t len)
         free(copy);
         return AVERROR(ENOMEM);
     }
+    x->parser = p;
     XML_SetUserData(p, x);
     XML_SetElementHandler(p, on_start, on_end);
     XML_SetCharacterDataHandler(p, on_text);
@@ -156,6 +165,7 @@ int cs_s3xml_parse(struct cs_s3xml *x, const char *data, size_t len)
     else if (x->fn_ret < 0)
         ret = x->fn_ret;
     XML_ParserFree(p);
+    x->parser = NULL;
     free(copy);
     return ret;
 }

@@ -24,7 +24,8 @@ struct cs_s3xml {
     int fn_ret;             /* the first negative return of fn */
     /* parser state */
     int depth;
-    int overflow;           /* a text longer than the buffer */
+    int overflow;           /* a text longer than its buffer: stops */
+    void *parser;           /* the XML_Parser, while parsing */
     size_t text_len;
     char text[2048];
     char key[1040];
@@ -34,8 +35,9 @@ struct cs_s3xml {
 };
 
 /* Parse LEN bytes of XML into X (fn/opaque set by the caller, the rest is
- * cleared). CS_EDATA when the document is not well-formed; fn's negative
- * return when it stopped the listing. */
+ * cleared). CS_EDATA when the document is not well-formed or a text is
+ * longer than its field (the parse stops there: fn never sees a key cut
+ * short); fn's negative return when it stopped the listing. */
 int cs_s3xml_parse(struct cs_s3xml *x, const char *data, size_t len);
 
 #endif

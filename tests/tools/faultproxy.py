@@ -20,7 +20,9 @@ InternalError body; --corrupt-on TEXT flips a byte of the first matching
 reply's body; --cut-on TEXT sends half of the first matching reply's body
 and closes the connection. Requests with a Range header are logged with
 "range=VALUE" at the end. --list-extra KEY adds an object named KEY to
-every bucket listing (a key S3 can hold but s3rver cannot store).
+every bucket listing (a key S3 can hold but s3rver cannot store);
+--list-loop makes every listing say it is truncated, with the same
+continuation token each time (a listing that would never end).
 """
 import argparse
 import hashlib
@@ -48,6 +50,7 @@ ap.add_argument("--error-200-on", default=None)
 ap.add_argument("--corrupt-on", default=None)
 ap.add_argument("--cut-on", default=None)
 ap.add_argument("--list-extra", metavar="KEY", default=None)
+ap.add_argument("--list-loop", action="store_true")
 args = ap.parse_args()
 
 lock = threading.Lock()
@@ -208,13 +211,22 @@ class Handler(BaseHTTPRequestHandler):
     def forward(self, data):
         c = http.client.HTTPConnection("127.0.0.1", args.upstream, timeout=30)
         headers = {k: v for k, v in self.headers.items()}
-        c.request(self.command, self.path, body=data, headers=headers)
+        path = self.path
+        if args.list_loop:      # s3rver knows nothing of our token
+            path = path.replace("continuation-token=again&", "")
+        c.request(self.command, path, body=data, headers=headers)
         r = c.getresponse()
         payload = r.read()
         if args.list_extra and r.status == 200 and \
                 b"</ListBucketResult>" in payload:
             payload = payload.replace(b"</ListBucketResult>", listed(
                 args.list_extra) + b"</ListBucketResult>")
+        if args.list_loop and r.status == 200 and \
+                b"</ListBucketResult>" in payload:
+            payload = payload.replace(
+                b"<IsTruncated>false</IsTruncated>",
+                b"<IsTruncated>true</IsTruncated><NextContinuationToken>"
+                b"again</NextContinuationToken>")
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() in ("transfer-encoding", "connection"):
