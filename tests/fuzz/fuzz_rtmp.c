@@ -2,9 +2,8 @@
  * a client sends, handshake included, fed in pieces whose sizes the first
  * byte picks, with every command and data message decoded as AMF0.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
- *       tests/fuzz/rtmp.c lib/net/rtmpproto.c -o build/fuzz-rtmp
- *   build/fuzz-rtmp -max_total_time=60
+ * Built and run with the other targets by `make fuzz` (seeds in
+ * tests/fuzz/corpus/rtmp: a handshake, connect and publish).
  *
  * A fixed prefix (C0, C1, C2) can be given by seeding the corpus with a
  * capture of a real publisher (tcpdump of ffmpeg -f flv rtmp://...).
