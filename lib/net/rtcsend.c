@@ -1,0 +1,401 @@
+/* rtcsend.c: the TS to RTP bridge: appsrc ! tsdemux, H.264 and Opus
+ * payloaded once into two tees, and the list of peers hanging from them
+ * (rtcpeer.c). */
+#include "net/rtcsend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gst/app/gstappsrc.h>
+#include <gst/sdp/sdp.h>
+
+#include "err.h"
+#include "net/rtcsend_internal.h"
+
+/* Payload types of our own offers (WHIP), as OBS and browsers use. */
+#define PT_H264 96
+#define PT_OPUS 111
+
+struct cs_rtcsend {
+    struct rtcfeed feed;
+    GstElement *src, *demux, *vhead, *ahead;
+    GMutex lock;            /* peers, next_id */
+    struct rtcpeer *peers;
+    int next_id;
+    gint live;              /* atomic: video RTP was made */
+    char ice_addr[64];
+};
+
+static int fail(char *why, int whylen, int code, const char *fmt,
+                const char *arg)
+{
+    snprintf(why, (size_t)whylen, fmt, arg);
+    return code;
+}
+
+static GstPadProbeReturn on_first(GstPad *pad, GstPadProbeInfo *info,
+                                  gpointer data)
+{
+    struct cs_rtcsend *s = data;
+
+    g_atomic_int_set(&s->live, 1);
+    return GST_PAD_PROBE_REMOVE;
+}
+
+/* tsdemux's pads: video to the H.264 chain, audio to the Opus one. */
+static void on_pad(GstElement *demux, GstPad *pad, gpointer data)
+{
+    struct cs_rtcsend *s = data;
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    const char *name;
+    GstElement *to = NULL;
+    GstPad *sink;
+
+    if (!caps)
+        caps = gst_pad_query_caps(pad, NULL);
+    name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+    if (!strcmp(name, "video/x-h264"))
+        to = s->vhead;
+    else if (!strcmp(name, "audio/x-opus"))
+        to = s->ahead;
+    gst_caps_unref(caps);
+    if (!to)
+        return;
+    sink = gst_element_get_static_pad(to, "sink");
+    if (!gst_pad_is_linked(sink))
+        gst_pad_link(pad, sink);
+    gst_object_unref(sink);
+}
+
+/* Elements named in DESC (a gst-launch chain ending in a tee), added to
+ * the pipeline; *HEAD is its first element. Returns the tee, or NULL. */
+static GstElement *chain(struct cs_rtcsend *s, const char *desc,
+                         GstElement **head)
+{
+    GError *e = NULL;
+    GstElement *bin = gst_parse_bin_from_description(desc, FALSE, &e);
+    GstElement *tee;
+
+    if (!bin) {
+        g_clear_error(&e);
+        return NULL;
+    }
+    gst_bin_add(GST_BIN(s->feed.pipe), bin);
+    *head = gst_bin_get_by_name(GST_BIN(bin), "head");
+    tee = gst_bin_get_by_name(GST_BIN(bin), "tee");
+    if (*head)
+        gst_object_unref(*head);
+    if (tee)
+        gst_object_unref(tee);
+    return *head && tee ? tee : NULL;
+}
+
+static const char video_chain[] =
+    "h264parse name=head config-interval=-1 ! "
+    "rtph264pay config-interval=-1 aggregate-mode=zero-latency mtu=1200 "
+    "pt=96 ! tee name=tee allow-not-linked=true";
+static const char audio_chain[] =
+    "opusparse name=head ! rtpopuspay pt=111 mtu=1200 ! "
+    "tee name=tee allow-not-linked=true";
+
+static int build(struct cs_rtcsend *s, int program, int audio)
+{
+    GstPad *pad;
+
+    s->feed.pipe = gst_pipeline_new("cs-rtcsend");
+    s->src = gst_element_factory_make("appsrc", "src");
+    s->demux = gst_element_factory_make("tsdemux", "demux");
+    if (!s->src || !s->demux)
+        return -1;
+    g_object_set(s->src, "is-live", TRUE, "format", GST_FORMAT_BYTES,
+                 "max-bytes", (guint64)(4 << 20), "block", FALSE, NULL);
+    g_object_set(s->demux, "program-number", program, NULL);
+    gst_bin_add_many(GST_BIN(s->feed.pipe), s->src, s->demux, NULL);
+    if (!gst_element_link(s->src, s->demux))
+        return -1;
+    g_signal_connect(s->demux, "pad-added", G_CALLBACK(on_pad), s);
+    s->feed.vtee = chain(s, video_chain, &s->vhead);
+    if (!s->feed.vtee)
+        return -1;
+    if (audio && !(s->feed.atee = chain(s, audio_chain, &s->ahead)))
+        return -1;
+    pad = gst_element_get_static_pad(s->feed.vtee, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER |
+                      GST_PAD_PROBE_TYPE_BUFFER_LIST, on_first, s, NULL);
+    gst_object_unref(pad);
+    return 0;
+}
+
+int cs_rtcsend_new(struct cs_rtcsend **out, int program, int audio,
+                   const char *ice_addr, char *why, int whylen)
+{
+    struct cs_rtcsend *s = g_new0(struct cs_rtcsend, 1);
+
+    *out = NULL;
+    gst_init(NULL, NULL);
+    g_mutex_init(&s->lock);
+    if (ice_addr) {
+        snprintf(s->ice_addr, sizeof(s->ice_addr), "%s", ice_addr);
+        s->feed.ice_addr = s->ice_addr;
+    }
+    if (build(s, program, audio) < 0) {
+        cs_rtcsend_free(&s);
+        return fail(why, whylen, CS_EUSAGE, "%s", "gstreamer lacks an "
+                    "element webrtc needs (tsdemux, h264parse, rtph264pay, "
+                    "opusparse, rtpopuspay, webrtcbin)");
+    }
+    if (gst_element_set_state(s->feed.pipe, GST_STATE_PLAYING) ==
+        GST_STATE_CHANGE_FAILURE) {
+        cs_rtcsend_free(&s);
+        return fail(why, whylen, AVERROR_EXTERNAL, "%s",
+                    "cannot start the webrtc pipeline");
+    }
+    *out = s;
+    return 0;
+}
+
+/* The first error on the pipeline's bus, if any. */
+static int bus_error(struct cs_rtcsend *s, char *why, int whylen)
+{
+    GstBus *bus = gst_element_get_bus(s->feed.pipe);
+    GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    GError *e = NULL;
+    int ret = 0;
+
+    if (m) {
+        gst_message_parse_error(m, &e, NULL);
+        ret = fail(why, whylen, AVERROR_EXTERNAL, "webrtc pipeline: %s",
+                   e ? e->message : "failed");
+        g_clear_error(&e);
+        gst_message_unref(m);
+    }
+    gst_object_unref(bus);
+    return ret;
+}
+
+int cs_rtcsend_push(struct cs_rtcsend *s, const uint8_t *buf, int size,
+                    char *why, int whylen)
+{
+    GstBuffer *b = gst_buffer_new_memdup(buf, (gsize)size);
+    GstFlowReturn fr = gst_app_src_push_buffer(GST_APP_SRC(s->src), b);
+
+    if (fr != GST_FLOW_OK)
+        return fail(why, whylen, AVERROR_EXTERNAL, "webrtc pipeline: %s",
+                    gst_flow_get_name(fr));
+    return bus_error(s, why, whylen);
+}
+
+int cs_rtcsend_live(struct cs_rtcsend *s)
+{
+    return g_atomic_int_get(&s->live);
+}
+
+void cs_rtcsend_eos(struct cs_rtcsend *s)
+{
+    gst_app_src_end_of_stream(GST_APP_SRC(s->src));
+}
+
+/* The payload type of ENC ("H264", "opus") in media M of an offer, H.264
+ * with packetization-mode 1 (profile 42e01f preferred); -1: none. */
+static int offer_pt(const GstSDPMedia *m, const char *enc)
+{
+    int best = -1;
+
+    for (guint i = 0; i < gst_sdp_media_formats_len(m); i++) {
+        int pt = atoi(gst_sdp_media_get_format(m, i));
+        GstCaps *c = gst_sdp_media_get_caps_from_media(m, pt);
+        const GstStructure *st = c ? gst_caps_get_structure(c, 0) : NULL;
+        const char *name = st ? gst_structure_get_string(st,
+                                                         "encoding-name") : 0;
+        const char *pm = st ? gst_structure_get_string(st,
+                                                   "packetization-mode") : 0;
+        const char *pl = st ? gst_structure_get_string(st,
+                                                   "profile-level-id") : 0;
+
+        if (name && !g_ascii_strcasecmp(name, enc) &&
+            (strcmp(enc, "H264") || (pm && !strcmp(pm, "1")))) {
+            if (best < 0 || (pl && !g_ascii_strcasecmp(pl, "42e01f")))
+                best = pt;
+        }
+        if (c)
+            gst_caps_unref(c);
+    }
+    return best;
+}
+
+static void offer_pts(const GstSDPMessage *sdp, int *vpt, int *apt)
+{
+    *vpt = *apt = -1;
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+        const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
+
+        if (!strcmp(gst_sdp_media_get_media(m), "video") && *vpt < 0)
+            *vpt = offer_pt(m, "H264");
+        else if (!strcmp(gst_sdp_media_get_media(m), "audio") && *apt < 0)
+            *apt = offer_pt(m, "OPUS");
+    }
+}
+
+static int add_peer(struct cs_rtcsend *s, struct rtcpeer *p)
+{
+    g_mutex_lock(&s->lock);
+    p->id = ++s->next_id;
+    p->next = s->peers;
+    s->peers = p;
+    g_mutex_unlock(&s->lock);
+    return p->id;
+}
+
+/* Unlink peer ID from the list (the caller frees it), or NULL. */
+static struct rtcpeer *take_peer(struct cs_rtcsend *s, int id)
+{
+    struct rtcpeer **pp, *p = NULL;
+
+    g_mutex_lock(&s->lock);
+    for (pp = &s->peers; *pp; pp = &(*pp)->next)
+        if ((*pp)->id == id) {
+            p = *pp;
+            *pp = p->next;
+            break;
+        }
+    g_mutex_unlock(&s->lock);
+    return p;
+}
+
+int cs_rtcsend_answer(struct cs_rtcsend *s, const char *offer,
+                      char **answer, char *why, int whylen)
+{
+    GstSDPMessage *sdp = NULL;
+    struct rtcpeer *p;
+    int vpt, apt, ret;
+
+    if (gst_sdp_message_new_from_text(offer, &sdp) != GST_SDP_OK ||
+        !gst_sdp_message_medias_len(sdp)) {
+        if (sdp)
+            gst_sdp_message_free(sdp);
+        return fail(why, whylen, CS_EDATA, "%s", "the offer is not sdp");
+    }
+    offer_pts(sdp, &vpt, &apt);
+    if (vpt < 0) {
+        gst_sdp_message_free(sdp);
+        return fail(why, whylen, CS_EDATA, "%s", "the offer has no h.264 "
+                    "video with packetization-mode 1");
+    }
+    p = cs_rtcpeer_new(&s->feed, vpt, apt, why, whylen);
+    if (!p) {
+        gst_sdp_message_free(sdp);
+        return AVERROR_EXTERNAL;
+    }
+    ret = cs_rtcpeer_answer(p, sdp, answer, why, whylen);
+    if (ret < 0) {
+        cs_rtcpeer_free(&s->feed, p);
+        return ret;
+    }
+    return add_peer(s, p);
+}
+
+int cs_rtcsend_offer(struct cs_rtcsend *s, char **offer, char *why,
+                     int whylen)
+{
+    struct rtcpeer *p = cs_rtcpeer_new(&s->feed, PT_H264,
+                                       s->feed.atee ? PT_OPUS : -1, why,
+                                       whylen);
+    int ret;
+
+    if (!p)
+        return AVERROR_EXTERNAL;
+    ret = cs_rtcpeer_offer(p, offer, why, whylen);
+    if (ret < 0) {
+        cs_rtcpeer_free(&s->feed, p);
+        return ret;
+    }
+    return add_peer(s, p);
+}
+
+/* Run FN on peer ID under the lock; -1 when there is none. */
+static struct rtcpeer *find(struct cs_rtcsend *s, int id)
+{
+    struct rtcpeer *p;
+
+    for (p = s->peers; p && p->id != id; p = p->next)
+        ;
+    return p;
+}
+
+int cs_rtcsend_accept(struct cs_rtcsend *s, int id, const char *answer,
+                      char *why, int whylen)
+{
+    struct rtcpeer *p;
+    int ret;
+
+    g_mutex_lock(&s->lock);
+    p = find(s, id);
+    ret = p ? cs_rtcpeer_accept(p, answer, why, whylen)
+            : fail(why, whylen, CS_ENET, "%s", "no such peer");
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+int cs_rtcsend_state(struct cs_rtcsend *s, int id)
+{
+    struct rtcpeer *p;
+    int ret;
+
+    g_mutex_lock(&s->lock);
+    p = find(s, id);
+    ret = p ? cs_rtcpeer_state(p) : CS_ENET;
+    g_mutex_unlock(&s->lock);
+    return ret;
+}
+
+void cs_rtcsend_drop(struct cs_rtcsend *s, int id)
+{
+    cs_rtcpeer_free(&s->feed, take_peer(s, id));
+}
+
+int cs_rtcsend_reap(struct cs_rtcsend *s)
+{
+    int gone[64], n = 0, left = 0;
+    struct rtcpeer *p;
+
+    g_mutex_lock(&s->lock);
+    for (p = s->peers; p; p = p->next) {
+        if (cs_rtcpeer_state(p) < 0 && n < 64)
+            gone[n++] = p->id;
+        else
+            left++;
+    }
+    g_mutex_unlock(&s->lock);
+    for (int i = 0; i < n; i++)
+        cs_rtcsend_drop(s, gone[i]);
+    return left;
+}
+
+void cs_rtcsend_stats(struct cs_rtcsend *s, cJSON *obj)
+{
+    int n = 0;
+
+    g_mutex_lock(&s->lock);
+    for (struct rtcpeer *p = s->peers; p; p = p->next, n++)
+        cs_rtcpeer_stats(p, obj);
+    g_mutex_unlock(&s->lock);
+    cJSON_AddNumberToObject(obj, "viewers", n);
+}
+
+void cs_rtcsend_free(struct cs_rtcsend **sp)
+{
+    struct cs_rtcsend *s = *sp;
+
+    if (!s)
+        return;
+    while (s->peers)
+        cs_rtcsend_drop(s, s->peers->id);
+    if (s->feed.pipe) {
+        gst_element_set_state(s->feed.pipe, GST_STATE_NULL);
+        gst_object_unref(s->feed.pipe);
+    }
+    g_mutex_clear(&s->lock);
+    g_free(s);
+    *sp = NULL;
+}
