@@ -56,7 +56,8 @@ struct cs_net_conf {
     int rist_profile;   /* 0 simple, 1 main (default) */
     int buffer_ms;      /* RIST recovery buffer; -1: default */
     double timeout;     /* seconds without data before giving up */
-    const char *access; /* SRT listener access file, or NULL */
+    const char *access; /* SRT listener, WHIP/WHEP access file, or NULL */
+    char *token;        /* WHIP/WHEP bearer token (token=), or NULL */
 };
 
 /* An open endpoint; each protocol keeps its state behind priv. */
@@ -99,11 +100,18 @@ extern const struct cs_endpoint_ops cs_net_rist;
 extern const struct cs_endpoint_ops cs_net_rtmp;
 extern const struct cs_endpoint_ops cs_net_rtmps;
 extern const struct cs_endpoint_ops cs_net_rtsp;
+/* WebRTC (net/whip.c): whip:// receiving is a WHIP endpoint (listener).
+ * cs_net_conf_parse() picks the ops whose scheme AND direction match, so
+ * whip:// sending (caller) and whep:// (sending listener) are separate
+ * ops tables with the same scheme names. */
+extern const struct cs_endpoint_ops cs_net_whip;
 
 /* Parse URL for direction DIR into C (zeroed first). Query parameters are
  * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,
  * passphrase, pbkeylen, streamid, maxbw, payloadsize, ttl, localaddr,
- * profile, buffer). Returns 0, or CS_EUSAGE with ERR (may be NULL) saying
+ * profile, buffer; token for whip:// and whep://, never in c->shown).
+ * whip:// receiving and whep:// sending default to listener mode, whip://
+ * sending to caller. Returns 0, or CS_EUSAGE with ERR (may be NULL) saying
  * "invalid URL 'URL': what" (an RTMP stream key masked), or
  * AVERROR(ENOMEM). The caller frees C with cs_net_conf_free(), also after
  * a failure. */

@@ -49,10 +49,11 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
     }
     net.timeout = a->timeout;
     net.access = a->access;
-    if (a->access && (net.ops != &cs_net_srt ||
-                      net.mode != CS_NET_LISTENER)) {
-        ret = cs_err_set(err, CS_EUSAGE,
-                         "--access needs an srt:// URL in listener mode");
+    if (a->access && (net.mode != CS_NET_LISTENER ||
+                      (net.ops != &cs_net_srt && strcmp(net.scheme, "whip") &&
+                       strcmp(net.scheme, "whep")))) {
+        ret = cs_err_set(err, CS_EUSAGE, "--access needs an srt://, whip:// "
+                         "or whep:// URL in listener mode");
         goto out;
     }
     ret = a->access ? check_access(&net, err) : 0;

@@ -40,15 +40,34 @@ static const struct param params[] = {
     { "profile", P_PROFILE, F(rist_profile), 0, 1 },
     { "buffer", P_INT, F(buffer_ms), 0, 30000 },
     { "port", P_INT, F(localport), 1, 65535 },
+    { "token", P_STR, F(token), 1, 512 },
     { NULL, 0, 0, 0, 0 },
 };
 #undef F
 
 static const struct cs_endpoint_ops *const all_ops[] = {
     &cs_net_srt, &cs_net_udp, &cs_net_tcp, &cs_net_rtmp, &cs_net_rtmps,
-    &cs_net_rtsp, &cs_net_rist,
+    &cs_net_rtsp, &cs_net_rist, &cs_net_whip,
     NULL,
 };
+
+/* The ops for SCHEME that go in direction DIR; failing that, the first
+ * for SCHEME (defaults() then says which direction it lacks). */
+static const struct cs_endpoint_ops *find_ops(const char *scheme,
+                                              enum cs_net_dir dir)
+{
+    const struct cs_endpoint_ops *any = NULL;
+
+    for (int i = 0; all_ops[i]; i++) {
+        if (strcmp(all_ops[i]->scheme, scheme))
+            continue;
+        if (all_ops[i]->dirs & (1u << dir))
+            return all_ops[i];
+        if (!any)
+            any = all_ops[i];
+    }
+    return any;
+}
 
 const char *cs_net_mode_name(enum cs_net_mode m)
 {
@@ -302,12 +321,10 @@ int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
         return ret;
     if (!sep || slen == 0 || slen >= sizeof(c->scheme))
         return bad(c, err, "expected PROTOCOL://HOST:PORT");
-    for (int i = 0; all_ops[i] && !c->ops; i++)
-        if (!strcmp(all_ops[i]->scheme, c->scheme))
-            c->ops = all_ops[i];
+    c->ops = find_ops(c->scheme, dir);
     if (!c->ops)
         return bad(c, err, "unknown protocol (srt, rtmp, rtmps, rtsp, rist, "
-                      "udp, tcp)");
+                      "udp, tcp, whip, whep)");
     rest = av_strdup(sep + 3);
     if (!rest)
         return AVERROR(ENOMEM);
@@ -323,6 +340,9 @@ int cs_net_conf_parse(struct cs_net_conf *c, const char *url,
     if ((!strcmp(c->scheme, "rist") || !strcmp(c->scheme, "udp")) &&
         dir == CS_NET_RECV)
         c->mode = CS_NET_LISTENER;     /* as ristreceiver; UDP binds */
+    if ((!strcmp(c->scheme, "whip") && dir == CS_NET_RECV) ||
+        (!strcmp(c->scheme, "whep") && dir == CS_NET_SEND))
+        c->mode = CS_NET_LISTENER;     /* an HTTP endpoint peers POST to */
     if (ret >= 0 && q)
         ret = parse_query(c, q, err);
     if (ret >= 0)
@@ -337,4 +357,5 @@ void cs_net_conf_free(struct cs_net_conf *c)
     av_freep(&c->shown);
     av_freep(&c->passphrase);
     av_freep(&c->streamid);
+    av_freep(&c->token);
 }
