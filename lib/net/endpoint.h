@@ -58,6 +58,8 @@ struct cs_net_conf {
     double timeout;     /* seconds without data before giving up */
     const char *access; /* SRT listener, WHIP/WHEP access file, or NULL */
     char *token;        /* WHIP/WHEP bearer token (token=), or NULL */
+    int max_viewers;    /* WHEP listener: viewers at once */
+    const char *rendition;  /* WebRTC sending: the ladder rung, or NULL */
 };
 
 /* An open endpoint; each protocol keeps its state behind priv. */
@@ -105,6 +107,10 @@ extern const struct cs_endpoint_ops cs_net_rtsp;
  * whip:// sending (caller) and whep:// (sending listener) are separate
  * ops tables with the same scheme names. */
 extern const struct cs_endpoint_ops cs_net_whip;
+/* whip:// sending: a WHIP client (net/whipsend.c); whep:// sending: a WHEP
+ * endpoint serving viewers (net/whep.c). */
+extern const struct cs_endpoint_ops cs_net_whip_send;
+extern const struct cs_endpoint_ops cs_net_whep;
 
 /* Parse URL for direction DIR into C (zeroed first). Query parameters are
  * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,

@@ -4,6 +4,7 @@
 #include "net/rtcsend_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GST_USE_UNSTABLE_API
@@ -11,11 +12,12 @@
 #include <gst/webrtc/webrtc.h>
 
 #include "err.h"
+#include "net/rtc.h"
 
 /* A peer's queue holds this much before it drops its oldest. */
 #define QUEUE_NS (500 * GST_MSECOND)
-/* ICE gathering bound (host candidates only: quick). */
-#define GATHER_US (5 * G_USEC_PER_SEC)
+/* Bound on each wait for webrtcbin (offer, answer, gathering). */
+#define WAIT_S 5.0
 
 static int fail(char *why, int whylen, int code, const char *what)
 {
@@ -48,19 +50,58 @@ static int gate(struct rtcbranch *b, GstBuffer *first)
     return 1;
 }
 
-static void caps_pt(GstPadProbeInfo *info, int pt)
+/* The caps event, with every field of the peer's negotiated caps (its
+ * payload type, and for our own offer the profile it names) set over the
+ * stream's: what webrtcbin's pad was told to expect. */
+static void caps_peer(GstPadProbeInfo *info, const GstCaps *want)
 {
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    const GstStructure *w = gst_caps_get_structure(want, 0);
     GstCaps *caps;
+    GstStructure *st;
 
     if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS)
         return;
     gst_event_parse_caps(ev, &caps);
     caps = gst_caps_copy(caps);
-    gst_caps_set_simple(caps, "payload", G_TYPE_INT, pt, NULL);
+    st = gst_caps_get_structure(caps, 0);
+    /* the stream's own profile is not the one the peer asked for: its
+     * decoder takes what the SPS says */
+    gst_structure_remove_fields(st, "profile-level-id", "profile", NULL);
+    for (int i = 0; i < gst_structure_n_fields(w); i++) {
+        const char *name = gst_structure_nth_field_name(w, (guint)i);
+
+        gst_structure_set_value(st, name, gst_structure_get_value(w, name));
+    }
     info->data = gst_event_new_caps(caps);
     gst_caps_unref(caps);
     gst_event_unref(ev);
+}
+
+/* The shared payloader must not negotiate with each peer: its caps and
+ * accept-caps queries are answered here (every peer takes the stream as
+ * it is, relabelled by caps_peer). */
+static int answer_query(GstPadProbeInfo *info)
+{
+    GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+    GstCaps *filter = NULL;
+
+    if (GST_QUERY_TYPE(q) == GST_QUERY_ACCEPT_CAPS) {
+        gst_query_set_accept_caps_result(q, TRUE);
+        return 1;
+    }
+    if (GST_QUERY_TYPE(q) != GST_QUERY_CAPS)
+        return 0;
+    gst_query_parse_caps(q, &filter);
+    if (filter)
+        gst_query_set_caps_result(q, filter);
+    else {
+        GstCaps *any = gst_caps_new_any();
+
+        gst_query_set_caps_result(q, any);
+        gst_caps_unref(any);
+    }
+    return 1;
 }
 
 static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
@@ -68,8 +109,11 @@ static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
 {
     struct rtcbranch *b = data;
 
-    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
-        caps_pt(info, b->pt);
+    if (info->type & GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM) {
+        return answer_query(info) ? GST_PAD_PROBE_HANDLED
+                                  : GST_PAD_PROBE_OK;
+    } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+        caps_peer(info, b->caps);
     } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
         GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
 
@@ -92,24 +136,26 @@ static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
     return GST_PAD_PROBE_OK;
 }
 
-/* What each side of the SDP says about our media. */
-static GstCaps *rtp_caps(int video, int pt)
+/* The codec preferences of a peer's transceiver: for an answer, only
+ * what picks the offer's payload (the offer says the rest); for our own
+ * offer, what OBS and browsers offer. */
+static GstCaps *rtp_caps(int video, int pt, int offer)
 {
-    if (video)
-        return gst_caps_new_simple("application/x-rtp",
-            "media", G_TYPE_STRING, "video",
-            "encoding-name", G_TYPE_STRING, "H264",
-            "clock-rate", G_TYPE_INT, 90000, "payload", G_TYPE_INT, pt,
-            "packetization-mode", G_TYPE_STRING, "1",
+    GstCaps *c = gst_caps_new_simple("application/x-rtp",
+        "media", G_TYPE_STRING, video ? "video" : "audio",
+        "encoding-name", G_TYPE_STRING, video ? "H264" : "OPUS",
+        "clock-rate", G_TYPE_INT, video ? 90000 : 48000,
+        "payload", G_TYPE_INT, pt, NULL);
+
+    if (offer && video)
+        gst_caps_set_simple(c, "packetization-mode", G_TYPE_STRING, "1",
             "profile-level-id", G_TYPE_STRING, "42e01f",
             "level-asymmetry-allowed", G_TYPE_STRING, "1",
             "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE,
             "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE, NULL);
-    return gst_caps_new_simple("application/x-rtp",
-        "media", G_TYPE_STRING, "audio",
-        "encoding-name", G_TYPE_STRING, "OPUS",
-        "clock-rate", G_TYPE_INT, 48000, "payload", G_TYPE_INT, pt,
-        "encoding-params", G_TYPE_STRING, "2", NULL);
+    else if (offer)
+        gst_caps_set_simple(c, "encoding-params", G_TYPE_STRING, "2", NULL);
+    return c;
 }
 
 /* queue ! webrtcbin.sink_N, the transceiver sendonly with NACK/RTX. */
@@ -117,7 +163,7 @@ static int branch_new(const struct rtcfeed *f, struct rtcpeer *p,
                       struct rtcbranch *b, int video, int pt)
 {
     GstPadTemplate *t = gst_element_get_pad_template(p->webrtc, "sink_%u");
-    GstCaps *caps = rtp_caps(video, pt);
+    GstCaps *caps = rtp_caps(video, pt, p->offer);
     GstPad *sink, *src;
     GstWebRTCRTPTransceiver *trans = NULL;
     int ok;
@@ -139,14 +185,11 @@ static int branch_new(const struct rtcfeed *f, struct rtcpeer *p,
         gst_object_unref(trans);
     }
     src = gst_element_get_static_pad(b->queue, "src");
-    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER |
-                      GST_PAD_PROBE_TYPE_BUFFER_LIST |
-                      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_rtp, b, NULL);
     ok = sink && trans && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
     gst_object_unref(src);
     if (sink)
         gst_object_unref(sink);
-    gst_caps_unref(caps);
+    b->caps = caps;
     return ok ? 0 : -1;
 }
 
@@ -157,31 +200,24 @@ static int branch_feed(struct rtcbranch *b, GstElement *tee)
 
     gst_element_sync_state_with_parent(b->queue);
     b->teepad = gst_element_request_pad_simple(tee, "src_%u");
+    if (b->teepad)
+        gst_pad_add_probe(b->teepad, GST_PAD_PROBE_TYPE_BUFFER |
+                          GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                          GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+                          GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_rtp, b,
+                          NULL);
     ok = b->teepad && gst_pad_link(b->teepad, qsink) == GST_PAD_LINK_OK;
     gst_object_unref(qsink);
     return ok ? 0 : -1;
 }
 
-/* ICE on one local address only (a loopback service stays on it). */
-static void ice_only(GstElement *webrtc, const char *addr)
-{
-    GObject *ice = NULL;
-    gboolean ok = FALSE;
-
-    g_object_get(webrtc, "ice-agent", &ice, NULL);
-    if (!ice)
-        return;
-    g_object_set(ice, "ice-tcp", FALSE, NULL);
-    g_signal_emit_by_name(ice, "add-local-ip-address", addr, &ok);
-    g_object_unref(ice);
-}
-
 struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
-                               char *why, int whylen)
+                               int offer, char *why, int whylen)
 {
     struct rtcpeer *p = g_new0(struct rtcpeer, 1);
     int ret;
 
+    p->offer = offer;
     p->webrtc = gst_element_factory_make("webrtcbin", NULL);
     if (!p->webrtc) {
         g_free(p);
@@ -190,8 +226,7 @@ struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
     }
     g_object_set(p->webrtc, "bundle-policy",
                  GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-    if (f->ice_addr)
-        ice_only(p->webrtc, f->ice_addr);
+    cs_rtc_ice_bind(p->webrtc, f->ice_addr);
     gst_bin_add(GST_BIN(f->pipe), p->webrtc);
     p->has_audio = apt >= 0 && f->atee;
     ret = branch_new(f, p, &p->v, 1, vpt);
@@ -210,28 +245,26 @@ struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
     return p;
 }
 
-/* Emit SIGNAL on the peer's webrtcbin with ARG and wait for the reply.
- * Returns 0 with *REPLY (may be NULL; the promise's, unref the promise
- * after use) or -1 with WHY. */
+/* Emit SIGNAL with ARG on the peer's webrtcbin and wait for the reply
+ * (bounded). Returns 0 with *OUT (may be NULL: unref it after use) or
+ * CS_ENET with WHY. */
 static int call(struct rtcpeer *p, const char *signal, gpointer arg,
                 GstPromise **out, char *why, int whylen)
 {
-    GstPromise *pr = gst_promise_new();
+    GstPromise *pr = cs_rtc_promise_new();
     const GstStructure *r;
-    GError *e = NULL;
 
     g_signal_emit_by_name(p->webrtc, signal, arg, pr);
-    if (gst_promise_wait(pr) != GST_PROMISE_RESULT_REPLIED) {
+    r = cs_rtc_promise_wait(pr, WAIT_S);
+    if (!r && gst_promise_wait(pr) != GST_PROMISE_RESULT_REPLIED) {
         gst_promise_unref(pr);
-        snprintf(why, (size_t)whylen, "webrtc %s: no reply", signal);
-        return CS_EDATA;
+        snprintf(why, (size_t)whylen, "webrtcbin: no reply to %s", signal);
+        return CS_ENET;
     }
-    r = gst_promise_get_reply(pr);
-    if (r && gst_structure_get(r, "error", G_TYPE_ERROR, &e, NULL)) {
-        snprintf(why, (size_t)whylen, "%s", e->message);
-        g_error_free(e);
+    if (r && gst_structure_has_field(r, "error")) {
         gst_promise_unref(pr);
-        return CS_EDATA;
+        snprintf(why, (size_t)whylen, "webrtcbin refused %s", signal);
+        return CS_ENET;
     }
     if (out)
         *out = pr;
@@ -240,24 +273,14 @@ static int call(struct rtcpeer *p, const char *signal, gpointer arg,
     return 0;
 }
 
-static int set_desc(struct rtcpeer *p, const char *signal,
-                    GstWebRTCSDPType type, GstSDPMessage *sdp, char *why,
-                    int whylen)
-{
-    GstWebRTCSessionDescription *d =
-        gst_webrtc_session_description_new(type, sdp);
-    int ret = call(p, signal, d, NULL, why, whylen);
-
-    gst_webrtc_session_description_free(d);
-    return ret;
-}
-
-/* Wait for the host candidates, then the local description as text. */
+/* Wait for every candidate, then the local description as text
+ * (malloc()ed). */
 static int local_sdp(struct rtcpeer *p, char **text, char *why, int whylen)
 {
-    gint64 until = g_get_monotonic_time() + GATHER_US;
+    gint64 until = g_get_monotonic_time() + (gint64)(WAIT_S * 1e6);
     GstWebRTCICEGatheringState st = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
     GstWebRTCSessionDescription *d = NULL;
+    gchar *t;
 
     while (g_get_monotonic_time() < until) {
         g_object_get(p->webrtc, "ice-gathering-state", &st, NULL);
@@ -267,46 +290,20 @@ static int local_sdp(struct rtcpeer *p, char **text, char *why, int whylen)
     }
     g_object_get(p->webrtc, "local-description", &d, NULL);
     if (!d)
-        return fail(why, whylen, CS_EDATA, "no local description");
-    *text = gst_sdp_message_as_text(d->sdp);
+        return fail(why, whylen, CS_ENET, "webrtcbin has no description");
+    t = gst_sdp_message_as_text(d->sdp);
     gst_webrtc_session_description_free(d);
-    return 0;
-}
-
-/* Take the description named FIELD out of the reply of PR and set it as
- * the local one. */
-static int take_local(struct rtcpeer *p, GstPromise *pr, const char *field,
-                      char *why, int whylen)
-{
-    GstWebRTCSessionDescription *d = NULL;
-    const GstStructure *r = gst_promise_get_reply(pr);
-    int ret;
-
-    if (r)
-        gst_structure_get(r, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &d,
-                          NULL);
-    gst_promise_unref(pr);
-    if (!d)
-        return fail(why, whylen, CS_EDATA, "webrtc made no description");
-    ret = call(p, "set-local-description", d, NULL, why, whylen);
-    gst_webrtc_session_description_free(d);
-    return ret;
+    *text = t ? strdup(t) : NULL;
+    g_free(t);
+    return *text ? 0 : AVERROR(ENOMEM);
 }
 
 int cs_rtcpeer_answer(struct rtcpeer *p, GstSDPMessage *offer,
                       char **answer, char *why, int whylen)
 {
-    GstPromise *pr = NULL;
-    int ret;
+    int ret = cs_rtc_answer(p->webrtc, offer, WAIT_S, answer, why,
+                            (size_t)whylen);
 
-    ret = set_desc(p, "set-remote-description", GST_WEBRTC_SDP_TYPE_OFFER,
-                   offer, why, whylen);
-    if (ret >= 0)
-        ret = call(p, "create-answer", NULL, &pr, why, whylen);
-    if (ret >= 0)
-        ret = take_local(p, pr, "answer", why, whylen);
-    if (ret >= 0)
-        ret = local_sdp(p, answer, why, whylen);
     if (ret >= 0)
         g_atomic_int_set(&p->ready, 1);
     return ret;
@@ -314,11 +311,22 @@ int cs_rtcpeer_answer(struct rtcpeer *p, GstSDPMessage *offer,
 
 int cs_rtcpeer_offer(struct rtcpeer *p, char **offer, char *why, int whylen)
 {
+    GstWebRTCSessionDescription *d = NULL;
+    const GstStructure *r;
     GstPromise *pr = NULL;
     int ret = call(p, "create-offer", NULL, &pr, why, whylen);
 
-    if (ret >= 0)
-        ret = take_local(p, pr, "offer", why, whylen);
+    if (ret < 0)
+        return ret;
+    r = gst_promise_get_reply(pr);
+    if (r)
+        gst_structure_get(r, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                          &d, NULL);
+    gst_promise_unref(pr);
+    if (!d)
+        return fail(why, whylen, CS_ENET, "webrtcbin made no offer");
+    ret = call(p, "set-local-description", d, NULL, why, whylen);
+    gst_webrtc_session_description_free(d);
     if (ret >= 0)
         ret = local_sdp(p, offer, why, whylen);
     return ret;
@@ -327,13 +335,15 @@ int cs_rtcpeer_offer(struct rtcpeer *p, char **offer, char *why, int whylen)
 int cs_rtcpeer_accept(struct rtcpeer *p, const char *answer, char *why,
                       int whylen)
 {
+    GstWebRTCSessionDescription *d;
     GstSDPMessage *sdp = NULL;
     int ret;
 
     if (gst_sdp_message_new_from_text(answer, &sdp) != GST_SDP_OK)
-        return fail(why, whylen, CS_EDATA, "the answer is not sdp");
-    ret = set_desc(p, "set-remote-description", GST_WEBRTC_SDP_TYPE_ANSWER,
-                   sdp, why, whylen);
+        return fail(why, whylen, CS_ENET, "the answer is not sdp");
+    d = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    ret = call(p, "set-remote-description", d, NULL, why, whylen);
+    gst_webrtc_session_description_free(d);
     if (ret >= 0)
         g_atomic_int_set(&p->ready, 1);
     return ret;
@@ -360,6 +370,9 @@ static void branch_free(const struct rtcfeed *f, struct rtcbranch *b,
         gst_object_unref(b->teepad);
         b->teepad = NULL;
     }
+    if (b->caps)
+        gst_caps_unref(b->caps);
+    b->caps = NULL;
     if (b->queue) {
         gst_element_set_state(b->queue, GST_STATE_NULL);
         gst_bin_remove(GST_BIN(f->pipe), b->queue);
@@ -381,70 +394,7 @@ void cs_rtcpeer_free(const struct rtcfeed *f, struct rtcpeer *p)
     g_free(p);
 }
 
-/* A numeric field of a statistics structure, whatever its integer type. */
-static double number(const GstStructure *s, const char *name)
-{
-    const GValue *v = gst_structure_get_value(s, name);
-    GValue d = G_VALUE_INIT;
-    double n = 0;
-
-    if (!v)
-        return 0;
-    g_value_init(&d, G_TYPE_DOUBLE);
-    if (g_value_transform(v, &d))
-        n = g_value_get_double(&d);
-    g_value_unset(&d);
-    return n;
-}
-
-static void add(cJSON *obj, const char *key, double n)
-{
-    cJSON *it = cJSON_GetObjectItem(obj, key);
-
-    if (it)
-        cJSON_SetNumberValue(it, it->valuedouble + n);
-    else
-        cJSON_AddNumberToObject(obj, key, n);
-}
-
-static gboolean stat_one(GQuark field, const GValue *v, gpointer data)
-{
-    GstWebRTCStatsType type = 0;
-    const GstStructure *s;
-
-    if (!GST_VALUE_HOLDS_STRUCTURE(v))
-        return TRUE;
-    s = gst_value_get_structure(v);
-    if (!gst_structure_get(s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type,
-                           NULL))
-        return TRUE;
-    if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
-        add(data, "packets_sent", number(s, "packets-sent"));
-        add(data, "bytes_sent", number(s, "bytes-sent"));
-        add(data, "nacks_received", number(s, "nack-count"));
-        add(data, "plis_received", number(s, "pli-count"));
-        add(data, "retransmitted_packets",
-            number(s, "retransmitted-packets-sent"));
-    } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
-        add(data, "packets_lost", number(s, "packets-lost"));
-        if (gst_structure_has_field(s, "round-trip-time") &&
-            !cJSON_GetObjectItem(data, "rtt_ms"))
-            cJSON_AddNumberToObject(data, "rtt_ms",
-                                    number(s, "round-trip-time") * 1000);
-    }
-    return TRUE;
-}
-
 void cs_rtcpeer_stats(struct rtcpeer *p, cJSON *obj)
 {
-    GstPromise *pr = NULL;
-    const GstStructure *r;
-    char why[64];
-
-    if (call(p, "get-stats", NULL, &pr, why, sizeof(why)) < 0)
-        return;
-    r = gst_promise_get_reply(pr);
-    if (r)
-        gst_structure_foreach(r, stat_one, obj);
-    gst_promise_unref(pr);
+    cs_rtc_stats(p->webrtc, obj, 1.0, &p->rate);
 }

@@ -68,36 +68,47 @@ static void on_pad(GstElement *demux, GstPad *pad, gpointer data)
     gst_object_unref(sink);
 }
 
-/* Elements named in DESC (a gst-launch chain ending in a tee), added to
- * the pipeline; *HEAD is its first element. Returns the tee, or NULL. */
-static GstElement *chain(struct cs_rtcsend *s, const char *desc,
+/* The elements of CHAIN ("factory prop=value ...", NULL-terminated),
+ * added to the pipeline and linked in turn; *HEAD is the first. Returns the
+ * last (the tee), or NULL. */
+static GstElement *chain(struct cs_rtcsend *s, const char *const *desc,
                          GstElement **head)
 {
-    GError *e = NULL;
-    GstElement *bin = gst_parse_bin_from_description(desc, FALSE, &e);
-    GstElement *tee;
+    GstElement *prev = NULL;
 
-    if (!bin) {
-        g_clear_error(&e);
-        return NULL;
+    for (int i = 0; desc[i]; i++) {
+        gchar **w = g_strsplit(desc[i], " ", -1);
+        GstElement *e = gst_element_factory_make(w[0], NULL);
+
+        for (int k = 1; e && w[k]; k++) {
+            gchar **kv = g_strsplit(w[k], "=", 2);
+
+            gst_util_set_object_arg(G_OBJECT(e), kv[0], kv[1]);
+            g_strfreev(kv);
+        }
+        g_strfreev(w);
+        if (!e)
+            return NULL;
+        gst_bin_add(GST_BIN(s->feed.pipe), e);
+        if (prev && !gst_element_link(prev, e))
+            return NULL;
+        if (!prev)
+            *head = e;
+        prev = e;
     }
-    gst_bin_add(GST_BIN(s->feed.pipe), bin);
-    *head = gst_bin_get_by_name(GST_BIN(bin), "head");
-    tee = gst_bin_get_by_name(GST_BIN(bin), "tee");
-    if (*head)
-        gst_object_unref(*head);
-    if (tee)
-        gst_object_unref(tee);
-    return *head && tee ? tee : NULL;
+    return prev;
 }
 
-static const char video_chain[] =
-    "h264parse name=head config-interval=-1 ! "
+static const char *const video_chain[] = {
+    "h264parse config-interval=-1",
     "rtph264pay config-interval=-1 aggregate-mode=zero-latency mtu=1200 "
-    "pt=96 ! tee name=tee allow-not-linked=true";
-static const char audio_chain[] =
-    "opusparse name=head ! rtpopuspay pt=111 mtu=1200 ! "
-    "tee name=tee allow-not-linked=true";
+    "pt=96",
+    "tee allow-not-linked=true", NULL,
+};
+static const char *const audio_chain[] = {
+    "opusparse", "rtpopuspay pt=111 mtu=1200", "tee allow-not-linked=true",
+    NULL,
+};
 
 static int build(struct cs_rtcsend *s, int program, int audio)
 {
@@ -108,7 +119,8 @@ static int build(struct cs_rtcsend *s, int program, int audio)
     s->demux = gst_element_factory_make("tsdemux", "demux");
     if (!s->src || !s->demux)
         return -1;
-    g_object_set(s->src, "is-live", TRUE, "format", GST_FORMAT_BYTES,
+    g_object_set(s->src, "is-live", TRUE, "do-timestamp", TRUE,
+                 "format", GST_FORMAT_BYTES,
                  "max-bytes", (guint64)(4 << 20), "block", FALSE, NULL);
     g_object_set(s->demux, "program-number", program, NULL);
     gst_bin_add_many(GST_BIN(s->feed.pipe), s->src, s->demux, NULL);
@@ -130,10 +142,13 @@ static int build(struct cs_rtcsend *s, int program, int audio)
 int cs_rtcsend_new(struct cs_rtcsend **out, int program, int audio,
                    const char *ice_addr, char *why, int whylen)
 {
-    struct cs_rtcsend *s = g_new0(struct cs_rtcsend, 1);
+    struct cs_rtcsend *s;
+    int ret = cs_rtc_init(why, (size_t)whylen);
 
+    if (ret < 0)
+        return ret;
+    s = g_new0(struct cs_rtcsend, 1);
     *out = NULL;
-    gst_init(NULL, NULL);
     g_mutex_init(&s->lock);
     if (ice_addr) {
         snprintf(s->ice_addr, sizeof(s->ice_addr), "%s", ice_addr);
@@ -196,44 +211,19 @@ void cs_rtcsend_eos(struct cs_rtcsend *s)
     gst_app_src_end_of_stream(GST_APP_SRC(s->src));
 }
 
-/* The payload type of ENC ("H264", "opus") in media M of an offer, H.264
- * with packetization-mode 1 (profile 42e01f preferred); -1: none. */
-static int offer_pt(const GstSDPMedia *m, const char *enc)
-{
-    int best = -1;
-
-    for (guint i = 0; i < gst_sdp_media_formats_len(m); i++) {
-        int pt = atoi(gst_sdp_media_get_format(m, i));
-        GstCaps *c = gst_sdp_media_get_caps_from_media(m, pt);
-        const GstStructure *st = c ? gst_caps_get_structure(c, 0) : NULL;
-        const char *name = st ? gst_structure_get_string(st,
-                                                         "encoding-name") : 0;
-        const char *pm = st ? gst_structure_get_string(st,
-                                                   "packetization-mode") : 0;
-        const char *pl = st ? gst_structure_get_string(st,
-                                                   "profile-level-id") : 0;
-
-        if (name && !g_ascii_strcasecmp(name, enc) &&
-            (strcmp(enc, "H264") || (pm && !strcmp(pm, "1")))) {
-            if (best < 0 || (pl && !g_ascii_strcasecmp(pl, "42e01f")))
-                best = pt;
-        }
-        if (c)
-            gst_caps_unref(c);
-    }
-    return best;
-}
-
+/* The payload types of the (narrowed) offer's H.264 and Opus; -1: none. */
 static void offer_pts(const GstSDPMessage *sdp, int *vpt, int *apt)
 {
     *vpt = *apt = -1;
     for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
         const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
+        int pt = gst_sdp_media_formats_len(m) ?
+                 atoi(gst_sdp_media_get_format(m, 0)) : -1;
 
         if (!strcmp(gst_sdp_media_get_media(m), "video") && *vpt < 0)
-            *vpt = offer_pt(m, "H264");
+            *vpt = pt;
         else if (!strcmp(gst_sdp_media_get_media(m), "audio") && *apt < 0)
-            *apt = offer_pt(m, "OPUS");
+            *apt = pt;
     }
 }
 
@@ -263,26 +253,25 @@ static struct rtcpeer *take_peer(struct cs_rtcsend *s, int id)
     return p;
 }
 
-int cs_rtcsend_answer(struct cs_rtcsend *s, const char *offer,
+int cs_rtcsend_answer(struct cs_rtcsend *s, const char *offer, size_t len,
                       char **answer, char *why, int whylen)
 {
     GstSDPMessage *sdp = NULL;
     struct rtcpeer *p;
+    unsigned media = 0;
     int vpt, apt, ret;
 
-    if (gst_sdp_message_new_from_text(offer, &sdp) != GST_SDP_OK ||
-        !gst_sdp_message_medias_len(sdp)) {
-        if (sdp)
-            gst_sdp_message_free(sdp);
-        return fail(why, whylen, CS_EDATA, "%s", "the offer is not sdp");
-    }
+    ret = cs_rtc_offer_parse(offer, len, &sdp, &media, why, (size_t)whylen);
+    if (ret < 0)
+        return ret;
     offer_pts(sdp, &vpt, &apt);
-    if (vpt < 0) {
+    if (!(media & CS_RTC_VIDEO) || vpt < 0) {
         gst_sdp_message_free(sdp);
         return fail(why, whylen, CS_EDATA, "%s", "the offer has no h.264 "
                     "video with packetization-mode 1");
     }
-    p = cs_rtcpeer_new(&s->feed, vpt, apt, why, whylen);
+    p = cs_rtcpeer_new(&s->feed, vpt, media & CS_RTC_AUDIO ? apt : -1, 0,
+                       why, whylen);
     if (!p) {
         gst_sdp_message_free(sdp);
         return AVERROR_EXTERNAL;
@@ -299,8 +288,8 @@ int cs_rtcsend_offer(struct cs_rtcsend *s, char **offer, char *why,
                      int whylen)
 {
     struct rtcpeer *p = cs_rtcpeer_new(&s->feed, PT_H264,
-                                       s->feed.atee ? PT_OPUS : -1, why,
-                                       whylen);
+                                       s->feed.atee ? PT_OPUS : -1, 1,
+                                       why, whylen);
     int ret;
 
     if (!p)
@@ -374,13 +363,20 @@ int cs_rtcsend_reap(struct cs_rtcsend *s)
 
 void cs_rtcsend_stats(struct cs_rtcsend *s, cJSON *obj)
 {
+    cJSON *arr = cJSON_CreateArray();
     int n = 0;
 
     g_mutex_lock(&s->lock);
-    for (struct rtcpeer *p = s->peers; p; p = p->next, n++)
-        cs_rtcpeer_stats(p, obj);
+    for (struct rtcpeer *p = s->peers; p; p = p->next, n++) {
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(o, "id", p->id);
+        cs_rtcpeer_stats(p, o);
+        cJSON_AddItemToArray(arr, o);
+    }
     g_mutex_unlock(&s->lock);
     cJSON_AddNumberToObject(obj, "viewers", n);
+    cJSON_AddItemToObject(obj, "peers", arr);
 }
 
 void cs_rtcsend_free(struct cs_rtcsend **sp)

@@ -15,6 +15,7 @@
 #ifndef CS_NET_RTCSEND_H
 #define CS_NET_RTCSEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -40,13 +41,13 @@ int cs_rtcsend_live(struct cs_rtcsend *s);
 void cs_rtcsend_eos(struct cs_rtcsend *s);
 
 /* Answer a viewer's OFFER (WHEP): a new peer, sendonly. Returns the peer's
- * id (> 0) with *ANSWER (the caller frees it with g_free) holding the
+ * id (> 0) with *ANSWER (the caller frees it with free) holding the
  * answer and the gathered candidates, or a negative code with WHY:
  * CS_EDATA for an offer that cannot be answered. */
-int cs_rtcsend_answer(struct cs_rtcsend *s, const char *offer,
+int cs_rtcsend_answer(struct cs_rtcsend *s, const char *offer, size_t len,
                       char **answer, char *why, int whylen);
 
-/* Make an offer (WHIP): a new peer. Returns its id with *OFFER (g_free),
+/* Make an offer (WHIP): a new peer. Returns its id with *OFFER (free),
  * or a negative code with WHY. */
 int cs_rtcsend_offer(struct cs_rtcsend *s, char **offer, char *why,
                      int whylen);
@@ -66,8 +67,8 @@ void cs_rtcsend_drop(struct cs_rtcsend *s, int id);
  * peers are left. */
 int cs_rtcsend_reap(struct cs_rtcsend *s);
 
-/* Add "viewers" and per-peer counters (from webrtcbin's statistics) to
- * OBJ. */
+/* Add "viewers" (the count) and "peers" (an array of each peer's
+ * counters, net/rtc.h's cs_rtc_stats) to OBJ. */
 void cs_rtcsend_stats(struct cs_rtcsend *s, cJSON *obj);
 
 /* Stop the pipeline and free everything; *S is NULL afterwards. */

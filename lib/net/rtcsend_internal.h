@@ -7,12 +7,15 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 
+#include "net/rtc.h"
+
 /* One media of one peer: tee ! queue ! (probe) ! webrtcbin.sink_N. */
 struct rtcbranch {
     struct rtcpeer *peer;
     GstElement *queue;
     GstPad *teepad;         /* requested from the tee */
     int pt;                 /* the peer's payload type */
+    GstCaps *caps;          /* its transceiver's codec preferences */
     int video;
 };
 
@@ -22,8 +25,10 @@ struct rtcpeer {
     GstElement *webrtc;
     struct rtcbranch v, a;
     int has_audio;
+    int offer;              /* we make the offer (WHIP), else answer */
     gint ready;             /* atomic: both descriptions are set */
     gint started;           /* atomic: a keyframe went to this peer */
+    struct cs_rtc_rate rate;
 };
 
 /* Where the peers hang: the pipeline and the two tees (atee NULL without
@@ -34,16 +39,17 @@ struct rtcfeed {
 };
 
 /* A new peer with payload types VPT and APT (APT < 0: no audio) added
- * to the feed and playing. NULL with WHY on failure. */
+ * to the feed and playing; OFFER: it will make the offer. NULL with WHY on
+ * failure. */
 struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
-                               char *why, int whylen);
+                               int offer, char *why, int whylen);
 
-/* Answer OFFER: *ANSWER (g_free) holds the answer with candidates.
+/* Answer OFFER (taken): *ANSWER (free) holds the answer with candidates.
  * 0 or a negative code with WHY. */
 int cs_rtcpeer_answer(struct rtcpeer *p, GstSDPMessage *offer,
                       char **answer, char *why, int whylen);
 
-/* Make an offer, candidates gathered: *OFFER (g_free). */
+/* Make an offer, candidates gathered: *OFFER (free). */
 int cs_rtcpeer_offer(struct rtcpeer *p, char **offer, char *why,
                      int whylen);
 

@@ -39,6 +39,8 @@ struct cs_transfer_args {
     int pace;           /* cs-send */
     int once;           /* cs-recv */
     const char *access; /* SRT listener access file, or NULL */
+    int max_viewers;    /* cs-send whep:// */
+    const char *rendition;  /* cs-send whip:// and whep://, or NULL */
 };
 
 /* --retry's value: a count, or "forever" (-1). CS_EUSAGE otherwise. */
