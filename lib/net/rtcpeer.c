@@ -245,6 +245,27 @@ struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
     return p;
 }
 
+/* The RTP sessions exist once a description is set: have their sender
+ * reports map RTP time to the buffers' own running time (their capture
+ * time), not to a send time that GStreamer 1.22 cannot know here (no sink
+ * latency yet) and would report wrong, breaking a receiver's lip-sync. */
+static void sync_by_capture(struct rtcpeer *p)
+{
+    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(p->webrtc));
+    GValue v = G_VALUE_INIT;
+
+    while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GstElement *e = g_value_get_object(&v);
+        GstElementFactory *f = gst_element_get_factory(e);
+
+        if (f && !strcmp(GST_OBJECT_NAME(f), "rtpsession"))
+            g_object_set(e, "rtcp-sync-send-time", FALSE, NULL);
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+}
+
 /* Emit SIGNAL with ARG on the peer's webrtcbin and wait for the reply
  * (bounded). Returns 0 with *OUT (may be NULL: unref it after use) or
  * CS_ENET with WHY. */
@@ -305,6 +326,8 @@ int cs_rtcpeer_answer(struct rtcpeer *p, GstSDPMessage *offer,
                             (size_t)whylen);
 
     if (ret >= 0)
+        sync_by_capture(p);
+    if (ret >= 0)
         g_atomic_int_set(&p->ready, 1);
     return ret;
 }
@@ -344,6 +367,8 @@ int cs_rtcpeer_accept(struct rtcpeer *p, const char *answer, char *why,
     d = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
     ret = call(p, "set-remote-description", d, NULL, why, whylen);
     gst_webrtc_session_description_free(d);
+    if (ret >= 0)
+        sync_by_capture(p);
     if (ret >= 0)
         g_atomic_int_set(&p->ready, 1);
     return ret;
