@@ -24,15 +24,16 @@ static const struct cs_opt opts[] = {
     { "once", OPT_ONCE, NULL,
       "listener: stop when the first publisher leaves", NULL, NULL },
     { "access", 0, "FILE",
-      "SRT listener: stream ids, passphrases and modes allowed to publish",
+      "SRT or WHIP listener: stream ids (paths) and passphrases (tokens) "
+      "allowed to publish",
       NULL, "file", CS_OPT_STRING, AT(access) },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 
 static const struct cs_cmd cmd = {
     "cs-recv", "[options] URL",
-    "Receive MPEG-TS over SRT, RTMP, RTSP, RIST, UDP or TCP and write it "
-    "to standard output.",
+    "Receive MPEG-TS over SRT, RTMP, RTSP, RIST, UDP, TCP or WebRTC (WHIP) "
+    "and write it to standard output.",
     opts,
     "URLs: srt://HOST:PORT?mode=caller|listener|rendezvous&latency=MS&\n"
     "        passphrase=..&pbkeylen=16|24|32&streamid=..&maxbw=BYTES\n"
@@ -40,7 +41,9 @@ static const struct cs_cmd cmd = {
     "      rtmp://HOST/APP/KEY (pull), rtsp://HOST:PORT/PATH (pull,\n"
     "        or mode=listener for a client that pushes)\n"
     "      rist://@HOST:PORT?profile=simple|main&buffer=MS&passphrase=..\n"
-    "      udp://HOST:PORT, tcp://HOST:PORT?listen=1\n",
+    "      udp://HOST:PORT, tcp://HOST:PORT?listen=1\n"
+    "      whip://HOST:PORT/PATH?token=.. (a WHIP endpoint publishers POST\n"
+    "        their offer to at http://HOST:PORT/PATH; one at a time)\n",
     NULL, /* no subcommands */
 };
 

@@ -420,9 +420,25 @@ static double num(const GstStructure *s, const char *name)
 struct sums {
     double rx_pkts, rx_bytes, lost, nack_tx, pli_tx, rtx_rx;
     double tx_pkts, tx_bytes, nack_rx, pli_rx, rtx_tx;
-    double rtt, jitter;
+    double rtt, jb_rtt, jitter;
     int in, out;
 };
+
+/* The jitter buffer's own counters in an inbound-rtp entry: the packets
+ * that came back by RTX, and the round trip those requests took (the RTT
+ * a receiver can know without RTCP XR). GStreamer 1.22 may give every
+ * entry the same jitter buffer's counters, so the largest is kept. */
+static void add_jitterbuffer(struct sums *m, const GstStructure *s)
+{
+    const GValue *v = gst_structure_get_value(s, "gst-rtpjitterbuffer-stats");
+    const GstStructure *jb;
+
+    if (!v || !GST_VALUE_HOLDS_STRUCTURE(v))
+        return;
+    jb = gst_value_get_structure(v);
+    m->rtx_rx = MAX(m->rtx_rx, num(jb, "rtx-success-count"));
+    m->jb_rtt = MAX(m->jb_rtt, num(jb, "rtx-rtt") / 1e9);
+}
 
 static gboolean add_one(GQuark field, const GValue *v, gpointer data)
 {
@@ -442,8 +458,8 @@ static gboolean add_one(GQuark field, const GValue *v, gpointer data)
         m->lost += num(s, "packets-lost");
         m->nack_tx += num(s, "nack-count");
         m->pli_tx += num(s, "pli-count");
-        m->rtx_rx += num(s, "retransmitted-packets-received");
         m->jitter = MAX(m->jitter, num(s, "jitter"));
+        add_jitterbuffer(m, s);
     } else if (t == GST_WEBRTC_STATS_OUTBOUND_RTP) {
         m->out = 1;
         m->tx_pkts += num(s, "packets-sent");
@@ -492,8 +508,8 @@ void cs_rtc_stats(GstElement *webrtc, cJSON *obj, double timeout,
         put(obj, "plis_received", m.pli_rx);
         put(obj, "packets_retransmitted", m.rtx_tx);
     }
-    if (m.rtt > 0)
-        put(obj, "rtt_ms", m.rtt * 1000);
+    if (m.rtt > 0 || m.jb_rtt > 0)
+        put(obj, "rtt_ms", (m.rtt > 0 ? m.rtt : m.jb_rtt) * 1000);
     put(obj, "jitter_ms", m.jitter * 1000);
     if (prev) {
         gint64 now = g_get_monotonic_time();

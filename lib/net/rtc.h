@@ -62,10 +62,12 @@ const GstStructure *cs_rtc_promise_wait(GstPromise *promise, double timeout);
  * keys of OBJ, summed over the RTP streams:
  *   receiving: packets_received, packets_lost, bytes_received, bitrate_bps
  *   (over the time since the previous call, kept in *PREV), nacks_sent,
- *   plis_sent, packets_retransmitted (RTX packets received);
+ *   plis_sent, packets_retransmitted (packets recovered by RTX);
  *   sending: packets_sent, bytes_sent, nacks_received, plis_received,
  *   packets_retransmitted (RTX sent);
- *   both: rtt_ms (the RTCP round trip, when known), jitter_ms.
+ *   both: rtt_ms (the RTCP round trip; receiving, the round trip of the
+ *   last retransmission when RTCP has none; absent while unknown),
+ *   jitter_ms.
  * PREV (may be NULL) holds the previous bytes and time, zeroed at first. */
 struct cs_rtc_rate {
     double bytes;

@@ -72,6 +72,53 @@ static void want_keyframe(GstElement *depay)
     gst_object_unref(sink);
 }
 
+/* The last timestamps a chain passed on. */
+struct mono {
+    GstClockTime pts, dts;
+};
+
+/* Keep a chain's timestamps rising: rtpbin moves a stream back a little
+ * when the first RTCP sender report syncs it to the other (lip-sync), and
+ * the muxer would write a frame earlier than the one before it. The frame
+ * goes right after the last one instead (its duration later, or 1 ms). */
+static GstPadProbeReturn keep_rising(GstPad *pad, GstPadProbeInfo *info,
+                                     gpointer data)
+{
+    struct mono *m = data;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstClockTime pts = GST_BUFFER_PTS(buf), dts = GST_BUFFER_DTS(buf);
+    GstClockTime step = GST_BUFFER_DURATION_IS_VALID(buf)
+                        ? GST_BUFFER_DURATION(buf) : GST_MSECOND;
+
+    if ((GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(m->pts) &&
+         pts <= m->pts) ||
+        (GST_CLOCK_TIME_IS_VALID(dts) && GST_CLOCK_TIME_IS_VALID(m->dts) &&
+         dts <= m->dts)) {
+        buf = gst_buffer_make_writable(buf);
+        if (GST_CLOCK_TIME_IS_VALID(pts) && pts <= m->pts)
+            GST_BUFFER_PTS(buf) = pts = m->pts + step;
+        if (GST_CLOCK_TIME_IS_VALID(dts) && dts <= m->dts)
+            GST_BUFFER_DTS(buf) = dts = MIN(m->dts + step, pts);
+        GST_PAD_PROBE_INFO_DATA(info) = buf;
+    }
+    if (GST_CLOCK_TIME_IS_VALID(pts))
+        m->pts = pts;
+    if (GST_CLOCK_TIME_IS_VALID(dts))
+        m->dts = dts;
+    return GST_PAD_PROBE_OK;
+}
+
+static void watch_rising(GstElement *e)
+{
+    struct mono *m = g_new(struct mono, 1);
+    GstPad *src = gst_element_get_static_pad(e, "src");
+
+    m->pts = m->dts = GST_CLOCK_TIME_NONE;
+    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, keep_rising, m,
+                      g_free);
+    gst_object_unref(src);
+}
+
 /* depay ! parse ! queue ! the muxer's pad MUXPAD, started, linked to PAD. */
 static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
                  const char *parse_name, GstPad *muxpad, int video)
@@ -79,6 +126,9 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
     GstElement *depay = add(b->bin, depay_name);
     GstElement *parse = add(b->bin, parse_name);
     GstElement *q = add(b->bin, "queue");
+    GstCaps *au = gst_caps_from_string(video ? "video/x-h264,stream-format="
+                                       "byte-stream,alignment=au"
+                                       : "audio/x-opus");
     GstPad *qsrc, *dsink;
     int ok;
 
@@ -89,7 +139,11 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
                      TRUE, NULL);
         g_object_set(parse, "config-interval", -1, NULL);
     }
-    ok = gst_element_link_many(depay, parse, q, NULL);
+    /* Whole access units: the muxer's PES packets are pictures. */
+    ok = gst_element_link(depay, parse) &&
+         gst_element_link_filtered(parse, q, au);
+    gst_caps_unref(au);
+    watch_rising(parse);
     qsrc = gst_element_get_static_pad(q, "src");
     ok = ok && gst_pad_link(qsrc, muxpad) == GST_PAD_LINK_OK;
     gst_object_unref(qsrc);

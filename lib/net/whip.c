@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "log.h"
 #include "net/access.h"
 #include "net/rtc.h"
 #include "net/rtpts.h"
@@ -45,6 +46,7 @@ struct whip_priv {
     int taken;          /* the reader holds cur */
     char ice_addr[64];  /* where ICE gathers; empty: every address */
     double timeout;
+    const char *shown;  /* the URL for messages (conf's) */
     struct cs_rtc_rate rate;
     int64_t last_us;    /* when TS last came */
 };
@@ -202,6 +204,15 @@ static int on_remove(void *opaque, const char *id)
     return ret;
 }
 
+static void on_refused(void *opaque, const char *method, int status,
+                       const char *reason)
+{
+    struct whip_priv *p = opaque;
+
+    cs_warn("'%s': refused a %s (%d): %s", p->shown,
+            strcmp(method, "POST") ? "DELETE" : "publisher", status, reason);
+}
+
 /* Wait (without a bound, waking up for a stop) until a publisher was
  * answered. */
 static int wait_publisher(struct cs_endpoint *ep)
@@ -239,7 +250,8 @@ static void ice_addr(struct whip_priv *p, const char *host)
 static int whip_open(struct cs_endpoint *ep)
 {
     const struct cs_net_conf *c = ep->conf;
-    struct cs_whttp_sink sink = { .offer = on_offer, .remove = on_remove };
+    struct cs_whttp_sink sink = { .offer = on_offer, .remove = on_remove,
+                                  .refused = on_refused };
     struct cs_whttp_conf hc = {
         .host = c->host, .port = c->port, .path = c->path,
         .token = c->token, .access = c->access,
@@ -252,6 +264,7 @@ static int whip_open(struct cs_endpoint *ep)
     g_mutex_init(&p->lock);
     p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     p->timeout = c->timeout;
+    p->shown = c->shown;
     ice_addr(p, c->host);
     if (p->efd < 0)
         return cs_endpoint_fail(ep, AVERROR(errno), "no eventfd");
@@ -306,9 +319,12 @@ static int whip_read(struct cs_endpoint *ep, uint8_t *buf, int size)
             return 0;
         if (cs_stopping())
             return CS_ESTOP;
-        if (cs_now_us() - p->last_us > (int64_t)(p->timeout * 1e6))
-            return cs_endpoint_fail(ep, AVERROR(ETIMEDOUT),
-                                    "nothing for %g s", p->timeout);
+        if (cs_now_us() - p->last_us <= (int64_t)(p->timeout * 1e6))
+            continue;
+        if (!cs_rtpts_bytes(s->ts))
+            return 0;       /* answered, never connected: gone */
+        return cs_endpoint_fail(ep, AVERROR(ETIMEDOUT), "nothing for %g s",
+                                p->timeout);
     }
 }
 

@@ -35,6 +35,7 @@ struct req {
     char *body;
     size_t len;
     int too_big;
+    char reason[200];   /* the last error answered, for sink->refused */
 };
 
 static const char cors_expose[] =
@@ -59,15 +60,18 @@ static void add_cors(struct MHD_Response *r)
 }
 
 /* Send STATUS with BODY (text/plain unless TYPE says) and the CORS
- * headers; RETRY_AFTER > 0 adds that header. */
-static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status,
-                              const char *body, const char *type,
-                              int retry_after)
+ * headers; RETRY_AFTER > 0 adds that header. An error's BODY is kept in
+ * Q for sink->refused. */
+static enum MHD_Result answer(struct req *q, struct MHD_Connection *conn,
+                              unsigned status, const char *body,
+                              const char *type, int retry_after)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
     char line[256];
 
+    if (status >= 400)
+        snprintf(q->reason, sizeof(q->reason), "%s", body ? body : "");
     if (body && !type) {
         snprintf(line, sizeof(line), "%s\n", body);
         body = line;
@@ -112,6 +116,10 @@ static enum MHD_Result answer_options(struct MHD_Connection *conn)
     MHD_add_response_header(r, "Access-Control-Allow-Headers",
                             "Authorization, Content-Type, If-Match");
     MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    /* A public page may publish to an endpoint on a private address
+     * (Chromium's Private Network Access preflight). */
+    MHD_add_response_header(r, "Access-Control-Allow-Private-Network",
+                            "true");
     ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
     MHD_destroy_response(r);
     return ret;
@@ -164,21 +172,21 @@ static enum MHD_Result do_post(struct cs_whttp *w, struct MHD_Connection *conn,
     enum MHD_Result ret;
 
     if (!type || strncasecmp(type, "application/sdp", 15))
-        return answer(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+        return answer(q, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
                       "expected Content-Type: application/sdp", NULL, 0);
     if (q->too_big)
-        return answer(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+        return answer(q, conn, MHD_HTTP_CONTENT_TOO_LARGE,
                       "the offer is too large", NULL, 0);
     if (!q->len)
-        return answer(conn, MHD_HTTP_BAD_REQUEST, "empty offer", NULL, 0);
+        return answer(q, conn, MHD_HTTP_BAD_REQUEST, "empty offer", NULL, 0);
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        return answer(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+        return answer(q, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
                       "no randomness for a session id", NULL, 1);
     for (size_t i = 0; i < sizeof(rnd); i++)
         snprintf(id + 2 * i, 3, "%02x", rnd[i]);
     w->sink.offer(w->sink.opaque, id, q->body, q->len, &r);
     if (r.status != MHD_HTTP_CREATED || !r.sdp) {
-        ret = answer(conn, r.status >= 400 ? (unsigned)r.status : 500,
+        ret = answer(q, conn, r.status >= 400 ? (unsigned)r.status : 500,
                      r.reason[0] ? r.reason : "no answer", NULL,
                      r.retry_after);
         free(r.sdp);
@@ -220,35 +228,57 @@ static int match_path(const struct cs_whttp *w, const char *url,
 
 static enum MHD_Result route(struct cs_whttp *w, struct MHD_Connection *conn,
                              const char *url, const char *method,
+                             struct req *q);
+
+/* Tell the sink of an error answered to a POST or DELETE. */
+static enum MHD_Result told(struct cs_whttp *w, struct MHD_Connection *conn,
+                            const char *url, const char *method,
+                            struct req *q)
+{
+    enum MHD_Result ret = route(w, conn, url, method, q);
+    const union MHD_ConnectionInfo *ci;
+
+    if (!w->sink.refused || (strcmp(method, "POST") &&
+                             strcmp(method, "DELETE")))
+        return ret;
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+    if (ci && ci->http_status >= 400)
+        w->sink.refused(w->sink.opaque, method, (int)ci->http_status,
+                        q->reason);
+    return ret;
+}
+
+static enum MHD_Result route(struct cs_whttp *w, struct MHD_Connection *conn,
+                             const char *url, const char *method,
                              struct req *q)
 {
     const char *id;
     int listed;
 
     if (!match_path(w, url, &id))
-        return answer(conn, MHD_HTTP_NOT_FOUND, "no such endpoint", NULL, 0);
+        return answer(q, conn, MHD_HTTP_NOT_FOUND, "no such endpoint", NULL, 0);
     if (!strcmp(method, "OPTIONS"))
         return answer_options(conn);
     if (!token_ok(w, conn, &listed))
-        return answer(conn, MHD_HTTP_UNAUTHORIZED,
+        return answer(q, conn, MHD_HTTP_UNAUTHORIZED,
                       "missing or wrong bearer token", NULL, 0);
     if (!listed)
-        return answer(conn, MHD_HTTP_FORBIDDEN,
+        return answer(q, conn, MHD_HTTP_FORBIDDEN,
                       "this path is not in the access file", NULL, 0);
     if (!strcmp(method, "POST") && !id)
         return do_post(w, conn, q);
     if (!strcmp(method, "HEAD") && !id)
-        return answer(conn, w->sink.probe ? w->sink.probe(w->sink.opaque)
+        return answer(q, conn, w->sink.probe ? w->sink.probe(w->sink.opaque)
                                           : MHD_HTTP_OK, NULL, NULL, 0);
     if (!strcmp(method, "DELETE") && id)
         return w->sink.remove(w->sink.opaque, id) < 0
-            ? answer(conn, MHD_HTTP_NOT_FOUND, "no such session", NULL, 0)
-            : answer(conn, MHD_HTTP_OK, NULL, NULL, 0);
+            ? answer(q, conn, MHD_HTTP_NOT_FOUND, "no such session", NULL, 0)
+            : answer(q, conn, MHD_HTTP_OK, NULL, NULL, 0);
     if (!strcmp(method, "PATCH") && id)
-        return answer(conn, MHD_HTTP_UNPROCESSABLE_CONTENT,
+        return answer(q, conn, MHD_HTTP_UNPROCESSABLE_CONTENT,
                       "trickle ICE and ICE restarts are not supported: "
                       "put the candidates in the offer", NULL, 0);
-    return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
+    return answer(q, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
                   NULL, 0);
 }
 
@@ -281,7 +311,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         *size = 0;
         return MHD_YES;
     }
-    return route(w, conn, url, method, q);
+    return told(w, conn, url, method, q);
 }
 
 static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -62,6 +62,10 @@ struct cs_whttp_sink {
     int (*remove)(void *opaque, const char *id);
     /* HEAD on PATH: the status to answer; may be NULL (200). */
     int (*probe)(void *opaque);
+    /* Told of every POST or DELETE answered with an error (STATUS and
+     * the REASON sent; never a token), for a warning; may be NULL. */
+    void (*refused)(void *opaque, const char *method, int status,
+                    const char *reason);
 };
 
 struct cs_whttp_conf {
