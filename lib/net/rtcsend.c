@@ -24,6 +24,9 @@ struct cs_rtcsend {
     struct rtcpeer *peers;
     int next_id;
     gint live;              /* atomic: video RTP was made */
+    GMutex tlock;           /* offset */
+    gint64 offset;          /* added to the demuxer's running times */
+    int timed;              /* offset is known */
     char ice_addr[64];
 };
 
@@ -41,6 +44,45 @@ static GstPadProbeReturn on_first(GstPad *pad, GstPadProbeInfo *info,
 
     g_atomic_int_set(&s->live, 1);
     return GST_PAD_PROBE_REMOVE;
+}
+
+/* The demuxer's running time starts at the first timestamp; the clock's
+ * at the start of the pipeline, before the stream was checked and a peer
+ * connected. Shift every pad by the difference seen on the first buffer,
+ * so that each buffer's running time is when it came (webrtcbin syncs on
+ * it, and sender reports map RTP time to it). */
+static GstPadProbeReturn on_demuxed(GstPad *pad, GstPadProbeInfo *info,
+                                    gpointer data)
+{
+    struct cs_rtcsend *s = data;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+    const GstSegment *seg = NULL;
+    GstClockTime now = GST_CLOCK_TIME_NONE, rt = GST_CLOCK_TIME_NONE;
+    GstClock *clock = gst_element_get_clock(s->feed.pipe);
+
+    if (ev)
+        gst_event_parse_segment(ev, &seg);
+    if (seg && GST_BUFFER_PTS_IS_VALID(buf))
+        rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME,
+                                         GST_BUFFER_PTS(buf));
+    if (clock)
+        now = gst_clock_get_time(clock) -
+              gst_element_get_base_time(s->feed.pipe);
+    g_mutex_lock(&s->tlock);
+    if (!s->timed && GST_CLOCK_TIME_IS_VALID(rt) &&
+        GST_CLOCK_TIME_IS_VALID(now)) {
+        s->offset = (gint64)now - (gint64)rt;
+        s->timed = 1;
+    }
+    if (s->timed)
+        gst_pad_set_offset(pad, s->offset);
+    g_mutex_unlock(&s->tlock);
+    if (ev)
+        gst_event_unref(ev);
+    if (clock)
+        gst_object_unref(clock);
+    return s->timed ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_OK;
 }
 
 /* tsdemux's pads: video to the H.264 chain, audio to the Opus one. */
@@ -63,6 +105,7 @@ static void on_pad(GstElement *demux, GstPad *pad, gpointer data)
     if (!to)
         return;
     sink = gst_element_get_static_pad(to, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_demuxed, s, NULL);
     if (!gst_pad_is_linked(sink))
         gst_pad_link(pad, sink);
     gst_object_unref(sink);
@@ -150,6 +193,7 @@ int cs_rtcsend_new(struct cs_rtcsend **out, int program, int audio,
     s = g_new0(struct cs_rtcsend, 1);
     *out = NULL;
     g_mutex_init(&s->lock);
+    g_mutex_init(&s->tlock);
     if (ice_addr) {
         snprintf(s->ice_addr, sizeof(s->ice_addr), "%s", ice_addr);
         s->feed.ice_addr = s->ice_addr;
@@ -392,6 +436,7 @@ void cs_rtcsend_free(struct cs_rtcsend **sp)
         gst_object_unref(s->feed.pipe);
     }
     g_mutex_clear(&s->lock);
+    g_mutex_clear(&s->tlock);
     g_free(s);
     *sp = NULL;
 }
