@@ -26,11 +26,13 @@ whip_listen() {
     wait_listen "$PORT"
 }
 
-# Stop cs-recv (SIGTERM, a clean stop) and check that it exited 0.
+# Stop cs-recv (SIGTERM, a clean stop) and check that it exited 0. The
+# signal goes to cs-recv itself: timeout(1) would pass it on to its whole
+# process group too, and a second signal stops cs-recv at once.
 whip_stop() {
     local pid
     pid=$(sed -n 1p "$T/pids")
-    kill "$pid"
+    kill "$(pgrep -P "$pid")"
     wait "$pid"
 }
 
@@ -132,7 +134,7 @@ whip_stop() {
     [ "$st" = 201 ]
 }
 
-@test "webrtc: busy path 409 with Retry-After, malformed offers 400 with one line, PATCH 422" {
+@test "webrtc: busy path 409 with Retry-After, malformed offers 400 with one line, PATCH 422, 413, HEAD" {
     local st loc
     whip_listen "" -t 3
     obs_offer >"$T/offer.sdp"
@@ -160,6 +162,15 @@ whip_stop() {
     st=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE \
         "http://127.0.0.1:$PORT/live/0123456789abcdef0123456789abcdef")
     [ "$st" = 404 ]
+    # an offer over 64 KiB is refused unread
+    { obs_offer; head -c 70000 /dev/zero | tr '\0' 'x'; } >"$T/big.sdp"
+    st=$(whip_post "$URL" "" "$T/big.sdp")
+    [ "$st" = 413 ]
+    st=$(curl -s -o /dev/null -w '%{http_code}' -I "$URL")
+    [ "$st" = 200 ]
+    st=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+        -H 'Content-Type: text/plain' --data-binary x "$URL")
+    [ "$st" = 415 ]
     whip_stop
     grep -q "refused a publisher (409): this path already has a publisher" "$T/err"
     grep -q "refused a publisher (400): the offer is not SDP" "$T/err"
@@ -205,4 +216,18 @@ whip_stop() {
     whip_stop
     cat "$T/err"
     check_webrtc_ts "$T/out.ts" 6
+}
+
+@test "webrtc: a WHIP port already in use: one line, status 4" {
+    local port
+    port=$(free_port)
+    spawn timeout 30 python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+time.sleep(30)' "$port"
+    wait_listen "$port"
+    run -4 timeout 20 cs-recv "whip://127.0.0.1:$port/live?token=hidden-token-77"
+    echo "$output"
+    one_line "$output"
+    [[ "$output" == "cs-recv: 'whip://127.0.0.1:$port/live': cannot listen on port $port: "* ]]
+    run ! grep -q hidden-token <<<"$output"
 }

@@ -19,6 +19,7 @@ static gpointer init_gst(gpointer data)
         "webrtcbin", "rtph264depay", "rtpopusdepay", "h264parse",
         "opusparse", "mpegtsmux", "appsink", "appsrc", NULL,
     };
+    GstElement *warm;
     GError *e = NULL;
 
     if (!gst_init_check(NULL, NULL, &e)) {
@@ -32,6 +33,11 @@ static gpointer init_gst(gpointer data)
             return (gpointer)need[i];
         gst_object_unref(f);
     }
+    /* GStreamer's DTLS makes its certificate once per process, when the
+     * first DTLS element is made: now, rather than in the first answer. */
+    warm = gst_element_factory_make("dtlsdec", NULL);
+    if (warm)
+        gst_object_unref(gst_object_ref_sink(warm));
     return (gpointer)"";
 }
 
@@ -499,15 +505,15 @@ void cs_rtc_stats(GstElement *webrtc, cJSON *obj, double timeout,
         put(obj, "bytes_received", m.rx_bytes);
         put(obj, "nacks_sent", m.nack_tx);
         put(obj, "plis_sent", m.pli_tx);
-        put(obj, "packets_retransmitted", m.rtx_rx);
     }
-    if (m.out) {
+    /* A receiver has an outbound entry too (its RTCP), with nothing sent. */
+    if (m.out && (!m.in || m.tx_pkts > 0)) {
         put(obj, "packets_sent", m.tx_pkts);
         put(obj, "bytes_sent", m.tx_bytes);
         put(obj, "nacks_received", m.nack_rx);
         put(obj, "plis_received", m.pli_rx);
-        put(obj, "packets_retransmitted", m.rtx_tx);
     }
+    put(obj, "packets_retransmitted", m.rtx_rx + m.rtx_tx);
     if (m.rtt > 0 || m.jb_rtt > 0)
         put(obj, "rtt_ms", (m.rtt > 0 ? m.rtt : m.jb_rtt) * 1000);
     put(obj, "jitter_ms", m.jitter * 1000);

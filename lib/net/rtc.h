@@ -63,8 +63,9 @@ const GstStructure *cs_rtc_promise_wait(GstPromise *promise, double timeout);
  *   receiving: packets_received, packets_lost, bytes_received, bitrate_bps
  *   (over the time since the previous call, kept in *PREV), nacks_sent,
  *   plis_sent, packets_retransmitted (packets recovered by RTX);
- *   sending: packets_sent, bytes_sent, nacks_received, plis_received,
- *   packets_retransmitted (RTX sent);
+ *   sending (when something was sent, or nothing received): packets_sent,
+ *   bytes_sent, nacks_received, plis_received, packets_retransmitted (RTX
+ *   sent);
  *   both: rtt_ms (the RTCP round trip; receiving, the round trip of the
  *   last retransmission when RTCP has none; absent while unknown),
  *   jitter_ms.

@@ -175,8 +175,8 @@ static void on_offer(void *opaque, const char *id, const char *sdp,
         gst_sdp_message_free(offer);
         snprintf(r->reason, sizeof(r->reason), "cannot start a peer");
     } else {
-        ret = cs_rtc_answer(s->webrtc, offer, p->timeout, &r->sdp,
-                            r->reason, sizeof(r->reason));
+        ret = cs_rtc_answer(s->webrtc, offer, MAX(p->timeout, 10.0),
+                            &r->sdp, r->reason, sizeof(r->reason));
     }
     if (ret < 0) {
         r->status = 503;
@@ -238,14 +238,19 @@ static int wait_publisher(struct cs_endpoint *ep)
     return 0;
 }
 
-/* ICE gathers on HOST when it is an IP address, else everywhere. */
+/* ICE gathers on HOST when it is an IP address (not a wildcard such as
+ * 0.0.0.0 or ::), else on every address. */
 static void ice_addr(struct whip_priv *p, const char *host)
 {
-    unsigned char a[16];
+    static const unsigned char any[16] = { 0 };
+    unsigned char a[16] = { 0 };
 
-    if (inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1)
+    if ((inet_pton(AF_INET, host, a) == 1 ||
+         inet_pton(AF_INET6, host, a) == 1) && memcmp(a, any, sizeof(a)))
         snprintf(p->ice_addr, sizeof(p->ice_addr), "%.63s", host);
 }
+
+static void whip_close(struct cs_endpoint *ep);
 
 static int whip_open(struct cs_endpoint *ep)
 {
@@ -266,15 +271,16 @@ static int whip_open(struct cs_endpoint *ep)
     p->timeout = c->timeout;
     p->shown = c->shown;
     ice_addr(p, c->host);
-    if (p->efd < 0)
-        return cs_endpoint_fail(ep, AVERROR(errno), "no eventfd");
-    ret = cs_rtc_init(ep->why, sizeof(ep->why));
-    if (ret < 0)
-        return ret;
+    ret = p->efd < 0 ? cs_endpoint_fail(ep, AVERROR(errno), "no eventfd")
+                     : cs_rtc_init(ep->why, sizeof(ep->why));
     sink.opaque = p;
-    ret = cs_whttp_start(&p->http, &hc, &sink, ep->why, sizeof(ep->why));
-    if (ret < 0)
+    if (ret >= 0)
+        ret = cs_whttp_start(&p->http, &hc, &sink, ep->why, sizeof(ep->why));
+    if (ret < 0) {
+        /* Not listening: nothing to wait on (the failure is final). */
+        whip_close(ep);
         return ret;
+    }
     return wait_publisher(ep);
 }
 
