@@ -90,6 +90,7 @@ try {
       const r = window.report || {};
       const p = window.csPlayer || null;
       return { t: v ? v.currentTime : -1, paused: v ? v.paused : true,
+               width: v ? v.videoWidth : 0, height: v ? v.videoHeight : 0,
                level: r.level, levels: r.levels, errors: r.errors || [],
                player: p ? JSON.parse(JSON.stringify(p)) : null };
     });
@@ -108,6 +109,8 @@ try {
   out.firstTime = first.t;
   out.lastTime = last.t;
   out.advanced = last.t - Math.max(first.t, 0);
+  out.width = last.width;
+  out.height = last.height;
   out.levels = last.levels;
   out.level = last.level;
   out.player = last.player;
