@@ -10,8 +10,9 @@
 # Settings (options or environment): CS_STORE (a folder or s3://bucket/
 # prefix with the usual AWS variables; default ./demo/assets, filled with
 # synthetic clips when empty), CS_PORT (9000 for SRT, 1935 for RTMP),
-# CS_HTTP (127.0.0.1:8080), CS_TRANSPORT (srt), CS_DEMO_SECONDS (stop by
-# itself after N seconds; 0: run until Ctrl-C).
+# CS_HTTP (127.0.0.1:8080), CS_TRANSPORT (srt), CS_WHEP (127.0.0.1:8889,
+# the WHEP endpoint WebRTC viewers play; empty: none), CS_DEMO_SECONDS
+# (stop by itself after N seconds; 0: run until Ctrl-C).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -20,6 +21,7 @@ transport=${CS_TRANSPORT:-srt}
 port=${CS_PORT:-}
 http=${CS_HTTP:-127.0.0.1:8080}
 seconds=${CS_DEMO_SECONDS:-0}
+export CS_WHEP=${CS_WHEP-127.0.0.1:8889}
 export CS_STORE=${CS_STORE:-demo/assets}
 while [ $# -gt 0 ]; do
     case $1 in
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --http) http=$2; shift 2 ;;
     --transport) transport=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) say "unknown option '$1'"; exit 2 ;;
     esac
 done
@@ -51,6 +53,8 @@ CS_SEND_URL=$send start_bg emitter "'$here/emitter.sh'"
 
 if wait_for "$root/live/master.m3u8" 60; then
     say "live: http://$http/live/   (Ctrl-C to stop)"
+    [ -z "$CS_WHEP" ] ||
+        say "webrtc: http://$http/live/?whep=http://$CS_WHEP/live"
 else
     say "no playlist after 60 s; see the messages above"
 fi

@@ -387,14 +387,18 @@ int cs_rtcpeer_state(struct rtcpeer *p)
     return 0;
 }
 
-static void branch_free(const struct rtcfeed *f, struct rtcbranch *b,
-                        GstElement *tee)
+/* Stop feeding the branch: its tee pad goes. */
+static void branch_unhook(struct rtcbranch *b, GstElement *tee)
 {
     if (b->teepad) {
         gst_element_release_request_pad(tee, b->teepad);
         gst_object_unref(b->teepad);
         b->teepad = NULL;
     }
+}
+
+static void branch_free(const struct rtcfeed *f, struct rtcbranch *b)
+{
     if (b->caps)
         gst_caps_unref(b->caps);
     b->caps = NULL;
@@ -405,17 +409,21 @@ static void branch_free(const struct rtcfeed *f, struct rtcbranch *b,
     }
 }
 
+/* The tee pads first, then webrtcbin (which may hold a queue's push in a
+ * blocked pad until it flushes), then the queues. */
 void cs_rtcpeer_free(const struct rtcfeed *f, struct rtcpeer *p)
 {
     if (!p)
         return;
-    branch_free(f, &p->v, f->vtee);
+    branch_unhook(&p->v, f->vtee);
     if (f->atee)
-        branch_free(f, &p->a, f->atee);
+        branch_unhook(&p->a, f->atee);
     if (p->webrtc) {
         gst_element_set_state(p->webrtc, GST_STATE_NULL);
         gst_bin_remove(GST_BIN(f->pipe), p->webrtc);
     }
+    branch_free(f, &p->v);
+    branch_free(f, &p->a);
     g_free(p);
 }
 
