@@ -27,6 +27,12 @@ static const struct cs_opt opts[] = {
       "SRT or WHIP listener: stream ids (paths) and passphrases (tokens) "
       "allowed to publish",
       NULL, "file", CS_OPT_STRING, AT(access) },
+    { "cert", 0, "FILE",
+      "WHIP listener: serve HTTPS with this PEM certificate (with --key)",
+      NULL, "file", CS_OPT_STRING, AT(cert) },
+    { "key", 0, "FILE",
+      "WHIP listener: the PEM private key of --cert",
+      NULL, "file", CS_OPT_STRING, AT(key) },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 

@@ -231,3 +231,50 @@ time.sleep(30)' "$port"
     [[ "$output" == "cs-recv: 'whip://127.0.0.1:$port/live': cannot listen on port $port: "* ]]
     run ! grep -q hidden-token <<<"$output"
 }
+
+@test "webrtc: with --cert and --key the WHIP endpoint is HTTPS" {
+    local st
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+    whip_listen "" -t 2 --cert "$T/cert.pem" --key "$T/key.pem"
+    obs_offer >"$T/offer.sdp"
+    st=$(curl -s -m 15 --cacert "$T/cert.pem" -o "$T/resp.body" \
+        -w '%{http_code}' -X POST -H 'Content-Type: application/sdp' \
+        --data-binary "@$T/offer.sdp" "https://127.0.0.1:$PORT/live")
+    [ "$st" = 201 ]
+    grep -qi '^a=rtpmap:96 H264/90000' "$T/resp.body"
+    # plain HTTP gets no answer
+    run curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST \
+        -H 'Content-Type: application/sdp' --data-binary "@$T/offer.sdp" "$URL"
+    [ "$output" != 201 ]
+    # a key without its certificate is a usage error
+    run -2 cs-recv --key "$T/key.pem" "whip://127.0.0.1:$PORT/live"
+    one_line "$output"
+    [[ "$output" == *"--cert and --key go together"* ]]
+}
+
+@test "webrtc: 5% loss between publisher and cs-recv: NACKs, retransmissions, no freeze over 1 s" {
+    local ice relay r nacks rtx
+    ice=$(free_port udp)
+    relay=$(free_port udp)
+    # A retransmission takes 150 to 300 ms to come back here (the NACK
+    # waits for rtpsession's RTCP): a jitter buffer of 500 ms lets it in
+    whip_listen "?ice_port=$ice&latency=500" --stats "$T/stats.json"
+    # both directions lose 5%: media, NACKs, STUN and DTLS alike
+    spawn lossy-relay "$relay" "$ice" 0.05 0 7
+    r=$(chromium_publish "$URL" --seconds 10 --delete --via "$ice:$relay")
+    echo "$r"
+    [ "$(json_field "$r" .connected)" = true ]
+    sleep 1
+    whip_stop
+    nacks=$(grep -o '"nacks_sent":[0-9]*' "$T/stats.json" | tail -n 1 | cut -d: -f2)
+    rtx=$(grep -o '"packets_retransmitted":[0-9]*' "$T/stats.json" | tail -n 1 | cut -d: -f2)
+    echo "nacks_sent=$nacks packets_retransmitted=$rtx"
+    [ "$nacks" -gt 0 ]
+    [ "$rtx" -gt 0 ]
+    check_webrtc_ts "$T/out.ts" 8
+    # no gap over 1 s between pictures
+    ffprobe -v error -select_streams v -show_entries frame=pts_time \
+        -of csv=p=0 "$T/out.ts" | awk 'NR > 1 && $1 - p > 1 { bad++ }
+        { p = $1 } END { exit bad > 0 }'
+}

@@ -60,6 +60,10 @@ struct cs_net_conf {
     char *token;        /* WHIP/WHEP bearer token (token=), or NULL */
     int max_viewers;    /* WHEP listener: viewers at once */
     const char *rendition;  /* WebRTC sending: the ladder rung, or NULL */
+    int ice_port;       /* WHIP/WHEP: the one UDP port for ICE; 0: any */
+    const char *cert;   /* WHIP/WHEP listener: PEM certificate file for
+                         * HTTPS, or NULL (plain HTTP) */
+    const char *key;    /* its PEM private key file */
 };
 
 /* An open endpoint; each protocol keeps its state behind priv. */
@@ -115,7 +119,8 @@ extern const struct cs_endpoint_ops cs_net_whep;
 /* Parse URL for direction DIR into C (zeroed first). Query parameters are
  * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,
  * passphrase, pbkeylen, streamid, maxbw, payloadsize, ttl, localaddr,
- * profile, buffer; token for whip:// and whep://, never in c->shown).
+ * profile, buffer; token and ice_port for whip:// and whep://, the token
+ * never in c->shown).
  * whip:// receiving and whep:// sending default to listener mode, whip://
  * sending to caller. Returns 0, or CS_EUSAGE with ERR (may be NULL) saying
  * "invalid URL 'URL': what" (an RTMP stream key masked), or

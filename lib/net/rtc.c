@@ -243,6 +243,20 @@ void cs_rtc_ice_bind(GstElement *webrtc, const char *addr)
     gst_object_unref(ice);
 }
 
+void cs_rtc_ice_ports(GstElement *webrtc, unsigned min, unsigned max)
+{
+    GstWebRTCICE *ice = NULL;
+
+    if (!min)
+        return;
+    g_object_get(webrtc, "ice-agent", &ice, NULL);
+    if (!ice)
+        return;
+    /* max first: min may not go above the current max */
+    g_object_set(ice, "max-rtp-port", max, "min-rtp-port", min, NULL);
+    gst_object_unref(ice);
+}
+
 /* What a promise's change function wakes up. */
 struct waiter {
     GMutex lock;
@@ -424,7 +438,7 @@ static double num(const GstStructure *s, const char *name)
 
 /* The sums cs_rtc_stats() reports. */
 struct sums {
-    double rx_pkts, rx_bytes, lost, nack_tx, pli_tx, rtx_rx;
+    double rx_pkts, rx_bytes, lost, nack_tx, pli_tx, fir_tx, rtx_rx;
     double tx_pkts, tx_bytes, nack_rx, pli_rx, rtx_tx;
     double rtt, jb_rtt, jitter;
     int in, out;
@@ -464,6 +478,7 @@ static gboolean add_one(GQuark field, const GValue *v, gpointer data)
         m->lost += num(s, "packets-lost");
         m->nack_tx += num(s, "nack-count");
         m->pli_tx += num(s, "pli-count");
+        m->fir_tx += num(s, "fir-count");
         m->jitter = MAX(m->jitter, num(s, "jitter"));
         add_jitterbuffer(m, s);
     } else if (t == GST_WEBRTC_STATS_OUTBOUND_RTP) {
@@ -505,6 +520,7 @@ void cs_rtc_stats(GstElement *webrtc, cJSON *obj, double timeout,
         put(obj, "bytes_received", m.rx_bytes);
         put(obj, "nacks_sent", m.nack_tx);
         put(obj, "plis_sent", m.pli_tx);
+        put(obj, "firs_sent", m.fir_tx);
     }
     /* A receiver has an outbound entry too (its RTCP), with nothing sent. */
     if (m.out && (!m.in || m.tx_pkts > 0)) {

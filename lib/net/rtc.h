@@ -42,6 +42,10 @@ int cs_rtc_offer_parse(const char *sdp, size_t len, GstSDPMessage **out,
  * description is set. */
 void cs_rtc_ice_bind(GstElement *webrtc, const char *addr);
 
+/* Gather ICE candidates on UDP ports MIN to MAX only (0, 0: any port).
+ * Call before the first description is set. */
+void cs_rtc_ice_ports(GstElement *webrtc, unsigned min, unsigned max);
+
 /* Answer OFFER (taken) on WEBRTC: set it as the remote description,
  * create the answer, set it as the local one and wait until ICE gathering
  * completes, at most TIMEOUT seconds in all. Returns 0 with *ANSWER (the
@@ -62,7 +66,8 @@ const GstStructure *cs_rtc_promise_wait(GstPromise *promise, double timeout);
  * keys of OBJ, summed over the RTP streams:
  *   receiving: packets_received, packets_lost, bytes_received, bitrate_bps
  *   (over the time since the previous call, kept in *PREV), nacks_sent,
- *   plis_sent, packets_retransmitted (packets recovered by RTX);
+ *   plis_sent and firs_sent (keyframe requests: FIR where the sender
+ *   takes it), packets_retransmitted (packets recovered by RTX);
  *   sending (when something was sent, or nothing received): packets_sent,
  *   bytes_sent, nacks_received, plis_received, packets_retransmitted (RTX
  *   sent);

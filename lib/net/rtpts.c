@@ -63,7 +63,7 @@ static GstElement *add(GstElement *bin, const char *factory)
 static void want_keyframe(GstElement *depay)
 {
     GstStructure *s = gst_structure_new("GstForceKeyUnit",
-                                        "all-headers", G_TYPE_BOOLEAN, TRUE,
+                                        "all-headers", G_TYPE_BOOLEAN, FALSE,
                                         NULL);
     GstPad *sink = gst_element_get_static_pad(depay, "sink");
 
@@ -72,12 +72,15 @@ static void want_keyframe(GstElement *depay)
     gst_object_unref(sink);
 }
 
-/* The last timestamps a chain passed on. */
+/* The last timestamps a chain passed on; whether it waits for a
+ * keyframe (video, at the start). */
 struct mono {
     GstClockTime pts, dts;
+    int wait_key;
 };
 
-/* Keep a chain's timestamps rising: rtpbin moves a stream back a little
+/* Video: drop what comes before the first keyframe. Then keep a chain's
+ * timestamps rising: rtpbin moves a stream back a little
  * when the first RTCP sender report syncs it to the other (lip-sync), and
  * the muxer would write a frame earlier than the one before it. The frame
  * goes right after the last one instead (its duration later, or 1 ms). */
@@ -90,6 +93,9 @@ static GstPadProbeReturn keep_rising(GstPad *pad, GstPadProbeInfo *info,
     GstClockTime step = GST_BUFFER_DURATION_IS_VALID(buf)
                         ? GST_BUFFER_DURATION(buf) : GST_MSECOND;
 
+    if (m->wait_key && GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+        return GST_PAD_PROBE_DROP;
+    m->wait_key = 0;
     if ((GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(m->pts) &&
          pts <= m->pts) ||
         (GST_CLOCK_TIME_IS_VALID(dts) && GST_CLOCK_TIME_IS_VALID(m->dts) &&
@@ -108,12 +114,13 @@ static GstPadProbeReturn keep_rising(GstPad *pad, GstPadProbeInfo *info,
     return GST_PAD_PROBE_OK;
 }
 
-static void watch_rising(GstElement *e)
+static void watch_rising(GstElement *e, int video)
 {
     struct mono *m = g_new(struct mono, 1);
     GstPad *src = gst_element_get_static_pad(e, "src");
 
     m->pts = m->dts = GST_CLOCK_TIME_NONE;
+    m->wait_key = video;
     gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, keep_rising, m,
                       g_free);
     gst_object_unref(src);
@@ -134,16 +141,20 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
 
     if (!depay || !parse || !q || !muxpad)
         return CS_EUSAGE;
+    /* After a loss the damaged pictures go on (a decoder conceals the
+     * damage) while a keyframe is asked for: waiting for the keyframe
+     * instead would freeze the picture until the sender answers. The
+     * stream starts at a keyframe (watch_rising). */
     if (video) {
         g_object_set(depay, "request-keyframe", TRUE, "wait-for-keyframe",
-                     TRUE, NULL);
+                     FALSE, NULL);
         g_object_set(parse, "config-interval", -1, NULL);
     }
     /* Whole access units: the muxer's PES packets are pictures. */
     ok = gst_element_link(depay, parse) &&
          gst_element_link_filtered(parse, q, au);
     gst_caps_unref(au);
-    watch_rising(parse);
+    watch_rising(parse, video);
     qsrc = gst_element_get_static_pad(q, "src");
     ok = ok && gst_pad_link(qsrc, muxpad) == GST_PAD_LINK_OK;
     gst_object_unref(qsrc);

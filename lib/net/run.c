@@ -58,6 +58,16 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
                          "or whep:// URL in listener mode");
         goto out;
     }
+    net.cert = a->cert;
+    net.key = a->key;
+    if ((a->cert || a->key) && (!a->cert || !a->key ||
+                                net.mode != CS_NET_LISTENER ||
+                                (strcmp(net.scheme, "whip") &&
+                                 strcmp(net.scheme, "whep")))) {
+        ret = cs_err_set(err, CS_EUSAGE, "--cert and --key go together, "
+                         "with a whip:// or whep:// URL in listener mode");
+        goto out;
+    }
     ret = a->access ? check_access(&net, err) : 0;
     if (ret < 0)
         goto out;

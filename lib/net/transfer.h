@@ -41,6 +41,8 @@ struct cs_transfer_args {
     const char *access; /* SRT listener access file, or NULL */
     int max_viewers;    /* cs-send whep:// */
     const char *rendition;  /* cs-send whip:// and whep://, or NULL */
+    const char *cert;   /* WHIP/WHEP listener: HTTPS certificate, or NULL */
+    const char *key;    /* and its private key */
 };
 
 /* --retry's value: a count, or "forever" (-1). CS_EUSAGE otherwise. */

@@ -41,6 +41,7 @@ static const struct param params[] = {
     { "buffer", P_INT, F(buffer_ms), 0, 30000 },
     { "port", P_INT, F(localport), 1, 65535 },
     { "token", P_STR, F(token), 1, 512 },
+    { "ice_port", P_INT, F(ice_port), 1, 65535 },
     { NULL, 0, 0, 0, 0 },
 };
 #undef F

@@ -45,6 +45,8 @@ struct whip_priv {
     int efd;            /* eventfd: a publisher was answered */
     int taken;          /* the reader holds cur */
     char ice_addr[64];  /* where ICE gathers; empty: every address */
+    int ice_port;       /* the one port ICE uses; 0: any */
+    int latency_ms;     /* the jitter buffer's; -1: webrtcbin's */
     double timeout;
     const char *shown;  /* the URL for messages (conf's) */
     struct cs_rtc_rate rate;
@@ -101,13 +103,17 @@ static int build(struct whip_priv *p, struct session *s, unsigned media)
     s->webrtc = gst_element_factory_make("webrtcbin", NULL);
     if (!s->pipe || !s->webrtc)
         return CS_EUSAGE;
+    /* The jitter buffer waits this long for a packet (and its RTX):
+     * latency= in the URL, else webrtcbin's 200 ms. */
     g_object_set(s->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
-                 "latency", 100, NULL);
+                 "latency", p->latency_ms >= 0 ? p->latency_ms : 200, NULL);
     gst_bin_add(GST_BIN(s->pipe), s->webrtc);
     ret = cs_rtpts_new(&s->ts, s->pipe, media);
     if (ret < 0)
         return ret;
     cs_rtc_ice_bind(s->webrtc, p->ice_addr);
+    cs_rtc_ice_ports(s->webrtc, (unsigned)p->ice_port,
+                     (unsigned)p->ice_port);
     g_signal_connect(s->webrtc, "pad-added", G_CALLBACK(on_pad), s);
     g_signal_connect(s->webrtc, "on-new-transceiver",
                      G_CALLBACK(on_transceiver), s);
@@ -260,7 +266,7 @@ static int whip_open(struct cs_endpoint *ep)
     struct cs_whttp_conf hc = {
         .host = c->host, .port = c->port, .path = c->path,
         .token = c->token, .access = c->access,
-        .access_mode = CS_ACCESS_PUBLISH,
+        .access_mode = CS_ACCESS_PUBLISH, .cert = c->cert, .key = c->key,
     };
     struct whip_priv *p = g_new0(struct whip_priv, 1);
     int ret;
@@ -269,6 +275,8 @@ static int whip_open(struct cs_endpoint *ep)
     g_mutex_init(&p->lock);
     p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     p->timeout = c->timeout;
+    p->ice_port = c->ice_port;
+    p->latency_ms = c->latency_ms;
     p->shown = c->shown;
     ice_addr(p, c->host);
     ret = p->efd < 0 ? cs_endpoint_fail(ep, AVERROR(errno), "no eventfd")

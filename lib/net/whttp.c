@@ -20,6 +20,7 @@
 
 struct cs_whttp {
     struct MHD_Daemon *d;
+    char *cert, *key;       /* PEM text for HTTPS, or NULL */
     struct cs_whttp_sink sink;
     char path[1024];
     size_t plen;
@@ -375,6 +376,58 @@ static int setup(struct cs_whttp *w, const struct cs_whttp_conf *c,
     return ret;
 }
 
+/* Read the PEM file PATH (at most 1 MiB) into *OUT. */
+static int read_pem(const char *path, char **out, char *why, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t len = 0;
+    char *b = av_malloc(1 << 20);
+    int ret = 0;
+
+    if (!f || !b) {
+        ret = f ? AVERROR(ENOMEM) : CS_EUSAGE;
+        snprintf(why, n, "cannot read '%s': %s", path,
+                 CS_ERRSTR(AVERROR(errno)));
+    } else {
+        len = fread(b, 1, (1 << 20) - 1, f);
+        b[len] = 0;
+        if (!len || !strstr(b, "-----BEGIN ")) {
+            ret = CS_EUSAGE;
+            snprintf(why, n, "'%s' is not a PEM file", path);
+        }
+    }
+    if (f)
+        fclose(f);
+    if (ret < 0)
+        av_freep(&b);
+    *out = b;
+    return ret;
+}
+
+/* Start the daemon on SS, with TLS when a certificate was read. */
+static struct MHD_Daemon *start_daemon(struct cs_whttp *w,
+                                       const struct cs_whttp_conf *c,
+                                       struct sockaddr_storage *ss)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_THREAD_PER_CONNECTION;
+
+    if (ss->ss_family == AF_INET6)
+        flags |= MHD_USE_DUAL_STACK;
+    if (w->cert)
+        flags |= MHD_USE_TLS;
+    return MHD_start_daemon(
+        flags, (uint16_t)c->port, NULL, NULL, on_request, w,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
+        MHD_OPTION_CONNECTION_TIMEOUT, c->conn_timeout ? c->conn_timeout : 10,
+        MHD_OPTION_CONNECTION_LIMIT, c->max_conns ? c->max_conns : 64,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, w,
+        /* without a certificate the list ends here */
+        w->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->cert,
+        MHD_OPTION_HTTPS_MEM_KEY, w->key,
+        MHD_OPTION_END);
+}
+
 int cs_whttp_start(struct cs_whttp **out, const struct cs_whttp_conf *c,
                    const struct cs_whttp_sink *sink, char *why,
                    size_t whylen)
@@ -389,22 +442,24 @@ int cs_whttp_start(struct cs_whttp **out, const struct cs_whttp_conf *c,
         return AVERROR(ENOMEM);
     w->sink = *sink;
     ret = setup(w, c, why, whylen);
+    if (ret >= 0 && c->cert)
+        ret = read_pem(c->cert, &w->cert, why, whylen);
+    if (ret >= 0 && c->cert)
+        ret = read_pem(c->key, &w->key, why, whylen);
     if (ret >= 0)
         ret = bind_addr(c, &ss, why, whylen);
     if (ret < 0)
         return ret;
-    w->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-        (ss.ss_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0),
-        (uint16_t)c->port, NULL, NULL, on_request, w,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_TIMEOUT, c->conn_timeout ? c->conn_timeout : 10,
-        MHD_OPTION_CONNECTION_LIMIT, c->max_conns ? c->max_conns : 64,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, w,
-        MHD_OPTION_END);
+    w->d = start_daemon(w, c, &ss);
+    if (!w->d && w->cert) {
+        snprintf(why, whylen, "cannot listen on port %d with TLS (is the "
+                 "key the certificate's?): %s", c->port,
+                 CS_ERRSTR(AVERROR(errno ? errno : EINVAL)));
+        return CS_ENET;
+    }
     if (!w->d) {
         snprintf(why, whylen, "cannot listen on port %d: %s", c->port,
-                 strerror(errno ? errno : EADDRINUSE));
+                 CS_ERRSTR(AVERROR(errno ? errno : EADDRINUSE)));
         return CS_ENET;
     }
     info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -427,5 +482,7 @@ void cs_whttp_stop(struct cs_whttp **pw)
         MHD_stop_daemon(w->d);
     cs_access_free(&w->acl);
     av_freep(&w->token);
+    av_freep(&w->cert);
+    av_freep(&w->key);
     av_freep(pw);
 }

@@ -78,14 +78,16 @@ struct cs_whttp_conf {
     size_t max_body;        /* bytes; 0: 64 KiB */
     unsigned conn_timeout;  /* seconds; 0: 10 */
     unsigned max_conns;     /* 0: 64 */
+    const char *cert;       /* PEM certificate file: HTTPS; NULL: HTTP */
+    const char *key;        /* PEM private key file (with cert) */
 };
 
 struct cs_whttp;
 
 /* Listen as C says (C and its strings need not outlive the call), calling
  * SINK (copied). Returns 0, or a negative code with WHY (WHYLEN bytes) set
- * to the cause: CS_EUSAGE for a bad access file, CS_ENET when the address
- * cannot be bound. */
+ * to the cause: CS_EUSAGE for a bad access file or a certificate or key
+ * that cannot be read or used, CS_ENET when the address cannot be bound. */
 int cs_whttp_start(struct cs_whttp **out, const struct cs_whttp_conf *c,
                    const struct cs_whttp_sink *sink, char *why,
                    size_t whylen);

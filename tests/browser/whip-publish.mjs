@@ -4,6 +4,7 @@
 //
 //   node tests/browser/whip-publish.mjs --url http://127.0.0.1:P/live \
 //        [--token T] [--seconds 8] [--delete] [--width 640 --height 360]
+//        [--via FROM:TO]
 //
 // The page is served by this script on 127.0.0.1 at a port of its own (a
 // real server: Chromium lets only a page on a loopback address reach a
@@ -11,10 +12,12 @@
 // needs its CORS answer.
 // --delete sends DELETE to the session's Location at the end; without it
 // the page just stays until --seconds are up (or the process is killed).
+// --via FROM:TO sends the media to port TO where the answer says FROM (a
+// relay in between, such as tests/tools/lossy-relay).
 import http from 'node:http';
 import { chromium } from 'playwright-core';
 
-const args = { seconds: 8, delete: false, width: 640, height: 360, token: '' };
+const args = { seconds: 8, delete: false, width: 640, height: 360, token: '', via: '' };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i].replace(/^--/, '');
   if (a === 'delete') args[a] = true;
@@ -31,7 +34,7 @@ const pageUrl = `http://127.0.0.1:${server.address().port}/publish.html`;
 
 // Runs in the page: offer with every candidate (no trickle), POST it,
 // apply the answer, wait until connected.
-const publish = async ({ url, token, width, height }) => {
+const publish = async ({ url, token, width, height, via }) => {
   const r = { status: 0, connected: false };
   const media = await navigator.mediaDevices.getUserMedia({
     video: { width: Number(width), height: Number(height), frameRate: 30 },
@@ -55,12 +58,16 @@ const publish = async ({ url, token, width, height }) => {
   r.status = res.status;
   r.location = res.headers.get('Location');
   r.etag = res.headers.get('ETag');
-  const body = await res.text();
+  let body = await res.text();
   if (res.status !== 201) {
     r.reason = body.trim();
     return r;
   }
   window.resource = new URL(r.location, url).href;
+  if (via) {
+    const [from, to] = via.split(':');
+    body = body.replaceAll(` 127.0.0.1 ${from} typ host`, ` 127.0.0.1 ${to} typ host`);
+  }
   await pc.setRemoteDescription({ type: 'answer', sdp: body });
   r.connected = await new Promise((done) => {
     const check = () => {
@@ -95,6 +102,8 @@ try {
       (await window.pc.getStats()).forEach((s) => {
         if (s.type === 'outbound-rtp')
           r[s.kind] = { packets: s.packetsSent, frames: s.framesEncoded,
+                        retransmitted: s.retransmittedPacketsSent,
+                        nacks: s.nackCount, plis: s.pliCount,
                         encoder: s.encoderImplementation,
                         limit: s.qualityLimitationReason };
       });
