@@ -199,3 +199,24 @@ post_any() {
     diff "$T/sent" "$T/got"
     [ "$(frame_hashes "$T/out.ts" | md5sum)" = "$(frame_hashes "$T/src.ts" | md5sum)" ]
 }
+
+@test "webrtc-send: --rendition picks a cs-ladder rung by name; an unknown name is refused with the names there are" {
+    local port url out
+    port=$(free_port)
+    url=http://127.0.0.1:$port/live
+    webrtc_ts "$T/src.ts" 10
+    cs-ladder -q --rungs 240p:400k,120p:150k --tune zerolatency --gop 1 \
+        <"$T/src.ts" >"$T/ladder.ts"
+    run timeout 20 cs-send --rendition 720p "whep://127.0.0.1:$port/live" \
+        <"$T/ladder.ts"
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-send: 'whep://127.0.0.1:$port/live': no rendition '720p' in the stream (it has '240p', '120p')" ]
+    spawn timeout 30 cs-send --rendition 120p \
+        "whep://127.0.0.1:$port/live?mode=listener" <"$T/ladder.ts"
+    wait_listen "$port"
+    sleep 2
+    out=$(timeout 20 whep-view "$url" --seconds 3)
+    echo "$out"
+    [ "$(json_field "$out" '.viewers[0].status')" = 201 ]
+    [ "$(json_field "$out" '.viewers[0].height')" -eq 120 ]
+}

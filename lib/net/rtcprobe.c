@@ -17,6 +17,7 @@ void cs_rtcprobe_init(struct cs_rtcprobe *p, const char *rendition)
     memset(p, 0, sizeof(*p));
     p->rendition = rendition;
     p->chosen = -1;
+    p->sdt_len = -1;
 }
 
 /* The section that starts in packet PKT (payload at OFF), or NULL; *LEN
@@ -89,8 +90,8 @@ static void read_pmt(struct cs_rtcprobe_prog *g, const uint8_t *s, int len)
 /* SDT: service_id and the service_name of its descriptor 0x48. */
 static void read_sdt(struct cs_rtcprobe *p, const uint8_t *s, int len)
 {
-    if (s[0] != 0x42 || p->sdt_seen)
-        return;
+    if (s[0] != 0x42 || p->sdt_seen || !p->pat_seen)
+        return;     /* the names go to the PAT's programs */
     for (int i = 11; i + 5 <= len; ) {
         int id = s[i] << 8 | s[i + 1];
         int dlen = (s[i + 3] & 0x0f) << 8 | s[i + 4];
@@ -111,6 +112,34 @@ static void read_sdt(struct cs_rtcprobe *p, const uint8_t *s, int len)
         i += 5 + dlen;
     }
     p->sdt_seen = 1;
+}
+
+/* The SDT names every rendition, so it may span packets: gather it from
+ * the packet that starts it (payload at OFF) and read it once whole. */
+static void gather_sdt(struct cs_rtcprobe *p, const uint8_t *pkt, int off)
+{
+    int n, start = pkt[1] & 0x40;
+
+    if (start) {
+        if (off + 1 + pkt[off] >= CS_TS_PACKET)
+            return;
+        off += 1 + pkt[off];
+        p->sdt_len = 0;
+    } else if (p->sdt_len < 0) {
+        return;
+    }
+    n = CS_TS_PACKET - off;
+    if (p->sdt_len + n > (int)sizeof(p->sdt)) {
+        p->sdt_len = -1;
+        return;
+    }
+    memcpy(p->sdt + p->sdt_len, pkt + off, (size_t)n);
+    p->sdt_len += n;
+    n = p->sdt_len >= 3 ? ((p->sdt[1] & 0x0f) << 8 | p->sdt[2]) + 3 : 0;
+    if (n >= 12 && p->sdt_len >= n) {
+        read_sdt(p, p->sdt, n - 4);
+        p->sdt_len = -1;
+    }
 }
 
 static int64_t ts90k(const uint8_t *b)
@@ -188,17 +217,21 @@ static void read_packet(struct cs_rtcprobe *p, const uint8_t *pkt)
     const uint8_t *s;
     int len;
 
-    if (pkt[0] != 0x47 || !start || !(pkt[3] & 0x10) || off >= CS_TS_PACKET)
+    if (pkt[0] != 0x47 || !(pkt[3] & 0x10) || off >= CS_TS_PACKET)
+        return;
+    if (pid == 0x11) {
+        gather_sdt(p, pkt, off);
+        return;
+    }
+    if (!start)
         return;
     if (p->chosen >= 0 && pid == p->prog[p->chosen].video_pid) {
         read_pes(p, pkt + off, CS_TS_PACKET - off);
         return;
     }
-    s = pid == 0 || pid == 0x11 ? section(pkt, off, &len) : NULL;
-    if (s && pid == 0)
+    s = pid == 0 ? section(pkt, off, &len) : NULL;
+    if (s)
         read_pat(p, s, len);
-    else if (s)
-        read_sdt(p, s, len);
     for (int i = 0; i < p->nprog; i++)
         if (pid == p->prog[i].pmt_pid && !p->prog[i].pmt_seen &&
             (s = section(pkt, off, &len)) && s[0] == 0x02)

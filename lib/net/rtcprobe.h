@@ -37,6 +37,8 @@ struct cs_rtcprobe {
     int pes;                /* video PES headers read */
     int bframes;
     int64_t packets;
+    uint8_t sdt[1024];      /* the SDT section being gathered */
+    int sdt_len;            /* bytes in sdt; -1: none started */
     char why[256];          /* on refusal: what is wrong, lower case */
 };
 
