@@ -9,8 +9,8 @@
 # Settings (options or environment): CS_STORE (a folder or s3://bucket/prefix,
 # default ./demo/assets, filled with synthetic clips if empty), CS_SEND_URL
 # (default srt://127.0.0.1:9000), CS_SIZE (640x360), CS_FPS (25),
-# CS_BITRATE (1500k), CS_AUDIO (opus: WebRTC viewers need it; HLS plays
-# it too), CS_CACHE (downloads from S3, ./demo/cache).
+# CS_BITRATE (1500k), CS_AUDIO (aac; opus for WebRTC, which carries no
+# AAC), CS_CACHE (downloads from S3, ./demo/cache).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +19,7 @@ url=${CS_SEND_URL:-srt://127.0.0.1:9000}
 size=${CS_SIZE:-640x360}
 fps=${CS_FPS:-25}
 bitrate=${CS_BITRATE:-1500k}
-audio=${CS_AUDIO:-opus}
+audio=${CS_AUDIO:-aac}
 cache=${CS_CACHE:-demo/cache}
 while [ $# -gt 0 ]; do
     case $1 in

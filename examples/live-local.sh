@@ -11,7 +11,8 @@
 # prefix with the usual AWS variables; default ./demo/assets, filled with
 # synthetic clips when empty), CS_PORT (9000 for SRT, 1935 for RTMP),
 # CS_HTTP (127.0.0.1:8080), CS_TRANSPORT (srt), CS_WHEP (127.0.0.1:8889,
-# the WHEP endpoint WebRTC viewers play; empty: none), CS_DEMO_SECONDS
+# the WHEP endpoint WebRTC viewers play, fed by a second emitter with Opus
+# audio; empty: none), CS_DEMO_SECONDS
 # (stop by itself after N seconds; 0: run until Ctrl-C).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
     --http) http=$2; shift 2 ;;
     --transport) transport=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) say "unknown option '$1'"; exit 2 ;;
     esac
 done
@@ -53,10 +54,15 @@ CS_SEND_URL=$send start_bg emitter "'$here/emitter.sh'"
 
 if wait_for "$root/live/master.m3u8" 60; then
     say "live: http://$http/live/   (Ctrl-C to stop)"
-    [ -z "$CS_WHEP" ] ||
-        say "webrtc: http://$http/live/?whep=http://$CS_WHEP/live"
 else
     say "no playlist after 60 s; see the messages above"
+fi
+# WebRTC viewers: a second emitter (the clips exist by now), with Opus
+# audio (WebRTC carries no AAC), into cs-send's WHEP endpoint.
+if [ -n "$CS_WHEP" ]; then
+    CS_SEND_URL="whep://$CS_WHEP/live?mode=listener" CS_AUDIO=opus \
+        start_bg webrtc-emitter "'$here/emitter.sh'"
+    say "webrtc: http://$http/live/?whep=http://$CS_WHEP/live"
 fi
 if [ "$seconds" -gt 0 ]; then
     sleep "$seconds"
