@@ -8,6 +8,8 @@
 #   4. LL-DASH: dash.js in low-latency mode aiming at 1.7 s, segments
 #      streamed as they are written; its own latency from the MPD's clock
 #      (not the stamp)
+#   5. over WebRTC: SRT into cs-recv, cs-send's WHEP endpoint, the same page
+#      in its WebRTC mode (?whep=)
 # Prints median and p95 for each. Usage: bench/latency.sh [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
@@ -76,7 +78,26 @@ browser_run() { # NAME SEGMENT-OPTIONS [KIND]
     sleep 2
     groups=()
 }
+# 4. WebRTC: the emitter's stream (Opus audio) straight to the WHEP endpoint.
+whep_run() {
+    local p h wp root=$w/www-whep
+    p=$(port udp) h=$(port tcp) wp=$(port tcp)
+    mkdir -p "$root/live"
+    bg "cs-serve -q --root '$root' --listen 127.0.0.1:$h"
+    bg "cs-recv -q 'srt://:$p?mode=listener' |
+        cs-send -q --no-pace 'whep://127.0.0.1:$wp/live?mode=listener'"
+    sleep 1
+    bg "$(emitter "srt://127.0.0.1:$p" | sed 's/--gop 1/--gop 1 --audio opus/')"
+    sleep 4
+    node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \
+        --url "http://127.0.0.1:$h/live/?whep=http://127.0.0.1:$wp/live" \
+        > "$w/whep.json" || true
+    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+    sleep 2
+    groups=()
+}
 # (not in $(...): a subshell has no job control to stop its groups)
+whep_run
 browser_run llhls "--segment 2"
 browser_run hls "--segment 2 --no-ll"
 browser_run dash "--segment 2" dash
@@ -84,11 +105,12 @@ summary() { jq '.latency // {} | {median: .medianMs, p95: .p95Ms, n: .samples}' 
 llhls=$(summary llhls)
 hls=$(summary hls)
 dash=$(jq '.liveLatency // {} | {median: .medianMs, p95: .p95Ms, n: .samples}' "$w/dash.json")
+whep=$(summary whep)
 
 printf '%-28s %10s %10s %8s\n' path "median ms" "p95 ms" samples
 for row in "SRT (cs-recv, cs-decode);$srt" "LL-HLS (hls.js, Chromium);$llhls" \
            "HLS 2 s segments (hls.js);$hls" \
-           "LL-DASH (dash.js, own);$dash"; do
+           "LL-DASH (dash.js, own);$dash" "WebRTC (WHEP, Chromium);$whep"; do
     name=${row%%;*} j=${row#*;}
     printf '%-28s %10s %10s %8s\n' "$name" "$(jq -r .median <<<"$j")" \
         "$(jq -r .p95 <<<"$j")" "$(jq -r .n <<<"$j")"

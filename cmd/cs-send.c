@@ -26,19 +26,27 @@ static const struct cs_opt opts[] = {
     { "access", 0, "FILE",
       "SRT listener: stream ids, passphrases and modes allowed to connect",
       NULL, "file", CS_OPT_STRING, AT(access) },
+    { "max-viewers", 0, "N",
+      "whep:// listener: viewers at once (503 past them)", "100",
+      NULL, CS_OPT_INT, AT(max_viewers), 1, 10000 },
+    { "rendition", 0, "NAME",
+      "whip://, whep://: the ladder rung to send (cs-ladder's name)", NULL,
+      NULL, CS_OPT_STRING, AT(rendition), 0, 0, "the first" },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 
 static const struct cs_cmd cmd = {
     "cs-send", "[options] URL",
-    "Send MPEG-TS from standard input over SRT, RTMP(S), RTSP, RIST, UDP "
-    "or TCP.",
+    "Send MPEG-TS from standard input over SRT, RTMP(S), RTSP, RIST, UDP, "
+    "TCP or WebRTC (WHIP, WHEP).",
     opts,
     "URLs: srt://HOST:PORT?mode=caller|listener|rendezvous&latency=MS&\n"
     "        passphrase=..&pbkeylen=16|24|32&streamid=..&maxbw=BYTES\n"
     "      rtmp://HOST/APP/KEY, rtmps://HOST/APP/KEY, rtsp://HOST:PORT/PATH\n"
     "      rist://HOST:PORT?profile=simple|main&buffer=MS&passphrase=..\n"
-    "      udp://HOST:PORT?ttl=N&localaddr=IP, tcp://HOST:PORT?listen=1\n",
+    "      udp://HOST:PORT?ttl=N&localaddr=IP, tcp://HOST:PORT?listen=1\n"
+    "      whip://HOST:PORT/PATH?token=.. (push to a WHIP server)\n"
+    "      whep://HOST:PORT/PATH?mode=listener&token=.. (serve viewers)\n",
     NULL, /* no subcommands */
 };
 

@@ -10,8 +10,10 @@
 # Settings (options or environment): CS_STORE (a folder or s3://bucket/
 # prefix with the usual AWS variables; default ./demo/assets, filled with
 # synthetic clips when empty), CS_PORT (9000 for SRT, 1935 for RTMP),
-# CS_HTTP (127.0.0.1:8080), CS_TRANSPORT (srt), CS_DEMO_SECONDS (stop by
-# itself after N seconds; 0: run until Ctrl-C).
+# CS_HTTP (127.0.0.1:8080), CS_TRANSPORT (srt), CS_WHEP (127.0.0.1:8889,
+# the WHEP endpoint WebRTC viewers play, fed by a second emitter with Opus
+# audio; empty: none), CS_DEMO_SECONDS
+# (stop by itself after N seconds; 0: run until Ctrl-C).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -20,6 +22,7 @@ transport=${CS_TRANSPORT:-srt}
 port=${CS_PORT:-}
 http=${CS_HTTP:-127.0.0.1:8080}
 seconds=${CS_DEMO_SECONDS:-0}
+export CS_WHEP=${CS_WHEP-127.0.0.1:8889}
 export CS_STORE=${CS_STORE:-demo/assets}
 while [ $# -gt 0 ]; do
     case $1 in
@@ -28,7 +31,7 @@ while [ $# -gt 0 ]; do
     --http) http=$2; shift 2 ;;
     --transport) transport=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) say "unknown option '$1'"; exit 2 ;;
     esac
 done
@@ -53,6 +56,13 @@ if wait_for "$root/live/master.m3u8" 60; then
     say "live: http://$http/live/   (Ctrl-C to stop)"
 else
     say "no playlist after 60 s; see the messages above"
+fi
+# WebRTC viewers: a second emitter (the clips exist by now), with Opus
+# audio (WebRTC carries no AAC), into cs-send's WHEP endpoint.
+if [ -n "$CS_WHEP" ]; then
+    CS_SEND_URL="whep://$CS_WHEP/live?mode=listener" CS_AUDIO=opus \
+        start_bg webrtc-emitter "'$here/emitter.sh'"
+    say "webrtc: http://$http/live/?whep=http://$CS_WHEP/live"
 fi
 if [ "$seconds" -gt 0 ]; then
     sleep "$seconds"

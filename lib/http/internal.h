@@ -136,5 +136,7 @@ enum MHD_Result cs_metrics_page(struct cs_req *r);
 enum MHD_Result cs_player_index(struct cs_req *r);
 enum MHD_Result cs_player_stream(struct cs_req *r, const char *stream);
 enum MHD_Result cs_player_script(struct cs_req *r);
+/* webrtc.c: the page's WebRTC (WHEP) mode */
+enum MHD_Result cs_player_webrtc_script(struct cs_req *r);
 
 #endif

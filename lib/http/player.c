@@ -24,6 +24,7 @@ static const char script[] =
     "  var st = { latencyMs: null, latencySource: null, bitrate: 0, buffer: 0,\n"
     "             level: -1, levels: 0, stampMs: null, errors: [] };\n"
     "  window.csPlayer = st;\n"
+    "  if (document.body.getAttribute('data-whep')) return; /* webrtc.js */\n"
     "  if (!window.Hls || !Hls.isSupported()) {\n"
     "    info.textContent = 'hls.js is not available: cs-serve --assets DIR';\n"
     "    st.errors.push('no-hls');\n"
@@ -282,7 +283,11 @@ enum MHD_Result cs_player_index(struct cs_req *r)
 
 enum MHD_Result cs_player_stream(struct cs_req *r, const char *stream)
 {
-    char name[PATH_MAX], src[PATH_MAX * 2];
+    char name[PATH_MAX], src[PATH_MAX * 2] = "";
+    /* ?whep=URL: the WebRTC mode (webrtc.js), no playlist needed */
+    const char *whep = MHD_lookup_connection_value(r->conn,
+                                                   MHD_GET_ARGUMENT_KIND,
+                                                   "whep");
     size_t n;
     AVBPrint bp;
 
@@ -290,7 +295,8 @@ enum MHD_Result cs_player_stream(struct cs_req *r, const char *stream)
     n = strlen(name);
     while (n && name[n - 1] == '/')
         name[--n] = 0;
-    if (!stream_source(r->h->root, name, src, sizeof(src)))
+    if (!stream_source(r->h->root, name, src, sizeof(src)) &&
+        !(whep && *whep))
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     av_bprint_init(&bp, 2048, AV_BPRINT_SIZE_UNLIMITED);
     av_bprintf(&bp, "<!doctype html><html><head><meta charset=\"utf-8\">"
@@ -299,6 +305,10 @@ enum MHD_Result cs_player_stream(struct cs_req *r, const char *stream)
     av_bprintf(&bp, " - cs-serve</title><style>%s</style></head>"
                "<body data-src=\"/", style);
     url_escape(&bp, src);
+    if (whep && *whep) {
+        av_bprintf(&bp, "\" data-whep=\"");
+        escape(&bp, whep);
+    }
     av_bprintf(&bp, "\"><h1>");
     escape(&bp, name);
     av_bprintf(&bp, "</h1><video id=\"v\" muted autoplay playsinline "
@@ -307,6 +317,7 @@ enum MHD_Result cs_player_stream(struct cs_req *r, const char *stream)
                "</span></div><p><a href=\"/\">all streams</a></p>"
                "<script src=\"/_cs/hls/hls.min.js\"></script>"
                "<script src=\"/_cs/player.js\"></script>"
+               "<script src=\"/_cs/webrtc.js\"></script>"
                "</body></html>\n");
     return send_page(r, &bp);
 }

@@ -163,6 +163,8 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
         return cs_player_index(r);
     if (!strcmp(url, "/_cs/player.js"))
         return cs_player_script(r);
+    if (!strcmp(url, "/_cs/webrtc.js"))
+        return cs_player_webrtc_script(r);
     if (!strncmp(url, "/_cs/hls/", 9))
         return asset(r, url + 9);
     r->kind = cs_http_kind(url);

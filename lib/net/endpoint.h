@@ -60,6 +60,8 @@ struct cs_net_conf {
                          * NULL */
     int max_conn;       /* RTMP listener: clients at once; 0: default */
     char *token;        /* WHIP/WHEP bearer token (token=), or NULL */
+    int max_viewers;    /* WHEP listener: viewers at once */
+    const char *rendition;  /* WebRTC sending: the ladder rung, or NULL */
     int ice_port;       /* WHIP/WHEP: the one UDP port for ICE; 0: any */
     const char *cert;   /* WHIP/WHEP listener: PEM certificate file for
                          * HTTPS, or NULL (plain HTTP) */
@@ -111,6 +113,10 @@ extern const struct cs_endpoint_ops cs_net_rtsp;
  * whip:// sending (caller) and whep:// (sending listener) are separate
  * ops tables with the same scheme names. */
 extern const struct cs_endpoint_ops cs_net_whip;
+/* whip:// sending: a WHIP client (net/whipsend.c); whep:// sending: a WHEP
+ * endpoint serving viewers (net/whep.c). */
+extern const struct cs_endpoint_ops cs_net_whip_send;
+extern const struct cs_endpoint_ops cs_net_whep;
 
 /* Parse URL for direction DIR into C (zeroed first). Query parameters are
  * spelled as srt-live-transmit and ffmpeg spell them (mode, latency,

@@ -50,6 +50,8 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
     net.timeout = a->timeout;
     net.access = a->access;
     net.max_conn = a->max_conn;
+    net.max_viewers = a->max_viewers;
+    net.rendition = a->rendition;
     if (a->access && (net.mode != CS_NET_LISTENER ||
                       (net.ops != &cs_net_srt && net.ops != &cs_net_rtmp &&
                        strcmp(net.scheme, "whip") &&

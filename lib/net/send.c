@@ -117,8 +117,10 @@ int cs_transfer_send(const struct cs_net_conf *c, struct cs_transfer *t)
         if (ret >= 0)
             n = 0;          /* else: send it again after reconnecting */
         if (ret < 0 && ret != CS_ESTOP) {
-            snprintf(t->err, sizeof(t->err), "lost '%s': %s", c->shown,
-                     ep.why[0] ? ep.why : CS_ERRSTR(ret));
+            /* a stream the protocol cannot carry (WebRTC) is no loss */
+            snprintf(t->err, sizeof(t->err), "%s'%s': %s",
+                     ret == CS_EUSAGE || ret == CS_EDATA ? "" : "lost ",
+                     c->shown, ep.why[0] ? ep.why : CS_ERRSTR(ret));
             ret = cs_transfer_retry(c, t, &ep, &attempt, ret);
             if (ret >= 0) {
                 reconnects++;

@@ -40,6 +40,8 @@ struct cs_transfer_args {
     int once;           /* cs-recv */
     const char *access; /* listener access file (SRT, RTMP), or NULL */
     int max_conn;       /* RTMP listener: clients at once */
+    int max_viewers;    /* cs-send whep:// */
+    const char *rendition;  /* cs-send whip:// and whep://, or NULL */
     const char *cert;   /* WHIP/WHEP listener: HTTPS certificate, or NULL */
     const char *key;    /* and its private key */
 };

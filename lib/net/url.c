@@ -48,7 +48,8 @@ static const struct param params[] = {
 
 static const struct cs_endpoint_ops *const all_ops[] = {
     &cs_net_srt, &cs_net_udp, &cs_net_tcp, &cs_net_rtmp, &cs_net_rtmps,
-    &cs_net_rtsp, &cs_net_rist, &cs_net_whip,
+    &cs_net_rtsp, &cs_net_rist, &cs_net_whip, &cs_net_whip_send,
+    &cs_net_whep,
     NULL,
 };
 

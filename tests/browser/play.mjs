@@ -142,6 +142,7 @@ try {
       return { t: v ? v.currentTime : -1, paused: v ? v.paused : true,
                live: window.liveLatency ? window.liveLatency() : null,
                rate: v ? v.playbackRate : 1,
+               width: v ? v.videoWidth : 0, height: v ? v.videoHeight : 0,
                level: r.level, levels: r.levels, errors: r.errors || [],
                player: p ? JSON.parse(JSON.stringify(p)) : null };
     });
@@ -160,6 +161,8 @@ try {
   out.firstTime = first.t;
   out.lastTime = last.t;
   out.advanced = last.t - Math.max(first.t, 0);
+  out.width = last.width;
+  out.height = last.height;
   out.levels = last.levels;
   out.level = last.level;
   out.player = last.player;
