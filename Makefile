@@ -174,6 +174,7 @@ code-rules: build
 check: deps lint
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory code-rules
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(ASAN_MAKE) build
 	@CS_BIN=$(CURDIR)/$(B) CS_TOOLS=$(CURDIR)/$(O)/tools \
 	    CS_SANITIZE_BIN=$(CURDIR)/bin-asan \
