@@ -46,11 +46,21 @@ static GstPadProbeReturn on_first(GstPad *pad, GstPadProbeInfo *info,
     return GST_PAD_PROBE_REMOVE;
 }
 
+/* A buffer may run ahead of the clock by this much before the offset is
+ * moved back (the pacer's jitter is not worth a new segment). */
+#define AHEAD_NS (20 * GST_MSECOND)
+
 /* The demuxer's running time starts at the first timestamp; the clock's
  * at the start of the pipeline, before the stream was checked and a peer
- * connected. Shift every pad by the difference seen on the first buffer,
- * so that each buffer's running time is when it came (webrtcbin syncs on
- * it, and sender reports map RTP time to it). */
+ * connected. Shift every pad so that each buffer's running time is when it
+ * came (webrtcbin syncs on it, and sender reports map RTP time to it): by
+ * the difference seen on the first buffer, then moved back whenever a
+ * buffer comes early for it. The input comes early at the start: a WHIP
+ * sender holds the TS while it connects, then lets it go at once and the
+ * pacer catches up; webrtcbin's clocksync would hold those buffers until
+ * their running time, up to a second, and the peer's leaky queue would
+ * drop most of the video meanwhile. One offset for every pad: the streams
+ * stay in sync. */
 static GstPadProbeReturn on_demuxed(GstPad *pad, GstPadProbeInfo *info,
                                     gpointer data)
 {
@@ -70,19 +80,20 @@ static GstPadProbeReturn on_demuxed(GstPad *pad, GstPadProbeInfo *info,
         now = gst_clock_get_time(clock) -
               gst_element_get_base_time(s->feed.pipe);
     g_mutex_lock(&s->tlock);
-    if (!s->timed && GST_CLOCK_TIME_IS_VALID(rt) &&
-        GST_CLOCK_TIME_IS_VALID(now)) {
+    if (GST_CLOCK_TIME_IS_VALID(rt) && GST_CLOCK_TIME_IS_VALID(now) &&
+        (!s->timed ||
+         (gint64)rt + s->offset > (gint64)now + (gint64)AHEAD_NS)) {
         s->offset = (gint64)now - (gint64)rt;
         s->timed = 1;
     }
-    if (s->timed)
+    if (s->timed && gst_pad_get_offset(pad) != s->offset)
         gst_pad_set_offset(pad, s->offset);
     g_mutex_unlock(&s->tlock);
     if (ev)
         gst_event_unref(ev);
     if (clock)
         gst_object_unref(clock);
-    return s->timed ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_OK;
+    return GST_PAD_PROBE_OK;
 }
 
 /* tsdemux's pads: video to the H.264 chain, audio to the Opus one. */
