@@ -172,11 +172,13 @@ post_any() {
 }
 
 @test "webrtc-send: cs-send whip:// into cs-recv whip://: the frames that arrive are the frames sent" {
-    # Known failure, cause not found yet: the session is made, audio arrives
-    # whole (248 of 251 packets) and cs-recv's webrtcbin counts every video
-    # packet (0 lost), but its TS holds one video access unit. whep-view
-    # receives every frame of the same bridge over WHEP.
-    skip "cs-send whip:// video does not come out of cs-recv whip:// yet"
+    # The TS held while connecting leaves in a burst: every frame must still
+    # arrive, with its own timestamp, and no frame cut in two.
+    # Still failing (125-148 of 149 frames): cs-recv's rtpbin lip-syncs on
+    # the first sender reports after the burst went out and moves the video
+    # ~0.6 s (the TS carries audio that much after its video, and cs-send
+    # sends it as it comes); frames are lost around that jump.
+    skip "cs-recv whip:// moves the video ~0.6 s at the first sender report"
     local port pid
     port=$(free_port)
     webrtc_ts "$T/src.ts" 6
@@ -191,10 +193,14 @@ post_any() {
     wait "$pid"
     cat "$T/recv.err"
     # every frame, in order, with the same spacing of timestamps
+    # (ffprobe writes an empty line after some packets: skipped)
     ffprobe -v error -select_streams v -show_entries packet=pts -of csv=p=0 \
-        "$T/src.ts" | awk 'NR > 1 { print $1 - p } { p = $1 }' >"$T/sent"
+        "$T/src.ts" | awk -F, '$1 != "" { if (n++) print $1 - p; p = $1 }' \
+        >"$T/sent"
     ffprobe -v error -select_streams v -show_entries packet=pts -of csv=p=0 \
-        "$T/out.ts" | awk 'NR > 1 { print $1 - p } { p = $1 }' >"$T/got"
+        "$T/out.ts" | awk -F, '$1 != "" { if (n++) print $1 - p; p = $1 }' \
+        >"$T/got"
+    [ "$(wc -l <"$T/sent")" -gt 100 ]
     [ "$(wc -l <"$T/got")" -eq "$(wc -l <"$T/sent")" ]
     diff "$T/sent" "$T/got"
     [ "$(frame_hashes "$T/out.ts" | md5sum)" = "$(frame_hashes "$T/src.ts" | md5sum)" ]

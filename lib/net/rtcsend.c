@@ -27,6 +27,7 @@ struct cs_rtcsend {
     GMutex tlock;           /* offset */
     gint64 offset;          /* added to the demuxer's running times */
     int timed;              /* offset is known */
+    gint64 back;            /* <= 0: added after the payloaders */
     char ice_addr[64];
 };
 
@@ -83,6 +84,65 @@ static GstPadProbeReturn on_demuxed(GstPad *pad, GstPadProbeInfo *info,
     if (clock)
         gst_object_unref(clock);
     return s->timed ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_OK;
+}
+
+/* A buffer may run ahead of the clock by this much before the
+ * payloaders' offset is moved back (pacing jitter is not worth it). */
+#define AHEAD_NS (20 * GST_MSECOND)
+
+/* After the payloaders (the RTP timestamps are made): move the running
+ * time back, for every stream alike, whenever a packet would leave before
+ * its time. The input comes early at the start of a WHIP session (the TS
+ * held while connecting goes at once, and the pacer catches up); webrtcbin
+ * (1.22) syncs each stream on a clock before sending, so those packets
+ * were held up to a second while the peer's leaky queue (QUEUE_NS) dropped
+ * most of the video. Sender reports follow the same running time. */
+static GstPadProbeReturn on_paid(GstPad *pad, GstPadProbeInfo *info,
+                                 gpointer data)
+{
+    struct cs_rtcsend *s = data;
+    GstBuffer *buf = (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+        ? gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0)
+        : GST_PAD_PROBE_INFO_BUFFER(info);
+    GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+    const GstSegment *seg = NULL;
+    GstClock *clock = gst_element_get_clock(s->feed.pipe);
+    gint64 now, rt;
+
+    if (ev)
+        gst_event_parse_segment(ev, &seg);
+    g_mutex_lock(&s->tlock);
+    if (buf && seg && clock && GST_BUFFER_PTS_IS_VALID(buf)) {
+        /* the segment already carries the demuxer pad's offset */
+        rt = (gint64)gst_segment_to_running_time(seg, GST_FORMAT_TIME,
+                                                 GST_BUFFER_PTS(buf));
+        now = (gint64)(gst_clock_get_time(clock) -
+                       gst_element_get_base_time(s->feed.pipe));
+        if (rt + s->back > now + (gint64)AHEAD_NS)
+            s->back = now - rt;
+    }
+    if (gst_pad_get_offset(pad) != s->back)
+        gst_pad_set_offset(pad, s->back);
+    g_mutex_unlock(&s->tlock);
+    if (ev)
+        gst_event_unref(ev);
+    if (clock)
+        gst_object_unref(clock);
+    return GST_PAD_PROBE_OK;
+}
+
+/* on_paid on the pad that feeds TEE. */
+static void watch_paid(struct cs_rtcsend *s, GstElement *tee)
+{
+    GstPad *sink = gst_element_get_static_pad(tee, "sink");
+    GstPad *src = gst_pad_get_peer(sink);
+
+    if (src) {
+        gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER |
+                          GST_PAD_PROBE_TYPE_BUFFER_LIST, on_paid, s, NULL);
+        gst_object_unref(src);
+    }
+    gst_object_unref(sink);
 }
 
 /* tsdemux's pads: video to the H.264 chain, audio to the Opus one. */
@@ -144,7 +204,7 @@ static GstElement *chain(struct cs_rtcsend *s, const char *const *desc,
 
 static const char *const video_chain[] = {
     "h264parse config-interval=-1",
-    "rtph264pay config-interval=-1 aggregate-mode=zero-latency mtu=1200 "
+    "rtph264pay config-interval=0 aggregate-mode=zero-latency mtu=1200 "
     "pt=96",
     "tee allow-not-linked=true", NULL,
 };
@@ -175,6 +235,9 @@ static int build(struct cs_rtcsend *s, int program, int audio)
         return -1;
     if (audio && !(s->feed.atee = chain(s, audio_chain, &s->ahead)))
         return -1;
+    watch_paid(s, s->feed.vtee);
+    if (s->feed.atee)
+        watch_paid(s, s->feed.atee);
     pad = gst_element_get_static_pad(s->feed.vtee, "sink");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER |
                       GST_PAD_PROBE_TYPE_BUFFER_LIST, on_first, s, NULL);

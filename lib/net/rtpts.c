@@ -136,6 +136,7 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
     GstCaps *au = gst_caps_from_string(video ? "video/x-h264,stream-format="
                                        "byte-stream,alignment=au"
                                        : "audio/x-opus");
+    GstCaps *nal;
     GstPad *qsrc, *dsink;
     int ok;
 
@@ -150,9 +151,17 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
                      FALSE, NULL);
         g_object_set(parse, "config-interval", -1, NULL);
     }
-    /* Whole access units: the muxer's PES packets are pictures. */
-    ok = gst_element_link(depay, parse) &&
+    /* Whole access units: the muxer's PES packets are pictures. The
+     * parser makes them from NAL units (slice headers), not the depayloader
+     * from RTP marker bits: a sender may mark the end of a packet group
+     * that is not the end of a picture, and the second half of a picture
+     * split that way came with no timestamp, which stalled the muxer. */
+    nal = gst_caps_from_string(video ? "video/x-h264,stream-format="
+                               "byte-stream,alignment=nal"
+                               : "audio/x-opus");
+    ok = gst_element_link_filtered(depay, parse, nal) &&
          gst_element_link_filtered(parse, q, au);
+    gst_caps_unref(nal);
     gst_caps_unref(au);
     watch_rising(parse, video);
     qsrc = gst_element_get_static_pad(q, "src");
