@@ -28,7 +28,10 @@ spawn() {
 kill_spawned() {
     local p
     [ -f "$T/pids" ] || return 0
-    while read -r p; do kill "$p" 2>/dev/null || true; done <"$T/pids"
+    # a process that leads its own group (setsid) is stopped with its group
+    while read -r p; do
+        kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true
+    done <"$T/pids"
     while read -r p; do wait "$p" 2>/dev/null || true; done <"$T/pids"
     rm -f "$T/pids"
 }

@@ -36,7 +36,9 @@ webrtc_ts() {
 whep_live() {
     local url=$1
     shift
-    spawn bash -c "cs-decode -q --loop inf --realtime --stamp '$SRC' |
+    # a session of its own, so that kill_spawned stops the whole pipeline
+    # (killing only its shell would leave the programs holding bats open)
+    spawn setsid bash -c "cs-decode -q --loop inf --realtime --stamp '$SRC' |
         cs-encode -q --tune zerolatency --audio opus --bitrate 1500k \
             --gop 1 | cs-send $* '$url' 2>'$T/send.err'"
 }
@@ -87,7 +89,10 @@ post_any() {
     [ "$(resp_header Retry-After)" -ge 1 ]
     [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$url")" = 409 ]
     webrtc_ts "$T/src.ts" 15
+    # counted with the spawned, so that teardown stops a writer still
+    # blocked on the FIFO (it would hold bats open)
     cat "$T/src.ts" >&4 &
+    echo $! >>"$T/pids"
     sleep 2
     [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$url")" = 200 ]
     run whep-view "$url" --seconds 5
