@@ -267,8 +267,12 @@ time.sleep(30)' "$port"
     [ "$(json_field "$r" .connected)" = true ]
     sleep 1
     whip_stop
-    nacks=$(grep -o '"nacks_sent":[0-9]*' "$T/stats.json" | tail -n 1 | cut -d: -f2)
-    rtx=$(grep -o '"packets_retransmitted":[0-9]*' "$T/stats.json" | tail -n 1 | cut -d: -f2)
+    # the most any line of the run showed (the publisher's counters go with
+    # it: a line written after its DELETE may hold a new session's zeros)
+    nacks=$(grep -o '"nacks_sent":[0-9]*' "$T/stats.json" | cut -d: -f2 |
+        sort -n | tail -n 1)
+    rtx=$(grep -o '"packets_retransmitted":[0-9]*' "$T/stats.json" |
+        cut -d: -f2 | sort -n | tail -n 1)
     echo "nacks_sent=$nacks packets_retransmitted=$rtx"
     [ "$nacks" -gt 0 ]
     [ "$rtx" -gt 0 ]

@@ -243,16 +243,6 @@ void cs_rtc_ice_bind(GstElement *webrtc, const char *addr)
     gst_object_unref(ice);
 }
 
-void cs_rtc_rtp_times(GstElement *webrtc)
-{
-    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
-
-    if (!rtpbin)
-        return;
-    gst_util_set_object_arg(G_OBJECT(rtpbin), "buffer-mode", "none");
-    gst_object_unref(rtpbin);
-}
-
 void cs_rtc_ice_ports(GstElement *webrtc, unsigned min, unsigned max)
 {
     GstWebRTCICE *ice = NULL;

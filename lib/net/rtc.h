@@ -44,11 +44,6 @@ void cs_rtc_ice_bind(GstElement *webrtc, const char *addr);
 
 /* Gather ICE candidates on UDP ports MIN to MAX only (0, 0: any port).
  * Call before the first description is set. */
-/* Receiving: time the packets by their RTP timestamps from the first
- * one's arrival on (jitter buffer mode "none"), not by when each came: a
- * sender that bursts (its start, a catch-up) keeps its frame spacing. */
-void cs_rtc_rtp_times(GstElement *webrtc);
-
 void cs_rtc_ice_ports(GstElement *webrtc, unsigned min, unsigned max);
 
 /* Answer OFFER (taken) on WEBRTC: set it as the remote description,

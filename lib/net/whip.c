@@ -108,7 +108,6 @@ static int build(struct whip_priv *p, struct session *s, unsigned media)
     g_object_set(s->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
                  "latency", p->latency_ms >= 0 ? p->latency_ms : 200, NULL);
     gst_bin_add(GST_BIN(s->pipe), s->webrtc);
-    cs_rtc_rtp_times(s->webrtc);
     ret = cs_rtpts_new(&s->ts, s->pipe, media);
     if (ret < 0)
         return ret;
