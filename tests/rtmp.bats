@@ -182,14 +182,7 @@ no_key_in_err() {
     listen "$port"
     push "$port" "$KEY"
     push "$port" "$KEY" -rtmp_live live
-    sleep 0.5
-    kill -TERM "$(tail -n 1 "$T/pids")"
-    wait "$(tail -n 1 "$T/pids")"
-    grep -q "a new publisher; the stream goes on" "$T/err"
-    run ffmpeg -nostdin -v error -i "$T/out.ts" -f null -
-    [ "$status" -eq 0 ]
-    [ -z "$output" ]
-    [ "$(frame_hashes "$T/out.ts" | wc -l)" -eq $(( 2 * $(frame_hashes "$CLIP" | wc -l) )) ]
+    two_publishers_one_stream
 }
 
 @test "rtmp: nginx-rtmp relaying a stream (push) to cs-recv is a real peer" {

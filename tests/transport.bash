@@ -87,3 +87,19 @@ run_to() {
 final_stat() {
     tail -n 1 "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"
 }
+
+# After two publishers of $CLIP into the listener spawned last (stderr in
+# $T/err, stdout in $T/out.ts): stop it; the output is one clean stream
+# holding every frame of both.
+# shellcheck disable=SC2154 # status and output come from bats' run
+two_publishers_one_stream() {
+    sleep 0.5
+    kill -TERM "$(tail -n 1 "$T/pids")"
+    wait "$(tail -n 1 "$T/pids")"
+    grep -q "a new publisher; the stream goes on" "$T/err"
+    run ffmpeg -nostdin -v error -i "$T/out.ts" -f null -
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(frame_hashes "$T/out.ts" | wc -l)" -eq \
+        $(( 2 * $(frame_hashes "$CLIP" | wc -l) )) ]
+}
