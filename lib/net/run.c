@@ -35,6 +35,12 @@ static int check_access(const struct cs_net_conf *net, struct cs_err *err)
     return 0;
 }
 
+/* whip:// or whep://: the WebRTC endpoints (HTTP signalling). */
+static int is_webrtc(const struct cs_net_conf *c)
+{
+    return !strcmp(c->scheme, "whip") || !strcmp(c->scheme, "whep");
+}
+
 int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
                     struct cs_stats **stats, struct cs_err *err)
 {
@@ -54,8 +60,7 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
     net.rendition = a->rendition;
     if (a->access && (net.mode != CS_NET_LISTENER ||
                       (net.ops != &cs_net_srt && net.ops != &cs_net_rtmp &&
-                       strcmp(net.scheme, "whip") &&
-                       strcmp(net.scheme, "whep")))) {
+                       !is_webrtc(&net)))) {
         ret = cs_err_set(err, CS_EUSAGE, "--access needs an srt://, "
                          "rtmp://, whip:// or whep:// URL in listener mode");
         goto out;
@@ -64,8 +69,7 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
     net.key = a->key;
     if ((a->cert || a->key) && (!a->cert || !a->key ||
                                 net.mode != CS_NET_LISTENER ||
-                                (strcmp(net.scheme, "whip") &&
-                                 strcmp(net.scheme, "whep")))) {
+                                !is_webrtc(&net))) {
         ret = cs_err_set(err, CS_EUSAGE, "--cert and --key go together, "
                          "with a whip:// or whep:// URL in listener mode");
         goto out;
