@@ -36,6 +36,10 @@ static const struct cs_opt opts[] = {
     { "max-per-address", 0, "N",
       "connections held at once for one client address", "64", NULL,
       CS_OPT_INT, AT(max_per_addr), 1, 1000000 },
+    { "max-blocked", 0, "N",
+      "blocking playlist and part requests held at once (past it: 503 "
+      "with Retry-After)", "8000", NULL, CS_OPT_INT, AT(max_blocked), 1,
+      1000000 },
     { "timeout", 0, "SECONDS",
       "close a connection idle this long after a request", "30", NULL,
       CS_OPT_SECONDS, AT(timeout), 1, 86400 },

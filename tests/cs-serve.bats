@@ -159,16 +159,19 @@ code() {
 @test "a PUT playlist answers a blocked request at once" {
     serve
     auth=(-H 'Authorization: Bearer t0ken-s3cret')
+    # both states made first: the wait (3 target durations, 3 s) must not
+    # run out while a loaded machine starts python
     python3 "$LLHLS" write "$T/src" 12
+    python3 "$LLHLS" write "$T/src13" 13
     curl -s "${auth[@]}" -T "$T/src/index.m3u8" $U/p/v0/index.m3u8
     curl -s -o "$T/out" -w '%{http_code}' \
         "$U/p/v0/index.m3u8?_HLS_msn=2&_HLS_part=2" >"$T/code" &
     pid=$!
     sleep 1
     [ ! -s "$T/code" ]
-    python3 "$LLHLS" write "$T/src" 13
-    curl -s "${auth[@]}" -T "$T/src/index.m3u8" $U/p/v0/index.m3u8
+    curl -s "${auth[@]}" -T "$T/src13/index.m3u8" $U/p/v0/index.m3u8
     wait $pid
+    echo "blocked request: $(cat "$T/code")"
     [ "$(cat "$T/code")" = 200 ]
     grep -q 'URI="2.2.m4s"' "$T/out"
 }
@@ -677,6 +680,7 @@ status_lines() {
     [ ! -s "$T/code" ]
     python3 "$LLHLS" write "$ROOT/s/v0" 13
     wait $pid
+    echo "blocked request: $(cat "$T/code")"
     [ "$(cat "$T/code")" = 200 ]
     grep -q 'URI="2.2.m4s"' "$T/out"
     [[ "$(curl -s "$U/metrics")" == *"cs_serve_requests_refused_total 0"* ]]
@@ -792,4 +796,138 @@ PY
     cat "$T/chunks.json"
     jq -e '.status == 200 and .complete and .total > 0' "$T/chunks.json"
     cmp "$T/part" "$ROOT/s/v0/7.1.m4s"
+}
+
+@test "--max-blocked: the blocking request past the bound gets 503 with Retry-After; those held are answered" {
+    export LLHLS_PPS=50     # target duration 10 s: no 503 while they wait
+    python3 "$LLHLS" write "$ROOT/s/v0" 120
+    serve --max-blocked 20 --max-per-address 100
+    python3 "$LLHLS" many "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" 20 \
+        --timeout 60 >"$T/many" &
+    pid=$!
+    for _ in $(seq 100); do
+        n=$(curl -s $U/metrics | awk '/^cs_serve_blocked_requests /{print $2}')
+        [ "${n:-0}" -ge 20 ] && break
+        sleep 0.1
+    done
+    [ "$n" -eq 20 ]
+    # the 21st blocking request: refused at once, told when to come back
+    run hdrs --max-time 5 "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=20"
+    [[ "$output" == "HTTP/1.1 503"* ]]
+    [[ "$output" == *"retry-after: 1"* ]]
+    # a plain reload and a segment are not blocking requests: served
+    [ "$(code "$U/s/v0/index.m3u8")" = 200 ]
+    [ "$(code "$U/s/v0/1.m4s")" = 200 ]
+    [[ "$(curl -s $U/metrics)" == *"cs_serve_blocked_refused_total 1"* ]]
+    python3 "$LLHLS" write "$ROOT/s/v0" 121
+    wait $pid
+    [ "$(jq -r '.codes["200"]' "$T/many")" = 20 ]
+    # room again: the next blocking request waits (cut by curl after 1 s)
+    # instead of a 503
+    [ "$(code --max-time 1 "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=21")" = 000 ]
+}
+
+@test "a DASH manifest is read and gzip'ed once per version; every copy is the file" {
+    mkdir -p "$ROOT/d"
+    head -c 30000 /dev/urandom | base64 -w 76 |
+        awk 'BEGIN { print "<MPD>" } { print "<!--" $0 "-->" } END { print "</MPD>" }' \
+        >"$ROOT/d/manifest.mpd"
+    serve
+    for _ in 1 2 3; do
+        curl -s "$U/d/manifest.mpd" | cmp - "$ROOT/d/manifest.mpd"
+        curl -s -H 'Accept-Encoding: gzip' "$U/d/manifest.mpd" | gunzip |
+            cmp - "$ROOT/d/manifest.mpd"
+    done
+    [[ "$(curl -s $U/metrics)" == *"cs_serve_manifest_reads_total 1"* ]]
+    # a new version (same size, new content) is read again, once
+    sleep 1
+    sed -i 's/<MPD>/<MPD >/; s/<\/MPD>/<\/MPD/' "$ROOT/d/manifest.mpd"
+    for _ in 1 2; do
+        curl -s -H 'Accept-Encoding: gzip' "$U/d/manifest.mpd" | gunzip |
+            cmp - "$ROOT/d/manifest.mpd"
+    done
+    [[ "$(curl -s $U/metrics)" == *"cs_serve_manifest_reads_total 2"* ]]
+}
+
+# A live playlist of 280,000 segments (7 MB), media sequence $1.
+big_playlist() {
+    awk -v seq="$1" 'BEGIN {
+        print "#EXTM3U"; print "#EXT-X-VERSION:6"
+        print "#EXT-X-TARGETDURATION:2"; print "#EXT-X-MEDIA-SEQUENCE:" seq
+        for (i = seq; i < seq + 280000; i++) { print "#EXTINF:2.000,"; print i ".ts" }
+    }'
+}
+
+@test "20 stalled readers of a 7 MB playlist share one copy of it" {
+    mkdir -p "$ROOT/s/v0"
+    big_playlist 0 >"$ROOT/s/v0/index.m3u8"
+    serve
+    curl -s -o /dev/null "$U/s/v0/index.m3u8"
+    rss0=$(awk '/^VmRSS/{print $2}' "/proc/$(pgrep -P "$SERVE_PID" cs-serve || echo "$SERVE_PID")/status")
+    # 20 clients ask and never read: each response stays pinned
+    python3 - "$PORT" "$T/held" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(20):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(('127.0.0.1', int(sys.argv[1])))
+    s.sendall(b'GET /s/v0/index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n')
+    socks.append(s)
+time.sleep(1)
+open(sys.argv[2], 'w').close()
+time.sleep(30)
+PY
+    pid=$!
+    for _ in $(seq 100); do
+        [ -e "$T/held" ] && break
+        sleep 0.1
+    done
+    rss1=$(awk '/^VmRSS/{print $2}' "/proc/$(pgrep -P "$SERVE_PID" cs-serve || echo "$SERVE_PID")/status")
+    kill "$pid"
+    echo "RSS: $rss0 kB before, $rss1 kB with 20 stalled readers"
+    # a copy each would be 140 MB more; one shared text is nothing more
+    [ $((rss1 - rss0)) -lt 40000 ]
+}
+
+@test "a slow reader of a playlist gets the version it asked for, whole, while new ones land" {
+    # a 7 MB live playlist, more than the kernel buffers between the two
+    # ends hold, read slowly by a client with a small receive buffer;
+    # three newer versions land by ingest meanwhile
+    mkdir -p "$ROOT/s/v0"
+    big_playlist 0 >"$ROOT/s/v0/index.m3u8"
+    cp "$ROOT/s/v0/index.m3u8" "$T/old.m3u8"
+    serve
+    python3 - "$PORT" "$T/slow" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+s.connect(('127.0.0.1', int(sys.argv[1])))
+s.sendall(b'GET /s/v0/index.m3u8 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+data = b''
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    if not data:
+        open(sys.argv[2] + '.started', 'w').close()
+    data += b
+    time.sleep(0.005)
+open(sys.argv[2], 'wb').write(data.split(b'\r\n\r\n', 1)[1])
+PY
+    pid=$!
+    for _ in $(seq 100); do
+        [ -e "$T/slow.started" ] && break
+        sleep 0.1
+    done
+    auth=(-H 'Authorization: Bearer t0ken-s3cret')
+    for n in 1 2 3; do
+        big_playlist "$n" >"$T/next.m3u8"
+        [ "$(code "${auth[@]}" -T "$T/next.m3u8" "$U/s/v0/index.m3u8")" = 204 ]
+    done
+    curl -s "$U/s/v0/index.m3u8" | cmp - "$T/next.m3u8"
+    # the slow one was still reading: the version it asked for, whole
+    kill -0 "$pid"
+    wait "$pid"
+    cmp "$T/slow" "$T/old.m3u8"
 }

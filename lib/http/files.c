@@ -247,6 +247,8 @@ enum MHD_Result cs_http_error(struct cs_req *r, unsigned status)
         MHD_add_response_header(resp, "Allow", r->h->cfg.ingest_token ?
                                 "GET, HEAD, OPTIONS, PUT, DELETE" :
                                 "GET, HEAD, OPTIONS");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(resp, "Retry-After", "1");
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, "WWW-Authenticate",
                                 "Bearer realm=\"cs-serve ingest\"");
@@ -295,31 +297,52 @@ enum MHD_Result cs_http_304(struct cs_req *r, const char *cache,
     return cs_http_queue(r, MHD_HTTP_NOT_MODIFIED, resp, 0);
 }
 
+static enum MHD_Result send_body(struct cs_req *r, const struct cs_body *b,
+                                  struct MHD_Response *resp)
+{
+    if (!resp)
+        return MHD_NO;
+    cs_http_common(r->h, resp, b->age_s);
+    validators(resp, b->etag, b->mtime_s);
+    MHD_add_response_header(resp, "Content-Type", b->type);
+    MHD_add_response_header(resp, "Cache-Control", b->cache);
+    if (r->kind == CS_KIND_PLAYLIST || r->kind == CS_KIND_MANIFEST)
+        MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+    if (b->gz)
+        MHD_add_response_header(resp, "Content-Encoding", "gzip");
+    return cs_http_queue(r, MHD_HTTP_OK, resp, b->len);
+}
+
 enum MHD_Result cs_http_buffer(struct cs_req *r, const char *data,
                                size_t len, const char *type,
                                const char *cache, const char *etag,
                                int64_t mtime_s, int64_t age_s, int gz)
 {
-    struct MHD_Response *resp;
+    const struct cs_body b = { data, len, type, cache, etag, mtime_s, age_s,
+                               gz, NULL, NULL };
+    /* MUST_COPY: libmicrohttpd copies and never writes through it */
+    union { const char *c; void *v; } u = { data };
 
     if (cs_http_not_modified(r, etag, mtime_s))
         return cs_http_304(r, cache, etag, mtime_s);
-    {
-        /* MUST_COPY: libmicrohttpd copies and never writes through it */
-        union { const char *c; void *v; } u = { data };
+    return send_body(r, &b, MHD_create_response_from_buffer(
+                                len, u.v, MHD_RESPMEM_MUST_COPY));
+}
 
-        resp = MHD_create_response_from_buffer(len, u.v,
-                                               MHD_RESPMEM_MUST_COPY);
+enum MHD_Result cs_http_body(struct cs_req *r, const struct cs_body *b)
+{
+    union { const char *c; void *v; } u = { b->data };
+    struct MHD_Response *resp;
+
+    if (cs_http_not_modified(r, b->etag, b->mtime_s)) {
+        b->release(b->cls);
+        return cs_http_304(r, b->cache, b->etag, b->mtime_s);
     }
+    /* the response owns the reference from here: RELEASE runs when
+     * libmicrohttpd drops it, after the last byte is sent */
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        b->len, u.v, b->release, b->cls);
     if (!resp)
-        return MHD_NO;
-    cs_http_common(r->h, resp, age_s);
-    validators(resp, etag, mtime_s);
-    MHD_add_response_header(resp, "Content-Type", type);
-    MHD_add_response_header(resp, "Cache-Control", cache);
-    if (r->kind == CS_KIND_PLAYLIST || r->kind == CS_KIND_MANIFEST)
-        MHD_add_response_header(resp, "Vary", "Accept-Encoding");
-    if (gz)
-        MHD_add_response_header(resp, "Content-Encoding", "gzip");
-    return cs_http_queue(r, MHD_HTTP_OK, resp, len);
+        b->release(b->cls);
+    return send_body(r, b, resp);
 }

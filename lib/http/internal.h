@@ -13,6 +13,7 @@
 
 #include "http/gate.h"
 #include "http/live.h"
+#include "http/mcache.h"
 #include "http/server.h"
 
 enum cs_kind {
@@ -28,6 +29,7 @@ struct cs_metrics {
     atomic_llong active;              /* open connections */
     atomic_llong blocked_total;       /* requests that had to wait */
     atomic_llong expired_total;       /* ... and got 503 */
+    atomic_llong busy_total;          /* refused: --max-blocked held */
     atomic_llong streamed_total;      /* segments served as written */
     atomic_llong ingest_errors;
 };
@@ -40,6 +42,7 @@ struct cs_http {
     struct MHD_Daemon *daemon;
     struct cs_gate *gate;             /* owns the listening socket */
     struct cs_live *live;
+    struct cs_mcache mcache;          /* DASH manifests and their gzip */
     struct cs_metrics metrics;
 };
 
@@ -97,6 +100,18 @@ enum MHD_Result cs_http_buffer(struct cs_req *r, const char *data,
                                size_t len, const char *type,
                                const char *cache, const char *etag,
                                int64_t mtime_s, int64_t age_s, int gz);
+/* A body served without a copy: DATA stays valid until RELEASE(CLS),
+ * which is called once in every case (304, errors included). */
+struct cs_body {
+    const char *data;
+    size_t len;
+    const char *type, *cache, *etag;  /* ETAG may be NULL */
+    int64_t mtime_s, age_s;
+    int gz;                           /* DATA is gzip-encoded */
+    void (*release)(void *cls);
+    void *cls;
+};
+enum MHD_Result cs_http_body(struct cs_req *r, const struct cs_body *b);
 /* True when the request's If-None-Match / If-Modified-Since match. */
 int cs_http_not_modified(struct cs_req *r, const char *etag, int64_t mtime);
 enum MHD_Result cs_http_304(struct cs_req *r, const char *cache,

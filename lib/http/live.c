@@ -384,6 +384,11 @@ int cs_live_wait(struct cs_live *live, struct cs_waiter *w,
             ret = 1;
         goto out;
     }
+    if ((w->flags & CS_WAIT_BOUNDED) && live->max_waiters > 0 &&
+        live->nwaiters >= live->max_waiters) {
+        ret = AVERROR(EAGAIN);
+        goto out;
+    }
     w->state = CS_WAIT_BLOCKED;
     w->prev = NULL;
     w->next = live->waiters;
@@ -443,6 +448,13 @@ double cs_live_hinted(struct cs_live *live, const char *dir,
             e->pl->m.hint[0] && hinted(e->pl->m.hint, name))
             return e->pl->m.target > 0 ? e->pl->m.target : 6;
     return 0;
+}
+
+void cs_live_set_max(struct cs_live *live, int max)
+{
+    pthread_mutex_lock(&live->mu);
+    live->max_waiters = max;
+    pthread_mutex_unlock(&live->mu);
 }
 
 int cs_live_blocked(struct cs_live *live)

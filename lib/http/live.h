@@ -43,7 +43,10 @@ enum cs_wait_state {
     CS_WAIT_EXPIRED,      /* deadline passed or shutting down */
 };
 
-enum { CS_WAIT_ANY_FILE = 1 << 0 };
+/* ANY_FILE: woken by any file landing in the folder, not only playlists.
+ * BOUNDED: a new request, refused (AVERROR(EAGAIN)) while the table holds
+ * its most waiters; a response already under way waits regardless. */
+enum { CS_WAIT_ANY_FILE = 1 << 0, CS_WAIT_BOUNDED = 1 << 1 };
 
 struct cs_waiter {
     void *arg;            /* handed to the suspend and wake callbacks */
@@ -87,7 +90,8 @@ void cs_live_touch(struct cs_live *live, const char *rel_file);
 
 /* Under the table lock: CHECK(ctx, live) > 0 means ready or final (its
  * value is returned), < 0 an error (returned); 0 registers W and
- * suspends (returns 0). CHECK sees W->state CS_WAIT_EXPIRED after the
+ * suspends (returns 0), or, for a CS_WAIT_BOUNDED waiter while MAX
+ * waiters are held, returns AVERROR(EAGAIN). CHECK sees W->state CS_WAIT_EXPIRED after the
  * deadline or once the table is shut down, and must then not return 0. */
 int cs_live_wait(struct cs_live *live, struct cs_waiter *w,
                  int (*check)(void *ctx, struct cs_live *live), void *ctx);
@@ -104,6 +108,9 @@ double cs_live_hinted(struct cs_live *live, const char *dir,
 
 /* Requests waiting now. */
 int cs_live_blocked(struct cs_live *live);
+/* Waiters held at most before CS_WAIT_BOUNDED ones are refused (0: no
+ * bound). Set before serving. */
+void cs_live_set_max(struct cs_live *live, int max);
 
 /* Call FN for every known playlist (lock held: FN must not call back). */
 void cs_live_foreach(struct cs_live *live,

@@ -43,6 +43,7 @@ struct cs_live {
     struct entry *entries;
     struct cs_waiter *waiters;
     int nwaiters;
+    int max_waiters;          /* 0: unbounded */
     int shut;
     int ifd, efd;
     struct watch *watches;

@@ -111,6 +111,16 @@ static void watch_folder(struct cs_req *r)
 
     r->w.dir = r->rel;
     r->w.dirlen = slash ? (size_t)(slash - r->rel) : 0;
+    /* a request that has not waited yet is refused while the server
+     * holds --max-blocked others; one already waiting keeps its turn */
+    r->w.flags = r->waited ? 0 : CS_WAIT_BOUNDED;
+}
+
+/* Too many blocked requests: 503 with Retry-After, counted. */
+static enum MHD_Result refuse_busy(struct cs_req *r)
+{
+    atomic_fetch_add(&r->h->metrics.busy_total, 1);
+    return cs_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE);
 }
 
 static void start_clock(struct cs_req *r, double target)
@@ -193,6 +203,13 @@ static void cache_control(const struct cs_req *r, const struct cs_m3u8 *m,
     snprintf(buf, size, "public, max-age=%d", age > 0 ? age : 1);
 }
 
+static void release_pl(void *cls)
+{
+    struct cs_pl *pl = cls;
+
+    cs_pl_unref(&pl);
+}
+
 static enum MHD_Result send_playlist(struct cs_req *r, struct cs_pl *pl)
 {
     int gz = cs_http_accepts_gzip(r->conn);
@@ -209,9 +226,12 @@ static enum MHD_Result send_playlist(struct cs_req *r, struct cs_pl *pl)
     snprintf(etag, sizeof(etag), "%.17s%s%s\"", pl->etag,
              skip == 1 ? "-d1" : skip == 2 ? "-d2" : "", gz ? "-gz" : "");
     cache_control(r, &pl->m, cache, sizeof(cache));
-    return cs_http_buffer(r, data, len, "application/vnd.apple.mpegurl",
-                          cache, etag, pl->wall_us / 1000000,
-                          (cs_wall_us() - pl->wall_us) / 1000000, gz);
+    /* no copy: the response holds a reference on this version, so a slow
+     * reader pins one shared text, not a copy of its own */
+    return cs_http_body(r, &(struct cs_body){
+        data, len, "application/vnd.apple.mpegurl", cache, etag,
+        pl->wall_us / 1000000, (cs_wall_us() - pl->wall_us) / 1000000, gz,
+        release_pl, cs_pl_ref(pl) });
 }
 
 enum MHD_Result cs_llhls_playlist(struct cs_req *r)
@@ -236,6 +256,8 @@ enum MHD_Result cs_llhls_playlist(struct cs_req *r)
     ret = cs_live_wait(r->h->live, &r->w, playlist_ready, r);
     if (ret == 0)
         return MHD_YES;           /* suspended until the part lands */
+    if (ret == AVERROR(EAGAIN))
+        return refuse_busy(r);
     if (ret == CS_EDATA)
         return cs_http_error(r, MHD_HTTP_BAD_REQUEST);
     if (ret < 0)
@@ -314,10 +336,12 @@ enum MHD_Result cs_llhls_hinted(struct cs_req *r)
     watch_folder(r);
     if (r->w.state == CS_WAIT_IDLE && !r->waited)
         load_folder(r);
-    r->w.flags = CS_WAIT_ANY_FILE;
+    r->w.flags |= CS_WAIT_ANY_FILE;
     ret = cs_live_wait(r->h->live, &r->w, hint_ready, r);
     if (ret == 0)
         return MHD_YES;
+    if (ret == AVERROR(EAGAIN))
+        return refuse_busy(r);
     if (ret == NOT_READY_FINAL) {
         atomic_fetch_add(&r->h->metrics.expired_total, 1);
         return cs_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE);

@@ -65,6 +65,39 @@ static void edge(void *ctx, const char *rel, const struct cs_pl *pl)
                                             : (long long)pl->m.last_msn);
 }
 
+/* The server's counters and gauges. */
+static void counters(AVBPrint *bp, struct cs_http *h)
+{
+    struct cs_metrics *m = &h->metrics;
+
+    one(bp, "cs_serve_connections", "gauge", "Open connections.",
+        atomic_load(&m->active));
+    one(bp, "cs_serve_blocked_requests", "gauge",
+        "Requests waiting for a part or segment now.",
+        cs_live_blocked(h->live));
+    one(bp, "cs_serve_blocked_requests_total", "counter",
+        "Requests that had to wait.", atomic_load(&m->blocked_total));
+    one(bp, "cs_serve_blocked_refused_total", "counter",
+        "Blocking requests refused with 503: --max-blocked were held.",
+        atomic_load(&m->busy_total));
+    one(bp, "cs_serve_blocked_timeouts_total", "counter",
+        "Waiting requests answered 503 after three target durations.",
+        atomic_load(&m->expired_total));
+    one(bp, "cs_serve_streamed_segments_total", "counter",
+        "Segments answered while being written (chunked, part by part).",
+        atomic_load(&m->streamed_total));
+    one(bp, "cs_serve_requests_refused_total", "counter",
+        "Request heads refused before the server read them (400, 413, "
+        "431).", cs_gate_refused(h->gate));
+    one(bp, "cs_serve_manifest_reads_total", "counter",
+        "DASH manifests read and compressed from disk (a new version or "
+        "one not cached); the other requests were served from memory.",
+        atomic_load(&h->mcache.misses));
+    one(bp, "cs_serve_ingest_errors_total", "counter",
+        "PUT and DELETE requests refused or failed.",
+        atomic_load(&m->ingest_errors));
+}
+
 enum MHD_Result cs_metrics_page(struct cs_req *r)
 {
     struct cs_metrics *m = &r->h->metrics;
@@ -83,25 +116,7 @@ enum MHD_Result cs_metrics_page(struct cs_req *r)
     for (int c = 1; c <= 5; c++)
         av_bprintf(&bp, "cs_serve_responses_total{code=\"%dxx\"} %lld\n", c,
                    (long long)atomic_load(&m->status[c]));
-    one(&bp, "cs_serve_connections", "gauge", "Open connections.",
-        atomic_load(&m->active));
-    one(&bp, "cs_serve_blocked_requests", "gauge",
-        "Requests waiting for a part or segment now.",
-        cs_live_blocked(r->h->live));
-    one(&bp, "cs_serve_blocked_requests_total", "counter",
-        "Requests that had to wait.", atomic_load(&m->blocked_total));
-    one(&bp, "cs_serve_blocked_timeouts_total", "counter",
-        "Waiting requests answered 503 after three target durations.",
-        atomic_load(&m->expired_total));
-    one(&bp, "cs_serve_streamed_segments_total", "counter",
-        "Segments answered while being written (chunked, part by part).",
-        atomic_load(&m->streamed_total));
-    one(&bp, "cs_serve_requests_refused_total", "counter",
-        "Request heads refused before the server read them (400, 413, "
-        "431).", cs_gate_refused(r->h->gate));
-    one(&bp, "cs_serve_ingest_errors_total", "counter",
-        "PUT and DELETE requests refused or failed.",
-        atomic_load(&m->ingest_errors));
+    counters(&bp, r->h);
     e.bp = &bp;
     head(&bp, "cs_serve_latest_msn", "gauge",
          "Media sequence number of the newest whole segment.");

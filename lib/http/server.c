@@ -34,6 +34,7 @@ void cs_serve_defaults(struct cs_serve_cfg *cfg)
     cfg->threads = 2;
     cfg->max_conns = 10000;
     cfg->max_per_addr = 64;
+    cfg->max_blocked = 8000;
     cfg->timeout = 30;
     cfg->header_timeout = 5;
     cfg->max_header = 32 * 1024;
@@ -479,6 +480,8 @@ static cJSON *stats_obj(struct cs_http *h)
     cJSON_AddNumberToObject(o, "connections",
                             (double)atomic_load(&h->metrics.active));
     cJSON_AddNumberToObject(o, "blocked", cs_live_blocked(h->live));
+    cJSON_AddNumberToObject(o, "blocked_refused",
+                            (double)atomic_load(&h->metrics.busy_total));
     cJSON_AddNumberToObject(o, "requests_refused",
                             h->gate ? (double)cs_gate_refused(h->gate) : 0);
     cJSON_AddNumberToObject(o, "ingest_errors",
@@ -496,6 +499,7 @@ static int serve(struct cs_http *h, struct cs_stats *st, struct cs_err *err)
         cs_stats_close(&st, NULL);
         return cs_err_code(err, ret, "cannot watch '%s'", h->cfg.root);
     }
+    cs_live_set_max(h->live, h->cfg.max_blocked);
     ret = start(h, err);
     if (ret < 0)
         goto out;
@@ -533,10 +537,16 @@ int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats,
         return AVERROR(ENOMEM);
     }
     h->cfg = *cfg;
+    if (cs_mcache_init(&h->mcache) < 0) {
+        free(h);
+        cs_stats_close(&stats, NULL);
+        return AVERROR(ENOMEM);
+    }
     if (!realpath(cfg->root, h->root) || stat(h->root, &st) < 0 ||
         !S_ISDIR(st.st_mode)) {
         ret = cs_err_set(err, CS_EUSAGE, "cannot serve '%s': %s", cfg->root,
                          errno == ENOENT ? "no such folder" : "not a folder");
+        cs_mcache_free(&h->mcache);
         free(h);
         cs_stats_close(&stats, NULL);
         return ret;
@@ -554,6 +564,7 @@ int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats,
         close(h->root_fd);
     if (h->assets_fd >= 0)
         close(h->assets_fd);
+    cs_mcache_free(&h->mcache);
     free(h);
     return ret;
 }

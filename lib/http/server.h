@@ -15,6 +15,7 @@ struct cs_serve_cfg {
     int threads;               /* libmicrohttpd thread pool */
     int max_conns;             /* connection limit */
     int max_per_addr;          /* connections from one client address */
+    int max_blocked;           /* blocking requests held at once */
     double timeout;            /* idle seconds once a request came */
     double header_timeout;     /* seconds to send a whole request head */
     int64_t max_header;        /* request line + headers, bytes */

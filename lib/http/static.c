@@ -85,23 +85,20 @@ static void file_etag(const struct stat *st, char *buf, size_t size)
 static enum MHD_Result manifest(struct cs_req *r, const struct stat *st,
                                 const char *etag)
 {
-    char *text = NULL, *gz = NULL, tag[64];
-    size_t len, gzlen;
-    enum MHD_Result ret;
+    struct cs_blob *b;
+    char tag[96];
     int use_gz = cs_http_accepts_gzip(r->conn);
 
-    if (cs_file_read(r->abs, MAX_MANIFEST, &text, &len) < 0)
+    /* read and compressed once per version of the file, then shared */
+    if (cs_mcache_get(&r->h->mcache, r->abs, etag, MAX_MANIFEST, &b) < 0)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
-    if (use_gz && cs_http_gzip(text, len, &gz, &gzlen) < 0)
-        use_gz = 0;
+    use_gz = use_gz && b->gz;
     snprintf(tag, sizeof(tag), "%.*s%s\"", (int)strlen(etag) - 1, etag,
              use_gz ? "-gz" : "");
-    ret = cs_http_buffer(r, use_gz ? gz : text, use_gz ? gzlen : len,
-                         cs_mime_type(r->abs), cache_for(r), tag,
-                         st->st_mtim.tv_sec, 0, use_gz);
-    free(text);
-    free(gz);
-    return ret;
+    return cs_http_body(r, &(struct cs_body){
+        use_gz ? b->gz : b->text, use_gz ? b->gzlen : b->len,
+        cs_mime_type(r->abs), cache_for(r), tag, st->st_mtim.tv_sec, 0,
+        use_gz, cs_blob_unref, b });
 }
 
 static int if_range_ok(struct cs_req *r, const char *etag)
