@@ -82,21 +82,48 @@ static int open_beneath(const char *root, int root_fd, const char *rel,
     return fd >= 0 ? (int)fd : AVERROR(ENOENT);
 }
 
+/* R's waiter watches the folder of R->rel by pointer: moved with it to
+ * PATHS (a request resolved again is never waiting meanwhile). */
+static void repoint_waiter(struct cs_req *r, const char *paths)
+{
+    const char *slash;
+
+    if (!r->paths || r->w.dir != r->rel)
+        return;
+    slash = strrchr(paths, '/');
+    r->w.dir = paths;
+    r->w.dirlen = slash ? (size_t)(slash - paths) : 0;
+}
+
 int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
                     const char *url, int must_exist)
 {
-    int n, fd;
+    size_t ul, rl = strlen(root);
+    char *paths;
+    int fd;
 
     while (*url == '/')
         url++;
-    if (!clean_segments(url))
+    ul = strlen(url);
+    if (!clean_segments(url) || ul >= PATH_MAX || rl + 1 + ul >= PATH_MAX)
         return AVERROR(ENOENT);
-    n = snprintf(r->rel, sizeof(r->rel), "%s", url);
-    if (n < 0 || (size_t)n >= sizeof(r->rel))
-        return AVERROR(ENOENT);
-    n = snprintf(r->abs, sizeof(r->abs), "%s/%s", root, url);
-    if (n < 0 || (size_t)n >= sizeof(r->abs))
-        return AVERROR(ENOENT);
+    if (!r->paths || strcmp(r->rel, url) || strncmp(r->abs, root, rl) ||
+        r->abs[rl] != '/') {
+        /* sized to the request, not PATH_MAX twice: a held request is
+         * small */
+        paths = malloc(ul + 1 + rl + 1 + ul + 1);
+        if (!paths)
+            return AVERROR(ENOMEM);
+        memcpy(paths, url, ul + 1);
+        memcpy(paths + ul + 1, root, rl);
+        paths[ul + 1 + rl] = '/';
+        memcpy(paths + ul + 1 + rl + 1, url, ul + 1);
+        repoint_waiter(r, paths);
+        free(r->paths);      /* after the copy: URL may have been in it */
+        r->paths = paths;
+        r->rel = paths;
+        r->abs = paths + ul + 1;
+    }
     if (!must_exist)
         return parent_within(root, r->abs) ? 0 : AVERROR(ENOENT);
     fd = open_beneath(root, root_fd, r->rel, r->abs);

@@ -53,8 +53,10 @@ struct cs_req {
     struct MHD_Connection *conn;
     enum cs_method method;
     enum cs_kind kind;
-    char rel[PATH_MAX];               /* path below the root, no '/' first */
-    char abs[PATH_MAX];
+    /* path below the root (no '/' first) and the whole path, in PATHS
+     * (allocated by cs_http_resolve; "" before) */
+    const char *rel, *abs;
+    char *paths;
     int ffd;                          /* the file opened by resolve, or -1 */
     struct cs_waiter w;
     int waited;                       /* counted as blocked once */

@@ -195,6 +195,7 @@ static struct cs_req *new_req(struct cs_http *h, struct MHD_Connection *c,
         return NULL;
     r->h = h;
     r->conn = c;
+    r->rel = r->abs = "";
     r->fd = -1;
     r->ffd = -1;
     r->w.arg = r;
@@ -293,6 +294,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     cs_ingest_cleanup(r);
     if (r->ffd >= 0)
         close(r->ffd);
+    free(r->paths);
     free(r);
     *con_cls = NULL;
 }
