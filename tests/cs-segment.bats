@@ -453,5 +453,6 @@ assert b["up"] and b["failed_writes"] >= 1 and b["skipped_writes"] >= 1, b'
     [ "$status" -eq 2 ]
     [[ "${lines[-1]}" == "cs-segment: cannot write 'hi/init.mp4' to any output: "* ]]
     [[ "$output" != *wr0ng* ]]
-    [ ! -e "$T/origin/a" ] && [ ! -e "$T/origin/b" ]
+    [ ! -e "$T/origin/a" ]
+    [ ! -e "$T/origin/b" ]
 }

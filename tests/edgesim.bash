@@ -93,7 +93,7 @@ es_wait_port() {
 }
 
 # Start cs-serve on origin $1 (o1 or o2), its files in $ES_DIR/$1; sets
-# the pid in ES_PID_<host>.
+# its pid in ES_PID_o1 or ES_PID_o2.
 es_origin() {
     local h=$1 a
     a=$(es_addr "$h"):8080
@@ -101,7 +101,10 @@ es_origin() {
     CS_INGEST_TOKEN=$ES_TOKEN es_spawn "$h" cs-serve --root "$ES_DIR/$h" \
         --listen "$a" --max-per-address 1024 </dev/null >/dev/null \
         2>>"$ES_DIR/$h.err"
-    printf -v "ES_PID_$h" %s "$ES_LAST"
+    case $h in
+    o1) ES_PID_o1=$ES_LAST ;;
+    o2) ES_PID_o2=$ES_LAST ;;
+    esac
     es_wait_port "$h" "$a"
 }
 

@@ -38,11 +38,13 @@ teardown() {
     # o1 dies; what it answered so far is read first (a new process
     # counts from 0)
     o1_before=$(es_origin_requests o1 part)
+    # shellcheck disable=SC2154 # set by es_origin (tests/edgesim.bash)
     kill -9 "$ES_PID_o1"
     wait "$ES_PID_o1" 2>/dev/null || true
     sleep 13
     restart=$(date +%s.%N)
     es_origin o1
+    # shellcheck disable=SC2154 # set by es_clients
     wait "$ES_PID_clients"
     es_figures "$restart" | tee "$ES_DIR/figures.txt" >&3
     echo "o1_part_requests_before_kill $o1_before" >&3
