@@ -1,7 +1,8 @@
 /* hls/internal.h: the packager's model of its renditions, shared by the
  * packager (packager.c), its cutter (part.c) and the text it publishes
- * (playlist.c, mpd.c, state.c). Only packager.c writes to the output;
- * the others fill buffers or report through the cutter's sink (part.h).
+ * (playlist.c, mpd.c, state.c). Only packager.c writes to the output
+ * (through output.c); the others fill buffers or report through the
+ * cutter's sink (part.h).
  * Not a public API. */
 #ifndef CS_HLS_INTERNAL_H
 #define CS_HLS_INTERNAL_H
