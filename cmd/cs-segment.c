@@ -22,7 +22,8 @@ enum {
 
 static const struct cs_opt opts[] = {
     { "output", 'o', "OUTPUT", "a folder, s3://bucket/prefix/ or "
-      "http(s)://origin/path/", NULL, "dir", CS_OPT_STRING, AT(output) },
+      "http(s)://origin/path/; repeat to write to each (up to 8)", NULL,
+      "dir", CS_OPT_CALL },
     { "container", 0, "fmp4|ts", "segment container", "fmp4", "fmp4 ts",
       CS_OPT_ENUM, AT(ts) },
     { "no-ll", OPT_NO_LL, NULL, "no Low-Latency HLS parts", NULL, NULL },
@@ -55,6 +56,13 @@ static int on_opt(void *opaque, int key, const char *arg,
     struct cs_pkg_config *c = opaque;
 
     switch (key) {
+    case 'o':
+        if (c->noutputs == CS_PKG_MAX_OUTPUTS)
+            return cs_err_set(err, CS_EUSAGE, "too many outputs: -o at most "
+                              "%d times", CS_PKG_MAX_OUTPUTS);
+        c->outputs[c->noutputs++] = arg;
+        c->output = c->outputs[0];
+        return 0;
     case OPT_NO_LL:
         c->ll = 0;
         return 0;
@@ -65,9 +73,21 @@ static int on_opt(void *opaque, int key, const char *arg,
     return CS_EUSAGE;
 }
 
+/* An output of several stopped or resumed taking writes: the run goes on
+ * with the others. */
+static void on_output(void *opaque, const char *output, const char *why)
+{
+    (void)opaque;
+    if (why)
+        cs_warn("%s; going on with the other outputs", why);
+    else
+        cs_info("'%s': writing again", output);
+}
+
 int main(int argc, char **argv)
 {
-    struct cs_pkg_config c = { .input = "-", .ll = 1, .dash = 1 };
+    struct cs_pkg_config c = { .input = "-", .ll = 1, .dash = 1,
+                               .on_output = on_output };
     struct cs_common common;
     struct cs_stats *stats = NULL;
     struct cs_err err = { 0 };

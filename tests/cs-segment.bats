@@ -248,7 +248,7 @@ hevc_opus_mkv() {
 
 teardown() {
     # Only after live_segment: stop_live waits for every child otherwise.
-    [ -z "${SEG_PID:-}" ] || stop_live
+    [ -z "${SEG_PID:-}${SERVER_PID:-}" ] || stop_live
 }
 
 # forge_state DIR PYTHON: rewrite DIR/cs-segment.json with PYTHON run on
@@ -396,4 +396,63 @@ PY
             -of csv=p=0 "$T/$f/v0/index.m3u8"
         [ "${lines[0]}" = 50 ]
     done
+}
+
+@test "-o twice: both outputs get the stream; a dead origin is said once, counted in --stats, and fed again when it comes back" {
+    port=$(free_port)
+    ladder_input "$T/live.ts" 14
+    live_segment "$T/live.ts" --segment 1 --window 4 --token t0k \
+        --stats "$T/stats.json" -o "$T/a" -o "http://127.0.0.1:$port/live/"
+    # Nothing listens on PORT: the folder gets the stream all the same.
+    wait_grep "$T/a/v0/index.m3u8" '^3\.m4s' 30
+    mkdir -p "$T/origin"
+    cs-serve --root "$T/origin" --listen 127.0.0.1:$port \
+        --ingest-token t0k 2>"$T/serve.err" &
+    SERVER_PID=$!
+    wait_file "$T/origin/live/v0/index.m3u8" 20
+    wait "$SEG_PID"
+    wait "$FEED_PID"
+    SEG_PID='' FEED_PID=''
+    cat "$T/seg.err"
+    # One line when it went down, one when it took writes again.
+    [ "$(grep -c "going on with the other outputs" "$T/seg.err")" -eq 1 ]
+    grep -q "^cs-segment: warning: cannot write '[^']*' to 'http://127.0.0.1:$port/live/': .*; going on with the other outputs$" "$T/seg.err"
+    grep -q "^cs-segment: 'http://127.0.0.1:$port/live/': writing again$" "$T/seg.err"
+    run ! grep -q t0k "$T/seg.err"
+    kill "$SERVER_PID"
+    wait "$SERVER_PID" || true
+    SERVER_PID=''
+    # What is written once (init segments, the master playlist) reached
+    # the origin that came late, and it holds the end of the stream.
+    for f in master.m3u8 v0/init.mp4 v1/init.mp4 audio/init.mp4; do
+        [ -s "$T/origin/live/$f" ]
+    done
+    grep -q '#EXT-X-ENDLIST' "$T/origin/live/v0/index.m3u8"
+    cmp "$T/a/v0/index.m3u8" "$T/origin/live/v0/index.m3u8"
+    last=$(grep -o '^[0-9]*\.m4s' "$T/a/v0/index.m3u8" | tail -1)
+    cmp "$T/a/v0/$last" "$T/origin/live/v0/$last"
+    tail -1 "$T/stats.json" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+a, b = o["outputs"]
+assert o["final"] is True, o
+assert a["up"] and a["failed_writes"] == 0 and a["skipped_writes"] == 0, a
+assert b["up"] and b["failed_writes"] >= 1 and b["skipped_writes"] >= 1, b'
+}
+
+@test "-o twice: when no output takes a write the run ends with one line" {
+    port=$(free_port)
+    mkdir -p "$T/origin"
+    cs-serve --root "$T/origin" --listen 127.0.0.1:$port \
+        --ingest-token t0k 2>"$T/serve.err" &
+    SERVER_PID=$!
+    wait_port "$port"
+    run cs-segment --token wr0ng "$IN" -o "http://127.0.0.1:$port/a/" \
+        -o "http://127.0.0.1:$port/b/"
+    echo "$output"
+    [ "$status" -eq 2 ]
+    [[ "${lines[-1]}" == "cs-segment: cannot write 'hi/init.mp4' to any output: "* ]]
+    [[ "$output" != *wr0ng* ]]
+    [ ! -e "$T/origin/a" ]
+    [ ! -e "$T/origin/b" ]
 }

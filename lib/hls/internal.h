@@ -1,7 +1,8 @@
 /* hls/internal.h: the packager's model of its renditions, shared by the
  * packager (packager.c), its cutter (part.c) and the text it publishes
- * (playlist.c, mpd.c, state.c). Only packager.c writes to the output;
- * the others fill buffers or report through the cutter's sink (part.h).
+ * (playlist.c, mpd.c, state.c). Only packager.c writes to the output
+ * (through output.c); the others fill buffers or report through the
+ * cutter's sink (part.h).
  * Not a public API. */
 #ifndef CS_HLS_INTERNAL_H
 #define CS_HLS_INTERNAL_H
@@ -17,7 +18,7 @@
 #include "store/store.h"
 
 enum { CS_MAX_PARTS = 64, CS_MAX_TRACKS = 16, CS_MAX_DELETES = 4096,
-       CS_AUX_QUEUE = 256 };
+       CS_AUX_QUEUE = 256, CS_MAX_STICKY = 2 * CS_MAX_TRACKS + 1 };
 
 struct cs_part {
     double dur;
@@ -83,6 +84,23 @@ struct cs_track {
     int64_t total_segs;
 };
 
+/* A file written once (init segment, master playlist), kept for an
+ * output that comes back (output.c). */
+struct cs_sticky {
+    char name[96];
+    void *data;
+    size_t len;
+    enum cs_file_kind kind;
+};
+
+/* One output of several (output.c). */
+struct cs_pkg_out {
+    struct cs_store *st;
+    int down;                   /* its last write failed */
+    int64_t retry_us;           /* a down output is tried again from here */
+    int64_t failed, skipped;    /* writes that failed, writes skipped */
+};
+
 struct cs_delete {
     char name[96];
     int64_t due_us;
@@ -92,7 +110,10 @@ struct cs_pkg {
     const struct cs_pkg_config *cfg;
     struct cs_err *err;         /* the caller's: the first failure */
     struct cs_cutter cut;       /* reports to packager.c */
-    struct cs_store *out;
+    struct cs_pkg_out outs[CS_PKG_MAX_OUTPUTS];
+    int nouts;
+    struct cs_sticky sticky[CS_MAX_STICKY];
+    int nsticky;
     struct cs_input *input;
     AVFormatContext *in;        /* input->fmt */
     struct cs_track tracks[CS_MAX_TRACKS];
@@ -115,6 +136,23 @@ struct cs_pkg {
     int64_t *in_dts;            /* last decode time per input stream */
     int nin;
 };
+
+/* output.c: every write, delete and read of the output(s). With one
+ * output a failure is returned as ever; with several, a write fails only
+ * when no output took it (the cause in ERR), and an output that fails is
+ * reported through cfg->on_output, skipped, and tried again later. */
+int cs_pkg_out_open(struct cs_pkg *p);
+int cs_pkg_out_put(struct cs_pkg *p, const char *name, const void *data,
+                   size_t len, enum cs_file_kind kind, struct cs_err *err);
+/* Delete NAME from every output that is up (failures are warned). */
+void cs_pkg_out_delete(struct cs_pkg *p, const char *name);
+/* Read NAME from the first output that answers (cs_store_read_mem). */
+int cs_pkg_out_read(struct cs_pkg *p, const char *name, size_t max,
+                    char **data, size_t *len);
+void cs_pkg_out_close(struct cs_pkg *p);
+/* "outputs": [{output, up, failed_writes, skipped_writes}] into O when
+ * there are several. */
+void cs_pkg_out_stats(const struct cs_pkg *p, cJSON *o);
 
 /* tracks.c: one track per video stream, then the audio (P->atrack).
  * Returns 0, or a negative code recorded in P->err. */

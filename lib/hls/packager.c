@@ -26,12 +26,12 @@
 static int out_put(struct cs_pkg *p, const char *name, const void *data,
                    size_t len, enum cs_file_kind kind, struct cs_err *err)
 {
-    return cs_store_put(p->out, name, data, len, kind, err);
+    return cs_pkg_out_put(p, name, data, len, kind, err);
 }
 
 static void out_delete(struct cs_pkg *p, const char *name)
 {
-    cs_store_delete(p->out, name);  /* a failure is warned, not fatal */
+    cs_pkg_out_delete(p, name);     /* a failure is warned, not fatal */
 }
 
 /* A media file or a playlist: counted, and a failure ends the run. */
@@ -304,8 +304,7 @@ static int load_state(struct cs_pkg *p)
     struct cs_state_pending pend;
     char *text = NULL;
     size_t len = 0;
-    int ret = cs_store_read_mem(p->out, CS_NAME_STATE, 1 << 22, &text,
-                               &len);
+    int ret = cs_pkg_out_read(p, CS_NAME_STATE, 1 << 22, &text, &len);
 
     if (ret == AVERROR(ENOENT))
         return 0;
@@ -351,6 +350,7 @@ static void emit_stats(struct cs_pkg *p, int final)
     cJSON_AddNumberToObject(o, "peak_bitrate_bps",
                             (double)p->tracks[0].peak_bps);
     cJSON_AddNumberToObject(o, "dropped_frames", (double)p->cut.dropped);
+    cs_pkg_out_stats(p, o);
     if (final)
         cs_stats_close(&p->stats, o);
     else
@@ -465,20 +465,17 @@ static void release(struct cs_pkg *p)
     free(p->in_dts);
     cs_input_free(&p->input);
     p->in = NULL;
-    cs_store_close(&p->out);
+    cs_pkg_out_close(p);
 }
 
 /* The output, the input, its tracks and what a last run left. */
 static int open_all(struct cs_pkg *p)
 {
     const struct cs_pkg_config *cfg = p->cfg;
-    struct cs_store_opts oo = { .token = cfg->token, .retries = 3,
-                                .timeout_ms = 10000 };
-    int ret = cs_store_open(&p->out, cfg->output, &oo, p->err);
+    int ret = cs_pkg_out_open(p);
 
-    if (ret < 0)
-        return cs_err_code(p->err, ret, "cannot open '%s'", cfg->output);
-    ret = open_input(p);
+    if (ret >= 0)
+        ret = open_input(p);
     if (ret >= 0)
         ret = cs_tracks_setup(p);
     if (ret >= 0)

@@ -8,9 +8,21 @@
 #include "err.h"
 #include "stats.h"
 
+enum { CS_PKG_MAX_OUTPUTS = 8 };
+
 struct cs_pkg_config {
     const char *input;          /* "-" for standard input */
-    const char *output;         /* folder, s3://, http(s):// */
+    const char *output;         /* folder, s3://, http(s):// (the first
+                                   output, named in messages) */
+    /* every output, written alike; 0: OUTPUT alone. With several, each
+     * is independent: one that fails is skipped and tried again, and the
+     * run goes on while another takes the writes. */
+    const char *outputs[CS_PKG_MAX_OUTPUTS];
+    int noutputs;
+    /* told when an output of several stops taking writes (WHY says what
+     * failed) and when it takes them again (WHY is NULL); may be NULL */
+    void (*on_output)(void *opaque, const char *output, const char *why);
+    void *opaque;
     const char *token;          /* bearer token for HTTP, or NULL */
     int ts;                     /* MPEG-TS segments (no parts, no DASH) */
     int ll;                     /* LL-HLS parts (fMP4 only) */
