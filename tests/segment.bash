@@ -163,13 +163,15 @@ snapshot() {
     done
     for d in */; do
         mkdir -p "$2/$d"
-        cp "$d/index.m3u8" "$2/$d/" 2>/dev/null
+        cp "$d/index.m3u8" "$2/$d/" 2>/dev/null || true
     done
+    # (a file may go between the listing and the copy: the live output
+    # deletes what left the window)
     for d in */; do
         for f in "$d"*; do
-            [ "${f##*/}" = index.m3u8 ] || cp "$f" "$2/$d/" 2>/dev/null
+            [ "${f##*/}" = index.m3u8 ] || cp "$f" "$2/$d/" 2>/dev/null || true
         done
-    done)
+    done) || true
     return 0
 }
 
