@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+# cs-ladder --slate: a live input that goes quiet (its emitter stops, the
+# pipe stays open) keeps the channel on air with a slate and silence, at
+# every rung's size, rate and keyframe cadence; the emitter's return brings
+# the picture back.
+
+load helper
+
+RUNGS=180p:300k@15,90p:100k@10
+
+setup() {
+    W=$BATS_TEST_TMPDIR
+    PIDS=()
+    mkfifo "$W/in.fifo"
+    # The pipe stays open while emitters come and go: only the emitter
+    # stops sending, nobody closes the channel's input.
+    sleep 600 > "$W/in.fifo" &
+    PIDS+=($!)
+}
+
+teardown() {
+    local p
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+
+# emit SECONDS [testsrc2|smptebars]: a live H.264 + AAC MPEG-TS into the
+# pipe, paced in real time, in the background; its PID in $EMITTER.
+emit() {
+    ffmpeg -nostdin -loglevel error -re \
+        -f lavfi -i "${2:-testsrc2}=size=320x180:rate=15" \
+        -f lavfi -i "sine=frequency=440:sample_rate=48000" -t "$1" \
+        -c:v libx264 -preset ultrafast -tune zerolatency -g 15 \
+        -pix_fmt yuv420p -c:a aac -b:a 64k -f mpegts - >> "$W/in.fifo" &
+    EMITTER=$!
+    PIDS+=("$EMITTER")
+}
+
+# The mean luma of every picture of video stream $2 of $1, "PTS Y" lines.
+lumas() {
+    ffmpeg -v error -i "$1" -map "0:v:$2" \
+        -vf "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-" \
+        -f null - | awk '/pts_time/ { sub(/.*pts_time:/, ""); t = $1 }
+                         /YAVG=/ { sub(/.*YAVG=/, ""); print t, int($1) }'
+}
+
+# "pts flags" of every packet of stream $2 of $1, in pts order.
+packets() {
+    ffprobe -v error -select_streams "$2" -show_entries packet=pts_time,flags \
+        -of json "$1" | jq -r '.packets[] | "\(.pts_time) \(.flags)"' |
+        sort -g
+}
+
+# The largest and smallest step between consecutive pts, "MIN MAX".
+steps() {
+    awk 'NR > 1 { d = $1 - p; if (min == "" || d < min) min = d
+                  if (d > max) max = d } { p = $1 }
+         END { printf "%.4f %.4f\n", min, max }'
+}
+
+@test "a quiet input: slate pictures at every rung's size and rate, keyframes aligned, silence, then the picture again" {
+    cs-ladder --tune zerolatency --preset ultrafast --rungs "$RUNGS" \
+        --slate color:0x202020 --slate-text 'back soon' --slate-after 1 \
+        -o "$W/out.ts" < "$W/in.fifo" 2> "$W/ladder.err" &
+    ladder=$!
+    PIDS+=("$ladder")
+    emit 3
+    wait "$EMITTER"
+    sleep 5
+    emit 3 smptebars
+    wait "$EMITTER"
+    sleep 0.5
+    kill "${PIDS[0]}"      # the end of the input ends the ladder
+    status=0
+    wait "$ladder" || status=$?
+    cat "$W/ladder.err"
+    [ "$status" -eq 0 ]
+    grep -q 'warning: no picture for 1.[0-9] s: the slate is on air' "$W/ladder.err"
+    grep -q 'the picture is back after' "$W/ladder.err"
+
+    run ffprobe -v error -show_entries stream=codec_type,width,height \
+        -of csv=p=0 "$W/out.ts"
+    grep -qx 'video,320,180' <<<"$output"
+    grep -qx 'video,160,90' <<<"$output"
+
+    # every rung at its own rate without a hole, the slate included
+    [ "$(packets "$W/out.ts" v:0 | steps)" = "0.0667 0.0667" ]
+    [ "$(packets "$W/out.ts" v:1 | steps)" = "0.1000 0.1000" ]
+    # keyframes every 2 s, at the same times in both rungs
+    k0=$(packets "$W/out.ts" v:0 | awk '$2 ~ /K/ { print $1 }')
+    k1=$(packets "$W/out.ts" v:1 | awk '$2 ~ /K/ { print $1 }')
+    echo "keys: $k0"
+    [ "$k0" = "$k1" ]
+    [ "$(wc -l <<<"$k0")" -ge 4 ]
+    [ "$(awk 'NR > 1 { printf "%.3f\n", $1 - p } { p = $1 }' <<<"$k0" | sort -u)" = 2.000 ]
+    # audio: one AAC frame after another, from start to end
+    [ "$(packets "$W/out.ts" a:0 | steps)" = "0.0213 0.0213" ]
+
+    # the slate (luma 44 for 0x202020) between the two emitters, at least
+    # the 5 s gap less the second it waited, in both rungs; testsrc2 before
+    # and the bars after
+    lumas "$W/out.ts" 0 > "$W/y0"
+    lumas "$W/out.ts" 1 > "$W/y1"
+    run awk '$2 >= 40 && $2 <= 48' "$W/y0"
+    [ "${#lines[@]}" -ge 60 ]
+    s0=$(awk '$2 >= 40 && $2 <= 48 { print $1; exit }' "$W/y0")
+    s1=$(awk '$2 >= 40 && $2 <= 48 { t = $1 } END { print t }' "$W/y0")
+    run awk '$2 >= 40 && $2 <= 48' "$W/y1"
+    [ "${#lines[@]}" -ge 40 ]
+    [ "$(head -1 "$W/y0" | awk '{ print ($2 > 60) }')" -eq 1 ]
+    [ "$(tail -1 "$W/y0" | awk '{ print ($2 > 60) }')" -eq 1 ]
+    [ "$(tail -1 "$W/y1" | awk '{ print ($2 > 60) }')" -eq 1 ]
+    # one slate, not pictures mixed in it
+    [ "$(awk -v a="$s0" -v b="$s1" '$1 >= a && $1 <= b && ($2 < 40 || $2 > 48)' "$W/y0" | wc -l)" -eq 0 ]
+
+    # silence under the slate, the tone around it
+    quiet=$(ffmpeg -v info -ss "$(awk -v t="$s0" 'BEGIN { print t + 0.3 }')" \
+        -to "$(awk -v t="$s1" 'BEGIN { print t - 0.3 }')" -i "$W/out.ts" \
+        -map 0:a -af volumedetect -f null - 2>&1 | sed -n 's/.*max_volume: //p')
+    loud=$(ffmpeg -v info -to "$(awk -v t="$s0" 'BEGIN { print t - 0.5 }')" \
+        -i "$W/out.ts" -map 0:a -af volumedetect -f null - 2>&1 |
+        sed -n 's/.*max_volume: //p')
+    echo "slate: $s0 .. $s1, max volume $quiet under it, $loud before"
+    awk -v q="${quiet% dB}" 'BEGIN { exit !(q <= -80) }'
+    awk -v l="${loud% dB}" 'BEGIN { exit !(l > -30) }'
+}
+
+@test "a pause shorter than --slate-after changes nothing; bad slates are usage errors" {
+    cs-ladder --tune zerolatency --preset ultrafast --rungs "$RUNGS" \
+        --slate color:navy --slate-after 5 \
+        -o "$W/out.ts" < "$W/in.fifo" 2> "$W/ladder.err" &
+    ladder=$!
+    PIDS+=("$ladder")
+    emit 2
+    wait "$EMITTER"
+    sleep 2.5
+    emit 2 smptebars
+    wait "$EMITTER"
+    kill "${PIDS[0]}"
+    status=0
+    wait "$ladder" || status=$?
+    cat "$W/ladder.err"
+    [ "$status" -eq 0 ]
+    run grep -c 'slate is on air' "$W/ladder.err"
+    [ "$output" -eq 0 ]
+    # no slate picture (navy: luma 28) in the output
+    lumas "$W/out.ts" 0 > "$W/y0"
+    [ "$(wc -l < "$W/y0")" -ge 50 ]
+    run awk '$2 < 40' "$W/y0"
+    [ "${#lines[@]}" -eq 0 ]
+
+    mkclip "$W/clip.ts" 1 320x180 15
+    run cs-ladder --slate color:notacolour --rungs 90p:100k -o /dev/null "$W/clip.ts"
+    [ "$status" -eq 2 ]
+    [ "$output" = "cs-ladder: cannot use slate 'color:notacolour': not a colour" ]
+    run cs-ladder --slate "$W/missing.png" --rungs 90p:100k -o /dev/null "$W/clip.ts"
+    [ "$status" -eq 2 ]
+    [[ "$output" = "cs-ladder: cannot read slate '$W/missing.png': "* ]]
+    run cs-ladder --slate "$W/clip.ts" --rungs 90p:100k -o /dev/null "$W/clip.ts"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run cs-ladder --slate-text hello -o /dev/null "$W/clip.ts"
+    [ "$status" -eq 2 ]
+    [[ "$output" = *"--slate-text needs --slate"* ]]
+}
