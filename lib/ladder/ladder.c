@@ -1,6 +1,7 @@
 #include "ladder/ladder.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include <libavutil/mathematics.h>
@@ -34,6 +35,8 @@ struct ladder {
     struct cs_stats *stats;
     struct cs_err *err;     /* the caller's: the main thread's failures */
     struct cs_ladder_air air;   /* with --slate (air.running) */
+    sigset_t mask;          /* the caller's signal mask */
+    int held;               /* SIGINT and SIGTERM blocked (hold_signals) */
     /* The common timeline on which every rung's frames are chosen. */
     int have_t0;
     int64_t t0_us, last_t_us, last_in_us;
@@ -41,6 +44,26 @@ struct ladder {
     int64_t frames_in, start_us, prev_us;
     int64_t prev_frames[CS_LADDER_MAX_RUNGS];
 };
+
+/* A stop must interrupt the main thread's read of a quiet input: the
+ * threads started while HOLD is set (decoders', encoders', rungs', the
+ * slate's) inherit a mask without SIGINT and SIGTERM, so that the signal
+ * cannot land in one of them instead. HOLD 0 gives the caller's mask back
+ * (a signal that came meanwhile is then handled). */
+static void hold_signals(struct ladder *l, int hold)
+{
+    sigset_t stop;
+
+    if (hold && !l->held) {
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, &l->mask);
+    } else if (!hold && l->held) {
+        pthread_sigmask(SIG_SETMASK, &l->mask, NULL);
+    }
+    l->held = hold;
+}
 
 static int open_input(struct ladder *l)
 {
@@ -69,7 +92,9 @@ static int open_input(struct ladder *l)
         return cs_err_set(l->err, CS_EDATA, "cannot use '%s': no video "
                           "stream", c->input);
     st = l->in->fmt->streams[l->in->vidx];
+    hold_signals(l, 1);
     ret = cs_decoder_open(&l->vdec, st, c->low_delay ? 1 : 0);
+    hold_signals(l, 0);
     if (ret < 0)
         return cs_err_set(l->err, ret == AVERROR_DECODER_NOT_FOUND ? CS_EDATA
                           : ret, "cannot decode the %s video of '%s': %s",
@@ -472,11 +497,8 @@ static int pump_on_air(struct ladder *l)
 {
     int ret, air;
 
-    if (!l->cfg->slate)
+    if (!l->air.running)
         return pump(l);
-    ret = cs_ladder_air_start(&l->air);
-    if (ret < 0)
-        return cs_err_code(l->err, ret, "cannot start the slate");
     ret = pump(l);
     air = cs_ladder_air_stop(&l->air);
     if (ret >= 0 && air < 0 && !cs_ladder_out_error(&l->out))
@@ -491,19 +513,28 @@ static int run(struct ladder *l)
     int ret;
 
     ret = open_input(l);
+    hold_signals(l, 1);
     if (ret >= 0)
         ret = open_rungs(l);
     if (ret >= 0)
         ret = open_audio(l);
     if (ret >= 0)
         ret = open_slate(l);
+    hold_signals(l, 0);     /* opening a pipe may wait for its reader */
     if (ret >= 0)
         ret = open_output(l);
     if (ret < 0)
         return ret;
+    hold_signals(l, 1);
     for (int i = 0; i < l->nb && ret >= 0; i++)
         ret = cs_ladder_worker_start(&l->r[i]);
+    if (ret >= 0 && l->cfg->slate) {
+        ret = cs_ladder_air_start(&l->air);
+        if (ret < 0)
+            cs_err_code(l->err, ret, "cannot start the slate");
+    }
     l->start_us = l->prev_us = cs_now_us();
+    hold_signals(l, 0);
     if (ret >= 0)
         ret = pump_on_air(l);
     ret = stop_rungs(l, ret);
@@ -531,6 +562,7 @@ int cs_ladder_run(const struct cs_ladder_config *cfg, struct cs_err *err)
     l->audio.idx = -1;
     l->stats = cfg->stats;
     ret = run(l);
+    hold_signals(l, 0);
     if (ret >= 0) {
         ret = cs_mux_finish(&l->out.mux);
         if (ret < 0)
