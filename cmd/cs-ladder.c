@@ -57,6 +57,13 @@ static const struct cs_opt options[] = {
       CS_OPT_RATE, AT(cfg.abitrate), 1, 1e7, "128k aac, 96k opus" },
     { "queue", 0, "FRAMES", "pictures waiting per rung before the decoder "
       "waits", "8", NULL, CS_OPT_INT, AT(cfg.queue), 1, 1024 },
+    { "slate", 0, "color:COLOUR|FILE", "when the picture stops, show this "
+      "colour or image (and silence) at every rung", NULL, "file",
+      CS_OPT_STRING, AT(cfg.slate), .shown = "none" },
+    { "slate-text", 0, "TEXT", "a line of text in the middle of the slate",
+      NULL, NULL, CS_OPT_STRING, AT(cfg.slate_text), .shown = "none" },
+    { "slate-after", 0, "SECONDS", "no picture for this long puts the slate "
+      "on air", "1", NULL, CS_OPT_SECONDS, AT(cfg.slate_after), 0.1, 3600 },
     { "input-format", 'f', "NAME", "input format or device", NULL, NULL,
       CS_OPT_STRING, AT(cfg.input_format), .shown = "probed" },
     { NULL, 0, NULL, NULL, NULL, NULL },
@@ -71,7 +78,9 @@ static const struct cs_cmd cmd = {
     "Examples:\n"
     "  cs-ladder in.ts -o ladder.ts\n"
     "  cs-recv srt://:9000 | cs-ladder --tune zerolatency "
-    "--rungs 720p:3M,360p:800k@30 | cs-segment -o /srv/live\n",
+    "--rungs 720p:3M,360p:800k@30 | cs-segment -o /srv/live\n"
+    "  cs-recv srt://:9000 | cs-ladder --tune zerolatency --slate "
+    "color:0x202020 \\\n      --slate-text 'back soon' | cs-segment -o /srv/live\n",
     NULL, /* no subcommands */
 };
 
@@ -122,6 +131,8 @@ int main(int argc, char **argv)
         return cs_cmd_usage("one INPUT at most");
     if (argc > first)
         c.cfg.input = argv[first];
+    if (c.cfg.slate_text && !c.cfg.slate)
+        return cs_cmd_usage("--slate-text needs --slate");
     ret = cs_rungs_parse(c.rungs, c.cfg.rungs, &c.cfg.nb_rungs, &err);
     if (ret < 0)
         return cs_cmd_exit(&err, ret);

@@ -69,7 +69,7 @@ int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
     int ret;
 
     a->in_tb = st->time_base;
-    if (id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_OPUS) {
+    if (!a->encode && (id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_OPUS)) {
         cs_verbose("passing the %s audio through", avcodec_get_name(id));
         return passthrough_open(a, st);
     }
@@ -198,6 +198,23 @@ int cs_ladder_audio_flush(struct cs_ladder_audio *a)
         ret = encode_queued(a, 1);
     if (ret >= 0)
         ret = cs_encode(a->enc, NULL, on_packet, a);
+    return ret;
+}
+
+int cs_ladder_audio_silence(struct cs_ladder_audio *a, int64_t until_us)
+{
+    int64_t due, n;
+    int ret;
+
+    if (!a->dec || !a->started)
+        return 0;
+    due = a->next_pts + cs_resampler_queued(a->rs);
+    n = av_rescale(until_us, 48000, 1000000) - due;
+    if (n <= 0)
+        return 0;
+    ret = cs_resampler_silence(a->rs, (int)FFMIN(n, 48000 * 10));
+    if (ret >= 0)
+        ret = encode_queued(a, 0);
     return ret;
 }
 

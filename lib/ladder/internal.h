@@ -8,6 +8,7 @@
 
 #include <libavcodec/avcodec.h>
 
+#include "err.h"
 #include "ladder/ladder.h"
 #include "ladder/queue.h"
 #include "media/mux.h"
@@ -106,6 +107,7 @@ struct cs_ladder_audio {
     struct cs_resampler *rs;
     int64_t next_pts;           /* encoded: samples at 48 kHz */
     int started;
+    int encode;                 /* encode even AAC and Opus (--slate) */
     struct cs_ladder_out *out;
 };
 
@@ -116,6 +118,69 @@ int cs_ladder_audio_open(struct cs_ladder_audio *a, const AVStream *st,
 const AVCodecContext *cs_ladder_audio_params(const struct cs_ladder_audio *a);
 int cs_ladder_audio_packet(struct cs_ladder_audio *a, const AVPacket *pkt);
 int cs_ladder_audio_flush(struct cs_ladder_audio *a);
+/* Encoded audio only: silence from where the audio is up to UNTIL_US (the
+ * input's timeline), once some audio has come. */
+int cs_ladder_audio_silence(struct cs_ladder_audio *a, int64_t until_us);
 void cs_ladder_audio_close(struct cs_ladder_audio *a);
+
+/* ladder/slate.c: the slate picture (yuv420p): SPEC is "color:COLOUR"
+ * (any colour av_parse_color knows, "0x202020", "navy"), WIDTH x HEIGHT,
+ * or an image file (its first picture, its own size); TEXT (NULL or empty:
+ * none) is drawn in its middle. *OUT is the caller's. A SPEC that names
+ * no colour or no readable picture is a usage error, described in ERR. */
+int cs_ladder_slate_make(AVFrame **out, const char *spec, const char *text,
+                         int width, int height, struct cs_err *err);
+
+/* ladder/air.c: where the slate pictures go (the ladder's timeline). */
+struct cs_ladder_air_sink {
+    void *opaque;
+    /* Put picture F on the timeline at T_US. */
+    int (*picture)(void *opaque, const AVFrame *f, int64_t t_us);
+    /* Silence in the audio up to T_US. */
+    int (*silence)(void *opaque, int64_t t_us);
+};
+
+/* Always on air: a thread that puts the slate on the timeline, in step
+ * with the clock, once no picture has come for AFTER_US, until the input's
+ * next keyframe. The caller fills the fields above the line, then starts
+ * it; everything below is under LOCK. */
+struct cs_ladder_air {
+    AVFrame *slate;             /* owned: freed by cs_ladder_air_free */
+    struct cs_ladder_air_sink sink;
+    int64_t after_us;           /* no picture for this long: the slate */
+    int64_t frame_us;           /* the slate's picture interval */
+    /* ---- */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    int sync, running, stop;
+    int err;                    /* the thread's failure: it stopped */
+    int on_slate;
+    int seen;                   /* a picture went out */
+    int64_t last_wall_us;       /* when the last input picture went out */
+    int64_t last_t_us;          /* and its time on the timeline */
+    int64_t next_t_us;          /* the slate's next picture */
+    int64_t offset_us;          /* input time to timeline time */
+    int64_t slate_frames;       /* slate pictures put out */
+    int slates;                 /* times the slate went on air */
+};
+
+int cs_ladder_air_start(struct cs_ladder_air *a);
+void cs_ladder_air_lock(struct cs_ladder_air *a);
+void cs_ladder_air_unlock(struct cs_ladder_air *a);
+/* Under the lock: an input picture at IN_US (KEY: a keyframe). Returns 1
+ * with *T_US its time on the timeline; 0 to drop it (the slate is on air
+ * and it is no keyframe: the first one takes over); or the thread's
+ * failure. */
+int cs_ladder_air_picture(struct cs_ladder_air *a, int64_t in_us, int key,
+                          int64_t *t_us);
+/* Under the lock: 1 with *OFFSET_US to add to input audio times, 0 to
+ * drop the audio (the slate is on air: its silence is), or the thread's
+ * failure. */
+int cs_ladder_air_audio(struct cs_ladder_air *a, int64_t *offset_us);
+/* Stop the thread; returns its failure or 0. */
+int cs_ladder_air_stop(struct cs_ladder_air *a);
+/* Stop and release; NULL-safe fields, the struct stays the caller's. */
+void cs_ladder_air_free(struct cs_ladder_air *a);
 
 #endif

@@ -1,6 +1,7 @@
 #include "ladder/ladder.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include <libavutil/mathematics.h>
@@ -33,13 +34,36 @@ struct ladder {
     struct cs_tsfix tl;
     struct cs_stats *stats;
     struct cs_err *err;     /* the caller's: the main thread's failures */
+    struct cs_ladder_air air;   /* with --slate (air.running) */
+    sigset_t mask;          /* the caller's signal mask */
+    int held;               /* SIGINT and SIGTERM blocked (hold_signals) */
     /* The common timeline on which every rung's frames are chosen. */
     int have_t0;
-    int64_t t0_us, last_t_us;
+    int64_t t0_us, last_t_us, last_in_us;
     int64_t last_n[CS_LADDER_MAX_RUNGS], last_g[CS_LADDER_MAX_RUNGS];
     int64_t frames_in, start_us, prev_us;
     int64_t prev_frames[CS_LADDER_MAX_RUNGS];
 };
+
+/* A stop must interrupt the main thread's read of a quiet input: the
+ * threads started while HOLD is set (decoders', encoders', rungs', the
+ * slate's) inherit a mask without SIGINT and SIGTERM, so that the signal
+ * cannot land in one of them instead. HOLD 0 gives the caller's mask back
+ * (a signal that came meanwhile is then handled). */
+static void hold_signals(struct ladder *l, int hold)
+{
+    sigset_t stop;
+
+    if (hold && !l->held) {
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, &l->mask);
+    } else if (!hold && l->held) {
+        pthread_sigmask(SIG_SETMASK, &l->mask, NULL);
+    }
+    l->held = hold;
+}
 
 static int open_input(struct ladder *l)
 {
@@ -68,7 +92,9 @@ static int open_input(struct ladder *l)
         return cs_err_set(l->err, CS_EDATA, "cannot use '%s': no video "
                           "stream", c->input);
     st = l->in->fmt->streams[l->in->vidx];
+    hold_signals(l, 1);
     ret = cs_decoder_open(&l->vdec, st, c->low_delay ? 1 : 0);
+    hold_signals(l, 0);
     if (ret < 0)
         return cs_err_set(l->err, ret == AVERROR_DECODER_NOT_FOUND ? CS_EDATA
                           : ret, "cannot decode the %s video of '%s': %s",
@@ -133,6 +159,7 @@ static int open_audio(struct ladder *l)
         return 0;
     st = l->in->fmt->streams[l->in->aidx];
     l->audio.idx = l->in->aidx;
+    l->audio.encode = l->cfg->slate != NULL;
     return cs_ladder_audio_open(&l->audio, st, l->cfg->acodec,
                                 l->cfg->abitrate, needs_matroska(l), l->err);
 }
@@ -191,16 +218,8 @@ static int open_output(struct ladder *l)
  * multiple of the GOP length, and that picture is numbered exactly on the
  * boundary, so rungs with the same GOP in seconds put their keyframes at
  * the same timestamp whatever their frame rate. */
-static void plan(struct ladder *l, const AVFrame *f, struct cs_ladder_item *it)
+static void plan(struct ladder *l, int64_t t, struct cs_ladder_item *it)
 {
-    AVRational tb = l->in->fmt->streams[l->in->vidx]->time_base;
-    int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
-    int64_t t;
-
-    if (ts != AV_NOPTS_VALUE)
-        t = av_rescale_q(ts, tb, us);
-    else
-        t = l->last_t_us + av_rescale_q(1, av_inv_q(l->src_fps), us);
     if (!l->have_t0) {
         l->t0_us = t;
         l->have_t0 = 1;
@@ -232,15 +251,27 @@ static void plan(struct ladder *l, const AVFrame *f, struct cs_ladder_item *it)
     }
 }
 
-static int on_video(void *opaque, AVFrame *frame)
+/* A picture's time on the input's timeline (microseconds). */
+static int64_t frame_time(struct ladder *l, const AVFrame *f)
 {
-    struct ladder *l = opaque;
+    AVRational tb = l->in->fmt->streams[l->in->vidx]->time_base;
+    int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+
+    if (ts != AV_NOPTS_VALUE)
+        l->last_in_us = av_rescale_q(ts, tb, us);
+    else
+        l->last_in_us += av_rescale_q(1, av_inv_q(l->src_fps), us);
+    return l->last_in_us;
+}
+
+/* Hand FRAME, at T on the common timeline, to the rungs that take it. */
+static int put(struct ladder *l, const AVFrame *frame, int64_t t)
+{
     struct cs_ladder_item it = { 0 };
     int ret = 0;
 
-    l->frames_in++;
     it.wall_us = cs_now_us();
-    plan(l, frame, &it);
+    plan(l, t, &it);
     if (!it.need)
         return 0;
     if (l->cfg->scale_from == CS_LADDER_FROM_LARGER)
@@ -249,6 +280,82 @@ static int on_video(void *opaque, AVFrame *frame)
         if (it.need & (1u << i))
             ret = cs_ladder_item_push(l->r[i].in, &it, frame);
     return ret;
+}
+
+static int on_video(void *opaque, AVFrame *frame)
+{
+    struct ladder *l = opaque;
+    int64_t t = frame_time(l, frame);
+    int ret;
+
+    l->frames_in++;
+    if (!l->air.running)
+        return put(l, frame, t);
+    cs_ladder_air_lock(&l->air);
+    ret = cs_ladder_air_picture(&l->air, t, frame->key_frame, &t);
+    if (ret > 0)
+        ret = put(l, frame, t);
+    cs_ladder_air_unlock(&l->air);
+    return ret;
+}
+
+/* An input audio packet; with a slate, moved by the same offset as the
+ * pictures, or dropped while the slate is on air. */
+static int on_audio(struct ladder *l, AVPacket *pkt)
+{
+    int64_t off = 0;
+    int ret;
+
+    if (!l->air.running)
+        return cs_ladder_audio_packet(&l->audio, pkt);
+    cs_ladder_air_lock(&l->air);
+    ret = cs_ladder_air_audio(&l->air, &off);
+    off = av_rescale_q(off, us, l->audio.in_tb);
+    if (ret > 0 && pkt->pts != AV_NOPTS_VALUE)
+        pkt->pts += off;
+    if (ret > 0 && pkt->dts != AV_NOPTS_VALUE)
+        pkt->dts += off;
+    if (ret > 0)
+        ret = cs_ladder_audio_packet(&l->audio, pkt);
+    cs_ladder_air_unlock(&l->air);
+    return ret;
+}
+
+static int slate_picture(void *opaque, const AVFrame *f, int64_t t_us)
+{
+    return put(opaque, f, t_us);
+}
+
+static int slate_silence(void *opaque, int64_t t_us)
+{
+    struct ladder *l = opaque;
+
+    return l->audio.idx >= 0 ? cs_ladder_audio_silence(&l->audio, t_us) : 0;
+}
+
+/* --slate: the picture, at the largest rung's size, as often as the
+ * fastest rung wants pictures (the thread starts with the pump). */
+static int open_slate(struct ladder *l)
+{
+    const struct cs_ladder_config *c = l->cfg;
+    struct cs_ladder_air *a = &l->air;
+    AVRational fps = { 0, 1 };
+    int ret;
+
+    if (!c->slate)
+        return 0;
+    ret = cs_ladder_slate_make(&a->slate, c->slate, c->slate_text,
+                               l->rungs[0].enc.width, l->rungs[0].enc.height,
+                               l->err);
+    if (ret < 0)
+        return ret;
+    for (int i = 0; i < l->nb; i++)
+        if (av_cmp_q(l->rungs[i].enc.fps, fps) > 0)
+            fps = l->rungs[i].enc.fps;
+    a->frame_us = av_rescale(1000000, fps.den, fps.num);
+    a->after_us = (int64_t)(c->slate_after * 1e6);
+    a->sink = (struct cs_ladder_air_sink){ l, slate_picture, slate_silence };
+    return 0;
 }
 
 /* --stats: one object a second with a member per rung; the final one
@@ -282,6 +389,17 @@ static cJSON *rung_stats(struct ladder *l, int i, double dt, double wall)
     return o;
 }
 
+static void slate_stats(struct ladder *l, cJSON *o)
+{
+    struct cs_ladder_air *a = &l->air;
+
+    cs_ladder_air_lock(a);
+    cJSON_AddBoolToObject(o, "slate", a->on_slate);
+    cJSON_AddNumberToObject(o, "slate_frames", (double)a->slate_frames);
+    cJSON_AddNumberToObject(o, "slates", a->slates);
+    cs_ladder_air_unlock(a);
+}
+
 static void report(struct ladder *l, int final)
 {
     int64_t now = cs_now_us();
@@ -293,6 +411,8 @@ static void report(struct ladder *l, int final)
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "input_frames", (double)l->frames_in);
     cJSON_AddNumberToObject(o, "timestamp_jumps", l->tl.jumps);
+    if (l->air.sync)
+        slate_stats(l, o);
     arr = cJSON_AddArrayToObject(o, "rungs");
     for (int i = 0; i < l->nb; i++)
         cJSON_AddItemToArray(arr, rung_stats(l, i, dt, wall));
@@ -326,7 +446,7 @@ static int pump(struct ladder *l)
             ret = cs_decode(l->vdec, pkt, on_video, l);
         } else if (pkt->stream_index == l->audio.idx) {
             cs_tsfix_fix(&l->tl, 1, pkt, l->audio.in_tb);
-            ret = cs_ladder_audio_packet(&l->audio, pkt);
+            ret = on_audio(l, pkt);
             if (ret < 0 && !cs_ladder_out_error(&l->out))
                 cs_err_code(l->err, ret, "cannot encode the audio");
         }
@@ -372,24 +492,51 @@ static int stop_rungs(struct ladder *l, int ret)
     return e->code;
 }
 
+/* The pump, with the slate's thread beside it. */
+static int pump_on_air(struct ladder *l)
+{
+    int ret, air;
+
+    if (!l->air.running)
+        return pump(l);
+    ret = pump(l);
+    air = cs_ladder_air_stop(&l->air);
+    if (ret >= 0 && air < 0 && !cs_ladder_out_error(&l->out))
+        ret = cs_err_code(l->err, air, "cannot put the slate on air");
+    else if (ret >= 0)
+        ret = air;
+    return ret;
+}
+
 static int run(struct ladder *l)
 {
     int ret;
 
     ret = open_input(l);
+    hold_signals(l, 1);
     if (ret >= 0)
         ret = open_rungs(l);
     if (ret >= 0)
         ret = open_audio(l);
     if (ret >= 0)
+        ret = open_slate(l);
+    hold_signals(l, 0);     /* opening a pipe may wait for its reader */
+    if (ret >= 0)
         ret = open_output(l);
     if (ret < 0)
         return ret;
+    hold_signals(l, 1);
     for (int i = 0; i < l->nb && ret >= 0; i++)
         ret = cs_ladder_worker_start(&l->r[i]);
+    if (ret >= 0 && l->cfg->slate) {
+        ret = cs_ladder_air_start(&l->air);
+        if (ret < 0)
+            cs_err_code(l->err, ret, "cannot start the slate");
+    }
     l->start_us = l->prev_us = cs_now_us();
+    hold_signals(l, 0);
     if (ret >= 0)
-        ret = pump(l);
+        ret = pump_on_air(l);
     ret = stop_rungs(l, ret);
     if (ret >= 0)
         ret = cs_ladder_audio_flush(&l->audio);
@@ -415,6 +562,7 @@ int cs_ladder_run(const struct cs_ladder_config *cfg, struct cs_err *err)
     l->audio.idx = -1;
     l->stats = cfg->stats;
     ret = run(l);
+    hold_signals(l, 0);
     if (ret >= 0) {
         ret = cs_mux_finish(&l->out.mux);
         if (ret < 0)
@@ -422,6 +570,7 @@ int cs_ladder_run(const struct cs_ladder_config *cfg, struct cs_err *err)
     }
     report(l, 1);
     end_rungs(l, AVERROR_EXIT);
+    cs_ladder_air_free(&l->air);
     for (int i = 0; i < l->nb; i++)
         cs_ladder_worker_close(&l->r[i]);
     cs_ladder_audio_close(&l->audio);

@@ -36,10 +36,20 @@ struct cs_ladder_config {
     int64_t abitrate;           /* 0: the encoder's default */
     int queue;                  /* frames per rung queue */
     int low_delay;              /* live input: small probe, no buffering */
+    const char *slate;          /* NULL, "color:COLOUR" or an image file:
+                                 * shown while no picture comes */
+    const char *slate_text;     /* a line on the slate; NULL: none */
+    double slate_after;         /* seconds without a picture: the slate */
     struct cs_stats *stats;     /* may be NULL; closed by the run */
 };
 
-/* Run the ladder until the input ends or a stop is requested (then the
+/* With a slate, the ladder stays on air: when no picture has come for
+ * slate_after seconds (a live input gone quiet, not ended), the slate and
+ * silence go out at every rung's size, rate and keyframe cadence, in step
+ * with the clock, until the input's next keyframe; the timestamps go on
+ * without a gap (the audio is then always encoded).
+ *
+ * Run the ladder until the input ends or a stop is requested (then the
  * encoders drain and the output is completed: 0). Errors: CS_EUSAGE for
  * settings that cannot work (no rung fits, an encoder refuses), CS_EDATA
  * for input that is not decodable video, other negative codes for I/O;
