@@ -93,6 +93,15 @@ static void rtmp_stats(struct cs_endpoint *ep, cJSON *o)
         cs_remux_stats(p->remux, o);
 }
 
+static int rtmp_serve(struct cs_endpoint *ep, struct cs_streams *streams)
+{
+    struct rtmp_priv *p = ep->priv;
+
+    if (!p->serv)
+        return cs_endpoint_fail(ep, CS_EUSAGE, "not a listener");
+    return cs_rtmpserv_serve(p->serv, streams);
+}
+
 static void rtmp_close(struct cs_endpoint *ep)
 {
     struct rtmp_priv *p = ep->priv;
@@ -111,6 +120,7 @@ const struct cs_endpoint_ops cs_net_rtmp = {
     .read = rtmp_read,
     .write = rtmp_write,
     .stats = rtmp_stats,
+    .serve = rtmp_serve,
     .close = rtmp_close,
 };
 

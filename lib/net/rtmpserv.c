@@ -21,6 +21,7 @@
 #include "net/access.h"
 #include "net/flvts.h"
 #include "net/rtmpproto.h"
+#include "net/streams.h"
 #include "sig.h"
 
 #define IN_BUF (CS_RTMP_MAX_CHUNK + 2 * CS_RTMP_HANDSHAKE + 64)
@@ -44,6 +45,8 @@ struct conn {
     uint32_t out_chunk;
     uint64_t rx, rx_acked;
     uint32_t window;            /* the client's acknowledgement window */
+    struct cs_flvts *ts;        /* --exec: this publisher's muxer */
+    struct cs_stream *st;       /* --exec: its stream */
 };
 
 struct cs_rtmpserv {
@@ -58,6 +61,7 @@ struct cs_rtmpserv {
     char key[256];              /* empty: the access file decides */
     struct cs_access *access;
     struct conn *pub;           /* the publisher on the output */
+    struct cs_streams *streams; /* --exec: every publisher to its stream */
     struct cs_flvts *ts;
     int ended;                  /* its stream ended: read says 0 once */
     int64_t quiet_since;        /* no publisher since then */
@@ -69,10 +73,35 @@ static int64_t after(double seconds)
     return cs_now_us() + (int64_t)(seconds * 1e6);
 }
 
+/* --exec: the TS C's muxer holds, to its stream. */
+static int to_stream(struct cs_rtmpserv *s, struct conn *c)
+{
+    uint8_t buf[4096];
+    int ret = 0;
+
+    while (ret >= 0 && cs_flvts_ready(c->ts)) {
+        size_t n = cs_flvts_take(c->ts, buf, sizeof(buf));
+
+        ret = cs_streams_write(s->streams, c->st, buf, (int)n);
+    }
+    return ret;
+}
+
+static void end_stream(struct cs_rtmpserv *s, struct conn *c)
+{
+    cs_flvts_finish(c->ts);
+    (void)to_stream(s, c);
+    cs_streams_end(s->streams, c->st);
+    c->st = NULL;
+    cs_flvts_free(&c->ts);
+}
+
 static void drop(struct cs_rtmpserv *s, struct conn *c)
 {
     if (c->fd < 0)
         return;
+    if (c->st)
+        end_stream(s, c);
     if (c == s->pub) {
         int64_t packets, bytes;
 
@@ -241,6 +270,46 @@ static int granted(struct cs_rtmpserv *s, const char *key,
     return e != NULL;
 }
 
+/* NetStream.Publish.Start, C's media now wanted. */
+static int publish_start(struct cs_rtmpserv *s, struct conn *c,
+                         const char *name)
+{
+    s->publishers++;
+    c->state = PUBLISHING;
+    c->p.max_msg = CS_RTMP_MAX_MSG;
+    c->deadline = after(s->c->timeout);
+    cs_info("'%s': a publisher from %s%s%s%s", s->c->shown, c->addr,
+            name ? " on stream '" : "", name ? name : "", name ? "'" : "");
+    if (put_u32(s, c, CS_RTMP_USER_CONTROL, 1, 0) < 0)
+        return -1;
+    return put_status(s, c, "onStatus", 0, "status",
+                      "NetStream.Publish.Start", "Start publishing.");
+}
+
+/* --exec: C publishes stream NAME (the URL's key: the application). */
+static int publish_stream(struct cs_rtmpserv *s, struct conn *c,
+                          const char *name)
+{
+    int ret;
+
+    if (!name)
+        name = s->app[0] ? s->app : "rtmp";
+    c->st = cs_streams_start(s->streams, name,
+                             s->c->ops == &cs_net_rtmps ? "rtmps" : "rtmp",
+                             c->addr);
+    if (!c->st) {
+        put_status(s, c, "onStatus", 0, "error", "NetStream.Publish.BadName",
+                   "Already publishing.");
+        return refuse(s, c, "turned away a publisher", "its stream is on");
+    }
+    ret = cs_flvts_open(&c->ts);
+    if (ret < 0) {
+        drop(s, c);
+        return ret;
+    }
+    return publish_start(s, c, name);
+}
+
 static int on_publish(struct cs_rtmpserv *s, struct conn *c,
                       const struct cs_amf_cmd *cmd)
 {
@@ -259,6 +328,8 @@ static int on_publish(struct cs_rtmpserv *s, struct conn *c,
                    "Not allowed.");
         return refuse(s, c, "rejected a publisher", "wrong stream key");
     }
+    if (s->streams)
+        return publish_stream(s, c, name);
     if (s->pub || s->ended) {
         put_status(s, c, "onStatus", 0, "error", "NetStream.Publish.BadName",
                    "Already publishing.");
@@ -268,16 +339,7 @@ static int on_publish(struct cs_rtmpserv *s, struct conn *c,
     if (ret < 0)
         return ret;
     s->pub = c;
-    s->publishers++;
-    c->state = PUBLISHING;
-    c->p.max_msg = CS_RTMP_MAX_MSG;
-    c->deadline = after(s->c->timeout);
-    cs_info("'%s': a publisher from %s%s%s%s", s->c->shown, c->addr,
-            name ? " on stream '" : "", name ? name : "", name ? "'" : "");
-    if (put_u32(s, c, CS_RTMP_USER_CONTROL, 1, 0) < 0)
-        return -1;
-    return put_status(s, c, "onStatus", 0, "status",
-                      "NetStream.Publish.Start", "Start publishing.");
+    return publish_start(s, c, name);
 }
 
 static int on_command(struct cs_rtmpserv *s, struct conn *c,
@@ -316,14 +378,16 @@ static int on_command(struct cs_rtmpserv *s, struct conn *c,
 static int on_media(struct cs_rtmpserv *s, struct conn *c,
                     const struct cs_rtmp_msg *m)
 {
-    char why[128];
+    char why[128] = "its muxer's output is not MPEG-TS";
     int ret;
 
-    if (c != s->pub)
+    if (c != s->pub && !c->ts)
         return refuse(s, c, "dropped a client", "media before publish");
     c->deadline = after(s->c->timeout);
-    ret = cs_flvts_tag(s->ts, m->type, m->ts, m->data, m->len, why,
-                       sizeof(why));
+    ret = cs_flvts_tag(c->ts ? c->ts : s->ts, m->type, m->ts, m->data,
+                       m->len, why, sizeof(why));
+    if (ret >= 0 && c->ts)
+        ret = to_stream(s, c);
     if (ret == CS_EDATA)
         return refuse(s, c, "dropped the publisher", why);
     return ret;
@@ -351,8 +415,8 @@ static int on_message(struct cs_rtmpserv *s, struct conn *c,
                                CS_RTMP_DATA_AMF3 && m->len), &video, &audio);
         if (meta < 0)
             return refuse(s, c, "dropped a client", "malformed data");
-        if (meta && c == s->pub)
-            cs_flvts_expect(s->ts, video, audio);
+        if (meta && (c == s->pub || c->ts))
+            cs_flvts_expect(c->ts ? c->ts : s->ts, video, audio);
         return 0;
     case CS_RTMP_AUDIO: case CS_RTMP_VIDEO:
         return on_media(s, c, m);
@@ -584,6 +648,19 @@ int cs_rtmpserv_read(struct cs_rtmpserv *s, uint8_t *buf, int size)
         if (ret < 0)
             return ret;
     }
+}
+
+int cs_rtmpserv_serve(struct cs_rtmpserv *s, struct cs_streams *streams)
+{
+    int ret = 0;
+
+    s->streams = streams;
+    while (ret >= 0)
+        ret = serve(s);
+    for (int i = 0; i < s->max; i++)
+        drop(s, &s->conns[i]);
+    s->streams = NULL;
+    return ret;
 }
 
 void cs_rtmpserv_next(struct cs_rtmpserv *s)

@@ -180,6 +180,26 @@ static int do_listen(struct cs_endpoint *ep, struct srt_priv *p,
     return 0;
 }
 
+/* ep->stream and ep->remote for the publisher just accepted: the access
+ * file's name for its stream id (or the stream id itself), its address. */
+static void name_peer(struct cs_endpoint *ep, struct srt_priv *p,
+                      const struct sockaddr_storage *sa, int len)
+{
+    const struct cs_access_entry *e;
+    char sid[513] = "";
+    int slen = sizeof(sid) - 1;
+    unsigned mode;
+
+    if (getnameinfo((const struct sockaddr *)sa, (socklen_t)len, ep->remote,
+                    sizeof(ep->remote), NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(ep->remote, sizeof(ep->remote), "?");
+    if (srt_getsockflag(p->sock, SRTO_STREAMID, sid, &slen) < 0)
+        slen = 0;
+    sid[slen < 0 ? 0 : slen] = 0;
+    e = cs_access_find(p->acl, sid, &mode);
+    snprintf(ep->stream, sizeof(ep->stream), "%s", e ? e->streamid : sid);
+}
+
 static int srt_accept_next(struct cs_endpoint *ep)
 {
     struct srt_priv *p = ep->priv;
@@ -202,6 +222,7 @@ static int srt_accept_next(struct cs_endpoint *ep)
     if (p->sock == SRT_INVALID_SOCK)
         return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
     set_post(p->sock);
+    name_peer(ep, p, &sa, len);
     return 0;
 }
 
