@@ -153,7 +153,7 @@ static int setup(struct source *src, const struct cs_transfer_args *a,
     c->max_conn = a->max_conn;
     c->cert = a->cert;
     c->key = a->key;
-    return 0;
+    return cs_transfer_check_tls(c, err);
 }
 
 /* Tick the children about ten times a second until a stop. */

@@ -1,7 +1,7 @@
 /* rtmp.c: RTMP and RTMPS. cs-send pushes FLV as OBS does
  * (rtmp://host/app/key) and cs-recv pulls, both through libavformat;
  * cs-recv listens (?listen=1 or mode=listener) with a server of our own
- * (rtmpserv.c). */
+ * (rtmpserv.c), over TLS for rtmps:// (--cert and --key). */
 #include "net/endpoint.h"
 
 #include <stdio.h>
@@ -127,8 +127,10 @@ const struct cs_endpoint_ops cs_net_rtmp = {
 const struct cs_endpoint_ops cs_net_rtmps = {
     .scheme = "rtmps",
     .dirs = 1 << CS_NET_SEND | 1 << CS_NET_RECV,
-    .modes = 1 << CS_NET_CALLER,
+    .modes = 1 << CS_NET_CALLER | 1 << CS_NET_LISTENER,
     .open = rtmp_open,
+    .accept = rtmp_accept,
+    .serve = rtmp_serve,
     .read = rtmp_read,
     .write = rtmp_write,
     .stats = rtmp_stats,

@@ -22,6 +22,7 @@
 #include "net/flvts.h"
 #include "net/rtmpproto.h"
 #include "net/streams.h"
+#include "net/tlsconn.h"
 #include "sig.h"
 
 #define IN_BUF (CS_RTMP_MAX_CHUNK + 2 * CS_RTMP_HANDSHAKE + 64)
@@ -47,6 +48,7 @@ struct conn {
     uint32_t window;            /* the client's acknowledgement window */
     struct cs_flvts *ts;        /* --exec: this publisher's muxer */
     struct cs_stream *st;       /* --exec: its stream */
+    struct cs_tls_conn *tls;    /* rtmps:// */
 };
 
 struct cs_rtmpserv {
@@ -62,6 +64,7 @@ struct cs_rtmpserv {
     struct cs_access *access;
     struct conn *pub;           /* the publisher on the output */
     struct cs_streams *streams; /* --exec: every publisher to its stream */
+    struct cs_tls *tls;         /* rtmps://: the certificate */
     struct cs_flvts *ts;
     int ended;                  /* its stream ended: read says 0 once */
     int64_t quiet_since;        /* no publisher since then */
@@ -96,6 +99,32 @@ static void end_stream(struct cs_rtmpserv *s, struct conn *c)
     cs_flvts_free(&c->ts);
 }
 
+/* send(2) and recv(2), through TLS for rtmps:// (errno set the same). */
+static ssize_t conn_send(struct conn *c, const void *b, size_t n)
+{
+    ssize_t r;
+
+    if (!c->tls)
+        return send(c->fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    r = cs_tls_send(c->tls, b, n);
+    if (r < 0)
+        errno = r == AVERROR(EAGAIN) ? EAGAIN : ECONNRESET;
+    return r < 0 ? -1 : r;
+}
+
+static ssize_t conn_recv(struct conn *c, void *b, size_t n)
+{
+    char why[128];
+    ssize_t r;
+
+    if (!c->tls)
+        return recv(c->fd, b, n, MSG_DONTWAIT);
+    r = cs_tls_recv(c->tls, b, n, why, sizeof(why));
+    if (r < 0)
+        errno = r == AVERROR(EAGAIN) ? EAGAIN : EPROTO;
+    return r < 0 ? -1 : r;
+}
+
 static void drop(struct cs_rtmpserv *s, struct conn *c)
 {
     if (c->fd < 0)
@@ -114,7 +143,8 @@ static void drop(struct cs_rtmpserv *s, struct conn *c)
         s->quiet_since = cs_now_us();
     }
     if (c->outlen)      /* a last answer (a refusal), if it fits */
-        (void)send(c->fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)conn_send(c, c->out, c->outlen);
+    cs_tls_conn_free(&c->tls);
     close(c->fd);
     c->fd = -1;
     cs_rtmp_parser_free(&c->p);
@@ -137,7 +167,7 @@ static int flush_out(struct cs_rtmpserv *s, struct conn *c)
 
     if (!c->outlen)
         return 0;
-    n = send(c->fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = conn_send(c, c->out, c->outlen);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
     if (n < 0) {
@@ -487,10 +517,9 @@ static int take_input(struct cs_rtmpserv *s, struct conn *c)
     return ret < 0 ? ret : flush_out(s, c);
 }
 
-static int read_conn(struct cs_rtmpserv *s, struct conn *c)
+static int read_once(struct cs_rtmpserv *s, struct conn *c)
 {
-    ssize_t n = recv(c->fd, c->in + c->inlen, IN_BUF - c->inlen,
-                     MSG_DONTWAIT);
+    ssize_t n = conn_recv(c, c->in + c->inlen, IN_BUF - c->inlen);
 
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
@@ -498,11 +527,23 @@ static int read_conn(struct cs_rtmpserv *s, struct conn *c)
         if (c != s->pub)
             cs_verbose("'%s': a client from %s left", s->c->shown, c->addr);
         drop(s, c);
-        return 0;
+        return -1;
     }
     c->inlen += (size_t)n;
     c->rx += (uint64_t)n;
     return take_input(s, c);
+}
+
+/* Read what C sent; with TLS also the records already decrypted, which
+ * poll() does not announce. */
+static int read_conn(struct cs_rtmpserv *s, struct conn *c)
+{
+    int ret = read_once(s, c);
+
+    while (ret >= 0 && c->fd >= 0 && c->tls && c->inlen < IN_BUF &&
+           cs_tls_pending(c->tls))
+        ret = read_once(s, c);
+    return ret;
 }
 
 static void peer_addr(const struct sockaddr_storage *a, char *out,
@@ -554,6 +595,8 @@ static void accept_client(struct cs_rtmpserv *s)
     }
     memset(c, 0, sizeof(*c));
     c->in = av_malloc(IN_BUF);
+    if (c->in && s->tls && cs_tls_accept(s->tls, fd, &c->tls) < 0)
+        av_freep(&c->in);
     if (!c->in) {
         close(fd);
         c->fd = -1;
@@ -755,6 +798,12 @@ int cs_rtmpserv_open(struct cs_rtmpserv **out, struct cs_endpoint *ep)
     if (!s->key[0] && !c->access)
         return cs_endpoint_fail(ep, CS_EUSAGE, "a listener needs a stream "
                                 "key in the URL or --access");
+    if (c->ops == &cs_net_rtmps) {
+        ret = cs_tls_open(&s->tls, c->cert ? c->cert : "", c->key ?
+                          c->key : "", ep->why, sizeof(ep->why));
+        if (ret < 0)
+            return ret;
+    }
     if (c->access) {
         ret = cs_access_load(&s->access, c->access);
         if (ret < 0)
@@ -775,6 +824,7 @@ void cs_rtmpserv_close(struct cs_rtmpserv **ps)
         drop(s, &s->conns[i]);
     cs_flvts_free(&s->ts);
     cs_access_free(&s->access);
+    cs_tls_free(&s->tls);
     if (s->lfd >= 0)
         close(s->lfd);
     memset(s->key, 0, sizeof(s->key));

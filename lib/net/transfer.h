@@ -61,6 +61,10 @@ int cs_transfer_parse_retry(const char *arg, int *out);
 int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
                     struct cs_stats **stats, struct cs_err *err);
 
+/* --cert and --key: both or neither, for a whip://, whep:// or rtmps://
+ * listener (which needs them). Returns 0 or CS_EUSAGE with ERR filled. */
+int cs_transfer_check_tls(const struct cs_net_conf *c, struct cs_err *err);
+
 /* cs-recv with --exec (or several URLs): every URL a listener, each
  * publisher to its stream's child (net/streams.h), until a stop (0) or a
  * failure (a negative code with ERR filled). *STATS as cs_transfer_run. */
