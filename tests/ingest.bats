@@ -60,6 +60,17 @@ codecs() {
         "$T/live/$1/v0/index.m3u8" | grep . | sort -u | tr '\n' ' '
 }
 
+# Wait (max 5 s) until the command of every stream named has started.
+wait_started() {
+    local s
+    for s in "$@"; do
+        for _ in $(seq 50); do
+            if [ -s "$T/pids.$s" ]; then break; fi
+            sleep 0.1
+        done
+    done
+}
+
 stop_ingest() {
     kill -TERM "$INGEST"
     wait "$INGEST"
@@ -104,11 +115,7 @@ PY
     spawn push_rtmp dog-secret-0077
     dogs_pusher=$(tail -n 1 "$T/pids")
     spawn push_srt birds bird-secret-99
-    for _ in $(seq 50); do
-        [ -s "$T/pids.cats" ] && [ -s "$T/pids.dogs" ] &&
-            [ -s "$T/pids.birds" ] && break
-        sleep 0.1
-    done
+    wait_started cats dogs birds
     sleep 1
     kill "$dogs_pusher"
     # within the linger: the command goes on

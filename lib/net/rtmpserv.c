@@ -324,9 +324,7 @@ static int publish_stream(struct cs_rtmpserv *s, struct conn *c,
 
     if (!name)
         name = s->app[0] ? s->app : "rtmp";
-    c->st = cs_streams_start(s->streams, name,
-                             s->c->ops == &cs_net_rtmps ? "rtmps" : "rtmp",
-                             c->addr);
+    c->st = cs_streams_start(s->streams, name, s->c->scheme, c->addr);
     if (!c->st) {
         put_status(s, c, "onStatus", 0, "error", "NetStream.Publish.BadName",
                    "Already publishing.");
@@ -798,7 +796,7 @@ int cs_rtmpserv_open(struct cs_rtmpserv **out, struct cs_endpoint *ep)
     if (!s->key[0] && !c->access)
         return cs_endpoint_fail(ep, CS_EUSAGE, "a listener needs a stream "
                                 "key in the URL or --access");
-    if (c->ops == &cs_net_rtmps) {
+    if (!strcmp(c->scheme, "rtmps")) {
         ret = cs_tls_open(&s->tls, c->cert ? c->cert : "", c->key ?
                           c->key : "", ep->why, sizeof(ep->why));
         if (ret < 0)
