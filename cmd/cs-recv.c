@@ -33,7 +33,7 @@ static const struct cs_opt opts[] = {
     { "exec", 0, "COMMAND",
       "listeners: run COMMAND (/bin/sh) for each publishing stream, its "
       "MPEG-TS on stdin, CS_STREAM, CS_PROTOCOL and CS_REMOTE set",
-      NULL, "command", CS_OPT_STRING, AT(exec) },
+      NULL, NULL, CS_OPT_STRING, AT(exec) },
     { "linger", 0, "SECONDS",
       "with --exec: keep a stream's command this long for its publisher "
       "to come back", "10", NULL, CS_OPT_SECONDS, AT(linger), 0, 86400 },

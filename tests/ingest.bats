@@ -178,3 +178,39 @@ PY
     [ "$status" -eq 2 ]
     [[ "$output" == *"--exec and several URLs take listeners only"* ]]
 }
+
+@test "ingest: a WHIP publisher (cs-send whip://) with its token reaches the command of the stream its path names, beside an RTMP one" {
+    local whip
+    whip=$(free_port)
+    # WebRTC carries Opus, not AAC
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i "testsrc2=size=320x240:rate=25:duration=4" \
+        -f lavfi -i "sine=sample_rate=48000:duration=4" \
+        -c:v libx264 -preset ultrafast -tune zerolatency -g 25 \
+        -c:a libopus -b:a 64k -f mpegts "$T/opus.ts"
+    spawn env D="$T" cs-recv --access "$T/access" \
+        --exec 'env >"$D/env.$CS_STREAM"; cat >"$D/$CS_STREAM.ts"' \
+        "whip://127.0.0.1:$whip/birds" \
+        "rtmp://127.0.0.1:$RTMP/live?listen=1" 2>"$T/err"
+    INGEST=$(tail -n 1 "$T/pids")
+    wait_listen "$whip"
+    wait_listen "$RTMP"
+    # a wrong token is refused: no command for it
+    run timeout 20 cs-send "whip://127.0.0.1:$whip/birds?token=not-the-token" \
+        <"$T/opus.ts"
+    [ "$status" -ne 0 ]
+    [ ! -e "$T/env.birds" ]
+    spawn push_rtmp cat-secret-0042
+    run timeout 30 cs-send "whip://127.0.0.1:$whip/birds?token=bird-secret-99" \
+        <"$T/opus.ts"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    sleep 0.5
+    stop_ingest
+    grep -qx "CS_PROTOCOL=whip" "$T/env.birds"
+    grep -qx "CS_STREAM=birds" "$T/env.birds"
+    grep -qx "CS_PROTOCOL=rtmp" "$T/env.cats"
+    [ "$(probe "$T/birds.ts" stream=codec_name | sort | tr '\n' ' ')" = "h264 opus " ]
+    [ "$(probe "$T/cats.ts" stream=codec_name | sort | tr '\n' ' ')" = "aac h264 " ]
+    run ! grep -q -e bird-secret -e not-the-token "$T/err" "$T/env.birds"
+}
