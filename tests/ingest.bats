@@ -214,3 +214,25 @@ PY
     [ "$(probe "$T/cats.ts" stream=codec_name | sort | tr '\n' ' ')" = "aac h264 " ]
     run ! grep -q -e bird-secret -e not-the-token "$T/err" "$T/env.birds"
 }
+
+@test "ingest: one SRT listener takes several stream ids at once, each to its command; a wrong passphrase gets none" {
+    spawn env D="$T" cs-recv --access "$T/access" --exec "$SEGMENT" \
+        "srt://127.0.0.1:$SRT?mode=listener" 2>"$T/err"
+    INGEST=$(tail -n 1 "$T/pids")
+    wait_udp "$SRT"
+    spawn push_srt cats cat-secret-0042
+    spawn push_srt dogs dog-secret-0077
+    spawn push_srt birds bird-secret-99
+    for p in $(tail -n 3 "$T/pids"); do wait "$p"; done
+    run push_srt birds cat-secret-0042
+    [ "$status" -ne 0 ]
+    sleep 0.5
+    stop_ingest
+    for s in cats dogs birds; do
+        [ "$(codecs "$s")" = "aac h264 " ]
+        [ "$(wc -l <"$T/pids.$s")" -eq 1 ]
+    done
+    # the three ran at the same time: each started before any left
+    [ "$(grep -n "started its command" "$T/err" | tail -n 1 | cut -d: -f1)" -lt \
+      "$(grep -n "the publisher of '.*' left" "$T/err" | head -n 1 | cut -d: -f1)" ]
+}

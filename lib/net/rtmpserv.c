@@ -92,8 +92,10 @@ static int to_stream(struct cs_rtmpserv *s, struct conn *c)
 
 static void end_stream(struct cs_rtmpserv *s, struct conn *c)
 {
-    cs_flvts_finish(c->ts);
-    (void)to_stream(s, c);
+    if (c->ts) {
+        cs_flvts_finish(c->ts);
+        (void)to_stream(s, c);
+    }
     cs_streams_end(s->streams, c->st);
     c->st = NULL;
     cs_flvts_free(&c->ts);
