@@ -99,7 +99,8 @@ static char **child_env(const struct cs_stream *st, char *own[3])
 }
 
 /* posix_spawn /bin/sh -c COMMAND in a new process group, PIPE_R as its
- * stdin, with default signal handling (we ignore SIGPIPE). */
+ * stdin, stdout and stderr ours, no other descriptor, with default signal
+ * handling (we ignore SIGPIPE). */
 static int run_child(struct cs_streams *t, struct cs_stream *st, int pipe_r,
                      char **env)
 {
@@ -116,6 +117,8 @@ static int run_child(struct cs_streams *t, struct cs_stream *st, int pipe_r,
     sigemptyset(&none);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipe_r, 0);
+    /* none of our sockets and pipes (a listening port would stay bound) */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_init(&at);
     posix_spawnattr_setpgroup(&at, 0);
     posix_spawnattr_setsigdefault(&at, &def);
