@@ -98,6 +98,8 @@ int main(int argc, char **argv)
         return cs_cmd_usage("expected a URL");
     if (argc - first > 1 && !a.exec)
         return cs_cmd_usage("several URLs need --exec");
+    if (a.exec && a.once)
+        return cs_cmd_usage("--once and --exec do not go together");
     a.url = argv[first];
     a.urls = argv + first;
     a.nurls = argc - first;

@@ -169,7 +169,7 @@ PY
     stop_ingest
 }
 
-@test "ingest: several URLs need --exec, and --exec takes listeners only" {
+@test "ingest: several URLs need --exec, and --exec takes listeners only, not --once" {
     run cs-recv "rtmp://127.0.0.1:$RTMP/live/k0123456789?listen=1" \
         "srt://127.0.0.1:$SRT?mode=listener"
     [ "$status" -eq 2 ]
@@ -177,6 +177,9 @@ PY
     run cs-recv --exec cat "srt://127.0.0.1:$SRT"
     [ "$status" -eq 2 ]
     [[ "$output" == *"--exec and several URLs take listeners only"* ]]
+    run cs-recv --once --exec cat "srt://127.0.0.1:$SRT?mode=listener"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--once and --exec do not go together"* ]]
 }
 
 @test "ingest: a WHIP publisher (cs-send whip://) with its token reaches the command of the stream its path names, beside an RTMP one" {
