@@ -14,7 +14,7 @@ DESTDIR ?=
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS = libavformat libavcodec libavfilter libswscale libswresample \
-       libavdevice libavutil srt libcurl libcjson expat libmicrohttpd librist zlib \
+       libavdevice libavutil srt libcurl libcjson expat libmicrohttpd librist zlib gnutls \
        gstreamer-1.0 gstreamer-app-1.0 gstreamer-webrtc-1.0 gstreamer-sdp-1.0 \
        gstreamer-rtp-1.0
 

@@ -240,3 +240,44 @@ CONF
     [ "$status" -eq 2 ]
     [[ "$output" == *"a listener needs a stream key in the URL or --access"* ]]
 }
+
+# A self-signed certificate for 127.0.0.1, made for the test.
+make_cert() {
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
+        -out "$T/cert.pem" -days 1 -subj /CN=127.0.0.1 2>/dev/null
+}
+
+@test "rtmps: ffmpeg pushing over TLS to a test certificate gives the same frames as TS; plain RTMP to it is dropped" {
+    local port
+    port=$(free_port)
+    make_cert
+    spawn cs-recv --once -v --access "$T/access" --cert "$T/cert.pem" \
+        --key "$T/key.pem" "rtmps://127.0.0.1:$port/live?listen=1" \
+        >"$T/out.ts" 2>"$T/err"
+    wait_listen "$port"
+    # a client that does not speak TLS gets nothing through
+    run timeout 10 ffmpeg -nostdin -v error -i "$CLIP" -c copy -f flv \
+        "rtmp://127.0.0.1:$port/live/$KEY"
+    [ "$status" -ne 0 ]
+    run timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy -f flv \
+        "rtmps://127.0.0.1:$port/live/$KEY"
+    [ "$status" -eq 0 ]
+    wait "$(tail -n 1 "$T/pids")"
+    grep -q "'rtmps://127.0.0.1:$port/\*\*\*': a publisher from 127.0.0.1 on stream 'cats'" "$T/err"
+    no_key_in_err
+    diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
+    diff <(video_pts "$CLIP") <(video_pts "$T/out.ts")
+}
+
+@test "rtmps: a listener needs --cert and --key, and they must be usable" {
+    local port
+    port=$(free_port)
+    run cs-recv --access "$T/access" "rtmps://127.0.0.1:$port/live?listen=1"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"an rtmps:// listener needs --cert and --key"* ]]
+    echo junk >"$T/bad.pem"
+    run cs-recv --access "$T/access" --cert "$T/bad.pem" --key "$T/bad.pem" \
+        "rtmps://127.0.0.1:$port/live?listen=1"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"cannot use certificate '$T/bad.pem'"* ]]
+}

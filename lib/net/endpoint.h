@@ -30,6 +30,7 @@ enum cs_net_dir {
 
 struct cs_endpoint_ops;
 struct cs_err;
+struct cs_streams;
 
 /* An endpoint's settings: the URL's parts and query parameters, plus the
  * command-line settings that apply to every protocol. Filled by
@@ -74,6 +75,11 @@ struct cs_endpoint {
     const struct cs_net_conf *conf;
     void *priv;
     char why[256];      /* the cause of the last failure, lower case */
+    /* A listener's current publisher, where the protocol knows it: the
+     * name of its stream in the access file (never a secret) and its
+     * address; empty otherwise. */
+    char stream[128];
+    char remote[64];
 };
 
 struct cs_endpoint_ops {
@@ -97,6 +103,10 @@ struct cs_endpoint_ops {
     void (*finish)(struct cs_endpoint *ep);
     /* Add this protocol's counters to a --stats object (may be NULL). */
     void (*stats)(struct cs_endpoint *ep, cJSON *obj);
+    /* Listener, cs-recv --exec: serve every publisher at once, each to
+     * its stream (net/streams.h), until a stop (CS_ESTOP) or a failure.
+     * NULL: the publishers come one at a time through read. */
+    int (*serve)(struct cs_endpoint *ep, struct cs_streams *streams);
     /* Release everything; ep->priv is NULL afterwards. */
     void (*close)(struct cs_endpoint *ep);
 };

@@ -1,7 +1,7 @@
 /* rtmp.c: RTMP and RTMPS. cs-send pushes FLV as OBS does
  * (rtmp://host/app/key) and cs-recv pulls, both through libavformat;
  * cs-recv listens (?listen=1 or mode=listener) with a server of our own
- * (rtmpserv.c). */
+ * (rtmpserv.c), over TLS for rtmps:// (--cert and --key). */
 #include "net/endpoint.h"
 
 #include <stdio.h>
@@ -93,6 +93,15 @@ static void rtmp_stats(struct cs_endpoint *ep, cJSON *o)
         cs_remux_stats(p->remux, o);
 }
 
+static int rtmp_serve(struct cs_endpoint *ep, struct cs_streams *streams)
+{
+    struct rtmp_priv *p = ep->priv;
+
+    if (!p->serv)
+        return cs_endpoint_fail(ep, CS_EUSAGE, "not a listener");
+    return cs_rtmpserv_serve(p->serv, streams);
+}
+
 static void rtmp_close(struct cs_endpoint *ep)
 {
     struct rtmp_priv *p = ep->priv;
@@ -111,14 +120,17 @@ const struct cs_endpoint_ops cs_net_rtmp = {
     .read = rtmp_read,
     .write = rtmp_write,
     .stats = rtmp_stats,
+    .serve = rtmp_serve,
     .close = rtmp_close,
 };
 
 const struct cs_endpoint_ops cs_net_rtmps = {
     .scheme = "rtmps",
     .dirs = 1 << CS_NET_SEND | 1 << CS_NET_RECV,
-    .modes = 1 << CS_NET_CALLER,
+    .modes = 1 << CS_NET_CALLER | 1 << CS_NET_LISTENER,
     .open = rtmp_open,
+    .accept = rtmp_accept,
+    .serve = rtmp_serve,
     .read = rtmp_read,
     .write = rtmp_write,
     .stats = rtmp_stats,

@@ -21,6 +21,8 @@
 #include "net/access.h"
 #include "net/flvts.h"
 #include "net/rtmpproto.h"
+#include "net/streams.h"
+#include "net/tlsconn.h"
 #include "sig.h"
 
 #define IN_BUF (CS_RTMP_MAX_CHUNK + 2 * CS_RTMP_HANDSHAKE + 64)
@@ -44,6 +46,9 @@ struct conn {
     uint32_t out_chunk;
     uint64_t rx, rx_acked;
     uint32_t window;            /* the client's acknowledgement window */
+    struct cs_flvts *ts;        /* --exec: this publisher's muxer */
+    struct cs_stream *st;       /* --exec: its stream */
+    struct cs_tls_conn *tls;    /* rtmps:// */
 };
 
 struct cs_rtmpserv {
@@ -58,6 +63,8 @@ struct cs_rtmpserv {
     char key[256];              /* empty: the access file decides */
     struct cs_access *access;
     struct conn *pub;           /* the publisher on the output */
+    struct cs_streams *streams; /* --exec: every publisher to its stream */
+    struct cs_tls *tls;         /* rtmps://: the certificate */
     struct cs_flvts *ts;
     int ended;                  /* its stream ended: read says 0 once */
     int64_t quiet_since;        /* no publisher since then */
@@ -69,10 +76,63 @@ static int64_t after(double seconds)
     return cs_now_us() + (int64_t)(seconds * 1e6);
 }
 
+/* --exec: the TS C's muxer holds, to its stream. */
+static int to_stream(struct cs_rtmpserv *s, struct conn *c)
+{
+    uint8_t buf[4096];
+    int ret = 0;
+
+    while (ret >= 0 && cs_flvts_ready(c->ts)) {
+        size_t n = cs_flvts_take(c->ts, buf, sizeof(buf));
+
+        ret = cs_streams_write(s->streams, c->st, buf, (int)n);
+    }
+    return ret;
+}
+
+static void end_stream(struct cs_rtmpserv *s, struct conn *c)
+{
+    if (c->ts) {
+        cs_flvts_finish(c->ts);
+        (void)to_stream(s, c);
+    }
+    cs_streams_end(s->streams, c->st);
+    c->st = NULL;
+    cs_flvts_free(&c->ts);
+}
+
+/* send(2) and recv(2), through TLS for rtmps:// (errno set the same). */
+static ssize_t conn_send(struct conn *c, const void *b, size_t n)
+{
+    ssize_t r;
+
+    if (!c->tls)
+        return send(c->fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    r = cs_tls_send(c->tls, b, n);
+    if (r < 0)
+        errno = r == AVERROR(EAGAIN) ? EAGAIN : ECONNRESET;
+    return r < 0 ? -1 : r;
+}
+
+static ssize_t conn_recv(struct conn *c, void *b, size_t n)
+{
+    char why[128];
+    ssize_t r;
+
+    if (!c->tls)
+        return recv(c->fd, b, n, MSG_DONTWAIT);
+    r = cs_tls_recv(c->tls, b, n, why, sizeof(why));
+    if (r < 0)
+        errno = r == AVERROR(EAGAIN) ? EAGAIN : EPROTO;
+    return r < 0 ? -1 : r;
+}
+
 static void drop(struct cs_rtmpserv *s, struct conn *c)
 {
     if (c->fd < 0)
         return;
+    if (c->st)
+        end_stream(s, c);
     if (c == s->pub) {
         int64_t packets, bytes;
 
@@ -85,7 +145,8 @@ static void drop(struct cs_rtmpserv *s, struct conn *c)
         s->quiet_since = cs_now_us();
     }
     if (c->outlen)      /* a last answer (a refusal), if it fits */
-        (void)send(c->fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)conn_send(c, c->out, c->outlen);
+    cs_tls_conn_free(&c->tls);
     close(c->fd);
     c->fd = -1;
     cs_rtmp_parser_free(&c->p);
@@ -108,7 +169,7 @@ static int flush_out(struct cs_rtmpserv *s, struct conn *c)
 
     if (!c->outlen)
         return 0;
-    n = send(c->fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = conn_send(c, c->out, c->outlen);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
     if (n < 0) {
@@ -241,6 +302,44 @@ static int granted(struct cs_rtmpserv *s, const char *key,
     return e != NULL;
 }
 
+/* NetStream.Publish.Start, C's media now wanted. */
+static int publish_start(struct cs_rtmpserv *s, struct conn *c,
+                         const char *name)
+{
+    s->publishers++;
+    c->state = PUBLISHING;
+    c->p.max_msg = CS_RTMP_MAX_MSG;
+    c->deadline = after(s->c->timeout);
+    cs_info("'%s': a publisher from %s%s%s%s", s->c->shown, c->addr,
+            name ? " on stream '" : "", name ? name : "", name ? "'" : "");
+    if (put_u32(s, c, CS_RTMP_USER_CONTROL, 1, 0) < 0)
+        return -1;
+    return put_status(s, c, "onStatus", 0, "status",
+                      "NetStream.Publish.Start", "Start publishing.");
+}
+
+/* --exec: C publishes stream NAME (the URL's key: the application). */
+static int publish_stream(struct cs_rtmpserv *s, struct conn *c,
+                          const char *name)
+{
+    int ret;
+
+    if (!name)
+        name = s->app[0] ? s->app : "rtmp";
+    c->st = cs_streams_start(s->streams, name, s->c->scheme, c->addr);
+    if (!c->st) {
+        put_status(s, c, "onStatus", 0, "error", "NetStream.Publish.BadName",
+                   "Already publishing.");
+        return refuse(s, c, "turned away a publisher", "its stream is on");
+    }
+    ret = cs_flvts_open(&c->ts);
+    if (ret < 0) {
+        drop(s, c);
+        return ret;
+    }
+    return publish_start(s, c, name);
+}
+
 static int on_publish(struct cs_rtmpserv *s, struct conn *c,
                       const struct cs_amf_cmd *cmd)
 {
@@ -259,6 +358,8 @@ static int on_publish(struct cs_rtmpserv *s, struct conn *c,
                    "Not allowed.");
         return refuse(s, c, "rejected a publisher", "wrong stream key");
     }
+    if (s->streams)
+        return publish_stream(s, c, name);
     if (s->pub || s->ended) {
         put_status(s, c, "onStatus", 0, "error", "NetStream.Publish.BadName",
                    "Already publishing.");
@@ -268,16 +369,7 @@ static int on_publish(struct cs_rtmpserv *s, struct conn *c,
     if (ret < 0)
         return ret;
     s->pub = c;
-    s->publishers++;
-    c->state = PUBLISHING;
-    c->p.max_msg = CS_RTMP_MAX_MSG;
-    c->deadline = after(s->c->timeout);
-    cs_info("'%s': a publisher from %s%s%s%s", s->c->shown, c->addr,
-            name ? " on stream '" : "", name ? name : "", name ? "'" : "");
-    if (put_u32(s, c, CS_RTMP_USER_CONTROL, 1, 0) < 0)
-        return -1;
-    return put_status(s, c, "onStatus", 0, "status",
-                      "NetStream.Publish.Start", "Start publishing.");
+    return publish_start(s, c, name);
 }
 
 static int on_command(struct cs_rtmpserv *s, struct conn *c,
@@ -316,14 +408,16 @@ static int on_command(struct cs_rtmpserv *s, struct conn *c,
 static int on_media(struct cs_rtmpserv *s, struct conn *c,
                     const struct cs_rtmp_msg *m)
 {
-    char why[128];
+    char why[128] = "its muxer's output is not MPEG-TS";
     int ret;
 
-    if (c != s->pub)
+    if (c != s->pub && !c->ts)
         return refuse(s, c, "dropped a client", "media before publish");
     c->deadline = after(s->c->timeout);
-    ret = cs_flvts_tag(s->ts, m->type, m->ts, m->data, m->len, why,
-                       sizeof(why));
+    ret = cs_flvts_tag(c->ts ? c->ts : s->ts, m->type, m->ts, m->data,
+                       m->len, why, sizeof(why));
+    if (ret >= 0 && c->ts)
+        ret = to_stream(s, c);
     if (ret == CS_EDATA)
         return refuse(s, c, "dropped the publisher", why);
     return ret;
@@ -351,8 +445,8 @@ static int on_message(struct cs_rtmpserv *s, struct conn *c,
                                CS_RTMP_DATA_AMF3 && m->len), &video, &audio);
         if (meta < 0)
             return refuse(s, c, "dropped a client", "malformed data");
-        if (meta && c == s->pub)
-            cs_flvts_expect(s->ts, video, audio);
+        if (meta && (c == s->pub || c->ts))
+            cs_flvts_expect(c->ts ? c->ts : s->ts, video, audio);
         return 0;
     case CS_RTMP_AUDIO: case CS_RTMP_VIDEO:
         return on_media(s, c, m);
@@ -423,10 +517,9 @@ static int take_input(struct cs_rtmpserv *s, struct conn *c)
     return ret < 0 ? ret : flush_out(s, c);
 }
 
-static int read_conn(struct cs_rtmpserv *s, struct conn *c)
+static int read_once(struct cs_rtmpserv *s, struct conn *c)
 {
-    ssize_t n = recv(c->fd, c->in + c->inlen, IN_BUF - c->inlen,
-                     MSG_DONTWAIT);
+    ssize_t n = conn_recv(c, c->in + c->inlen, IN_BUF - c->inlen);
 
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
@@ -434,11 +527,23 @@ static int read_conn(struct cs_rtmpserv *s, struct conn *c)
         if (c != s->pub)
             cs_verbose("'%s': a client from %s left", s->c->shown, c->addr);
         drop(s, c);
-        return 0;
+        return -1;
     }
     c->inlen += (size_t)n;
     c->rx += (uint64_t)n;
     return take_input(s, c);
+}
+
+/* Read what C sent; with TLS also the records already decrypted, which
+ * poll() does not announce. */
+static int read_conn(struct cs_rtmpserv *s, struct conn *c)
+{
+    int ret = read_once(s, c);
+
+    while (ret >= 0 && c->fd >= 0 && c->tls && c->inlen < IN_BUF &&
+           cs_tls_pending(c->tls))
+        ret = read_once(s, c);
+    return ret;
 }
 
 static void peer_addr(const struct sockaddr_storage *a, char *out,
@@ -490,6 +595,8 @@ static void accept_client(struct cs_rtmpserv *s)
     }
     memset(c, 0, sizeof(*c));
     c->in = av_malloc(IN_BUF);
+    if (c->in && s->tls && cs_tls_accept(s->tls, fd, &c->tls) < 0)
+        av_freep(&c->in);
     if (!c->in) {
         close(fd);
         c->fd = -1;
@@ -586,6 +693,19 @@ int cs_rtmpserv_read(struct cs_rtmpserv *s, uint8_t *buf, int size)
     }
 }
 
+int cs_rtmpserv_serve(struct cs_rtmpserv *s, struct cs_streams *streams)
+{
+    int ret = 0;
+
+    s->streams = streams;
+    while (ret >= 0)
+        ret = serve(s);
+    for (int i = 0; i < s->max; i++)
+        drop(s, &s->conns[i]);
+    s->streams = NULL;
+    return ret;
+}
+
 void cs_rtmpserv_next(struct cs_rtmpserv *s)
 {
     if (s->pub)
@@ -678,6 +798,12 @@ int cs_rtmpserv_open(struct cs_rtmpserv **out, struct cs_endpoint *ep)
     if (!s->key[0] && !c->access)
         return cs_endpoint_fail(ep, CS_EUSAGE, "a listener needs a stream "
                                 "key in the URL or --access");
+    if (!strcmp(c->scheme, "rtmps")) {
+        ret = cs_tls_open(&s->tls, c->cert ? c->cert : "", c->key ?
+                          c->key : "", ep->why, sizeof(ep->why));
+        if (ret < 0)
+            return ret;
+    }
     if (c->access) {
         ret = cs_access_load(&s->access, c->access);
         if (ret < 0)
@@ -698,6 +824,7 @@ void cs_rtmpserv_close(struct cs_rtmpserv **ps)
         drop(s, &s->conns[i]);
     cs_flvts_free(&s->ts);
     cs_access_free(&s->access);
+    cs_tls_free(&s->tls);
     if (s->lfd >= 0)
         close(s->lfd);
     memset(s->key, 0, sizeof(s->key));

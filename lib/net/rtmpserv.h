@@ -7,7 +7,8 @@
  * access file grants (--access); media before that, a malformed message
  * or a broken limit ends its connection with one log line, never showing
  * the key. One publisher at a time is on the output; its FLV tags come
- * out as MPEG-TS (flvts.h).
+ * out as MPEG-TS (flvts.h). With --exec (cs_rtmpserv_serve), every
+ * publisher at once, each to its own stream (streams.h).
  */
 #ifndef CS_NET_RTMPSERV_H
 #define CS_NET_RTMPSERV_H
@@ -33,6 +34,13 @@ int cs_rtmpserv_open(struct cs_rtmpserv **out, struct cs_endpoint *ep);
  * ep->conf->timeout without a publisher, CS_ESTOP, or another negative
  * code with ep->why set. */
 int cs_rtmpserv_read(struct cs_rtmpserv *s, uint8_t *buf, int size);
+
+/* cs-recv --exec: serve every publisher at once, each to the stream its
+ * key names in the access file (without --access, the URL's key names
+ * the application's one stream), until a stop (CS_ESTOP) or a failure
+ * (a negative code, ep->why set). Every connection is closed on return. */
+struct cs_streams;
+int cs_rtmpserv_serve(struct cs_rtmpserv *s, struct cs_streams *streams);
 
 /* Let the next publisher on: the current one, if any, is dropped. */
 void cs_rtmpserv_next(struct cs_rtmpserv *s);

@@ -41,6 +41,25 @@ static int is_webrtc(const struct cs_net_conf *c)
     return !strcmp(c->scheme, "whip") || !strcmp(c->scheme, "whep");
 }
 
+/* A listener that serves TLS with --cert and --key. */
+static int takes_cert(const struct cs_net_conf *c)
+{
+    return c->mode == CS_NET_LISTENER &&
+           (is_webrtc(c) || c->ops == &cs_net_rtmps);
+}
+
+int cs_transfer_check_tls(const struct cs_net_conf *c, struct cs_err *err)
+{
+    if ((c->cert || c->key) && (!c->cert || !c->key || !takes_cert(c)))
+        return cs_err_set(err, CS_EUSAGE, "--cert and --key go together, "
+                          "with a whip://, whep:// or rtmps:// URL in "
+                          "listener mode");
+    if (c->ops == &cs_net_rtmps && c->mode == CS_NET_LISTENER && !c->cert)
+        return cs_err_set(err, CS_EUSAGE, "'%s': an rtmps:// listener "
+                          "needs --cert and --key", c->shown);
+    return 0;
+}
+
 int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
                     struct cs_stats **stats, struct cs_err *err)
 {
@@ -60,20 +79,17 @@ int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
     net.rendition = a->rendition;
     if (a->access && (net.mode != CS_NET_LISTENER ||
                       (net.ops != &cs_net_srt && net.ops != &cs_net_rtmp &&
-                       !is_webrtc(&net)))) {
+                       net.ops != &cs_net_rtmps && !is_webrtc(&net)))) {
         ret = cs_err_set(err, CS_EUSAGE, "--access needs an srt://, "
-                         "rtmp://, whip:// or whep:// URL in listener mode");
+                         "rtmp[s]://, whip:// or whep:// URL in listener "
+                         "mode");
         goto out;
     }
     net.cert = a->cert;
     net.key = a->key;
-    if ((a->cert || a->key) && (!a->cert || !a->key ||
-                                net.mode != CS_NET_LISTENER ||
-                                !is_webrtc(&net))) {
-        ret = cs_err_set(err, CS_EUSAGE, "--cert and --key go together, "
-                         "with a whip:// or whep:// URL in listener mode");
+    ret = cs_transfer_check_tls(&net, err);
+    if (ret < 0)
         goto out;
-    }
     ret = a->access ? check_access(&net, err) : 0;
     if (ret < 0)
         goto out;

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syslog.h>
@@ -17,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "net/access.h"
+#include "net/streams.h"
 #include "sig.h"
 
 #define POLL_MS 200
@@ -180,6 +182,26 @@ static int do_listen(struct cs_endpoint *ep, struct srt_priv *p,
     return 0;
 }
 
+/* ep->stream and ep->remote for the publisher just accepted: the access
+ * file's name for its stream id (or the stream id itself), its address. */
+static void name_peer(struct cs_endpoint *ep, struct srt_priv *p,
+                      const struct sockaddr_storage *sa, int len)
+{
+    const struct cs_access_entry *e;
+    char sid[513] = "";
+    int slen = sizeof(sid) - 1;
+    unsigned mode;
+
+    if (getnameinfo((const struct sockaddr *)sa, (socklen_t)len, ep->remote,
+                    sizeof(ep->remote), NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(ep->remote, sizeof(ep->remote), "?");
+    if (srt_getsockflag(p->sock, SRTO_STREAMID, sid, &slen) < 0)
+        slen = 0;
+    sid[slen < 0 ? 0 : slen] = 0;
+    e = cs_access_find(p->acl, sid, &mode);
+    snprintf(ep->stream, sizeof(ep->stream), "%s", e ? e->streamid : sid);
+}
+
 static int srt_accept_next(struct cs_endpoint *ep)
 {
     struct srt_priv *p = ep->priv;
@@ -202,6 +224,7 @@ static int srt_accept_next(struct cs_endpoint *ep)
     if (p->sock == SRT_INVALID_SOCK)
         return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
     set_post(p->sock);
+    name_peer(ep, p, &sa, len);
     return 0;
 }
 
@@ -448,6 +471,133 @@ static void srt_close_ep(struct cs_endpoint *ep)
     srt_cleanup();
 }
 
+/* cs-recv --exec: one thread a publisher, each on its own stream. */
+struct reader {
+    SRTSOCKET sock;
+    struct cs_streams *streams;
+    const struct cs_net_conf *conf;
+    char stream[128];
+    char remote[64];
+    pthread_t thread;
+    struct reader *next;
+};
+
+struct readers {
+    struct reader *head;
+};
+
+/* Read the publisher R until it leaves, falls silent or a stop. */
+static void read_publisher(struct reader *r, struct cs_stream *st)
+{
+    int64_t last = cs_now_us(), limit = (int64_t)(r->conf->timeout * 1e6);
+    uint8_t buf[1500];
+
+    for (;;) {
+        int n = srt_recvmsg(r->sock, (char *)buf, sizeof(buf));
+
+        if (n > 0) {
+            last = cs_now_us();
+            if (cs_streams_write(r->streams, st, buf, n) == CS_EDATA) {
+                cs_warn("'%s': the publisher of '%s' sends something that "
+                        "is not MPEG-TS; dropped it", r->conf->shown,
+                        r->stream);
+                return;
+            }
+            continue;
+        }
+        if (cs_stopping())
+            return;
+        if ((n == SRT_ERROR && !would_block()) ||
+            (limit > 0 && cs_now_us() - last > limit)) {
+            cs_info("'%s': the publisher of '%s' %s", r->conf->shown,
+                    r->stream, n == SRT_ERROR && !would_block() ? "left"
+                                                               : "fell silent");
+            return;
+        }
+    }
+}
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    struct cs_stream *st = cs_streams_start(r->streams, r->stream, "srt",
+                                            r->remote);
+
+    if (!st)
+        cs_warn("'%s': turned away a publisher from %s: stream '%s' is on",
+                r->conf->shown, r->remote, r->stream);
+    else
+        read_publisher(r, st);
+    if (st)
+        cs_streams_end(r->streams, st);
+    srt_close(r->sock);
+    return NULL;
+}
+
+/* Join the readers whose publisher is gone (all with ALL). */
+static void join_readers(struct readers *rs, int all)
+{
+    struct reader **pr = &rs->head;
+
+    while (*pr) {
+        struct reader *r = *pr;
+
+        if (all)
+            pthread_join(r->thread, NULL);
+        else if (pthread_tryjoin_np(r->thread, NULL) != 0) {
+            pr = &r->next;      /* still reading */
+            continue;
+        }
+        *pr = r->next;
+        av_free(r);
+    }
+}
+
+/* Hand the publisher just accepted (p->sock) to a thread of its own. */
+static int start_reader(struct cs_endpoint *ep, struct readers *rs,
+                        struct cs_streams *streams)
+{
+    struct srt_priv *p = ep->priv;
+    struct reader *r = av_mallocz(sizeof(*r));
+
+    if (!r)
+        return AVERROR(ENOMEM);
+    r->sock = p->sock;
+    r->streams = streams;
+    r->conf = ep->conf;
+    snprintf(r->stream, sizeof(r->stream), "%s",
+             ep->stream[0] ? ep->stream : "srt");
+    snprintf(r->remote, sizeof(r->remote), "%s", ep->remote);
+    if (pthread_create(&r->thread, NULL, reader_main, r)) {
+        av_free(r);
+        return AVERROR(ENOMEM);
+    }
+    p->sock = SRT_INVALID_SOCK;     /* the reader's now */
+    r->next = rs->head;
+    rs->head = r;
+    return 0;
+}
+
+/* Every publisher at once: the one open() accepted, then each next. */
+static int srt_serve(struct cs_endpoint *ep, struct cs_streams *streams)
+{
+    struct srt_priv *p = ep->priv;
+    struct readers rs = { .head = NULL };
+    int ret = 0;
+
+    if (p->lsn == SRT_INVALID_SOCK)
+        return cs_endpoint_fail(ep, CS_EUSAGE, "not a listener");
+    while (ret >= 0) {
+        if (p->sock != SRT_INVALID_SOCK)
+            ret = start_reader(ep, &rs, streams);
+        if (ret >= 0)
+            ret = srt_accept_next(ep);
+        join_readers(&rs, 0);
+    }
+    join_readers(&rs, 1);
+    return ret;
+}
+
 const struct cs_endpoint_ops cs_net_srt = {
     .scheme = "srt",
     .dirs = 1 << CS_NET_SEND | 1 << CS_NET_RECV,
@@ -459,5 +609,6 @@ const struct cs_endpoint_ops cs_net_srt = {
     .write = srt_write_ep,
     .finish = srt_finish,
     .stats = srt_stats_ep,
+    .serve = srt_serve,
     .close = srt_close_ep,
 };

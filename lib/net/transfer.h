@@ -34,6 +34,11 @@ int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t);
 /* What cs-send and cs-recv take from their command lines. */
 struct cs_transfer_args {
     const char *url;
+    char *const *urls;  /* cs-recv: every URL given (url is the first) */
+    int nurls;
+    const char *exec;   /* cs-recv --exec COMMAND, or NULL */
+    double linger;      /* cs-recv --exec: seconds a child waits for its
+                         * publisher to come back */
     double timeout;     /* seconds */
     int retry;          /* -1: forever */
     int pace;           /* cs-send */
@@ -55,6 +60,16 @@ int cs_transfer_parse_retry(const char *arg, int *out);
  * with ERR filled. */
 int cs_transfer_run(const struct cs_transfer_args *a, enum cs_net_dir dir,
                     struct cs_stats **stats, struct cs_err *err);
+
+/* --cert and --key: both or neither, for a whip://, whep:// or rtmps://
+ * listener (which needs them). Returns 0 or CS_EUSAGE with ERR filled. */
+int cs_transfer_check_tls(const struct cs_net_conf *c, struct cs_err *err);
+
+/* cs-recv with --exec (or several URLs): every URL a listener, each
+ * publisher to its stream's child (net/streams.h), until a stop (0) or a
+ * failure (a negative code with ERR filled). *STATS as cs_transfer_run. */
+int cs_ingest_run(const struct cs_transfer_args *a, struct cs_stats **stats,
+                  struct cs_err *err);
 
 /* Private to the drivers: reconnecting with back-off and statistics. */
 int cs_transfer_retry(const struct cs_net_conf *c, struct cs_transfer *t,
