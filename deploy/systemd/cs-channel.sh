@@ -7,6 +7,9 @@
 #                     http://origin:8080/NAME/ (required); several, separated
 #                     by spaces, for several origins: the ladder's stream is
 #                     copied (tee) to one cs-segment per output
+#   CS_WHEP           a cs-send WHEP listener URL (optional), e.g.
+#                     whep://0.0.0.0:8889/NAME?mode=listener, playing the
+#                     rendition CS_WHEP_RENDITION (default: cs-send's, the first)
 #   CS_RUNGS          cs-ladder --rungs (default: cs-ladder's)
 #   CS_RECV_OPTS, CS_LADDER_OPTS, CS_SEGMENT_OPTS  more options, split on spaces
 #   CS_TOKEN          bearer token for an HTTP origin (read by cs-segment)
@@ -37,25 +40,33 @@ read -ra more <<< "${CS_LADDER_OPTS:-}"; ladder_opts+=("${more[@]}")
 read -ra seg_opts <<< "${CS_SEGMENT_OPTS:-}"
 
 # Processes joined by FIFOs (not a shell pipeline), so that each one's pid
-# and exit status are known: cs-recv > ts > cs-ladder > ladder > (tee >)
-# cs-segment, one per output.
+# and exit status are known: cs-recv > ts > cs-ladder > ladder > tee >
+# one cs-segment per output (and cs-send for WHEP).
 read -ra outs <<< "$CS_OUTPUT"
 dir=$(mktemp -d "${RUNTIME_DIRECTORY:-${TMPDIR:-/tmp}}/cs-channel.XXXXXX") || exit 1
 trap 'rm -rf "$dir"' EXIT
 mkfifo "$dir/ts" "$dir/ladder" || exit 1
 pids=()
-if [ "${#outs[@]}" -eq 1 ]; then
-    cs-segment "${seg_opts[@]}" -o "${outs[0]}" < "$dir/ladder" & pids+=($!)
-else
-    fifos=()
-    for i in "${!outs[@]}"; do
-        mkfifo "$dir/out$i" || exit 1
-        fifos+=("$dir/out$i")
-        cs-segment "${seg_opts[@]}" -o "${outs[$i]}" < "$dir/out$i" & pids+=($!)
-    done
-    # an origin that fails does not stop the copies to the others
-    tee -p "${fifos[@]}" < "$dir/ladder" > /dev/null & pids+=($!)
+# the consumers of the ladder's stream: one cs-segment per output, and
+# cs-send for WHEP viewers
+n=0
+cons() {
+    mkfifo "$dir/out$n" || exit 1
+    "$@" < "$dir/out$n" & pids+=($!)
+    fifos+=("$dir/out$n")
+    n=$((n + 1))
+}
+fifos=()
+for o in "${outs[@]}"; do
+    cons cs-segment "${seg_opts[@]}" -o "$o"
+done
+if [ -n "${CS_WHEP:-}" ]; then
+    whep_opts=()
+    [ -z "${CS_WHEP_RENDITION:-}" ] || whep_opts=(--rendition "$CS_WHEP_RENDITION")
+    cons cs-send "${whep_opts[@]}" "$CS_WHEP"
 fi
+# a consumer that fails (an origin down) does not stop the copies to the others
+tee -p "${fifos[@]}" < "$dir/ladder" > /dev/null & pids+=($!)
 cs-ladder "${ladder_opts[@]}" < "$dir/ts" > "$dir/ladder" & pids=($! "${pids[@]}")
 cs-recv "${recv_opts[@]}" "$CS_INGEST" > "$dir/ts" & recv=$!
 pids=("$recv" "${pids[@]}")
