@@ -27,7 +27,7 @@ while getopts t:C: o; do
     esac
 done
 
-die() { echo "build.sh: $*" >&2; exit "${2:-1}"; }
+die() { echo "build.sh: $1" >&2; exit "${2:-1}"; }
 
 command -v mmdebstrap >/dev/null 2>&1 || die "'mmdebstrap': not installed" 77
 if command -v buildah >/dev/null 2>&1; then
@@ -49,18 +49,27 @@ make -j2 build >&2
 rm -rf "$ctx"
 mkdir -p "$ctx"
 make --no-print-directory install DESTDIR="$PWD/$ctx/root" PREFIX=/usr/local >&2
+# the channel wrapper of deploy/k8s and deploy/systemd
+install -D -m 755 deploy/systemd/cs-channel.sh "$ctx/root/usr/local/lib/livestreamx/cs-channel"
 
 # The Debian packages holding the libraries the programs load (Debian 12
-# is merged-/usr: ldd may name /lib/X where dpkg knows /usr/lib/X).
-owner() {
-    dpkg -S "$1" 2>/dev/null || dpkg -S "/usr$1" 2>/dev/null ||
-        dpkg -S "${1#/usr}" 2>/dev/null || dpkg -S "$(readlink -f "$1")" 2>/dev/null
-}
-pkgs=""
-for l in $(ldd bin/cs-* | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u); do
-    p=$(owner "$l") || die "'$l': no Debian package holds it"
-    pkgs="$pkgs${p%%:*},"
+# is merged-/usr: ldd may name /lib/X where dpkg knows /usr/lib/X, or a
+# symbolic link made by ldconfig that only its target is known by).
+libs=$(ldd bin/cs-* | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u)
+# every spelling of each library, asked of dpkg at once
+names=$(for l in $libs; do
+            echo "$l"; echo "/usr${l#/usr}"; echo "${l#/usr}"; readlink -f "$l"
+        done | sort -u)
+# shellcheck disable=SC2086 # one argument a path
+owners=$(dpkg -S $names 2>/dev/null | grep -v '^diversion' || true)
+known=$(printf '%s\n' "$owners" | sed 's/^.*: //')
+for l in $libs; do
+    r=$(readlink -f "$l")
+    printf '%s\n' "$known" | grep -qxF -e "$l" -e "/usr${l#/usr}" -e "${l#/usr}" \
+        -e "$r" -e "/usr${r#/usr}" -e "${r#/usr}" ||
+        die "'$l': no Debian package holds it"
 done
+pkgs=$(printf '%s\n' "$owners" | cut -d: -f1 | sort -u | tr '\n' ',')
 # Loaded at run time, not seen by ldd: webrtcbin, dtls, mpegts, rtp
 # (de)payloaders, nice; the edge; TLS roots for S3 and HTTPS sources.
 pkgs="${pkgs}gstreamer1.0-plugins-base,gstreamer1.0-plugins-good"
