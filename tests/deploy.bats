@@ -241,6 +241,25 @@ mkroot() {
     cmp "$T/a/240p/init.mp4" "$T/b/240p/init.mp4"
 }
 
+@test "cs-channel: an origin that is down does not stop the other output; exit 4 (retry)" {
+    mkclip "$T/in.ts" 4 320x240 25
+    local port
+    port=$(free_port)
+    CS_INGEST="tcp://127.0.0.1:$port?listen=1" CS_OUTPUT="$T/a http://127.0.0.1:9/x/" \
+        CS_RUNGS=240p:300k CS_RECV_OPTS=--once CS_LADDER_OPTS="--preset ultrafast" \
+        timeout 60 "$D/systemd/cs-channel.sh" 2>"$T/ch.err" &
+    KILL_PIDS=$!
+    sleep 1
+    timeout 30 ffmpeg -nostdin -loglevel error -re -i "$T/in.ts" -c copy -f mpegts "tcp://127.0.0.1:$port"
+    local rc=0
+    wait "$KILL_PIDS" || rc=$?
+    cat "$T/ch.err"
+    [ "$rc" -eq 4 ]
+    grep -q "cs-segment: cannot read the state of 'http://127.0.0.1:9/x/': peer unavailable" "$T/ch.err"
+    tail -1 "$T/a/240p/index.m3u8" | grep -qx '#EXT-X-ENDLIST'
+    [ "$(grep -c '\.m4s$' "$T/a/240p/index.m3u8")" -ge 2 ]
+}
+
 # --- container image ------------------------------------------------------------
 
 @test "image: Containerfile and build script, statically" {
