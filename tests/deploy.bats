@@ -53,7 +53,7 @@ need_k8s_tools() {
     echo "$n objects" >&3
 }
 
-@test "k8s: a broken copy (a field of the wrong type, a misspelt required field) fails validation" {
+@test "k8s: a broken copy (a field of the wrong type, a misspelt required or optional field) fails validation" {
     need_k8s_tools
     cp -r "$D/k8s" "$T/k8s"
     # replicas: a string
@@ -71,6 +71,15 @@ need_k8s_tools() {
     echo "$output"
     [ "$status" -eq 1 ]
     [[ "$output" == *"invalid Deployment/cs-edge: "*"ports/0 must have required property containerPort"* ]]
+    # a misspelt optional field (the schemas allow unknown fields; the
+    # check along the type declarations does not)
+    cp "$D/k8s/base/edge.yaml" "$T/k8s/base/edge.yaml"
+    sed -i 's/^          image: livestreamx$/&\n          imagePullPolcy: Always/' "$T/k8s/base/edge.yaml"
+    grep -q 'imagePullPolcy' "$T/k8s/base/edge.yaml"
+    run "$D/k8s/validate.sh" "$T/k8s/base"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"invalid Deployment/cs-edge: unknown field data/spec/template/spec/containers/0/imagePullPolcy"* ]]
     # the copy without the change is valid again
     cp "$D/k8s/base/edge.yaml" "$T/k8s/base/edge.yaml"
     run "$D/k8s/validate.sh" "$T/k8s/base"
