@@ -325,6 +325,12 @@ have_image() {
     [ "$(grep -c '^/usr/local/bin/cs-' <<< "$output")" -eq 8 ]
     [[ "$output" != *"no man"* ]]
     [[ "$output" == *"nginx version: nginx/"* ]]
+    # the channel wrapper runs there, with the exit status of cs(7)
+    run buildah run --isolation chroot --env CS_INGEST=bogus://x --env CS_OUTPUT=/tmp/x "$CTR" -- \
+        /usr/local/lib/livestreamx/cs-channel
+    echo "$output"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"cs-recv: invalid URL 'bogus://x'"* ]]
     # the image's nginx takes the Kubernetes edge configuration, as user cs
     # (paths under a bound folder, the Service name replaced by an address)
     mkdir -p "$T/ng/run" "$T/ng/cache"
