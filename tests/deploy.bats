@@ -281,6 +281,9 @@ mkroot() {
     # no RUN: the build needs no container runtime
     run grep -E '^(RUN|FROM [^s])' "$c"
     [ "$status" -eq 1 ]
+    # `make image` runs the script
+    run make -C "$REPO" -n image IMAGE_TAG=x:1
+    [[ "$output" == *"deploy/image/build.sh -t x:1"* ]]
     # the tool check says what is missing (a PATH without mmdebstrap)
     mkdir "$T/bin"
     ln -s "$(command -v dirname)" "$(command -v cat)" "$T/bin/"
