@@ -156,6 +156,7 @@ fuzz-smoke: fuzz-build
 lint:
 	@shellcheck -S warning -s bash tests/*.bats tests/*.bash
 	@shellcheck -S warning -x scripts/*.sh examples/*.sh examples/*/*.sh bench/*.sh
+	@shellcheck -S warning -x deploy/*.sh deploy/*/*.sh
 	@! grep -nE '^\s+\[\[? .*\]\]? && (\[|one_line|grep|cmp|diff)' tests/*.bats || \
 	    { echo 'lint: in bats, only the last part of `A && B` can fail a test' >&2; false; }
 
@@ -200,6 +201,13 @@ install: build
 	    [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(BASHCOMPDIR); done; true
 	for f in completions/zsh/_*; do \
 	    [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(ZSHCOMPDIR); done; true
+
+# The container image (deploy/image/build.sh): a Debian 12 root file system
+# made by mmdebstrap from the Debian archive, built with buildah or podman;
+# several minutes. IMAGE_TAG defaults to livestreamx:VERSION.
+.PHONY: image
+image: build
+	@deploy/image/build.sh $(if $(IMAGE_TAG),-t $(IMAGE_TAG))
 
 uninstall:
 	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$${p##*/}; done
