@@ -26,8 +26,8 @@ struct cs_timeline {
     struct cs_resampler *resampler;
     int64_t k;            /* next output frame */
     int64_t a_out;        /* audio samples written */
-    /* The current input's segment. */
-    const struct cs_input *in;
+    /* The current input's segment: its streams (NULL: none). */
+    const AVStream *vst, *ast;
     int64_t seg_k;        /* first frame of the segment */
     int64_t seg_a;        /* first audio sample of the segment */
     double origin;        /* input time (s) that maps to the segment start */
@@ -132,16 +132,28 @@ static void set_last(struct cs_timeline *t, AVFrame *f, int shown)
 
 int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
 {
-    AVFormatContext *fmt = in->fmt;
+    const AVFormatContext *fmt = in->fmt;
 
+    return cs_timeline_begin_streams(t,
+                                     in->vidx >= 0 ? fmt->streams[in->vidx]
+                                                   : NULL,
+                                     in->aidx >= 0 ? fmt->streams[in->aidx]
+                                                   : NULL,
+                                     fmt->start_time);
+}
+
+int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
+                              const AVStream *ast, int64_t start)
+{
     set_last(t, NULL, 0);
-    t->in = in;
+    t->vst = vst;
+    t->ast = ast;
     t->seg_k = t->k;
     t->seg_a = t->a_out + cs_resampler_queued(t->resampler);
     t->origin_set = 0;
     t->origin = 0;
-    if (fmt->start_time != AV_NOPTS_VALUE) {
-        t->origin = fmt->start_time / (double)AV_TIME_BASE;
+    if (start != AV_NOPTS_VALUE) {
+        t->origin = start / (double)AV_TIME_BASE;
         t->origin_set = 1;
     }
     t->last_t = 0;
@@ -150,10 +162,9 @@ int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
     return 0;
 }
 
-static double frame_time(const struct cs_timeline *t, const AVFrame *f,
-                         int idx, double fallback)
+static double frame_time(const AVStream *st, const AVFrame *f,
+                         double fallback)
 {
-    const AVStream *st = t->in->fmt->streams[idx];
     int64_t ts = f->best_effort_timestamp;
 
     if (ts == AV_NOPTS_VALUE)
@@ -163,7 +174,7 @@ static double frame_time(const struct cs_timeline *t, const AVFrame *f,
 
 static double frame_duration(const struct cs_timeline *t, const AVFrame *f)
 {
-    const AVStream *st = t->in->fmt->streams[t->in->vidx];
+    const AVStream *st = t->vst;
     AVRational r = st->avg_frame_rate;
 
     if (f->pkt_duration > 0)
@@ -181,7 +192,7 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     AVFrame *scaled;
     int ret;
 
-    ts = frame_time(t, frame, t->in->vidx, t->origin + t->last_t + dur);
+    ts = frame_time(t->vst, frame, t->origin + t->last_t + dur);
     if (!t->origin_set) {
         t->origin = ts;
         t->origin_set = 1;
@@ -227,7 +238,7 @@ int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame)
     int ret;
 
     if (!t->audio_started) {
-        double ts = frame_time(t, frame, t->in->aidx, t->origin);
+        double ts = frame_time(t->ast, frame, t->origin);
         double lead;
 
         if (!t->origin_set) {
@@ -314,7 +325,7 @@ int cs_timeline_end(struct cs_timeline *t)
     /* Audio past the last frame of this input is dropped. */
     cs_resampler_drop(t->resampler, cs_resampler_queued(t->resampler));
     set_last(t, NULL, 0);
-    t->in = NULL;
+    t->vst = t->ast = NULL;
     return 0;
 }
 

@@ -39,6 +39,12 @@ int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
 /* Start the segment of input IN (its streams tell the time origin). */
 int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in);
 
+/* The same for streams of several inputs on one clock (capture devices):
+ * VST and AST (either may be NULL) tell the time bases, START (AV_TIME_BASE
+ * units, or AV_NOPTS_VALUE: the first frame's) the time origin. */
+int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
+                              const AVStream *ast, int64_t start);
+
 /* A decoded frame of the current input. */
 int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame);
 int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame);
