@@ -100,6 +100,9 @@ static int open_failed(struct cs_err *err, int ret, const char *spec)
     case AVERROR(ECONNREFUSED): /* pulse: no server */
         return cs_err_setx(err, ret, CS_EXIT_NET, "'%s': no such device "
                            "(or it is not connected)", spec);
+    case AVERROR(ESRCH):        /* pulse: no server to connect to */
+        return cs_err_setx(err, ret, CS_EXIT_NET, "'%s': no sound server "
+                           "(is PulseAudio or PipeWire running?)", spec);
     case CS_EUSAGE:
         return cs_err_setx(err, ret, CS_EXIT_USAGE, "'%s': this libavdevice "
                            "has no such kind of device", spec);
