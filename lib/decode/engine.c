@@ -118,8 +118,11 @@ static int start_output(struct run *r, struct cs_decode_cfg *c)
     sink.opaque = r->out;
     cs_verbose("output %dx%d %s at %d/%d fps", c->width, c->height,
                av_get_pix_fmt_name(c->pix_fmt), c->fps.num, c->fps.den);
-    return cs_timeline_alloc(&r->tl, c->width, c->height, c->pix_fmt, c->fps,
-                             CS_TIMELINE_RATE, &sink);
+    ret = cs_timeline_alloc(&r->tl, c->width, c->height, c->pix_fmt, c->fps,
+                            CS_TIMELINE_RATE, &sink);
+    if (ret >= 0)
+        cs_timeline_set_limit(r->tl, r->limit);
+    return ret;
 }
 
 static int decode_packets(struct run *r)

@@ -39,6 +39,7 @@ struct cs_timeline {
     double last_t;        /* its local time */
     double vid_end;       /* local time the video reaches */
     int audio_started;
+    int64_t limit;        /* frames to write at most; 0: no limit */
 };
 
 int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
@@ -101,6 +102,12 @@ static int pump_audio(struct cs_timeline *t, int64_t limit, int partial)
         t->a_out += nb;
     }
     return 0;
+}
+
+/* Whether the frame limit is reached: no more slots. */
+static int full(const struct cs_timeline *t)
+{
+    return t->limit > 0 && t->k >= t->limit;
 }
 
 /* Write the picture being shown into the next slot. */
@@ -211,7 +218,7 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
         return ret;
     if (!t->last)
         set_last(t, scaled, 0); /* fills from the segment start */
-    while (local_time(t, t->k) + half < lt) {
+    while (!full(t) && local_time(t, t->k) + half < lt) {
         ret = emit_video(t);
         if (ret < 0)
             goto out;
@@ -225,7 +232,7 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     /* The nearest picture for the next slot: send it now, not when the
      * next one arrives (one frame less of latency). */
     ret = 0;
-    if (local_time(t, t->k) < lt + half)
+    if (!full(t) && local_time(t, t->k) < lt + half)
         ret = emit_video(t);
 out:
     if (scaled && scaled != t->last)
@@ -301,6 +308,8 @@ int cs_timeline_end(struct cs_timeline *t)
     if (n < t->k - t->seg_k)
         n = t->k - t->seg_k;
     end_k = t->seg_k + n;
+    if (t->limit > 0 && end_k > t->limit)
+        end_k = t->limit > t->k ? t->limit : t->k;
     if (!t->last && t->k < end_k) {
         set_last(t, black_frame(t), 1);
         if (!t->last)
@@ -327,6 +336,11 @@ int cs_timeline_end(struct cs_timeline *t)
     set_last(t, NULL, 0);
     t->vst = t->ast = NULL;
     return 0;
+}
+
+void cs_timeline_set_limit(struct cs_timeline *t, int64_t frames)
+{
+    t->limit = frames;
 }
 
 int64_t cs_timeline_frames(const struct cs_timeline *t)

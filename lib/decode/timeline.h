@@ -52,6 +52,10 @@ int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame);
 /* End the current input's segment: pad the shorter of audio and video. */
 int cs_timeline_end(struct cs_timeline *t);
 
+/* End the output at FRAMES frames at most (0: no limit): an input ended
+ * early is not padded past it. */
+void cs_timeline_set_limit(struct cs_timeline *t, int64_t frames);
+
 /* Video frames and audio samples written so far. */
 int64_t cs_timeline_frames(const struct cs_timeline *t);
 int64_t cs_timeline_samples(const struct cs_timeline *t);
