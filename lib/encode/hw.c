@@ -69,8 +69,8 @@ static int generic(AVDictionary **o, const struct cs_venc_settings *s)
         max = s->rc == CS_RC_CBR ? s->bitrate : s->bitrate * 3 / 2;
     if (max > 0 && buf <= 0)
         buf = s->zerolatency || s->rc == CS_RC_CBR ? max : 2 * max;
-    if (s->rc != CS_RC_CRF)
-        ret = set_int(o, "b", s->bitrate);
+    /* Quality modes want no target rate (libavcodec's default is 200k). */
+    ret = set_int(o, "b", s->rc == CS_RC_CRF ? 0 : s->bitrate);
     if (ret >= 0 && max > 0)
         ret = set_int(o, "maxrate", max);
     if (ret >= 0 && buf > 0)
