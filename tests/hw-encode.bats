@@ -116,3 +116,21 @@ TABLE
         [ "$status" -eq 0 ]
     done
 }
+
+@test "cs-ladder rungs take hardware encoder names; one not here stops the run with one line, status 2" {
+    local c=h264_nvenc
+    if built_in "$c" && device_for "$c"; then
+        skip "a device for $c is present"
+    fi
+    mkclip "$T/src.mp4" 1 320x240 25 audio
+    run cs-ladder --rungs "240p:400k:codec=$c" -o "$T/l.ts" "$T/src.mp4"
+    [ "$status" -eq 2 ]
+    if built_in "$c"; then
+        [ "$output" = "cs-ladder: '$c': not available here (rung '240p')" ]
+    fi
+    [ ! -e "$T/l.ts" ]
+    # The same rung in software works.
+    run cs-ladder --rungs "240p:400k:codec=h264" -o "$T/l.ts" "$T/src.mp4"
+    [ "$status" -eq 0 ]
+    [ "$(probe "$T/l.ts" stream=codec_name v)" = h264 ]
+}
