@@ -254,7 +254,8 @@ static int capture_packets(struct run *r, struct cs_capture *cap)
     if (!pkt)
         return AVERROR(ENOMEM);
     do {
-        ret = cs_capture_read(cap, pkt, &in);
+        /* Devices never end: a stop request does. */
+        ret = cs_stopping() ? CS_ESTOP : cs_capture_read(cap, pkt, &in);
         if (ret < 0)
             break;
         if (pkt->stream_index == in->vidx)
