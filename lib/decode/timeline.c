@@ -199,6 +199,8 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     AVFrame *scaled;
     int ret;
 
+    if (full(t))
+        return 0;   /* past the limit: not the output's, not counted */
     ts = frame_time(t->vst, frame, t->origin + t->last_t + dur);
     if (!t->origin_set) {
         t->origin = ts;
@@ -223,6 +225,8 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
         if (ret < 0)
             goto out;
     }
+    if (full(t))
+        goto out;
     if (t->last != scaled)
         set_last(t, scaled, 0);
     scaled = NULL;
