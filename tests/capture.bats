@@ -72,6 +72,23 @@ setup() {
     have_tools || skip "needs ${TOOLS[*]} (scripts/deps.apt)"
 }
 
+teardown() {
+    local f
+    for f in "$T"/*.pid; do
+        [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    done
+    return 0
+}
+
+# Times (s) at which the values of an ffmpeg metadata print (FILE) rise
+# above THR: "pts_time:T" lines, each followed by a "key=value" line.
+onsets() {
+    awk -v thr="$2" '
+        /pts_time/ { split($0, a, "pts_time:"); t = a[2] + 0; next }
+        /=/ { split($0, b, "="); v = b[2] == "-inf" ? -999 : b[2] + 0
+              if (v > thr && !on) { print t; on = 1 } else if (v <= thr) on = 0 }' "$1"
+}
+
 # Seconds of a stream of FILE (v or a), from its decoded frames.
 stream_s() {
     ffprobe -v error -select_streams "$2" -show_entries stream=duration \
@@ -161,4 +178,54 @@ stream_s() {
     run cs-decode --device "x11grab:$CAP_DISPLAY" --device "x11grab:$CAP_DISPLAY"
     [ "$status" -eq 2 ]
     [ "$output" = "cs-decode: invalid value 'x11grab:$CAP_DISPLAY' for --device: expected one video and one audio device at most" ]
+}
+
+@test "screen and sound stay in sync: a flash and a beep played together are captured together" {
+    local d="$T/run" disp v a
+    # A second screen, all of it flashing white for 0.2 s each second, with
+    # a beep at the same instants into a sink of its own: one player (ffplay
+    # keeps its picture on its sound's clock).
+    Xvfb -displayfd 3 -screen 0 160x120x24 -nolisten tcp 3>"$T/display" \
+        >"$T/xvfb2.log" 2>&1 &
+    echo $! >"$T/xvfb2.pid"
+    wait_for 100 test -s "$T/display"
+    disp=":$(cat "$T/display")"
+    pactl load-module module-null-sink sink_name=cs_sync rate=48000 >"$T/module"
+    DISPLAY=$disp SDL_AUDIODRIVER=pulseaudio PULSE_SINK=cs_sync ffplay \
+        -loglevel error -left 0 -top 0 -noborder -f lavfi \
+        "color=black:s=160x120:r=25,drawbox=c=white:t=fill:enable='lt(mod(t\,1)\,0.2)'[out0];sine=f=1000:r=48000,volume=enable='gte(mod(t\,1)\,0.2)':volume=0[out1]" \
+        </dev/null >"$T/ffplay2.log" 2>&1 &
+    echo $! >"$T/ffplay2.pid"
+    # ffplay's picture settles on its sound's clock within a few seconds of
+    # starting (captured 2 s after its start, flashes were 0.1-0.4 s off
+    # for the first 2.5 s, beeps evenly spaced; after 5 s, 0-40 ms).
+    sleep 5
+    run timeout 30 cs-decode --device "x11grab:$disp" --device pulse:cs_sync.monitor \
+        --duration 5 -o "$T/sync.nut"
+    pactl unload-module "$(cat "$T/module")"
+    [ "$status" -eq 0 ]
+    ffmpeg -v error -i "$T/sync.nut" -map 0:v -vf \
+        "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=$T/v.txt" -f null -
+    ffmpeg -v error -i "$T/sync.nut" -map 0:a -af \
+        "asetnsamples=480,astats=metadata=1:reset=1,ametadata=print:key=lavfi.astats.Overall.RMS_level:file=$T/a.txt" \
+        -f null -
+    v=$(onsets "$T/v.txt" 100 | tr '\n' ' ')
+    a=$(onsets "$T/a.txt" -40 | tr '\n' ' ')
+    echo "flashes at $v"
+    echo "beeps at   $a"
+    # At least 4 flashes, each with a beep within 80 ms (viewers notice
+    # sound about 45 ms ahead of the picture or 125 ms behind it; 80 ms
+    # leaves room for the player's own output delay).
+    [ "$(echo "$v" | wc -w)" -ge 4 ]
+    awk -v v="$v" -v a="$a" 'BEGIN {
+        nv = split(v, fv, " "); na = split(a, fa, " "); bad = 0
+        for (i = 1; i <= nv; i++) {
+            best = 9
+            for (j = 1; j <= na; j++) {
+                d = fa[j] - fv[i]; if (d < 0) d = -d; if (d < best) best = d
+            }
+            printf "flash %.2f s: nearest beep %.3f s away\n", fv[i], best
+            if (best > 0.08) bad++
+        }
+        exit bad > 0 }'
 }
