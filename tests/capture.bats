@@ -123,8 +123,13 @@ stream_s() {
     [ "$freq" -ge 980 ]
     [ "$freq" -le 1020 ]
     echo "$output" | awk '/RMS +amplitude/ { exit !($3 > 0.02) }'
-    # Both devices counted in the last stats line.
+    # Both devices counted in the last stats line, with how late each
+    # delivered (a device is never read before its packet exists: > 0).
+    tail -1 "$T/stats.json"
     [ "$(tail -1 "$T/stats.json" | jq -c '[.inputs, .frames, .final]')" = "[2,125,true]" ]
+    tail -1 "$T/stats.json" | jq -e '.video_late_max_ms > 0 and .audio_late_max_ms > 0'
+    # Late or missing pictures are counted, not hidden.
+    tail -1 "$T/stats.json" | jq -e '(.frames_dropped | type) == "number" and (.frames_duplicated | type) == "number"'
 }
 
 @test "a capture stopped by SIGINT ends its output cleanly and exits 0" {

@@ -13,6 +13,7 @@
 #include <libavdevice/avdevice.h>
 #include <libavutil/mathematics.h>
 #include <libavutil/threadmessage.h>
+#include <libavutil/time.h>
 
 #include "log.h"
 
@@ -155,6 +156,7 @@ struct cs_capture {
     struct cs_input *video, *audio;
     AVThreadMessageQueue *queue;    /* every device's packets, as they come */
     int64_t first_us, last_us;      /* the audio device's time, for --duration */
+    int64_t late_us[CS_DEVICE_MAX]; /* the most a packet came after its time */
 };
 
 struct reader {
@@ -298,6 +300,13 @@ int cs_capture_read(struct cs_capture *c, AVPacket *pkt,
     av_packet_move_ref(pkt, m.pkt);
     av_packet_free(&m.pkt);
     st = (*from)->fmt->streams[pkt->stream_index];
+    if (pkt->pts != AV_NOPTS_VALUE) {
+        int64_t late = av_gettime() - av_rescale_q(pkt->pts, st->time_base,
+                                                   AV_TIME_BASE_Q);
+
+        if (late > c->late_us[m.dev])
+            c->late_us[m.dev] = late;
+    }
     if (*from == c->audio && pkt->pts != AV_NOPTS_VALUE) {
         c->last_us = av_rescale_q(pkt->pts + pkt->duration, st->time_base,
                                   AV_TIME_BASE_Q);
@@ -306,6 +315,20 @@ int cs_capture_read(struct cs_capture *c, AVPacket *pkt,
                                        AV_TIME_BASE_Q);
     }
     return 0;
+}
+
+void cs_capture_delays(const struct cs_capture *c, double *video_ms,
+                       double *audio_ms)
+{
+    *video_ms = *audio_ms = 0;
+    for (int i = 0; i < c->nb; i++) {
+        double ms = (double)c->late_us[i] / 1000;
+
+        if (c->in[i] == c->video)
+            *video_ms = ms;
+        else
+            *audio_ms = ms;
+    }
 }
 
 void cs_capture_free(struct cs_capture **pc)

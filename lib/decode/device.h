@@ -63,6 +63,12 @@ double cs_capture_audio_s(const struct cs_capture *c);
 int cs_capture_read(struct cs_capture *c, AVPacket *pkt,
                     struct cs_input **from);
 
+/* How late the video and the audio device delivered, in ms: the most any
+ * packet read so far arrived after the (wall-clock) time it is stamped
+ * with. 0 for a device the capture does not have. */
+void cs_capture_delays(const struct cs_capture *c, double *video_ms,
+                       double *audio_ms);
+
 void cs_capture_free(struct cs_capture **c);
 
 /* Write to OUT what libavdevice finds, one device a line, as

@@ -20,6 +20,8 @@ struct run {
     struct cs_rawout *out;
     struct cs_timeline *tl;
     struct cs_input *in;
+    struct cs_capture *cap;     /* capture devices, or NULL */
+    double late_ms[2];          /* the devices' delays (video, audio) */
     struct cs_stats *stats;
     struct cs_err *err;         /* the caller's: the first failure */
     int inputs, skipped, truncated;
@@ -78,6 +80,12 @@ static void report(struct run *r, int final)
     cJSON_AddNumberToObject(o, "speed", el > 0 ? media / el : 0);
     cJSON_AddNumberToObject(o, "inputs", r->inputs);
     cJSON_AddNumberToObject(o, "skipped", r->skipped);
+    if (r->cap)
+        cs_capture_delays(r->cap, &r->late_ms[0], &r->late_ms[1]);
+    if (r->cfg->nb_devices) {
+        cJSON_AddNumberToObject(o, "video_late_max_ms", r->late_ms[0]);
+        cJSON_AddNumberToObject(o, "audio_late_max_ms", r->late_ms[1]);
+    }
     if (final)
         cs_stats_close(&r->stats, o);
     else
@@ -295,6 +303,7 @@ static int play_devices(struct run *r, struct cs_decode_cfg *c)
                                         a ? a->fmt->streams[a->aidx] : NULL,
                                         cs_capture_start(cap));
     if (ret >= 0) {
+        r->cap = cap;
         ret = capture_packets(r, cap);
         if (ret < 0 && ret != CS_ESTOP)
             cs_err_code(r->err, ret, "cannot capture from '%s'",
@@ -303,6 +312,9 @@ static int play_devices(struct run *r, struct cs_decode_cfg *c)
         if (ret >= 0)
             ret = e;
     }
+    if (r->cap)
+        cs_capture_delays(cap, &r->late_ms[0], &r->late_ms[1]);
+    r->cap = NULL;
     cs_capture_free(&cap);
     return ret;
 }
