@@ -81,9 +81,10 @@ teardown() {
 }
 
 # Times (s) at which the values of an ffmpeg metadata print (FILE) rise
-# above THR: "pts_time:T" lines, each followed by a "key=value" line.
+# above THR: "pts_time:T" lines, each followed by a "key=value" line. A
+# value already above THR at the start (a flash under way) is no onset.
 onsets() {
-    awk -v thr="$2" '
+    awk -v thr="$2" 'BEGIN { on = 1 }
         /pts_time/ { split($0, a, "pts_time:"); t = a[2] + 0; next }
         /=/ { split($0, b, "="); v = b[2] == "-inf" ? -999 : b[2] + 0
               if (v > thr && !on) { print t; on = 1 } else if (v <= thr) on = 0 }' "$1"
