@@ -157,6 +157,8 @@ struct cs_capture {
     AVThreadMessageQueue *queue;    /* every device's packets, as they come */
     int64_t first_us, last_us;      /* the audio device's time, for --duration */
     int64_t late_us[CS_DEVICE_MAX]; /* the most a packet came after its time */
+    int64_t start;                  /* the earliest start time, read before
+                                       the readers start */
 };
 
 struct reader {
@@ -247,6 +249,13 @@ int cs_capture_open(struct cs_capture **out, const char *const *specs,
         if (ret >= 0)
             ret = add_device(c, in, specs[i], err);
     }
+    c->start = AV_NOPTS_VALUE;
+    for (int i = 0; i < c->nb && ret >= 0; i++) {
+        int64_t s = c->in[i]->fmt->start_time;
+
+        if (s != AV_NOPTS_VALUE && (c->start == AV_NOPTS_VALUE || s < c->start))
+            c->start = s;
+    }
     if (ret >= 0)
         ret = start_readers(c);
     if (ret < 0) {
@@ -269,15 +278,7 @@ struct cs_input *cs_capture_audio(const struct cs_capture *c)
 
 int64_t cs_capture_start(const struct cs_capture *c)
 {
-    int64_t start = AV_NOPTS_VALUE;
-
-    for (int i = 0; i < c->nb; i++) {
-        int64_t s = c->in[i]->fmt->start_time;
-
-        if (s != AV_NOPTS_VALUE && (start == AV_NOPTS_VALUE || s < start))
-            start = s;
-    }
-    return start;
+    return c->start;
 }
 
 double cs_capture_audio_s(const struct cs_capture *c)
