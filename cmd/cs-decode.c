@@ -6,6 +6,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "common.h"
+#include "decode/device.h"
 #include "decode/engine.h"
 #include "err.h"
 #include "log.h"
@@ -23,7 +24,8 @@ enum {
 
 struct cfg {
     struct cs_decode_cfg d;
-    int latency;
+    int latency, list_devices;
+    int video_devices;
 };
 
 static const struct cs_opt options[] = {
@@ -42,10 +44,16 @@ static const struct cs_opt options[] = {
       "play the inputs listed one a line, read as lines arrive", NULL,
       "file", CS_OPT_STRING, AT(d.playlist) },
     { "device", OPT_DEVICE, "KIND:NAME",
-      "capture from a device (v4l2:/dev/video0, alsa:hw:0)", NULL, NULL },
+      "capture from a device: v4l2:/dev/video0, x11grab::0+X,Y@WxH, "
+      "alsa:hw:0, pulse:SOURCE (twice: one video and one audio)", NULL, NULL },
+    { "list-devices", 0, NULL,
+      "list the capture devices libavdevice finds, one KIND:NAME a line",
+      NULL, NULL, CS_OPT_FLAG, AT(list_devices) },
     { "realtime", 0, NULL,
-      "pace the output at wall-clock speed (like ffmpeg -re)", NULL, NULL,
-      CS_OPT_FLAG, AT(d.realtime) },
+      "pace the output at wall-clock speed (like ffmpeg -re; implied by "
+      "--device)", NULL, NULL, CS_OPT_FLAG, AT(d.realtime) },
+    { "duration", 't', "SECONDS", "stop after SECONDS of output", NULL, NULL,
+      CS_OPT_SECONDS, AT(d.duration), 0.04, 1e9, "to the end" },
     { "loop", OPT_LOOP, "N|inf", "play the inputs N times", "1", NULL },
     { "stamp", 0, NULL,
       "draw the wall-clock time (ms) across the top of each frame", NULL,
@@ -65,7 +73,9 @@ static const struct cs_cmd cmd = {
     "Examples:\n"
     "  cs-decode --size 1280x720 --fps 25 in.mp4 | cs-encode -o out.ts\n"
     "  cs-fetch play assets/ | cs-decode --playlist - --realtime --stamp | "
-    "ffplay -f nut -\n",
+    "ffplay -f nut -\n"
+    "  cs-decode --device x11grab::0 --device pulse:default | "
+    "cs-encode --tune zerolatency -o live.ts\n",
     NULL, /* no subcommands */
 };
 
@@ -73,6 +83,7 @@ static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
 {
     struct cfg *c = opaque;
     long n;
+    int video;
 
     switch (key) {
     case 's':
@@ -87,10 +98,14 @@ static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
                               "a pixel format like yuv420p");
         return 0;
     case OPT_DEVICE:
-        if (!strchr(arg, ':') || arg[0] == ':')
-            return cs_opt_bad(err, "device", arg,
-                              "KIND:NAME like v4l2:/dev/video0");
-        c->d.device = arg;
+        if (cs_device_kind(arg, &video) < 0)
+            return cs_opt_bad(err, "device", arg, "KIND:NAME, KIND one of "
+                              "v4l2, x11grab, alsa, pulse");
+        if (c->d.nb_devices && c->video_devices == video)
+            return cs_opt_bad(err, "device", arg, "one video and one audio "
+                              "device at most");
+        c->video_devices += video;
+        c->d.devices[c->d.nb_devices++] = arg;
         return 0;
     case OPT_LOOP:
         if (!strcmp(arg, "inf"))
@@ -108,12 +123,12 @@ static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
  * status after its line. */
 static int check(struct cfg *c, int nb)
 {
-    int sources = (nb > 0) + !!c->d.playlist + !!c->d.device;
+    int sources = (nb > 0) + !!c->d.playlist + !!c->d.nb_devices;
 
     if (sources > 1)
         return cs_cmd_conflict("give inputs, --playlist or --device, "
                                "not several");
-    if (c->latency && (c->d.playlist || c->d.device || nb > 1))
+    if (c->latency && (c->d.playlist || c->d.nb_devices || nb > 1))
         return cs_cmd_conflict("--latency reads one INPUT");
     if (c->d.y4m && c->d.pix_fmt != AV_PIX_FMT_YUV420P &&
         c->d.pix_fmt != AV_PIX_FMT_YUV422P &&
@@ -151,10 +166,18 @@ int main(int argc, char **argv)
     status = check(&c, argc - first);
     if (status)
         return status;
+    if (c.list_devices) {
+        if (cs_device_list(stdout) == 0)
+            cs_info("no capture devices found");
+        return fflush(stdout) == 0 ? CS_EXIT_OK : CS_EXIT_FAIL;
+    }
+    /* A device delivers in real time: the output keeps its pace. */
+    if (c.d.nb_devices)
+        c.d.realtime = 1;
     if (argc > first) {
         c.d.inputs = (const char *const *)argv + first;
         c.d.nb_inputs = argc - first;
-    } else if (!c.d.playlist && !c.d.device) {
+    } else if (!c.d.playlist && !c.d.nb_devices) {
         c.d.inputs = stdin_input;
         c.d.nb_inputs = 1;
     }

@@ -25,7 +25,12 @@ static const struct cs_opt options[] = {
     { "format", OPT_FORMAT, "ts|mkv", "container", NULL, "ts mkv",
       .shown = "ts; mkv for av1" },
     { "codec", 'c', "CODEC", "video codec: h264 (x264), hevc (x265), "
-      "av1 (SVT-AV1)", "h264", "h264 hevc av1" },
+      "av1 (SVT-AV1), or a hardware encoder (h264_nvenc, hevc_vaapi...)",
+      "h264", "h264 hevc av1 h264_nvenc hevc_nvenc av1_nvenc h264_vaapi "
+      "hevc_vaapi h264_qsv hevc_qsv" },
+    { "hwaccel", 0, "none|auto", "auto: the codec's first hardware encoder "
+      "that opens (nvenc, vaapi, qsv), else software", "none", "none auto",
+      CS_OPT_ENUM, AT(hwaccel) },
     { "audio", 0, "CODEC", "audio codec", "aac", "aac opus none",
       CS_OPT_ENUM, AT(audio.codec) },
     { "audio-bitrate", 0, "RATE", "audio bit rate", NULL, NULL,
@@ -66,7 +71,9 @@ static const struct cs_cmd cmd = {
     "Examples:\n"
     "  cs-decode in.mp4 | cs-encode --bitrate 2M --gop 2 -o out.ts\n"
     "  cs-decode --realtime in.mp4 | cs-encode --tune zerolatency | "
-    "cs-send srt://127.0.0.1:9000\n",
+    "cs-send srt://127.0.0.1:9000\n"
+    "  cs-decode --device x11grab::0 | cs-encode --codec h264 --hwaccel auto "
+    "-o live.ts\n",
     NULL, /* no subcommands */
 };
 
@@ -82,8 +89,14 @@ static int parse(void *opaque, int key, const char *arg, struct cs_err *err)
         c->format = !strcmp(arg, "ts") ? "mpegts" : "matroska";
         return 0;
     case 'c':
-        return cs_vcodec_parse(arg, &v->codec) < 0 ?
-               cs_opt_bad(err, "codec", arg, "h264, hevc or av1") : 0;
+        c->hw = CS_HW_NONE;
+        if (cs_vcodec_parse(arg, &v->codec) < 0 &&
+            cs_hw_parse(arg, &v->codec, &c->hw) < 0)
+            return cs_opt_bad(err, "codec", arg, "h264, hevc, av1 or a "
+                              "hardware encoder (h264_nvenc, hevc_nvenc, "
+                              "av1_nvenc, h264_vaapi, hevc_vaapi, h264_qsv, "
+                              "hevc_qsv)");
+        return 0;
     case 's':
         if (cs_parse_size(arg, &v->width, &v->height) < 0 ||
             (v->width | v->height) & 1)
@@ -111,6 +124,9 @@ static int tell(const struct cs_encode_cfg *c, int ret, struct cs_err *err)
     double fps = av_q2d(c->video.fps);
     int cut = 0, status;
 
+    if (r->hw_fallback)
+        cs_info("note: no hardware %s encoder opens here; encoding in "
+                "software", cs_vcodec_name(c->video.codec));
     if (r->fps_assumed)
         cs_warn("'%s': the input declares no frame rate; encoded at %.5g fps "
                 "(see --fps)", c->input, fps);

@@ -33,8 +33,10 @@ static const struct cs_opt options[] = {
       AT(rungs) },
     { "upscale", 0, NULL, "keep rungs larger than the source", NULL, NULL,
       CS_OPT_FLAG, AT(cfg.upscale) },
-    { "codec", 'c', "CODEC", "video codec of every rung", "h264",
-      "h264 hevc av1" },
+    { "codec", 'c', "CODEC", "video codec of every rung (or a hardware "
+      "encoder: h264_nvenc, hevc_vaapi...)", "h264",
+      "h264 hevc av1 h264_nvenc hevc_nvenc av1_nvenc h264_vaapi hevc_vaapi "
+      "h264_qsv hevc_qsv" },
     { "rc", OPT_RC, "MODE", "rate control: cbr, vbr or crf", "cbr",
       "cbr vbr crf" },
     { "crf", OPT_CRF, "N", "quality for --rc crf (lower is better)", NULL,

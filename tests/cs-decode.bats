@@ -214,3 +214,11 @@ PY
     [ "$(vpts "$T/out.nut" | wc -l)" -eq 50 ]
     tail -1 "$T/stats" | jq -e '.final and .frames == 50 and .frames_dropped == 10 and .frames_duplicated == 0'
 }
+
+@test "--duration stops after that much output: 1 s of a 2 s clip is 25 frames and 48000 samples" {
+    run cs-decode --duration 1 -o "$T/one.nut" "$T/a.mp4"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(vpts "$T/one.nut" | wc -l)" -eq 25 ]
+    [ "$(asamples "$T/one.nut")" -eq 48000 ]
+}

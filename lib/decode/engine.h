@@ -15,13 +15,15 @@ struct cs_decode_cfg {
     const char *const *inputs;  /* files or URLs ("-": stdin) */
     int nb_inputs;
     const char *playlist;       /* one input a line ("-": stdin), or NULL */
-    const char *device;         /* "v4l2:/dev/video0", "alsa:hw:0", NULL */
+    const char *devices[2];     /* capture devices (decode/device.h): */
+    int nb_devices;             /* one video and one audio at most */
     const char *output;         /* "-" or a file */
     int width, height;          /* 0: the first input's size */
     AVRational fps;             /* {0, 0}: the first input's rate */
     enum AVPixelFormat pix_fmt;
     int y4m, realtime, stamp;
     int loop;                   /* play the list this many times; 0: forever */
+    double duration;            /* stop after this much output (s); 0: no */
     struct cs_stats *stats;     /* may be NULL; closed by the run */
 };
 

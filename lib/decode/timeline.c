@@ -26,8 +26,8 @@ struct cs_timeline {
     struct cs_resampler *resampler;
     int64_t k;            /* next output frame */
     int64_t a_out;        /* audio samples written */
-    /* The current input's segment. */
-    const struct cs_input *in;
+    /* The current input's segment: its streams (NULL: none). */
+    const AVStream *vst, *ast;
     int64_t seg_k;        /* first frame of the segment */
     int64_t seg_a;        /* first audio sample of the segment */
     double origin;        /* input time (s) that maps to the segment start */
@@ -39,6 +39,7 @@ struct cs_timeline {
     double last_t;        /* its local time */
     double vid_end;       /* local time the video reaches */
     int audio_started;
+    int64_t limit;        /* frames to write at most; 0: no limit */
 };
 
 int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
@@ -103,6 +104,12 @@ static int pump_audio(struct cs_timeline *t, int64_t limit, int partial)
     return 0;
 }
 
+/* Whether the frame limit is reached: no more slots. */
+static int full(const struct cs_timeline *t)
+{
+    return t->limit > 0 && t->k >= t->limit;
+}
+
 /* Write the picture being shown into the next slot. */
 static int emit_video(struct cs_timeline *t)
 {
@@ -132,16 +139,28 @@ static void set_last(struct cs_timeline *t, AVFrame *f, int shown)
 
 int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
 {
-    AVFormatContext *fmt = in->fmt;
+    const AVFormatContext *fmt = in->fmt;
 
+    return cs_timeline_begin_streams(t,
+                                     in->vidx >= 0 ? fmt->streams[in->vidx]
+                                                   : NULL,
+                                     in->aidx >= 0 ? fmt->streams[in->aidx]
+                                                   : NULL,
+                                     fmt->start_time);
+}
+
+int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
+                              const AVStream *ast, int64_t start)
+{
     set_last(t, NULL, 0);
-    t->in = in;
+    t->vst = vst;
+    t->ast = ast;
     t->seg_k = t->k;
     t->seg_a = t->a_out + cs_resampler_queued(t->resampler);
     t->origin_set = 0;
     t->origin = 0;
-    if (fmt->start_time != AV_NOPTS_VALUE) {
-        t->origin = fmt->start_time / (double)AV_TIME_BASE;
+    if (start != AV_NOPTS_VALUE) {
+        t->origin = start / (double)AV_TIME_BASE;
         t->origin_set = 1;
     }
     t->last_t = 0;
@@ -150,10 +169,9 @@ int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
     return 0;
 }
 
-static double frame_time(const struct cs_timeline *t, const AVFrame *f,
-                         int idx, double fallback)
+static double frame_time(const AVStream *st, const AVFrame *f,
+                         double fallback)
 {
-    const AVStream *st = t->in->fmt->streams[idx];
     int64_t ts = f->best_effort_timestamp;
 
     if (ts == AV_NOPTS_VALUE)
@@ -163,7 +181,7 @@ static double frame_time(const struct cs_timeline *t, const AVFrame *f,
 
 static double frame_duration(const struct cs_timeline *t, const AVFrame *f)
 {
-    const AVStream *st = t->in->fmt->streams[t->in->vidx];
+    const AVStream *st = t->vst;
     AVRational r = st->avg_frame_rate;
 
     if (f->pkt_duration > 0)
@@ -181,7 +199,9 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     AVFrame *scaled;
     int ret;
 
-    ts = frame_time(t, frame, t->in->vidx, t->origin + t->last_t + dur);
+    if (full(t))
+        return 0;   /* past the limit: not the output's, not counted */
+    ts = frame_time(t->vst, frame, t->origin + t->last_t + dur);
     if (!t->origin_set) {
         t->origin = ts;
         t->origin_set = 1;
@@ -200,11 +220,13 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
         return ret;
     if (!t->last)
         set_last(t, scaled, 0); /* fills from the segment start */
-    while (local_time(t, t->k) + half < lt) {
+    while (!full(t) && local_time(t, t->k) + half < lt) {
         ret = emit_video(t);
         if (ret < 0)
             goto out;
     }
+    if (full(t))
+        goto out;
     if (t->last != scaled)
         set_last(t, scaled, 0);
     scaled = NULL;
@@ -214,7 +236,7 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     /* The nearest picture for the next slot: send it now, not when the
      * next one arrives (one frame less of latency). */
     ret = 0;
-    if (local_time(t, t->k) < lt + half)
+    if (!full(t) && local_time(t, t->k) < lt + half)
         ret = emit_video(t);
 out:
     if (scaled && scaled != t->last)
@@ -227,7 +249,7 @@ int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame)
     int ret;
 
     if (!t->audio_started) {
-        double ts = frame_time(t, frame, t->in->aidx, t->origin);
+        double ts = frame_time(t->ast, frame, t->origin);
         double lead;
 
         if (!t->origin_set) {
@@ -290,6 +312,8 @@ int cs_timeline_end(struct cs_timeline *t)
     if (n < t->k - t->seg_k)
         n = t->k - t->seg_k;
     end_k = t->seg_k + n;
+    if (t->limit > 0 && end_k > t->limit)
+        end_k = t->limit > t->k ? t->limit : t->k;
     if (!t->last && t->k < end_k) {
         set_last(t, black_frame(t), 1);
         if (!t->last)
@@ -314,8 +338,13 @@ int cs_timeline_end(struct cs_timeline *t)
     /* Audio past the last frame of this input is dropped. */
     cs_resampler_drop(t->resampler, cs_resampler_queued(t->resampler));
     set_last(t, NULL, 0);
-    t->in = NULL;
+    t->vst = t->ast = NULL;
     return 0;
+}
+
+void cs_timeline_set_limit(struct cs_timeline *t, int64_t frames)
+{
+    t->limit = frames;
 }
 
 int64_t cs_timeline_frames(const struct cs_timeline *t)

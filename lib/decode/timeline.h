@@ -39,12 +39,22 @@ int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
 /* Start the segment of input IN (its streams tell the time origin). */
 int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in);
 
+/* The same for streams of several inputs on one clock (capture devices):
+ * VST and AST (either may be NULL) tell the time bases, START (AV_TIME_BASE
+ * units, or AV_NOPTS_VALUE: the first frame's) the time origin. */
+int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
+                              const AVStream *ast, int64_t start);
+
 /* A decoded frame of the current input. */
 int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame);
 int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame);
 
 /* End the current input's segment: pad the shorter of audio and video. */
 int cs_timeline_end(struct cs_timeline *t);
+
+/* End the output at FRAMES frames at most (0: no limit): an input ended
+ * early is not padded past it. */
+void cs_timeline_set_limit(struct cs_timeline *t, int64_t frames);
 
 /* Video frames and audio samples written so far. */
 int64_t cs_timeline_frames(const struct cs_timeline *t);

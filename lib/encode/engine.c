@@ -17,6 +17,7 @@ struct enc {
     struct cs_timeline *tl;
     struct cs_mux *mux;
     AVCodecContext *venc, *aenc;
+    enum AVPixelFormat vfmt;     /* the pictures the video encoder takes */
     struct cs_resampler *afmt;   /* timeline audio -> the encoder's */
     int vidx, aidx;
     int64_t frames, start_us;
@@ -72,11 +73,11 @@ static void report(struct enc *e, int final)
 static int on_video(void *opaque, const AVFrame *frame)
 {
     struct enc *e = opaque;
-    AVFrame *f = av_frame_clone(frame);
-    int ret;
+    AVFrame *f;
+    int ret = cs_hw_upload(e->venc, frame, &f);
 
-    if (!f)
-        return AVERROR(ENOMEM);
+    if (ret < 0)
+        return ret;
     /* Keyframes exactly every GOP, nowhere else. */
     f->pict_type = cs_venc_is_key(&e->cfg->video, f->pts) ? AV_PICTURE_TYPE_I
                                                           : AV_PICTURE_TYPE_NONE;
@@ -128,6 +129,60 @@ static int on_audio(void *opaque, const AVFrame *frame)
     return ret < 0 ? ret : send_audio(e, 0);
 }
 
+static const char *why_not(enum cs_hw hw)
+{
+    return hw == CS_HW_NVENC ? "no NVIDIA GPU or driver (CUDA) found"
+           : hw == CS_HW_VAAPI ? "no VA-API device found"
+                               : "no Intel Quick Sync device found";
+}
+
+/* hwaccel auto: the first hardware encoder of the codec that opens. */
+static int open_auto(struct enc *e)
+{
+    struct cs_encode_cfg *c = e->cfg;
+    static const enum cs_hw order[] = { CS_HW_NVENC, CS_HW_VAAPI, CS_HW_QSV };
+
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        const char *name = cs_hw_encoder_name(c->video.codec, order[i]);
+
+        if (name && cs_hw_open(&e->venc, &c->video, order[i], &e->vfmt) >= 0) {
+            c->result.encoder = name;
+            return 0;
+        }
+    }
+    c->result.hw_fallback = 1;
+    return 1;
+}
+
+static int open_video(struct enc *e)
+{
+    struct cs_encode_cfg *c = e->cfg;
+    const char *name = cs_hw_encoder_name(c->video.codec, c->hw);
+    int ret;
+
+    if (c->hw == CS_HW_NONE && (!c->hwaccel || open_auto(e) > 0)) {
+        ret = cs_venc_open(&e->venc, &c->video);
+        if (ret < 0)
+            return cs_err_code(e->err, ret, "cannot open the %s encoder",
+                               cs_vcodec_name(c->video.codec));
+        e->vfmt = e->venc->pix_fmt;
+        return 0;
+    }
+    if (e->venc)
+        return 0;
+    c->result.encoder = name;
+    ret = cs_hw_open(&e->venc, &c->video, c->hw, &e->vfmt);
+    if (ret == AVERROR_ENCODER_NOT_FOUND)
+        return cs_err_set(e->err, ret, "'%s': this libavcodec has no such "
+                          "encoder", name);
+    if (ret == AVERROR(ENODEV))
+        return cs_err_setx(e->err, ret, CS_EXIT_USAGE, "'%s': not available "
+                           "here: %s", name, why_not(c->hw));
+    if (ret < 0)
+        return cs_err_code(e->err, ret, "cannot open the %s encoder", name);
+    return 0;
+}
+
 static int open_encoders(struct enc *e)
 {
     struct cs_encode_cfg *c = e->cfg;
@@ -137,10 +192,9 @@ static int open_encoders(struct enc *e)
 
     c->video.global_header = mkv;
     c->audio.global_header = mkv;
-    ret = cs_venc_open(&e->venc, &c->video);
+    ret = open_video(e);
     if (ret < 0)
-        return cs_err_code(e->err, ret, "cannot open the %s encoder",
-                           cs_vcodec_name(c->video.codec));
+        return ret;
     ret = e->vidx = cs_mux_add_stream(e->mux, e->venc);
     if (ret < 0 || c->audio.codec == CS_ACODEC_NONE || e->in->aidx < 0)
         return ret < 0 ? ret : 0;
@@ -204,7 +258,7 @@ static int start(struct enc *e)
     if (ret < 0)
         return ret;
     return cs_timeline_alloc(&e->tl, c->video.width, c->video.height,
-                             e->venc->pix_fmt, c->video.fps,
+                             e->vfmt, c->video.fps,
                              e->aenc ? e->aenc->sample_rate : CS_TIMELINE_RATE,
                              &sink);
 }

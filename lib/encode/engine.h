@@ -5,6 +5,7 @@
 #ifndef CS_ENCODE_ENGINE_H
 #define CS_ENCODE_ENGINE_H
 
+#include "encode/hw.h"
 #include "err.h"
 #include "media/encode.h"
 #include "stats.h"
@@ -18,6 +19,9 @@ struct cs_encode_result {
     int truncated;                   /* the input ended inside a frame (the
                                         whole frames before it are encoded,
                                         the output is complete) */
+    int hw_fallback;                 /* hwaccel auto found no hardware
+                                        encoder that opens: software used */
+    const char *encoder;             /* the video encoder's name */
 };
 
 struct cs_encode_cfg {
@@ -25,6 +29,10 @@ struct cs_encode_cfg {
     const char *output;              /* "-" or a file */
     const char *format;              /* "mpegts", "matroska", NULL: by codec */
     struct cs_venc_settings video;   /* width/height/fps 0: the input's */
+    enum cs_hw hw;                   /* a hardware encoder of video.codec */
+    int hwaccel;                     /* 0: none; 1: auto (the first
+                                        hardware encoder that opens, else
+                                        software; ignored with hw) */
     struct cs_aenc_settings audio;
     struct cs_stats *stats;          /* may be NULL; closed by the run */
     struct cs_encode_result result;

@@ -65,6 +65,7 @@ struct cs_ladder_rung {
     int index;
     const struct cs_rung *rung;
     AVCodecContext *enc;
+    enum AVPixelFormat sw_fmt;  /* the pictures scaled for the encoder */
     struct cs_scaler *scaler;   /* letterbox: another aspect */
     struct cs_scaler *fill;     /* the rung's aspect */
     struct cs_queue *in;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encode/hw.h"
 #include "err.h"
 #include "log.h"
 #include "media/scale.h"
@@ -60,11 +61,24 @@ static const struct {
     enum cs_rung_set bit;
     const char *expected;
 } settings[] = {
-    { "codec", CS_RUNG_CODEC, "h264, hevc or av1" },
+    { "codec", CS_RUNG_CODEC, "h264, hevc, av1 or a hardware encoder "
+      "(h264_nvenc, hevc_vaapi...)" },
     { "rc", CS_RUNG_RC, "cbr, vbr or crf" },
     { "gop", CS_RUNG_GOP, "seconds from 0.04 to 60" },
     { "crf", CS_RUNG_CRF, "a number from 0 to 63" },
 };
+
+/* A software codec (h264) or a hardware encoder's name (h264_nvenc). */
+static int parse_codec(struct cs_venc_settings *s, const char *val)
+{
+    enum cs_hw hw = CS_HW_NONE;
+
+    if (cs_vcodec_parse(val, &s->codec) < 0 &&
+        cs_hw_parse(val, &s->codec, &hw) < 0)
+        return CS_EUSAGE;
+    s->hw = hw;
+    return 0;
+}
 
 int cs_rungs_setting(struct cs_venc_settings *s, const char *key,
                      const char *val, const char **expected)
@@ -75,7 +89,7 @@ int cs_rungs_setting(struct cs_venc_settings *s, const char *key,
         if (!strcmp(key, settings[i].key))
             *expected = settings[i].expected;
     if (!strcmp(key, "codec"))
-        return cs_vcodec_parse(val, &s->codec);
+        return parse_codec(s, val);
     if (!strcmp(key, "rc"))
         return cs_rc_parse(val, &s->rc);
     if (!strcmp(key, "gop")) {
@@ -192,8 +206,10 @@ void cs_rungs_defaults(struct cs_rung *r, int n,
     for (int i = 0; i < n; i++) {
         struct cs_venc_settings *e = &r[i].enc;
 
-        if (!(r[i].set & CS_RUNG_CODEC))
+        if (!(r[i].set & CS_RUNG_CODEC)) {
             e->codec = g->codec;
+            e->hw = g->hw;
+        }
         if (!(r[i].set & CS_RUNG_RC))
             e->rc = g->rc;
         if (!(r[i].set & CS_RUNG_GOP))

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "clock.h"
+#include "encode/hw.h"
 #include "ladder/internal.h"
 #include "log.h"
 
@@ -60,6 +61,31 @@ void cs_ladder_item_free(void *p)
     av_free(it);
 }
 
+/* The rung's encoder: software, or a hardware one (encode/hw.h), which
+ * takes pictures in R->sw_fmt (uploaded to the device if it wants). */
+static int open_encoder(struct cs_ladder_rung *r,
+                        const struct cs_venc_settings *s, struct cs_err *err)
+{
+    const char *hw = cs_hw_encoder_name(s->codec, (enum cs_hw)s->hw);
+    int ret;
+
+    if (s->hw == CS_HW_NONE) {
+        ret = cs_venc_open(&r->enc, s);
+        if (ret >= 0)
+            r->sw_fmt = r->enc->pix_fmt;
+    } else {
+        ret = cs_hw_open(&r->enc, s, (enum cs_hw)s->hw, &r->sw_fmt);
+    }
+    if (ret == AVERROR(ENODEV))
+        return cs_err_setx(err, ret, CS_EXIT_USAGE, "'%s': not available "
+                           "here (rung '%s')", hw, r->rung->name);
+    if (ret < 0)
+        return cs_err_code(err, ret, "cannot open the %s encoder for rung "
+                           "'%s' (%dx%d)", hw ? hw : cs_vcodec_name(s->codec),
+                           r->rung->name, s->width, s->height);
+    return 0;
+}
+
 int cs_ladder_worker_open(struct cs_ladder_rung *r, int index,
                           const struct cs_rung *rung, int queue,
                           struct cs_err *err)
@@ -75,14 +101,12 @@ int cs_ladder_worker_open(struct cs_ladder_rung *r, int index,
     atomic_init(&r->media_us, 0);
     atomic_init(&r->delay_us, 0);
     atomic_init(&r->delay_max_us, 0);
-    ret = cs_venc_open(&r->enc, s);
+    ret = open_encoder(r, s, err);
     if (ret < 0)
-        return cs_err_code(err, ret, "cannot open the %s encoder for rung "
-                           "'%s' (%dx%d)", cs_vcodec_name(s->codec),
-                           rung->name, s->width, s->height);
-    r->scaler = cs_scaler_alloc(s->width, s->height, r->enc->pix_fmt,
+        return ret;
+    r->scaler = cs_scaler_alloc(s->width, s->height, r->sw_fmt,
                                 CS_SCALE_PAD);
-    r->fill = cs_scaler_alloc(s->width, s->height, r->enc->pix_fmt, 0);
+    r->fill = cs_scaler_alloc(s->width, s->height, r->sw_fmt, 0);
     if (!r->scaler || !r->fill)
         return AVERROR(ENOMEM);
     return cs_queue_alloc(&r->in, queue, cs_ladder_item_free);
@@ -173,6 +197,21 @@ static int scale(struct cs_ladder_rung *r, const AVFrame *in, AVFrame **out)
     return cs_scaler_run(r->scaler, in, out);
 }
 
+/* F to the encoder, uploaded first when it takes hardware frames. */
+static int encode(struct cs_ladder_rung *r, AVFrame *f, struct pkt_ctx *pc)
+{
+    AVFrame *hw = NULL;
+    int ret;
+
+    if (!r->enc->hw_frames_ctx)
+        return cs_encode(r->enc, f, on_packet, pc);
+    ret = cs_hw_upload(r->enc, f, &hw);
+    if (ret >= 0)
+        ret = cs_encode(r->enc, hw, on_packet, pc);
+    av_frame_free(&hw);
+    return ret;
+}
+
 static int handle(struct cs_ladder_rung *r, struct cs_ladder_item *it,
                   struct pkt_ctx *pc)
 {
@@ -193,7 +232,7 @@ static int handle(struct cs_ladder_rung *r, struct cs_ladder_item *it,
     r->decoded_us[f->pts % CS_LADDER_DELAY_RING] = it->wall_us;
     f->pict_type = (it->key & self) ? AV_PICTURE_TYPE_I
                                     : AV_PICTURE_TYPE_NONE;
-    ret = cs_encode(r->enc, f, on_packet, pc);
+    ret = encode(r, f, pc);
     if (ret >= 0)
         atomic_fetch_add(&r->frames, 1);
     else

@@ -36,6 +36,8 @@ struct cs_venc_settings {
     int zerolatency;            /* no B-frames, no look-ahead */
     int threads;                /* 0: automatic */
     int global_header;          /* extradata out of band (mp4, mkv) */
+    int hw;                     /* enum cs_hw (encode/hw.h): a hardware
+                                   encoder of CODEC; 0: the software one */
 };
 
 struct cs_aenc_settings {
