@@ -102,3 +102,32 @@ EOT
     cat "$T/err"
     [ "$st" -eq 0 ]
 }
+
+@test "SIGTERM stops cs-ladder and cs-segment reading a live pipe gone quiet" {
+    local prog pid feeder st
+    ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=160x90:rate=10 \
+        -t 3 -c:v libx264 -preset ultrafast -g 10 -f mpegts "$T/in.ts"
+    for prog in cs-ladder cs-segment; do
+        rm -f "$T/pipe"
+        mkfifo "$T/pipe"
+        # the publisher sent 3 s, then holds the pipe open and says nothing
+        { cat "$T/in.ts"; exec sleep 60; } >"$T/pipe" &
+        feeder=$!
+        if [ "$prog" = cs-ladder ]; then
+            cs-ladder --rungs 90p:100k "$T/pipe" >"$T/out.ts" 2>"$T/err" &
+        else
+            cs-segment "$T/pipe" -o "$T/seg" 2>"$T/err" &
+        fi
+        pid=$!
+        sleep 3
+        kill -TERM "$pid"
+        timeout 5 tail --pid="$pid" -f /dev/null || true
+        kill "$pid" "$feeder" 2>/dev/null || true
+        st=0
+        wait "$pid" || st=$?
+        wait "$feeder" 2>/dev/null || true
+        cat "$T/err"
+        echo "$prog: $st"
+        [ "$st" -eq 0 ]
+    done
+}

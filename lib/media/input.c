@@ -354,7 +354,10 @@ static int cut_at_end(struct cs_input *in, AVPacket *pkt)
 {
     int ret;
 
-    if (!in->fmt->pb || !avio_feof(in->fmt->pb) || !is_short(in, pkt))
+    /* avio_feof() reads again once a read failed: after a stop request
+     * interrupted one, that read would wait on a quiet live pipe */
+    if (cs_stopping() || !in->fmt->pb || !avio_feof(in->fmt->pb) ||
+        !is_short(in, pkt))
         return 0;
     if (!in->next) {
         in->next = av_packet_alloc();
