@@ -500,6 +500,30 @@ static void put(cJSON *o, const char *key, double v)
     cJSON_AddNumberToObject(o, key, v);
 }
 
+/* Retransmissions sent: GStreamer 1.22's outbound-rtp stats have no
+ * count of them, rtprtxsend (inside webrtcbin's rtpbin) has. */
+static double rtx_sent(GstElement *webrtc)
+{
+    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(webrtc));
+    GValue v = G_VALUE_INIT;
+    double n = 0;
+
+    while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GstElement *e = g_value_get_object(&v);
+        GstElementFactory *f = gst_element_get_factory(e);
+        guint k = 0;
+
+        if (f && !strcmp(GST_OBJECT_NAME(f), "rtprtxsend")) {
+            g_object_get(e, "num-rtx-packets", &k, NULL);
+            n += k;
+        }
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+    return n;
+}
+
 void cs_rtc_stats(GstElement *webrtc, cJSON *obj, double timeout,
                   struct cs_rtc_rate *prev)
 {
@@ -528,6 +552,7 @@ void cs_rtc_stats(GstElement *webrtc, cJSON *obj, double timeout,
         put(obj, "bytes_sent", m.tx_bytes);
         put(obj, "nacks_received", m.nack_rx);
         put(obj, "plis_received", m.pli_rx);
+        m.rtx_tx = MAX(m.rtx_tx, rtx_sent(webrtc));
     }
     put(obj, "packets_retransmitted", m.rtx_rx + m.rtx_tx);
     if (m.rtt > 0 || m.jb_rtt > 0)

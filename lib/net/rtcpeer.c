@@ -227,6 +227,7 @@ struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
     g_object_set(p->webrtc, "bundle-policy",
                  GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     cs_rtc_ice_bind(p->webrtc, f->ice_addr);
+    cs_rtc_ice_ports(p->webrtc, f->ice_min, f->ice_max);
     gst_bin_add(GST_BIN(f->pipe), p->webrtc);
     p->has_audio = apt >= 0 && f->atee;
     ret = branch_new(f, p, &p->v, 1, vpt);

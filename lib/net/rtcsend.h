@@ -29,6 +29,10 @@ struct cs_rtcsend;
 int cs_rtcsend_new(struct cs_rtcsend **out, int program, int audio,
                    const char *ice_addr, char *why, int whylen);
 
+/* Peers made from now on gather ICE candidates on UDP ports MIN to MAX
+ * only (a firewall's opening, or a test's relay); MIN 0: any port. */
+void cs_rtcsend_ice_ports(struct cs_rtcsend *s, unsigned min, unsigned max);
+
 /* Hand SIZE bytes of whole TS packets to the pipeline. 0 or a negative
  * code (the pipeline failed; why says what). */
 int cs_rtcsend_push(struct cs_rtcsend *s, const uint8_t *buf, int size,

@@ -36,6 +36,7 @@ struct rtcpeer {
 struct rtcfeed {
     GstElement *pipe, *vtee, *atee;
     const char *ice_addr;
+    unsigned ice_min, ice_max;   /* UDP ports ICE may use; 0: any */
 };
 
 /* A new peer with payload types VPT and APT (APT < 0: no audio) added

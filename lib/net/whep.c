@@ -172,6 +172,7 @@ static int whep_open(struct cs_endpoint *ep)
 static int start(struct cs_endpoint *ep, struct whep_priv *p)
 {
     const struct cs_rtcprobe_prog *g = &p->probe.prog[p->probe.chosen];
+    const struct cs_net_conf *c = ep->conf;
     struct cs_rtcsend *s = NULL;
     int ret;
 
@@ -180,6 +181,10 @@ static int start(struct cs_endpoint *ep, struct whep_priv *p)
                          sizeof(ep->why));
     if (ret < 0)
         return ret;
+    /* ice_port=P: viewers take ports P to P + max_viewers - 1 */
+    if (c->ice_port)
+        cs_rtcsend_ice_ports(s, (unsigned)c->ice_port,
+                             (unsigned)(c->ice_port + p->max - 1));
     g_mutex_lock(&p->lock);
     p->rtc = s;
     g_mutex_unlock(&p->lock);

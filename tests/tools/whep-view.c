@@ -7,7 +7,9 @@
  *
  * --drop-one-at T: viewer 0 DELETEs its session at T seconds and stops.
  * --relay PORT: the answer's candidates are rewritten to 127.0.0.1:PORT
- * (a lossy relay in front of the server's ICE port).
+ * (a lossy relay in front of the server's ICE port), and the offer goes
+ * without ours, so the server learns our address from the checks that
+ * come through the relay and every packet both ways crosses it.
  * Prints one JSON object: the POST statuses, and per viewer the frames,
  * frames after T, whether the first frame was a keyframe, the picture
  * size, the longest gap between frames and webrtcbin's counters.
@@ -240,6 +242,18 @@ static void set_answer(GstElement *webrtc, const char *text, int relay)
     g_free(t);
 }
 
+/* TEXT without its candidate lines (in place). */
+static void strip_candidates(gchar *text)
+{
+    GRegex *re = g_regex_new("^a=(candidate|end-of-candidates).*\\r?\\n",
+                             G_REGEX_MULTILINE, 0, NULL);
+    gchar *t = g_regex_replace(re, text, -1, 0, "", 0, NULL);
+
+    strcpy(text, t);            /* never longer */
+    g_free(t);
+    g_regex_unref(re);
+}
+
 static void viewer_start(struct viewer *v, GstElement *pipe,
                          const struct opts *o)
 {
@@ -260,6 +274,8 @@ static void viewer_start(struct viewer *v, GstElement *pipe,
     add_trans(v->webrtc, "application/x-rtp,media=audio,encoding-name=OPUS,"
               "clock-rate=48000,payload=111,encoding-params=(string)2");
     offer = make_offer(v->webrtc);
+    if (offer && o->relay)
+        strip_candidates(offer);
     v->status = offer ? http(v, o, "POST", o->url, offer, body) : 0;
     if (v->status == 201)
         set_answer(v->webrtc, body->str, o->relay);
