@@ -136,7 +136,9 @@ post_any() {
         --stats "$T/stats.json"
     wait_listen "$port"
     sleep 3
-    run timeout 120 whep-view "$url" --count 20 --seconds 12 --drop-one-at 6
+    # (stderr apart: a GLib warning there must not break the JSON)
+    run --separate-stderr timeout 120 whep-view "$url" --count 20 --seconds 12 --drop-one-at 6
+    echo "$stderr"
     echo "$output" | jq -c '.viewers[] | [.status, .frames, .frames_after_drop, .first_keyframe, .width, .height, .max_gap_ms]'
     [ "$status" -eq 0 ]
     [ "$(json_field "$output" '[.viewers[] | select(.status == 201)] | length')" -eq 20 ]
@@ -244,7 +246,7 @@ post_any() {
     # both directions lose 5%: media, NACKs, STUN and DTLS alike
     spawn lossy-relay "$relay" "$ice" 0.05 0 11
     sleep 3
-    run timeout 60 whep-view "http://127.0.0.1:$port/live" --seconds 12 \
+    run --separate-stderr timeout 60 whep-view "http://127.0.0.1:$port/live" --seconds 12 \
         --relay "$relay"
     out=$output
     echo "$out" | jq -c '.viewers[]'
