@@ -138,7 +138,7 @@ post_any() {
     sleep 3
     # (stderr apart: a GLib warning there must not break the JSON)
     run --separate-stderr timeout 120 whep-view "$url" --count 20 --seconds 12 --drop-one-at 6
-    echo "$stderr"
+    echo "${stderr:-}"  # set by run --separate-stderr
     echo "$output" | jq -c '.viewers[] | [.status, .frames, .frames_after_drop, .first_keyframe, .width, .height, .max_gap_ms]'
     [ "$status" -eq 0 ]
     [ "$(json_field "$output" '[.viewers[] | select(.status == 201)] | length')" -eq 20 ]
