@@ -106,6 +106,51 @@ teardown() {
     [ -s "$T/o/v0/0.m4s" ]
 }
 
+@test "kill -9 mid-segment: the restarted run deletes the parts of the segment the killed run had begun, after their grace" {
+    local hint g=-1 orphans left f i
+    live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+    wait_grep "$T/o/v0/index.m3u8" '^2.m4s' 40
+    # killed once the open segment has published two parts
+    for i in $(seq 100); do
+        hint=$(sed -n 's/^#EXT-X-PRELOAD-HINT:.*URI="\([0-9]*\)\.\([0-9]*\)\.m4s".*/\1 \2/p' "$T/o/v0/index.m3u8")
+        if [ -n "$hint" ] && [ "${hint#* }" -eq 2 ]; then
+            g=${hint% *}
+            break
+        fi
+        sleep 0.05
+    done
+    kill -9 "$SEG_PID"
+    kill "$FEED_PID"
+    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+    SEG_PID='' FEED_PID=''
+    [ "$g" -ge 3 ]
+    mapfile -t orphans < <(cd "$T/o" && ls -- */"$g".*.m4s)
+    echo "orphans: ${orphans[*]}"
+    [ "$(printf '%s\n' "${orphans[@]}" | grep -c '^v0/')" -ge 2 ]
+    rm -f "$T/feed"
+    live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+    # the segment is a gap in the restarted run's playlist, with no parts
+    wait_grep "$T/o/v0/index.m3u8" '#EXT-X-DISCONTINUITY$' 40
+    grep -A2 '^#EXT-X-GAP' "$T/o/v0/index.m3u8" | grep -qx "$g.m4s"
+    run grep -c "URI=\"$g\.[0-9]*\.m4s\"" "$T/o/v0/index.m3u8"
+    [ "$output" = 0 ]
+    # gone after the grace of a part (6 target durations), not before
+    for f in "${orphans[@]}"; do
+        [ -e "$T/o/$f" ]
+    done
+    for i in $(seq 150); do
+        left=$(cd "$T/o" && ls -- "${orphans[@]}" 2>/dev/null || true)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    [ -z "$left" ] || { echo "never deleted: $left"; false; }
+    # what the restarted run lists is all there
+    snapshot "$T/o" "$T/s"
+    run check_ll "$T/s"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
 @test "HTTP output: PUT with a bearer token and content types, DELETE after the window, kept-alive" {
     port=$(free_port)
     mkdir -p "$T/origin"
