@@ -151,6 +151,47 @@ teardown() {
     [ "$status" -eq 0 ]
 }
 
+@test "a run killed before its first segment was whole: the next run uses none of its sequence numbers or init names" {
+    local g='' init='' try i
+    live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+    wait_grep "$T/o/v0/index.m3u8" '^2.m4s' 40
+    kill -9 "$SEG_PID"
+    kill "$FEED_PID"
+    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+    # a restarted run killed once it has published parts of its first
+    # segment, before that segment is whole (tried again when too late)
+    for try in 1 2 3; do
+        rm -f "$T/feed" "$T/o/v0/index.m3u8"
+        live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+        for i in $(seq 200); do
+            grep -q '^#EXT-X-PART:' "$T/o/v0/index.m3u8" 2>/dev/null && break
+            sleep 0.02
+        done
+        kill -9 "$SEG_PID"
+        kill "$FEED_PID"
+        wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+        SEG_PID='' FEED_PID=''
+        g=$(sed -n 's/^#EXT-X-PRELOAD-HINT:.*URI="\([0-9]*\)\..*/\1/p' "$T/o/v0/index.m3u8")
+        init=$(sed -n 's/^#EXT-X-MAP:URI="\(.*\)"$/\1/p' "$T/o/v0/index.m3u8" | tail -1)
+        [ -e "$T/o/v0/$g.m4s" ] || break
+    done
+    echo "killed in segment $g, with $init"
+    [ ! -e "$T/o/v0/$g.m4s" ]
+    [ -s "$T/o/v0/$g.0.m4s" ]
+    # the next run lists that segment as a gap and has an init of its own
+    rm -f "$T/feed"
+    live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+    wait_grep "$T/o/v0/index.m3u8" "^$((g + 2)).m4s" 40
+    cat "$T/o/v0/index.m3u8"
+    grep -A2 '^#EXT-X-GAP' "$T/o/v0/index.m3u8" | grep -qx "$g.m4s"
+    run grep -c "URI=\"$init\"" "$T/o/v0/index.m3u8"
+    [ "$output" = 0 ]
+    snapshot "$T/o" "$T/s"
+    run check_ll "$T/s"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
 @test "HTTP output: PUT with a bearer token and content types, DELETE after the window, kept-alive" {
     port=$(free_port)
     mkdir -p "$T/origin"

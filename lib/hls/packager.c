@@ -263,17 +263,19 @@ static int on_init(void *opaque, struct cs_track *t, const uint8_t *data,
 {
     struct cs_pkg *p = opaque;
     char name[CS_NAME_MAX];
-    int ret = 0;
+    int ret;
 
-    /* The run's first file: before it, the state takes the numbers this
-     * run uses (its init generation, its open segment), so that a run
-     * killed before its first segment has them never used again. */
-    if (!p->reserved) {
+    cs_name_init(name, sizeof(name), t->name, t->init_gen);
+    ret = put_file(p, name, data, len, CS_FILE_INIT);
+    /* The run's first file, which no playlist lists yet: before any part,
+     * the state takes the numbers this run uses (its init generation, its
+     * open segment), so that a run killed before its first segment has
+     * them never used again. */
+    if (ret >= 0 && !p->reserved) {
         p->reserved = 1;
         ret = save_state(p);
     }
-    cs_name_init(name, sizeof(name), t->name, t->init_gen);
-    return ret < 0 ? ret : put_file(p, name, data, len, CS_FILE_INIT);
+    return ret;
 }
 
 static int on_part(void *opaque, struct cs_track *t, int part,
