@@ -106,6 +106,92 @@ teardown() {
     [ -s "$T/o/v0/0.m4s" ]
 }
 
+@test "kill -9 mid-segment: the restarted run deletes the parts of the segment the killed run had begun, after their grace" {
+    local hint g=-1 orphans left f i
+    live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+    wait_grep "$T/o/v0/index.m3u8" '^2.m4s' 40
+    # killed once the open segment has published two parts
+    for i in $(seq 100); do
+        hint=$(sed -n 's/^#EXT-X-PRELOAD-HINT:.*URI="\([0-9]*\)\.\([0-9]*\)\.m4s".*/\1 \2/p' "$T/o/v0/index.m3u8")
+        if [ -n "$hint" ] && [ "${hint#* }" -eq 2 ]; then
+            g=${hint% *}
+            break
+        fi
+        sleep 0.05
+    done
+    kill -9 "$SEG_PID"
+    kill "$FEED_PID"
+    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+    SEG_PID='' FEED_PID=''
+    [ "$g" -ge 3 ]
+    mapfile -t orphans < <(cd "$T/o" && ls -- */"$g".*.m4s)
+    echo "orphans: ${orphans[*]}"
+    [ "$(printf '%s\n' "${orphans[@]}" | grep -c '^v0/')" -ge 2 ]
+    rm -f "$T/feed"
+    live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+    # the segment is a gap in the restarted run's playlist, with no parts
+    wait_grep "$T/o/v0/index.m3u8" '#EXT-X-DISCONTINUITY$' 40
+    grep -A2 '^#EXT-X-GAP' "$T/o/v0/index.m3u8" | grep -qx "$g.m4s"
+    run grep -c "URI=\"$g\.[0-9]*\.m4s\"" "$T/o/v0/index.m3u8"
+    [ "$output" = 0 ]
+    # gone after the grace of a part (6 target durations), not before
+    for f in "${orphans[@]}"; do
+        [ -e "$T/o/$f" ]
+    done
+    for i in $(seq 150); do
+        left=$(cd "$T/o" && ls -- "${orphans[@]}" 2>/dev/null || true)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    [ -z "$left" ] || { echo "never deleted: $left"; false; }
+    # what the restarted run lists is all there
+    snapshot "$T/o" "$T/s"
+    run check_ll "$T/s"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "a run killed before its first segment was whole: the next run uses none of its sequence numbers or init names" {
+    local g='' init='' try i
+    live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+    wait_grep "$T/o/v0/index.m3u8" '^2.m4s' 40
+    kill -9 "$SEG_PID"
+    kill "$FEED_PID"
+    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+    # a restarted run killed once it has published parts of its first
+    # segment, before that segment is whole (tried again when too late)
+    for try in 1 2 3; do
+        rm -f "$T/feed" "$T/o/v0/index.m3u8"
+        live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+        for i in $(seq 200); do
+            grep -q '^#EXT-X-PART:' "$T/o/v0/index.m3u8" 2>/dev/null && break
+            sleep 0.02
+        done
+        kill -9 "$SEG_PID"
+        kill "$FEED_PID"
+        wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+        SEG_PID='' FEED_PID=''
+        g=$(sed -n 's/^#EXT-X-PRELOAD-HINT:.*URI="\([0-9]*\)\..*/\1/p' "$T/o/v0/index.m3u8")
+        init=$(sed -n 's/^#EXT-X-MAP:URI="\(.*\)"$/\1/p' "$T/o/v0/index.m3u8" | tail -1)
+        [ -e "$T/o/v0/$g.m4s" ] || break
+    done
+    echo "killed in segment $g, with $init"
+    [ ! -e "$T/o/v0/$g.m4s" ]
+    [ -s "$T/o/v0/$g.0.m4s" ]
+    # the next run lists that segment as a gap and has an init of its own
+    rm -f "$T/feed"
+    live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
+    wait_grep "$T/o/v0/index.m3u8" "^$((g + 2)).m4s" 40
+    cat "$T/o/v0/index.m3u8"
+    grep -A2 '^#EXT-X-GAP' "$T/o/v0/index.m3u8" | grep -qx "$g.m4s"
+    run grep -c "URI=\"$init\"" "$T/o/v0/index.m3u8"
+    [ "$output" = 0 ]
+    snapshot "$T/o" "$T/s"
+    run check_ll "$T/s"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
 @test "HTTP output: PUT with a bearer token and content types, DELETE after the window, kept-alive" {
     port=$(free_port)
     mkdir -p "$T/origin"

@@ -166,11 +166,16 @@ snapshot() {
         cp "$d/index.m3u8" "$2/$d/" 2>/dev/null || true
     done
     # (a file may go between the listing and the copy: the live output
-    # deletes what left the window)
+    # deletes what left the window 6 target durations ago. One cp per
+    # folder: a cp per file took seconds on a loaded machine, long enough
+    # for a listed file's grace to run out mid-copy.)
+    local d f files
     for d in */; do
+        files=()
         for f in "$d"*; do
-            [ "${f##*/}" = index.m3u8 ] || cp "$f" "$2/$d/" 2>/dev/null || true
+            [ "${f##*/}" = index.m3u8 ] || files+=("$f")
         done
+        [ "${#files[@]}" -eq 0 ] || cp -- "${files[@]}" "$2/$d/" 2>/dev/null || true
     done) || true
     return 0
 }

@@ -78,6 +78,7 @@ struct cs_track {
     int64_t anchor_ts;
     int64_t pstart_us, pto;     /* the current DASH Period */
     int restarted;              /* the next segment follows a restart */
+    int listed;                 /* this run has written its playlist */
 
     int64_t peak_bps, sum_bytes;
     double sum_dur;
@@ -126,6 +127,7 @@ struct cs_pkg {
     int64_t wall0_us;           /* wall clock at ANCHOR_TS */
     int64_t anchor_ts;          /* in AV_TIME_BASE */
     int restarted;
+    int reserved;               /* the state has this run's numbers */
     int state_failed;           /* the last state save failed */
     struct cs_delete *dels;
     int ndels;
@@ -146,6 +148,9 @@ int cs_pkg_out_put(struct cs_pkg *p, const char *name, const void *data,
                    size_t len, enum cs_file_kind kind, struct cs_err *err);
 /* Delete NAME from every output that is up (failures are warned). */
 void cs_pkg_out_delete(struct cs_pkg *p, const char *name);
+/* 1 when an output that is up holds NAME (cs_store_stat) or cannot
+ * tell, else 0. */
+int cs_pkg_out_exists(struct cs_pkg *p, const char *name);
 /* Read NAME from the first output that answers (cs_store_read_mem). */
 int cs_pkg_out_read(struct cs_pkg *p, const char *name, size_t max,
                     char **data, size_t *len);
@@ -183,6 +188,10 @@ struct cs_state_pending {
     int64_t next_seq;           /* every rendition goes on from here */
     struct cs_delete *dels;     /* deletions it had scheduled (free()) */
     int ndels;
+    /* Per track of P: the first number it had not finished (from there
+     * to next_seq - 1: gaps, whose files the last run may have begun), or
+     * -1 for a track the state does not name. */
+    int64_t orphan_from[CS_MAX_TRACKS];
 };
 
 /* Read state TEXT back into P (ast_us; the segments, numbers and init

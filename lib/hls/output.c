@@ -129,6 +129,21 @@ void cs_pkg_out_delete(struct cs_pkg *p, const char *name)
             cs_store_delete(p->outs[i].st, name);
 }
 
+int cs_pkg_out_exists(struct cs_pkg *p, const char *name)
+{
+    int64_t size;
+    char etag[80];
+
+    for (int i = 0; i < p->nouts; i++) {
+        int ret = p->outs[i].down ? AVERROR(ENOENT) :
+                  cs_store_stat(p->outs[i].st, name, &size, etag);
+
+        if (ret >= 0 || ret == AVERROR(ENOSYS))
+            return 1;           /* there, or it may be */
+    }
+    return 0;
+}
+
 /* The first output that answers: a down origin does not hide the state
  * the other one holds. */
 int cs_pkg_out_read(struct cs_pkg *p, const char *name, size_t max,

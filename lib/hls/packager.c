@@ -31,6 +31,7 @@ static int out_put(struct cs_pkg *p, const char *name, const void *data,
 
 static void out_delete(struct cs_pkg *p, const char *name)
 {
+    cs_debug("deleting '%s'", name);
     cs_pkg_out_delete(p, name);     /* a failure is warned, not fatal */
 }
 
@@ -87,15 +88,19 @@ static int put_text(struct cs_pkg *p, const char *name, AVBPrint *bp)
     return ret;
 }
 
-static int write_media_playlist(struct cs_pkg *p, const struct cs_track *t)
+static int write_media_playlist(struct cs_pkg *p, struct cs_track *t)
 {
     AVBPrint bp;
     char name[CS_NAME_MAX];
+    int ret;
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     cs_playlist_media(p, t, &bp);
     cs_name_playlist(name, sizeof(name), t->name);
-    return put_text(p, name, &bp);
+    ret = put_text(p, name, &bp);
+    if (ret >= 0)
+        t->listed = 1;
+    return ret;
 }
 
 static int write_master(struct cs_pkg *p)
@@ -134,7 +139,7 @@ static int write_mpd(struct cs_pkg *p)
 }
 
 /* After a part: T's playlist, once it has a segment to anchor it. */
-static int publish_part(struct cs_pkg *p, const struct cs_track *t)
+static int publish_part(struct cs_pkg *p, struct cs_track *t)
 {
     if (!t->nsegs)
         return 0;               /* nothing to anchor a playlist yet */
@@ -258,9 +263,19 @@ static int on_init(void *opaque, struct cs_track *t, const uint8_t *data,
 {
     struct cs_pkg *p = opaque;
     char name[CS_NAME_MAX];
+    int ret;
 
     cs_name_init(name, sizeof(name), t->name, t->init_gen);
-    return put_file(p, name, data, len, CS_FILE_INIT);
+    ret = put_file(p, name, data, len, CS_FILE_INIT);
+    /* The run's first file, which no playlist lists yet: before any part,
+     * the state takes the numbers this run uses (its init generation, its
+     * open segment), so that a run killed before its first segment has
+     * them never used again. */
+    if (ret >= 0 && !p->reserved) {
+        p->reserved = 1;
+        ret = save_state(p);
+    }
+    return ret;
 }
 
 static int on_part(void *opaque, struct cs_track *t, int part,
@@ -289,11 +304,42 @@ static int on_segment(void *opaque, struct cs_track *t, const uint8_t *data,
     return ret;
 }
 
-/* What the last run left: its deletions are kept. */
+/* The files of segment SEQ of T that a killed run may have left (its
+ * parts, even its whole file): now a gap, listed with none, they go after
+ * the grace of a part. Only names this packager makes; a part that is not
+ * there ends the search (parts are written in order); an output that
+ * cannot tell gets the deletion of every part the segment can have. */
+static void delete_orphans(struct cs_pkg *p, const struct cs_track *t,
+                           int64_t seq, int64_t due_us)
+{
+    int nmax = (int)FFMIN(CS_MAX_PARTS, 2 * ceil(p->cfg->segment /
+                                              FFMAX(p->cfg->part, 0.1)) + 2);
+    char name[CS_NAME_MAX];
+
+    cs_name_segment(name, sizeof(name), t->name, p->ts, seq, -1);
+    if (cs_pkg_out_exists(p, name))
+        delete_later(p, name, due_us);
+    for (int i = 0; p->ll && i < nmax; i++) {
+        cs_name_segment(name, sizeof(name), t->name, p->ts, seq, i);
+        if (!cs_pkg_out_exists(p, name))
+            break;
+        cs_debug("'%s' is left from a killed run: deleted later", name);
+        delete_later(p, name, due_us);
+    }
+}
+
+/* What the last run left: its deletions are kept, and the files of the
+ * segments it had begun (gaps now) are deleted. */
 static void resume(struct cs_pkg *p, const struct cs_state_pending *pend)
 {
+    int64_t due = cs_wall_us() + 6 * p->target * 1000000LL;
+
     for (int i = 0; i < pend->ndels; i++)
         delete_later(p, pend->dels[i].name, pend->dels[i].due_us);
+    for (int i = 0; i < p->ntracks; i++)
+        for (int64_t s = pend->orphan_from[i];
+             s >= 0 && s < pend->next_seq; s++)
+            delete_orphans(p, &p->tracks[i], s, due);
     p->restarted = 1;
     cs_info("resuming '%s' after media sequence %lld", p->cfg->output,
             (long long)pend->next_seq - 1);

@@ -87,7 +87,8 @@ static void rendition_reports(const struct cs_pkg *p,
         int64_t msn;
         int part;
 
-        if (t == self || !t->nsegs)
+        /* (not before this run wrote it: a killed run may not have) */
+        if (t == self || !t->nsegs || !t->listed)
             continue;
         if (t->open && t->cur.nparts) {
             msn = t->cur.seq;

@@ -249,15 +249,22 @@ static void resume(struct cs_track *t, const cJSON *o)
 
 /* The segments being written when the last run died may have published
  * parts, or even their whole file just before the kill: they are listed
- * as gaps and their numbers never used again. Every rendition goes on
+ * as gaps and their numbers never used again (PEND->orphan_from says
+ * where they begin, for the packager to delete what they left). Every rendition goes on
  * from the same number, so that segments stay aligned. */
-static int fill_gaps(struct cs_pkg *p, int64_t next)
+static int fill_gaps(struct cs_pkg *p, int64_t next,
+                     struct cs_state_pending *pend)
 {
     for (int i = 0; i < p->ntracks; i++) {
         struct cs_track *t = &p->tracks[i];
 
         if (!t->restarted)
             continue;
+        /* bounded like the gaps (bad_state) */
+        if (t->nsegs)
+            pend->orphan_from[i] = t->segs[t->nsegs - 1].seq + 1;
+        pend->orphan_from[i] = FFMAX(pend->orphan_from[i],
+                                     next - MAX_GAPS - 1);
         while (t->nsegs && t->segs[t->nsegs - 1].seq < next - 1) {
             struct cs_seg *g;
 
@@ -310,7 +317,8 @@ static int load_deletes(const cJSON *arr, struct cs_state_pending *pend)
 
 /* Each track of P named in TRACKS takes its segments and numbers back;
  * returns the media sequence number every rendition goes on from. */
-static int64_t load_tracks(struct cs_pkg *p, const cJSON *tracks, int *ret)
+static int64_t load_tracks(struct cs_pkg *p, const cJSON *tracks,
+                           struct cs_state_pending *pend, int *ret)
 {
     const cJSON *o;
     int64_t next = 0;
@@ -331,6 +339,8 @@ static int64_t load_tracks(struct cs_pkg *p, const cJSON *tracks, int *ret)
             if (*ret < 0)
                 return next;
             resume(t, o);
+            /* a track with no segment yet began at its open one */
+            pend->orphan_from[i] = open >= 0 ? open : t->next_seq;
         }
     }
     return next;
@@ -345,6 +355,8 @@ int cs_state_load(struct cs_pkg *p, const char *text, size_t len,
     int ret = 0;
 
     memset(pend, 0, sizeof(*pend));
+    for (int i = 0; i < CS_MAX_TRACKS; i++)
+        pend->orphan_from[i] = -1;
     if (!cJSON_IsArray(tracks)) {
         cs_warn("ignoring the unreadable state in '%s'", p->cfg->output);
         goto out;
@@ -358,9 +370,9 @@ int cs_state_load(struct cs_pkg *p, const char *text, size_t len,
         goto out;
     }
     p->ast_us = num(root, "ast_us");
-    pend->next_seq = load_tracks(p, tracks, &ret);
+    pend->next_seq = load_tracks(p, tracks, pend, &ret);
     if (ret >= 0)
-        ret = fill_gaps(p, pend->next_seq);
+        ret = fill_gaps(p, pend->next_seq, pend);
     if (ret >= 0)
         ret = load_deletes(cJSON_GetObjectItemCaseSensitive(root, "deletes"),
                            pend);
