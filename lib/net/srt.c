@@ -199,7 +199,8 @@ static void name_peer(struct cs_endpoint *ep, struct srt_priv *p,
         slen = 0;
     sid[slen < 0 ? 0 : slen] = 0;
     e = cs_access_find(p->acl, sid, &mode);
-    snprintf(ep->stream, sizeof(ep->stream), "%s", e ? e->streamid : sid);
+    /* a stream name is at most 127 bytes (ep->stream) */
+    snprintf(ep->stream, sizeof(ep->stream), "%.127s", e ? e->streamid : sid);
 }
 
 static int srt_accept_next(struct cs_endpoint *ep)
