@@ -15,4 +15,5 @@ done
 cd "$(dirname "$0")/.."
 sed -e "s|^    listen 127.0.0.1:8081;|    listen $listen;|" \
     -e "s|^proxy_cache_path /var/cache/nginx/cs-edge |proxy_cache_path $cache |" \
-    -e "s|^    server 127.0.0.1:8080;|$servers|" examples/nginx/edge.conf
+    -e "s|^    server 127.0.0.1:8080;|$servers|" \
+    -e "/^    # server 127.0.0.1:8082;/d" examples/nginx/edge.conf
