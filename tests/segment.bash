@@ -144,7 +144,7 @@ for n, t in text.items():
     assert hint['URI'].strip('"') == want, (n, hint, want)
     reps = [attrs(l) for l in tag('#EXT-X-RENDITION-REPORT:')]
     got = sorted(r['URI'].strip('"') for r in reps)
-    assert got == sorted('../%s/index.m3u8' % o for o in names if o != n), (n, got)
+    assert got == sorted('../%s/index.m3u8' % o for o in names if o != n), (n, got, names)
     for r in reps:
         assert abs(int(r['LAST-MSN']) - seg) <= 1, (n, r, seg)
         assert int(r['LAST-PART']) >= 0
@@ -163,7 +163,10 @@ snapshot() {
     done
     for d in */; do
         mkdir -p "$2/$d"
-        cp "$d/index.m3u8" "$2/$d/" 2>/dev/null || true
+        # (tried again: say so if a playlist could not be copied at all)
+        cp "$d/index.m3u8" "$2/$d/" 2>/dev/null ||
+            cp "$d/index.m3u8" "$2/$d/" ||
+            echo "snapshot: no copy of $d/index.m3u8" >&2
     done
     # (a file may go between the listing and the copy: the live output
     # deletes what left the window 6 target durations ago. One cp per
