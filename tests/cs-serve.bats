@@ -34,6 +34,17 @@ code() {
     curl -s -o /dev/null -w '%{http_code}' "$@"
 }
 
+# Wait (max 20 s) until N requests are blocked; print how many are.
+wait_blocked() {
+    local n
+    for _ in $(seq 200); do
+        n=$(curl -s "$U/metrics" | awk '/^cs_serve_blocked_requests /{print $2}')
+        [ "${n:-0}" -ge "$1" ] && break
+        sleep 0.1
+    done
+    echo "${n:-0}"
+}
+
 @test "content types, cache headers, validators, HEAD and CORS" {
     python3 "$LLHLS" write "$ROOT/s/v0" 30
     printf '<MPD/>' >"$ROOT/s/manifest.mpd"
@@ -313,11 +324,7 @@ probe3() {
     python3 "$LLHLS" many "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" 1000 \
         --timeout 60 >"$T/many" &
     pid=$!
-    for i in $(seq 200); do
-        n=$(curl -s $U/metrics | awk '/^cs_serve_blocked_requests /{print $2}')
-        [ "${n:-0}" -ge 1000 ] && break
-        sleep 0.1
-    done
+    n=$(wait_blocked 1000)
     echo "blocked: $n"
     [ "$n" -eq 1000 ]
     python3 "$LLHLS" write "$ROOT/s/v0" 121
@@ -805,12 +812,7 @@ PY
     python3 "$LLHLS" many "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" 20 \
         --timeout 60 >"$T/many" &
     pid=$!
-    for _ in $(seq 100); do
-        n=$(curl -s $U/metrics | awk '/^cs_serve_blocked_requests /{print $2}')
-        [ "${n:-0}" -ge 20 ] && break
-        sleep 0.1
-    done
-    [ "$n" -eq 20 ]
+    [ "$(wait_blocked 20)" -eq 20 ]
     # the 21st blocking request: refused at once, told when to come back
     run hdrs --max-time 5 "$U/s/v0/index.m3u8?_HLS_msn=2&_HLS_part=20"
     [[ "$output" == "HTTP/1.1 503"* ]]

@@ -256,10 +256,8 @@ post_any() {
     [ "$(json_field "$out" '.viewers[0].frames')" -ge 200 ]
     json_field "$out" '.viewers[0].max_gap_ms < 1000' | grep -qx true
     # the sender saw the viewer's NACKs and answered them
-    nacks=$(grep -o '"nacks_received":[0-9]*' "$T/stats.json" | cut -d: -f2 |
-        sort -n | tail -n 1)
-    rtx=$(grep -o '"packets_retransmitted":[0-9]*' "$T/stats.json" |
-        cut -d: -f2 | sort -n | tail -n 1)
+    nacks=$(stats_max nacks_received "$T/stats.json")
+    rtx=$(stats_max packets_retransmitted "$T/stats.json")
     echo "nacks_received=$nacks packets_retransmitted=$rtx"
     [ "${nacks:-0}" -gt 0 ]
     [ "${rtx:-0}" -gt 0 ]

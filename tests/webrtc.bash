@@ -96,3 +96,10 @@ rising() {
         -of csv=p=0 "$1" | awk 'NR > 1 && $1 <= p { bad++ } { p = $1 }
         END { if (NR < 2 || bad) { print "not rising: " bad "/" NR; exit 1 } }'
 }
+
+# The most that FIELD showed in any line of the --stats file FILE (0 if
+# none): counters go with a session, so the last line may hold zeros.
+stats_max() {
+    grep -o "\"$1\":[0-9]*" "$2" | cut -d: -f2 | sort -n | tail -n 1 |
+        grep . || echo 0
+}

@@ -269,10 +269,8 @@ time.sleep(30)' "$port"
     whip_stop
     # the most any line of the run showed (the publisher's counters go with
     # it: a line written after its DELETE may hold a new session's zeros)
-    nacks=$(grep -o '"nacks_sent":[0-9]*' "$T/stats.json" | cut -d: -f2 |
-        sort -n | tail -n 1)
-    rtx=$(grep -o '"packets_retransmitted":[0-9]*' "$T/stats.json" |
-        cut -d: -f2 | sort -n | tail -n 1)
+    nacks=$(stats_max nacks_sent "$T/stats.json")
+    rtx=$(stats_max packets_retransmitted "$T/stats.json")
     echo "nacks_sent=$nacks packets_retransmitted=$rtx"
     [ "$nacks" -gt 0 ]
     [ "$rtx" -gt 0 ]
