@@ -35,13 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 es_setup
-es_origin o1
-es_origin o2
-es_edge e1
-es_edge e2
-es_channel $((secs + 25))
-es_wait_live 2
-es_watch_published o2
+es_tier $((secs + 25))
 es_clients "$clients" "$secs"
 since=0
 if [ "$kill_at" -gt 0 ]; then

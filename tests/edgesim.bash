@@ -209,6 +209,18 @@ es_watch_published() {
     ES_PIDS+=($!)
 }
 
+# The whole tier: origins o1 and o2, edges e1 and e2, a channel running
+# $1 seconds into both origins, live, its parts' arrival at o2 noted.
+es_tier() {
+    es_origin o1
+    es_origin o2
+    es_edge e1
+    es_edge e2
+    es_channel "$1"
+    es_wait_live 2
+    es_watch_published o2
+}
+
 # Origin $1's request count of kind $2 (cs-serve's /metrics).
 es_origin_requests() {
     es_in cl curl -s "http://$(es_addr "$1"):8080/metrics" |

@@ -26,13 +26,7 @@ teardown() {
 
 @test "100 LL-HLS clients over two edges: an origin killed mid-run costs no client a part or more than a segment, and takes traffic again when it comes back" {
     local secs=45 restart o1_before
-    es_origin o1
-    es_origin o2
-    es_edge e1
-    es_edge e2
-    es_channel $((secs + 25))
-    es_wait_live 2
-    es_watch_published o2
+    es_tier $((secs + 25))
     es_clients 100 "$secs"
     sleep 12
     # o1 dies; what it answered so far is read first (a new process

@@ -68,11 +68,7 @@ changed() {
         t=$(( (RANDOM % 25) + 1 ))
         kills="$kills $t"
         sleep "$((t / 10)).$((t % 10))"
-        kill -9 "$SEG_PID"
-        kill "$FEED_PID" 2>/dev/null || true
-        wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
-        SEG_PID='' FEED_PID=''
-        rm -f "$T/feed"
+        kill_live
         published "$T/o" >>"$T/published.md5"
         sort -u -k2 "$T/published.md5" -o "$T/published.md5"
     done

@@ -67,15 +67,11 @@ teardown() {
 @test "kill -9 and a restart: playlists stay valid, nothing published is rewritten, sequence numbers go on" {
     live_segment "$LIVE" -o "$T/o" --window 20
     wait_grep "$T/o/v0/index.m3u8" '^3.m4s' 40
-    kill -9 "$SEG_PID"
-    kill "$FEED_PID"
-    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
-    SEG_PID='' FEED_PID=''
+    kill_live
     (cd "$T/o" && find . -regextype posix-extended \( -regex '\./[^/]+/[0-9]+\.m4s' \
         -o -name init.mp4 \) -exec md5sum {} +) >"$T/before.md5"
     (cd "$T/o" && md5sum */*.*.m4s) >"$T/parts.md5"
     last=$(grep -o '^[0-9]*\.m4s' "$T/o/v0/index.m3u8" | tail -1 | cut -d. -f1)
-    rm -f "$T/feed"
     live_segment "$LIVE" -o "$T/o" --window 20
     wait_grep "$T/o/v0/index.m3u8" "^$((last + 4)).m4s" 40
     snapshot "$T/o" "$T/s"
@@ -119,15 +115,11 @@ teardown() {
         fi
         sleep 0.05
     done
-    kill -9 "$SEG_PID"
-    kill "$FEED_PID"
-    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
-    SEG_PID='' FEED_PID=''
+    kill_live
     [ "$g" -ge 3 ]
     mapfile -t orphans < <(cd "$T/o" && ls -- */"$g".*.m4s)
     echo "orphans: ${orphans[*]}"
     [ "$(printf '%s\n' "${orphans[@]}" | grep -c '^v0/')" -ge 2 ]
-    rm -f "$T/feed"
     live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
     # the segment is a gap in the restarted run's playlist, with no parts
     wait_grep "$T/o/v0/index.m3u8" '#EXT-X-DISCONTINUITY$' 40
@@ -155,22 +147,17 @@ teardown() {
     local g='' init='' try i
     live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
     wait_grep "$T/o/v0/index.m3u8" '^2.m4s' 40
-    kill -9 "$SEG_PID"
-    kill "$FEED_PID"
-    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+    kill_live
     # a restarted run killed once it has published parts of its first
     # segment, before that segment is whole (tried again when too late)
     for try in 1 2 3; do
-        rm -f "$T/feed" "$T/o/v0/index.m3u8"
+        rm -f "$T/o/v0/index.m3u8"
         live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
         for i in $(seq 200); do
             grep -q '^#EXT-X-PART:' "$T/o/v0/index.m3u8" 2>/dev/null && break
             sleep 0.02
         done
-        kill -9 "$SEG_PID"
-        kill "$FEED_PID"
-        wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
-        SEG_PID='' FEED_PID=''
+        kill_live
         g=$(sed -n 's/^#EXT-X-PRELOAD-HINT:.*URI="\([0-9]*\)\..*/\1/p' "$T/o/v0/index.m3u8")
         init=$(sed -n 's/^#EXT-X-MAP:URI="\(.*\)"$/\1/p' "$T/o/v0/index.m3u8" | tail -1)
         [ -e "$T/o/v0/$g.m4s" ] || break
@@ -179,7 +166,6 @@ teardown() {
     [ ! -e "$T/o/v0/$g.m4s" ]
     [ -s "$T/o/v0/$g.0.m4s" ]
     # the next run lists that segment as a gap and has an init of its own
-    rm -f "$T/feed"
     live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
     wait_grep "$T/o/v0/index.m3u8" "^$((g + 2)).m4s" 40
     cat "$T/o/v0/index.m3u8"

@@ -49,6 +49,16 @@ live_segment() {
     SEG_PID=$!
 }
 
+# A crash: cs-segment killed with SIGKILL, its feeder stopped, both
+# forgotten, the FIFO removed (live_segment makes a new one).
+kill_live() {
+    kill -9 "$SEG_PID"
+    kill "$FEED_PID" 2>/dev/null || true
+    wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
+    SEG_PID='' FEED_PID=''
+    rm -f "$T/feed"
+}
+
 stop_live() {
     [ -n "${SEG_PID:-}" ] && kill "$SEG_PID" 2>/dev/null
     [ -n "${FEED_PID:-}" ] && kill "$FEED_PID" 2>/dev/null
