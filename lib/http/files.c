@@ -105,25 +105,21 @@ int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
     while (*url == '/')
         url++;
     ul = strlen(url);
-    if (!clean_segments(url) || ul >= PATH_MAX || rl + 1 + ul >= PATH_MAX)
+    if (!clean_segments(url) || rl + 1 + ul >= PATH_MAX)
         return AVERROR(ENOENT);
-    if (!r->paths || strcmp(r->rel, url) || strncmp(r->abs, root, rl) ||
-        r->abs[rl] != '/') {
-        /* sized to the request, not PATH_MAX twice: a held request is
-         * small */
-        paths = malloc(ul + 1 + rl + 1 + ul + 1);
-        if (!paths)
-            return AVERROR(ENOMEM);
-        memcpy(paths, url, ul + 1);
-        memcpy(paths + ul + 1, root, rl);
-        paths[ul + 1 + rl] = '/';
-        memcpy(paths + ul + 1 + rl + 1, url, ul + 1);
-        repoint_waiter(r, paths);
-        free(r->paths);      /* after the copy: URL may have been in it */
-        r->paths = paths;
-        r->rel = paths;
-        r->abs = paths + ul + 1;
-    }
+    /* sized to the request, not PATH_MAX twice: a held request is small */
+    paths = malloc(ul + 1 + rl + 1 + ul + 1);
+    if (!paths)
+        return AVERROR(ENOMEM);
+    memcpy(paths, url, ul + 1);
+    memcpy(paths + ul + 1, root, rl);
+    paths[ul + 1 + rl] = '/';
+    memcpy(paths + ul + 1 + rl + 1, url, ul + 1);
+    repoint_waiter(r, paths);
+    free(r->paths);          /* after the copy: URL may have been in it */
+    r->paths = paths;
+    r->rel = paths;
+    r->abs = paths + ul + 1;
     if (!must_exist)
         return parent_within(root, r->abs) ? 0 : AVERROR(ENOENT);
     fd = open_beneath(root, root_fd, r->rel, r->abs);
