@@ -247,10 +247,8 @@ static int build(struct cs_rtcsend *s, int program, int audio)
 
 void cs_rtcsend_ice_ports(struct cs_rtcsend *s, unsigned min, unsigned max)
 {
-    g_mutex_lock(&s->lock);
     s->feed.ice_min = min;
     s->feed.ice_max = max;
-    g_mutex_unlock(&s->lock);
 }
 
 int cs_rtcsend_new(struct cs_rtcsend **out, int program, int audio,

@@ -29,8 +29,9 @@ struct cs_rtcsend;
 int cs_rtcsend_new(struct cs_rtcsend **out, int program, int audio,
                    const char *ice_addr, char *why, int whylen);
 
-/* Peers made from now on gather ICE candidates on UDP ports MIN to MAX
- * only (a firewall's opening, or a test's relay); MIN 0: any port. */
+/* Peers gather ICE candidates on UDP ports MIN to MAX only (a firewall's
+ * opening, or a test's relay); MIN 0: any port. Call before the first
+ * peer is added: peers read it unlocked. */
 void cs_rtcsend_ice_ports(struct cs_rtcsend *s, unsigned min, unsigned max);
 
 /* Hand SIZE bytes of whole TS packets to the pipeline. 0 or a negative
