@@ -63,7 +63,11 @@ stop_live() {
     [ -n "${SEG_PID:-}" ] && kill "$SEG_PID" 2>/dev/null
     [ -n "${FEED_PID:-}" ] && kill "$FEED_PID" 2>/dev/null
     [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
-    wait ${SEG_PID:-} ${FEED_PID:-} ${SERVER_PID:-} 2>/dev/null
+    # never a bare wait: it would wait for bats' timeout watchdog too
+    if [ -n "${SEG_PID:-}${FEED_PID:-}${SERVER_PID:-}" ]; then
+        wait ${SEG_PID:+"$SEG_PID"} ${FEED_PID:+"$FEED_PID"} \
+            ${SERVER_PID:+"$SERVER_PID"} 2>/dev/null
+    fi
     return 0
 }
 
