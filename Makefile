@@ -54,7 +54,7 @@ MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
 
 .PHONY: all deps build check asan asan-build tsan tsan-build lint \
         code-rules install uninstall clean fuzz fuzz-build fuzz-smoke \
-        fuzz-targets \
+        fuzz-targets faults \
         demo completions test tools
 
 all: deps
@@ -180,6 +180,16 @@ check: deps lint
 	@CS_BIN=$(CURDIR)/$(B) CS_TOOLS=$(CURDIR)/$(O)/tools \
 	    CS_SANITIZE_BIN=$(CURDIR)/bin-asan \
 	    CS_SANITIZE_TOOLS=$(CURDIR)/build-asan/tools scripts/run-tests.sh $(TESTS)
+
+# The fault campaigns of issue 14 at full length (make check runs them
+# short): 50 SIGKILLs of cs-segment, 50 publisher restarts per protocol,
+# cs-serve under hostile load.
+FAULT_RUNS ?= 50
+FAULT_TESTS ?= tests/segment-faults.bats tests/ingest-faults.bats tests/serve-faults.bats
+
+faults: deps
+	@$(MAKE) --no-print-directory build
+	@CS_FAULT_RUNS=$(FAULT_RUNS) scripts/run-tests.sh $(FAULT_TESTS)
 
 asan-build:
 	@$(ASAN_MAKE) build

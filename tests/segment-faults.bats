@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# cs-segment killed on purpose (issue 14, fault test 1): SIGKILL at 50
-# random moments of a live run, restarted each time on the same output.
+# cs-segment killed on purpose (issue 14, fault test 1): SIGKILL at
+# CS_FAULT_RUNS random moments of a live run (10 in `make check`, 50 in
+# `make faults`), restarted each time on the same output.
 # After every restart the output is a valid LL-HLS set, no published
 # segment or init file is ever rewritten, and the media sequence never
 # goes back.
@@ -38,10 +39,10 @@ changed() {
         awk '$1 == $2 || $2 == "-" { bad = 1 } END { exit bad }'
 }
 
-@test "kill -9 at 50 random moments, a restart after each: valid LL-HLS every time, nothing rewritten, the sequence never goes back" {
-    local msn=0 prev=0 plmd5 kills="" checked=0
+@test "kill -9 at random moments, a restart after each: valid LL-HLS every time, nothing rewritten, the sequence never goes back" {
+    local msn=0 prev=0 plmd5 kills="" checked=0 runs=${CS_FAULT_RUNS:-10}
     : >"$T/published.md5"
-    for i in $(seq 50); do
+    for i in $(seq "$runs"); do
         plmd5=$(playlists_md5)
         live_segment "$LIVE" -o "$T/o" --window 6 --part 0.3 --segment 1
         # the restarted run has published (its playlist changed): the
@@ -75,7 +76,8 @@ changed() {
     echo "kill moments (tenths of a second after start):$kills"
     echo "media sequence at the end: $msn; restarts checked: $checked"
     [ "$msn" -gt 0 ]
-    [ "$checked" -ge 40 ]
+    # most restarts publish before the next kill (0.1 s kills may not)
+    [ "$checked" -ge $((runs * 4 / 5)) ]
     # nothing was written twice under one name: each name has one md5
     [ "$(awk '{print $2}' "$T/published.md5" | uniq -d | wc -l)" -eq 0 ]
     run parse_check "$T/s"

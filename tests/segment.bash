@@ -52,7 +52,13 @@ live_segment() {
 # A crash: cs-segment killed with SIGKILL, its feeder stopped, both
 # forgotten, the FIFO removed (live_segment makes a new one).
 kill_live() {
-    kill -9 "$SEG_PID"
+    local st=0
+    if ! kill -9 "$SEG_PID" 2>/dev/null; then
+        wait "$SEG_PID" || st=$?
+        echo "cs-segment had already ended (status $st) before its kill; its stderr:"
+        tail -5 "$T/seg.err"
+        return 1
+    fi
     kill "$FEED_PID" 2>/dev/null || true
     wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
     SEG_PID='' FEED_PID=''
