@@ -39,8 +39,28 @@ wait_port() {
     done
     return 1
 }
-rps() {  # URL -> requests per second
-    wrk -t2 -c"$conns" -d"${secs}s" "$1" | awk '/^Requests\/sec/ { print $2 }'
+# CPU clock ticks (user and system) of the processes PID..., all threads
+ticks() {
+    local t=0 f
+    for p in "$@"; do
+        for f in /proc/"$p"/task/*/stat; do
+            t=$((t + $(awk '{ print $14 + $15 }' "$f")))
+        done
+    done
+    echo "$t"
+}
+# URL PID... -> "requests/s CPU-microseconds/request" of one wrk run: the
+# second does not depend on how much of a shared machine the server got
+rps() {
+    local url=$1 t0 t1 out
+    shift
+    t0=$(ticks "$@")
+    out=$(wrk -t2 -c"$conns" -d"${secs}s" "$url")
+    t1=$(ticks "$@")
+    awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
+        / requests in / { n = $1 }
+        /^Requests\/sec/ { r = $2 }
+        END { printf "%s %.1f\n", r, n ? t * 1e6 / hz / n : 0 }' <<<"$out"
 }
 
 # the folder: an LL-HLS rendition plus a 1 MB segment
@@ -89,21 +109,29 @@ http {
 EOC
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 pids+=($!)
+ngpid=$!
 wait_port "$np"
 
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0 && (a == 0 || b < a) ? b : a) }'; }
+npids="$ngpid $(pgrep -d' ' -P "$ngpid" || true)"
 
 echo "# wrk -t2 -c$conns -d${secs}s, cs-serve --threads 2 vs nginx" \
-    "worker_processes 2, best of $rounds each, in turn"
+    "worker_processes 2, best of $rounds each, in turn; ratios cs-serve/nginx"
+echo "# (requests/s: higher is better; CPU a request: lower is better)"
 echo "# load before: $(uptime | sed 's/.*load average/load average/')"
 for f in s/v0/index.m3u8 s/v0/3.2.m4s s/v0/big.m4s; do
-    a=0 b=0
+    a=0 b=0 ca=0 cb=0
     for _ in $(seq "$rounds"); do
-        a=$(max "$a" "$(rps "http://127.0.0.1:$cp/$f")")
-        b=$(max "$b" "$(rps "http://127.0.0.1:$np/$f")")
+        read -r r c < <(rps "http://127.0.0.1:$cp/$f" "$spid")
+        a=$(max "$a" "$r") ca=$(min "$ca" "$c")
+        # shellcheck disable=SC2086 # the workers' pids, one word each
+        read -r r c < <(rps "http://127.0.0.1:$np/$f" $npids)
+        b=$(max "$b" "$r") cb=$(min "$cb" "$c")
     done
-    printf '%-16s cs-serve %10.0f req/s   nginx %10.0f req/s   ratio %.2f\n' \
-        "$f" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+    printf '%-16s cs-serve %8.0f req/s %6.1f us CPU/req   nginx %8.0f req/s %6.1f us CPU/req   ratio %.2f, CPU a request %.2f\n' \
+        "$f" "$a" "$ca" "$b" "$cb" "$(echo "$a / $b" | bc -l)" \
+        "$(echo "$ca / $cb" | bc -l)"
 done
 echo "# load after: $(uptime | sed 's/.*load average/load average/')"
 
