@@ -158,14 +158,28 @@ for _ in $(seq 300); do
 done
 t1=$(date +%s.%N)
 during=$(rss)
+answered() {  # playlist responses queued so far (not /metrics itself)
+    curl -s "http://127.0.0.1:$cp/metrics" |
+        awk '$1 == "cs_serve_requests_total{kind=\"playlist\"}" { print $2 }'
+}
+r0=$(answered)
 mv "$work/next/2.20.m4s" "$root/b/v0/2.20.m4s"
 mv "$work/next/index.m3u8" "$root/b/v0/index.m3u8"
 # the part has landed when the playlist naming it is in place (its ctime)
 landed=$(stat -c %.9Z "$root/b/v0/index.m3u8")
+# the server's side: when its count of answers has them all (polled, so
+# late by up to one poll; the client's figures below add its own reading)
+for _ in $(seq 1000); do
+    [ "$(answered)" -ge $((r0 + n)) ] && break
+    sleep 0.01
+done
+queued=$(date +%s.%N)
 wait "$mpid"
 printf 'held %s blocked requests (gathered in %.1f s); RSS %d KiB -> %d KiB (%.2f KiB a request)\n' \
     "$n" "$(echo "$t1 - $t0" | bc -l)" "$before" "$during" \
     "$(echo "($during - $before) / $n" | bc -l)"
+printf 'server: all %s answers queued within %.0f ms of the part landing\n' \
+    "$n" "$(echo "($queued - $landed) * 1000" | bc -l)"
 jq -r --argjson t "$landed" '"answers: \(.codes | tojson); after the part " +
     "landed (client included): first \((.done_at.p0 - $t) * 1000 | round) ms, " +
     "median \((.done_at.p50 - $t) * 1000 | round) ms, p90 " +
