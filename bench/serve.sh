@@ -170,7 +170,8 @@ landed=$(stat -c %.9Z "$root/b/v0/index.m3u8")
 # the server's side: when its count of answers has them all (polled, so
 # late by up to one poll; the client's figures below add its own reading)
 for _ in $(seq 1000); do
-    [ "$(answered)" -ge $((r0 + n)) ] && break
+    a=$(answered)
+    [ "${a:-0}" -ge $((${r0:-0} + n)) ] && break
     sleep 0.01
 done
 queued=$(date +%s.%N)
