@@ -151,9 +151,10 @@ mpid=$!
 t0=$(date +%s.%N)
 n=0
 for _ in $(seq 300); do
-    n=$(curl -s "http://127.0.0.1:$cp/metrics" |
+    v=$(curl -s "http://127.0.0.1:$cp/metrics" |
         awk '/^cs_serve_blocked_requests /{ print $2 }')
-    [ "${n:-0}" -ge "$blocked" ] && break
+    [ "${v:-0}" -gt "$n" ] && n=$v   # a poll unanswered is not a drop
+    [ "$n" -ge "$blocked" ] && break
     sleep 0.1
 done
 t1=$(date +%s.%N)
@@ -176,6 +177,7 @@ for _ in $(seq 1000); do
 done
 queued=$(date +%s.%N)
 wait "$mpid"
+[ "$n" -gt 0 ] || { echo "no request held"; exit 1; }
 printf 'held %s blocked requests (gathered in %.1f s); RSS %d KiB -> %d KiB (%.2f KiB a request)\n' \
     "$n" "$(echo "$t1 - $t0" | bc -l)" "$before" "$during" \
     "$(echo "($during - $before) / $n" | bc -l)"
