@@ -1,17 +1,23 @@
 #!/bin/bash
 # bench/serve.sh: cs-serve against nginx serving the same segment folder
-# (wrk, same connections and threads), as ratios; then how many blocked
-# LL-HLS requests cs-serve holds and with what memory.
+# (wrk, same connections and threads), as ratios of the best of ROUNDS runs
+# each, taken in turn; then how many blocked LL-HLS requests cs-serve
+# holds, with what memory each, and how soon after the part lands they
+# are all answered.
 #
-#   bench/serve.sh [SECONDS] [CONNECTIONS] [BLOCKED]
+#   [CS_SERVE=PROGRAM] bench/serve.sh [SECONDS] [CONNECTIONS] [BLOCKED] [ROUNDS]
 #
-# Not a test: it prints figures. Needs wrk, nginx, python3 and a build.
+# All the load comes from 127.0.0.1, as a crowd of players would from many
+# addresses: cs-serve's per-address limit is raised to let it in, as nginx
+# has none. Not a test: it prints figures (with the load average, as the
+# machine may be shared). Needs wrk, nginx, python3 and a build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 conns=${2:-100}
-blocked=${3:-5000}
-bin=$PWD/bin/cs-serve
+blocked=${3:-10000}
+rounds=${4:-3}
+bin=${CS_SERVE:-$PWD/bin/cs-serve}  # CS_SERVE: another build to measure
 llhls=$PWD/tests/tools/llhls.py
 work=$(mktemp -d /tmp/cs-bench-serve.XXXXXX)
 chmod 755 "$work"
@@ -33,8 +39,28 @@ wait_port() {
     done
     return 1
 }
-rps() {  # URL -> requests per second
-    wrk -t2 -c"$conns" -d"${secs}s" "$1" | awk '/^Requests\/sec/ { print $2 }'
+# CPU clock ticks (user and system) of the processes PID..., all threads
+ticks() {
+    local t=0 f
+    for p in "$@"; do
+        for f in /proc/"$p"/task/*/stat; do
+            t=$((t + $(awk '{ print $14 + $15 }' "$f")))
+        done
+    done
+    echo "$t"
+}
+# URL PID... -> "requests/s CPU-microseconds/request" of one wrk run: the
+# second does not depend on how much of a shared machine the server got
+rps() {
+    local url=$1 t0 t1 out
+    shift
+    t0=$(ticks "$@")
+    out=$(wrk -t2 -c"$conns" -d"${secs}s" "$url")
+    t1=$(ticks "$@")
+    awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
+        / requests in / { n = $1 }
+        /^Requests\/sec/ { r = $2 }
+        END { printf "%s %.1f\n", r, n ? t * 1e6 / hz / n : 0 }' <<<"$out"
 }
 
 # the folder: an LL-HLS rendition plus a 1 MB segment
@@ -44,7 +70,9 @@ head -c 1048576 /dev/urandom >"$root/s/v0/big.m4s"
 chmod -R a+rX "$root"
 
 cp=$(port)
-"$bin" --root "$root" --listen 127.0.0.1:$cp -q &
+"$bin" --root "$root" --listen "127.0.0.1:$cp" -q \
+    --max-connections $((2 * (conns + blocked))) \
+    --max-per-address $((conns + blocked + 100)) --max-blocked "$blocked" &
 pids+=($!)
 spid=$!
 wait_port "$cp"
@@ -81,20 +109,39 @@ http {
 EOC
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 pids+=($!)
+ngpid=$!
 wait_port "$np"
 
-echo "# wrk -t2 -c$conns -d${secs}s, cs-serve --threads 2 vs nginx worker_processes 2"
+max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0 && (a == 0 || b < a) ? b : a) }'; }
+npids="$ngpid $(pgrep -d' ' -P "$ngpid" || true)"
+
+echo "# wrk -t2 -c$conns -d${secs}s, cs-serve --threads 2 vs nginx" \
+    "worker_processes 2, best of $rounds each, in turn; ratios cs-serve/nginx"
+echo "# (requests/s: higher is better; CPU a request: lower is better)"
+echo "# load before: $(uptime | sed 's/.*load average/load average/')"
 for f in s/v0/index.m3u8 s/v0/3.2.m4s s/v0/big.m4s; do
-    a=$(rps "http://127.0.0.1:$cp/$f")
-    b=$(rps "http://127.0.0.1:$np/$f")
-    printf '%-16s cs-serve %10.0f req/s   nginx %10.0f req/s   ratio %.2f\n' \
-        "$f" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+    a=0 b=0 ca=0 cb=0
+    for _ in $(seq "$rounds"); do
+        read -r r c < <(rps "http://127.0.0.1:$cp/$f" "$spid")
+        a=$(max "$a" "$r") ca=$(min "$ca" "$c")
+        # shellcheck disable=SC2086 # the workers' pids, one word each
+        read -r r c < <(rps "http://127.0.0.1:$np/$f" $npids)
+        b=$(max "$b" "$r") cb=$(min "$cb" "$c")
+    done
+    printf '%-16s cs-serve %8.0f req/s %6.1f us CPU/req   nginx %8.0f req/s %6.1f us CPU/req   ratio %.2f, CPU a request %.2f\n' \
+        "$f" "$a" "$ca" "$b" "$cb" "$(echo "$a / $b" | bc -l)" \
+        "$(echo "$ca / $cb" | bc -l)"
 done
+echo "# load after: $(uptime | sed 's/.*load average/load average/')"
 
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$spid/status"; }
 echo "# $blocked blocked requests (_HLS_msn/_HLS_part for the next part)"
-rm -rf "$root/b"
+rm -rf "$root/b" "$work/next"
 LLHLS_PPS=50 python3 "$llhls" write "$root/b/v0" 120
+# the next version made beforehand, so that it lands with two renames
+# (the part, then the playlist) and not with a python start on the clock
+LLHLS_PPS=50 python3 "$llhls" write "$work/next" 121
 curl -s "http://127.0.0.1:$cp/b/v0/index.m3u8" >/dev/null
 before=$(rss)
 LLHLS_PPS=50 python3 "$llhls" many \
@@ -104,19 +151,42 @@ mpid=$!
 t0=$(date +%s.%N)
 n=0
 for _ in $(seq 300); do
-    n=$(curl -s "http://127.0.0.1:$cp/metrics" |
+    v=$(curl -s "http://127.0.0.1:$cp/metrics" |
         awk '/^cs_serve_blocked_requests /{ print $2 }')
-    [ "${n:-0}" -ge "$blocked" ] && break
+    [ "${v:-0}" -gt "$n" ] && n=$v   # a poll unanswered is not a drop
+    [ "$n" -ge "$blocked" ] && break
     sleep 0.1
 done
 t1=$(date +%s.%N)
 during=$(rss)
-tw=$(date +%s.%N)
-LLHLS_PPS=50 python3 "$llhls" write "$root/b/v0" 121
+answered() {  # playlist responses queued so far (not /metrics itself)
+    curl -s "http://127.0.0.1:$cp/metrics" |
+        awk '$1 == "cs_serve_requests_total{kind=\"playlist\"}" { print $2 }'
+}
+r0=$(answered)
+mv "$work/next/2.20.m4s" "$root/b/v0/2.20.m4s"
+mv "$work/next/index.m3u8" "$root/b/v0/index.m3u8"
+# the part has landed when the playlist naming it is in place (its ctime)
+landed=$(stat -c %.9Z "$root/b/v0/index.m3u8")
+# the server's side: when its count of answers has them all (polled, so
+# late by up to one poll; the client's figures below add its own reading)
+for _ in $(seq 1000); do
+    a=$(answered)
+    [ "${a:-0}" -ge $((${r0:-0} + n)) ] && break
+    sleep 0.01
+done
+queued=$(date +%s.%N)
 wait "$mpid"
-t2=$(date +%s.%N)
-printf 'held %s blocked requests (gathered in %.1f s); RSS %d KiB -> %d KiB (%.1f KiB a request)\n' \
+[ "$n" -gt 0 ] || { echo "no request held"; exit 1; }
+printf 'held %s blocked requests (gathered in %.1f s); RSS %d KiB -> %d KiB (%.2f KiB a request)\n' \
     "$n" "$(echo "$t1 - $t0" | bc -l)" "$before" "$during" \
     "$(echo "($during - $before) / $n" | bc -l)"
-printf 'all answered within %.2f s of the part landing (client included): %s\n' \
-    "$(echo "$t2 - $tw" | bc -l)" "$(cat "$work/many")"
+printf 'server: all %s answers queued within %.0f ms of the part landing\n' \
+    "$n" "$(echo "($queued - $landed) * 1000" | bc -l)"
+jq -r --argjson t "$landed" '"answers: \(.codes | tojson); after the part " +
+    "landed (client included): first \((.done_at.p0 - $t) * 1000 | round) ms, " +
+    "median \((.done_at.p50 - $t) * 1000 | round) ms, p90 " +
+    "\((.done_at.p90 - $t) * 1000 | round) ms, p99 " +
+    "\((.done_at.p99 - $t) * 1000 | round) ms, last " +
+    "\((.done_at.p100 - $t) * 1000 | round) ms"' "$work/many"
+echo "# load: $(uptime | sed 's/.*load average/load average/')"

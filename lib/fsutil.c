@@ -82,9 +82,29 @@ int cs_file_write_atomic(const char *path, const void *data, size_t len)
     return ret < 0 ? ret : tmp;
 }
 
+static int read_all(FILE *f, size_t max, char **data, size_t *len);
+
 int cs_file_read(const char *path, size_t max, char **data, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    *data = NULL;
+    *len = 0;
+    return read_all(fopen(path, "rb"), max, data, len);
+}
+
+int cs_fd_read(int fd, size_t max, char **data, size_t *len)
+{
+    FILE *f = fdopen(fd, "rb");
+
+    *data = NULL;
+    *len = 0;
+    if (!f)
+        close(fd);
+    return f ? read_all(f, max, data, len) : AVERROR(errno);
+}
+
+/* Takes F (NULL: errno says why). */
+static int read_all(FILE *f, size_t max, char **data, size_t *len)
+{
     char *buf = NULL;
     size_t n = 0, cap = 0;
     int ret = 0;

@@ -26,6 +26,8 @@ int cs_file_write_atomic(const char *path, const void *data, size_t len);
 /* Read a whole file (at most MAX bytes) into a malloc'ed buffer with a
  * terminating NUL (not counted in *len). The caller frees *data. */
 int cs_file_read(const char *path, size_t max, char **data, size_t *len);
+/* The same from FD, which it takes (closed in every case). */
+int cs_fd_read(int fd, size_t max, char **data, size_t *len);
 
 /* mkdir -p PATH (mode 0755). */
 int cs_mkdirs(const char *path);

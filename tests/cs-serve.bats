@@ -933,3 +933,88 @@ PY
     wait "$pid"
     cmp "$T/slow" "$T/old.m3u8"
 }
+
+hits() {
+    curl -s "$U/metrics" | awk '$1 == "cs_serve_file_cache_hits_total" {print $2}'
+}
+
+@test "a small file is answered from memory only while it is the file read: a rewrite, a rename, a link out are seen at once" {
+    mkdir -p "$ROOT/s/v0" "$T/outside/v0"
+    printf 'first part!' >"$ROOT/s/v0/1.0.m4s"
+    printf 'outside....' >"$T/outside/v0/1.0.m4s"      # the same size
+    printf 'outside....' >"$T/outside/1.0.m4s"
+    serve
+    sleep 0.2   # a file changed in the last 50 ms is not kept
+    # read and kept once, then answered from memory, headers and all
+    h1=$(hdrs "$U/s/v0/1.0.m4s" | grep -v '^date: ')
+    for _ in 1 2 3; do [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'first part!' ]; done
+    [ "$(hits)" -eq 3 ]
+    [ "$(hdrs "$U/s/v0/1.0.m4s" | grep -v '^date: ')" = "$h1" ]
+    [ "$(hits)" -eq 4 ]
+    [ "$(code -H "If-None-Match: $(grep '^etag: ' <<<"$h1" | cut -d' ' -f2)" \
+        "$U/s/v0/1.0.m4s")" = 304 ]
+    [ "$(curl -s -r 0-4 "$U/s/v0/1.0.m4s")" = 'first' ]
+    # rewritten in place, the same size, within the same second
+    printf 'other part!' >"$ROOT/s/v0/1.0.m4s"
+    [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'other part!' ]
+    # renamed into place, as cs-segment and ingest write
+    sleep 0.2
+    [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'other part!' ]
+    [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'other part!' ]
+    printf 'third part!' >"$ROOT/s/v0/tmp"
+    mv "$ROOT/s/v0/tmp" "$ROOT/s/v0/1.0.m4s"
+    [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'third part!' ]
+    # kept again, then the file becomes a link out of the root: 404
+    sleep 0.2
+    n=$(hits)
+    [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'third part!' ]
+    [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'third part!' ]
+    [ "$(hits)" -gt "$n" ]
+    ln -sf "$T/outside/1.0.m4s" "$ROOT/s/v0/1.0.m4s"
+    run curl -s -w ' %{http_code}' "$U/s/v0/1.0.m4s"
+    echo "$output"
+    [[ "$output" != *outside* && "$output" != *third* ]]
+    [ "${output##* }" = 404 ]
+    # kept again, then its folder is swapped for a link out of the root
+    rm "$ROOT/s/v0/1.0.m4s"
+    printf 'fifth part!' >"$ROOT/s/v0/1.0.m4s"
+    sleep 0.2
+    n=$(hits)
+    [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'fifth part!' ]
+    [ "$(curl -s "$U/s/v0/1.0.m4s")" = 'fifth part!' ]
+    [ "$(hits)" -gt "$n" ]
+    mv "$ROOT/s/v0" "$ROOT/s/old"
+    ln -s "$T/outside/v0" "$ROOT/s/v0"
+    run curl -s -w ' %{http_code}' "$U/s/v0/1.0.m4s"
+    echo "$output"
+    [[ "$output" != *outside* && "$output" != *fifth* ]]
+    [ "${output##* }" = 404 ]
+    # deleted: 404, not the copy in memory
+    rm "$ROOT/s/v0"
+    [ "$(code "$U/s/old/1.0.m4s")" = 200 ]
+    rm "$ROOT/s/old/1.0.m4s"
+    [ "$(code "$U/s/old/1.0.m4s")" = 404 ]
+}
+
+@test "a playlist rewritten in place, the same size within the same second, is served new; a link out is 404" {
+    python3 "$LLHLS" write "$ROOT/s/v0" 10
+    mkdir -p "$T/outside"
+    cp "$ROOT/s/v0/index.m3u8" "$T/outside/index.m3u8"
+    serve
+    curl -s "$U/s/v0/index.m3u8" | cmp - "$ROOT/s/v0/index.m3u8"
+    curl -s "$U/s/v0/index.m3u8" | cmp - "$ROOT/s/v0/index.m3u8"
+    ino=$(stat -c %i "$ROOT/s/v0/index.m3u8")
+    text=$(sed 's/#EXT-X-VERSION:9/#EXT-X-VERSION:8/' "$ROOT/s/v0/index.m3u8")
+    printf '%s\n' "$text" >"$ROOT/s/v0/index.m3u8"
+    [ "$(stat -c %i "$ROOT/s/v0/index.m3u8")" = "$ino" ]
+    grep -q 'VERSION:8' "$ROOT/s/v0/index.m3u8"
+    curl -s "$U/s/v0/index.m3u8" | cmp - "$ROOT/s/v0/index.m3u8"
+    # a copy from outside, by a link (renamed into place, as inotify
+    # sees it): 404, now and once the watch has seen it
+    ln -s "$T/outside/index.m3u8" "$ROOT/s/v0/link"
+    mv -T "$ROOT/s/v0/link" "$ROOT/s/v0/index.m3u8"
+    for _ in 1 2 3; do
+        [ "$(code "$U/s/v0/index.m3u8")" = 404 ]
+        sleep 0.2
+    done
+}

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "err.h"
+#include "http/fcache.h"
 #include "http/internal.h"
 #include "store/mime.h"
 
@@ -60,8 +61,8 @@ static int parent_within(const char *root, const char *path)
 
 /* Open REL below ROOT_FD, never leaving it (symbolic links included);
  * without openat2 (before Linux 5.6), resolve the path and check it. */
-static int open_beneath(const char *root, int root_fd, const char *rel,
-                        const char *abs)
+int cs_http_open_beneath(const char *root, int root_fd, const char *rel,
+                         const char *abs)
 {
     struct open_how how = {
         .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
@@ -95,12 +96,10 @@ static void repoint_waiter(struct cs_req *r, const char *paths)
     r->w.dirlen = slash ? (size_t)(slash - paths) : 0;
 }
 
-int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
-                    const char *url, int must_exist)
+int cs_http_name(const char *root, struct cs_req *r, const char *url)
 {
     size_t ul, rl = strlen(root);
     char *paths;
-    int fd;
 
     while (*url == '/')
         url++;
@@ -120,9 +119,19 @@ int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
     r->paths = paths;
     r->rel = paths;
     r->abs = paths + ul + 1;
+    return 0;
+}
+
+int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
+                    const char *url, int must_exist)
+{
+    int fd = cs_http_name(root, r, url);
+
+    if (fd < 0)
+        return fd;
     if (!must_exist)
         return parent_within(root, r->abs) ? 0 : AVERROR(ENOENT);
-    fd = open_beneath(root, root_fd, r->rel, r->abs);
+    fd = cs_http_open_beneath(root, root_fd, r->rel, r->abs);
     if (fd < 0)
         return fd;
     if (r->ffd >= 0)
@@ -231,22 +240,62 @@ void cs_http_common(struct cs_http *h, struct MHD_Response *resp,
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 }
 
+void cs_http_count(struct cs_req *r, unsigned status, uint64_t bytes)
+{
+    struct cs_metrics *m = &r->h->metrics;
+
+    atomic_fetch_add(&m->requests[r->kind], 1);
+    if (r->method != CS_HEAD)
+        atomic_fetch_add(&m->bytes[r->kind], (long long)bytes);
+    if (status >= 100 && status < 600)
+        atomic_fetch_add(&m->status[status / 100], 1);
+}
+
 enum MHD_Result cs_http_queue(struct cs_req *r, unsigned status,
                               struct MHD_Response *resp, uint64_t bytes)
 {
-    struct cs_metrics *m = &r->h->metrics;
     enum MHD_Result ret;
 
     if (!resp)
         return MHD_NO;
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
-    atomic_fetch_add(&m->requests[r->kind], 1);
-    if (r->method != CS_HEAD)
-        atomic_fetch_add(&m->bytes[r->kind], (long long)bytes);
-    if (status >= 100 && status < 600)
-        atomic_fetch_add(&m->status[status / 100], 1);
+    cs_http_count(r, status, bytes);
     return ret;
+}
+
+int cs_http_cacheable(const struct cs_req *r)
+{
+    struct MHD_Connection *c = r->conn;
+
+    if (r->kind != CS_KIND_PART && r->kind != CS_KIND_SEGMENT &&
+        r->kind != CS_KIND_INIT && r->kind != CS_KIND_OTHER)
+        return 0;
+    return !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range") &&
+           !MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                        "If-None-Match") &&
+           !MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                        "If-Modified-Since");
+}
+
+int cs_http_cached(struct cs_req *r, const char *url, enum MHD_Result *res)
+{
+    struct stat st;
+    size_t len;
+
+    while (*url == '/')
+        url++;
+    if (!r->h->fcache || r->h->root_fd < 0 || !*url ||
+        strlen(r->h->root) + 1 + strlen(url) >= PATH_MAX ||
+        !clean_segments(url) || !cs_http_cacheable(r))
+        return 0;
+    /* the stat may follow a link out of the root: it is only compared
+     * with a file that was read below it */
+    if (fstatat(r->h->root_fd, url, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
+        !cs_fcache_queue(r->h->fcache, url, &st, r->conn, res, &len))
+        return 0;
+    cs_http_count(r, MHD_HTTP_OK, len);
+    return 1;
 }
 
 enum MHD_Result cs_http_error(struct cs_req *r, unsigned status)

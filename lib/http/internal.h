@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "http/fcache.h"
 #include "http/gate.h"
 #include "http/live.h"
 #include "http/mcache.h"
@@ -43,6 +44,7 @@ struct cs_http {
     struct cs_gate *gate;             /* owns the listening socket */
     struct cs_live *live;
     struct cs_mcache mcache;          /* DASH manifests and their gzip */
+    struct cs_fcache *fcache;         /* small files as whole responses */
     struct cs_metrics metrics;
 };
 
@@ -58,6 +60,7 @@ struct cs_req {
     const char *rel, *abs;
     char *paths;
     int ffd;                          /* the file opened by resolve, or -1 */
+    struct cs_pl *pl;                 /* playlist version found ready */
     struct cs_waiter w;
     int waited;                       /* counted as blocked once */
     double target;                    /* of the hinting playlist */
@@ -83,6 +86,13 @@ struct cs_req {
  * between); else only its folder is checked (for ingest and waits). */
 int cs_http_resolve(const char *root, int root_fd, struct cs_req *r,
                     const char *url, int must_exist);
+/* Open REL (ABS: the same below ROOT) read-only below ROOT_FD, never
+ * leaving it, symbolic links included: a descriptor, or AVERROR(ENOENT). */
+int cs_http_open_beneath(const char *root, int root_fd, const char *rel,
+                         const char *abs);
+/* Only the names: R->rel and R->abs for URL, its segments checked as
+ * above, nothing looked up on disk. */
+int cs_http_name(const char *root, struct cs_req *r, const char *url);
 enum cs_kind cs_http_kind(const char *path);
 /* True when the client's Accept-Encoding allows gzip. */
 int cs_http_accepts_gzip(struct MHD_Connection *c);
@@ -94,6 +104,14 @@ void cs_http_common(struct cs_http *h, struct MHD_Response *resp,
 /* Queue RESP with STATUS, count it, and release it. */
 enum MHD_Result cs_http_queue(struct cs_req *r, unsigned status,
                               struct MHD_Response *resp, uint64_t bytes);
+/* Count a response in the metrics (cs_http_queue does). */
+void cs_http_count(struct cs_req *r, unsigned status, uint64_t bytes);
+/* R may be answered from (and kept in) the file cache: a file of the
+ * root, asked for whole and without validators. */
+int cs_http_cacheable(const struct cs_req *r);
+/* Answer R for URL from the file cache when the file there is still the
+ * one kept: 1 with *RES set, else 0 (then resolve and serve as usual). */
+int cs_http_cached(struct cs_req *r, const char *url, enum MHD_Result *res);
 /* A short text body ("404 not found\n") with STATUS. */
 enum MHD_Result cs_http_error(struct cs_req *r, unsigned status);
 /* Serve a buffer (copied) with type, cache and validators; handles HEAD
@@ -123,8 +141,9 @@ enum MHD_Result cs_http_304(struct cs_req *r, const char *cache,
 enum MHD_Result cs_http_file(struct cs_req *r);
 void cs_http_date(int64_t t, char *buf, size_t size);
 
-/* llhls.c: a GET for a playlist (*.m3u8) */
-enum MHD_Result cs_llhls_playlist(struct cs_req *r);
+/* llhls.c: a GET for a playlist (*.m3u8); PL: its current version
+ * (taken), or NULL to look it up. */
+enum MHD_Result cs_llhls_playlist(struct cs_req *r, struct cs_pl *pl);
 /* llhls.c: a GET for a missing file: wait when it is the preload hint. */
 enum MHD_Result cs_llhls_hinted(struct cs_req *r);
 

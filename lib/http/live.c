@@ -17,6 +17,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "log.h"
+#include "http/internal.h"
 #include "http/live_internal.h"
 
 struct cs_pl *cs_pl_ref(struct cs_pl *pl)
@@ -279,15 +280,18 @@ int live_load(struct cs_live *live, const char *rel)
     size_t len;
     int fd, ret;
 
+    /* never a file out of the root, whatever link a name has become:
+     * a request's check of the path may be all that stands before a
+     * version read here (cs_live_fresh) */
     snprintf(path, sizeof(path), "%s/%s", live->root, rel);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = cs_http_open_beneath(live->root, live->root_fd, rel, path);
     if (fd < 0)
-        return AVERROR(errno);
-    ret = fstat(fd, &st) < 0 ? AVERROR(errno) : 0;
-    close(fd);
-    if (ret < 0)
-        return ret;
-    ret = cs_file_read(path, MAX_PLAYLIST, &text, &len);
+        return fd;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return AVERROR(ENOENT);
+    }
+    ret = cs_fd_read(fd, MAX_PLAYLIST, &text, &len);
     if (ret < 0)
         return ret;
     ret = pl_new(&pl, text, len);
@@ -304,12 +308,11 @@ static int same_file(const struct entry *e, const struct stat *st)
            e->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-int cs_live_get(struct cs_live *live, const char *rel, struct cs_pl **out)
+int cs_live_fresh(struct cs_live *live, const char *rel, struct cs_pl **out)
 {
     char path[PATH_MAX * 2];
     struct stat st;
     struct entry *e;
-    int ret, fresh;
 
     *out = NULL;
     snprintf(path, sizeof(path), "%s/%s", live->root, rel);
@@ -321,12 +324,20 @@ int cs_live_get(struct cs_live *live, const char *rel, struct cs_pl **out)
     }
     pthread_mutex_lock(&live->mu);
     e = find(live, rel);
-    fresh = e && e->pl && same_file(e, &st);
-    if (fresh)
+    if (e && e->pl && same_file(e, &st))
         *out = cs_pl_ref(e->pl);
     pthread_mutex_unlock(&live->mu);
-    if (fresh)
-        return 0;
+    return *out ? 0 : AVERROR(EAGAIN);
+}
+
+int cs_live_get(struct cs_live *live, const char *rel, struct cs_pl **out)
+{
+    struct entry *e;
+    int ret;
+
+    ret = cs_live_fresh(live, rel, out);
+    if (ret != AVERROR(EAGAIN))
+        return ret;
     ret = live_load(live, rel);
     if (ret < 0)
         return ret;

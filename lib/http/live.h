@@ -81,6 +81,14 @@ void cs_live_close(struct cs_live **live);
  * AVERROR(ENOENT) when there is no such file. */
 int cs_live_get(struct cs_live *live, const char *rel, struct cs_pl **out);
 
+/* The known version of REL when a stat shows the file it was read from
+ * (a reference for the caller); AVERROR(ENOENT) when there is no such
+ * file, AVERROR(EAGAIN) when it is unknown or changed (cs_live_get reads
+ * it). Reads nothing but the stat: the version known was read from a
+ * path checked below the root, and a path leading elsewhere now names
+ * another file. */
+int cs_live_fresh(struct cs_live *live, const char *rel, struct cs_pl **out);
+
 /* A playlist arrived by ingest (already written to disk): replace the
  * in-memory version and wake its folder's waiters. */
 int cs_live_put(struct cs_live *live, const char *rel, const char *text,

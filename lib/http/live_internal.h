@@ -46,6 +46,7 @@ struct cs_live {
     int max_waiters;          /* 0: unbounded */
     int shut;
     int ifd, efd;
+    int root_fd;              /* O_PATH: playlists are opened beneath it */
     struct watch *watches;
     int nwatches, capwatches;
     pthread_t thread;

@@ -140,12 +140,16 @@ static int playlist_ready(void *ctx, struct cs_live *live)
 
     if (!pl)
         return AVERROR(ENOENT);
-    if (pl->m.endlist || !pl->m.is_media || !r->has_msn)
-        return 1;
-    if (too_far(r, &pl->m))
+    if (!pl->m.endlist && pl->m.is_media && r->has_msn &&
+        too_far(r, &pl->m))
         return CS_EDATA;
-    if (satisfied(r, &pl->m))
+    if (pl->m.endlist || !pl->m.is_media || !r->has_msn ||
+        satisfied(r, &pl->m)) {
+        /* the version found ready is the one served */
+        cs_pl_unref(&r->pl);
+        r->pl = cs_pl_ref(pl);
         return 1;
+    }
     if (r->w.state == CS_WAIT_EXPIRED)
         return NOT_READY_FINAL;
     start_clock(r, pl->m.target);
@@ -234,15 +238,16 @@ static enum MHD_Result send_playlist(struct cs_req *r, struct cs_pl *pl)
         release_pl, cs_pl_ref(pl) });
 }
 
-enum MHD_Result cs_llhls_playlist(struct cs_req *r)
+enum MHD_Result cs_llhls_playlist(struct cs_req *r, struct cs_pl *pl)
 {
-    struct cs_pl *pl = NULL;
     enum MHD_Result res;
     int ret;
 
-    if (r->w.state == CS_WAIT_IDLE && !r->waited && directives(r))
+    if (r->w.state == CS_WAIT_IDLE && !r->waited && directives(r)) {
+        cs_pl_unref(&pl);
         return cs_http_error(r, MHD_HTTP_BAD_REQUEST);
-    ret = cs_live_get(r->h->live, r->rel, &pl);
+    }
+    ret = pl ? 0 : cs_live_get(r->h->live, r->rel, &pl);
     if (ret == CS_EDATA)
         return cs_http_file(r);   /* not a playlist: as it is */
     if (r->ffd >= 0) {            /* served from memory: no fd held */
@@ -266,7 +271,9 @@ enum MHD_Result cs_llhls_playlist(struct cs_req *r)
         atomic_fetch_add(&r->h->metrics.expired_total, 1);
         return cs_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE);
     }
-    if (cs_live_get(r->h->live, r->rel, &pl) < 0)
+    pl = r->pl;                   /* checked ready under the lock */
+    r->pl = NULL;
+    if (!pl)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     res = send_playlist(r, pl);
     cs_pl_unref(&pl);

@@ -98,6 +98,22 @@ static void counters(AVBPrint *bp, struct cs_http *h)
         atomic_load(&m->ingest_errors));
 }
 
+/* The open file cache (fcache.h). */
+static void file_cache(AVBPrint *bp, struct cs_http *h)
+{
+    long long entries = 0, bytes = 0, hits = 0, misses = 0;
+
+    if (h->fcache)
+        cs_fcache_stats(h->fcache, &entries, &bytes, &hits, &misses);
+    one(bp, "cs_serve_file_cache_hits_total", "counter",
+        "Files answered from memory after one stat (the file unchanged).",
+        hits);
+    one(bp, "cs_serve_file_cache_files", "gauge",
+        "Small files kept in memory as whole responses.", entries);
+    one(bp, "cs_serve_file_cache_bytes", "gauge",
+        "Bytes of the files kept in memory.", bytes);
+}
+
 enum MHD_Result cs_metrics_page(struct cs_req *r)
 {
     struct cs_metrics *m = &r->h->metrics;
@@ -117,6 +133,7 @@ enum MHD_Result cs_metrics_page(struct cs_req *r)
         av_bprintf(&bp, "cs_serve_responses_total{code=\"%dxx\"} %lld\n", c,
                    (long long)atomic_load(&m->status[c]));
     counters(&bp, r->h);
+    file_cache(&bp, r->h);
     e.bp = &bp;
     head(&bp, "cs_serve_latest_msn", "gauge",
          "Media sequence number of the newest whole segment.");

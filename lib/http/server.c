@@ -152,6 +152,8 @@ static enum MHD_Result asset(struct cs_req *r, const char *name)
 static enum MHD_Result route(struct cs_req *r, const char *url)
 {
     size_t n = strlen(url);
+    enum MHD_Result res;
+    struct cs_pl *pl;
     struct stat st;
 
     if (!strcmp(url, "/metrics"))
@@ -169,6 +171,13 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
     if (!strncmp(url, "/_cs/hls/", 9))
         return asset(r, url + 9);
     r->kind = cs_http_kind(url);
+    if (cs_http_cached(r, url, &res))
+        return res;
+    /* a playlist known and unchanged: no open, the stat of live is all */
+    if (r->kind == CS_KIND_PLAYLIST &&
+        cs_http_name(r->h->root, r, url) == 0 &&
+        cs_live_fresh(r->h->live, r->rel, &pl) == 0)
+        return cs_llhls_playlist(r, pl);
     if (cs_http_resolve(r->h->root, r->h->root_fd, r, url, 1) < 0) {
         if ((r->kind == CS_KIND_PART || r->kind == CS_KIND_SEGMENT) &&
             cs_http_resolve(r->h->root, -1, r, url, 0) == 0)
@@ -182,7 +191,7 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
         return redirect_dir(r);
     }
     if (r->kind == CS_KIND_PLAYLIST)
-        return cs_llhls_playlist(r);
+        return cs_llhls_playlist(r, NULL);
     return cs_http_file(r);
 }
 
@@ -291,6 +300,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     cs_live_cancel(h->live, &r->w);
+    cs_pl_unref(&r->pl);
     cs_ingest_cleanup(r);
     if (r->ffd >= 0)
         close(r->ffd);
@@ -557,6 +567,8 @@ int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats,
     if (!h->assets[0])
         cs_warn("hls.js not found: the player page will not play "
                 "(use --assets DIR)");
+    if (cs_fcache_open(&h->fcache, CS_FCACHE_BYTES) < 0)
+        cs_warn("no file cache: out of memory");
     h->root_fd = open(h->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     h->assets_fd = h->assets[0] ?
         open(h->assets, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -566,6 +578,7 @@ int cs_serve_run(const struct cs_serve_cfg *cfg, struct cs_stats *stats,
         close(h->root_fd);
     if (h->assets_fd >= 0)
         close(h->assets_fd);
+    cs_fcache_close(&h->fcache);
     cs_mcache_free(&h->mcache);
     free(h);
     return ret;

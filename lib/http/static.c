@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "fsutil.h"
+#include "http/fcache.h"
 #include "http/internal.h"
 #include "store/mime.h"
 
@@ -109,12 +111,77 @@ static int if_range_ok(struct cs_req *r, const char *etag)
     return !ir || !strcmp(ir, etag);
 }
 
+static void file_headers(struct cs_req *r, struct MHD_Response *resp,
+                         const struct stat *st, const char *etag)
+{
+    char date[64];
+
+    cs_http_common(r->h, resp, 0);
+    MHD_add_response_header(resp, "Content-Type", cs_mime_type(r->abs));
+    MHD_add_response_header(resp, "Cache-Control", cache_for(r));
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    MHD_add_response_header(resp, "ETag", etag);
+    cs_http_date(st->st_mtim.tv_sec, date, sizeof(date));
+    MHD_add_response_header(resp, "Last-Modified", date);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The whole of FD (ST its fstat), read now into a response kept by the
+ * file cache, or NULL (then FD is served as usual): the file must be
+ * small, settled, and the same after the read as before it. */
+static struct MHD_Response *kept(struct cs_req *r, int fd,
+                                 const struct stat *st)
+{
+    struct timespec now;
+    struct stat after;
+    size_t n = 0, len = (size_t)st->st_size;
+    char *buf;
+    ssize_t k;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (!r->h->fcache || !cs_http_cacheable(r) ||
+        !cs_fcache_fits(st, (int64_t)now.tv_sec * 1000000000LL +
+                                now.tv_nsec) ||
+        !(buf = malloc(len)))
+        return NULL;
+    while (n < len && (k = pread(fd, buf + n, len - n, (off_t)n)) > 0)
+        n += (size_t)k;
+    if (n < len || fstat(fd, &after) < 0 || !same_file(st, &after)) {
+        free(buf);
+        return NULL;
+    }
+    return MHD_create_response_from_buffer_with_free_callback(len, buf,
+                                                               free);
+}
+
+/* Serve the whole file from memory and keep the response. */
+static enum MHD_Result serve_kept(struct cs_req *r, struct MHD_Response *resp,
+                                  const struct stat *st, const char *etag)
+{
+    enum MHD_Result ret;
+
+    file_headers(r, resp, st, etag);
+    ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+    cs_http_count(r, MHD_HTTP_OK, (uint64_t)st->st_size);
+    cs_fcache_put(r->h->fcache, r->rel, st, resp, (size_t)st->st_size);
+    return ret;
+}
+
 enum MHD_Result cs_http_file(struct cs_req *r)
 {
     struct MHD_Response *resp;
     struct stat st;
     int64_t off = 0, len;
-    char etag[80], date[64], cr[96];
+    char etag[80], cr[96];
     int fd, rng = 0;
 
     fd = r->ffd;
@@ -134,6 +201,11 @@ enum MHD_Result cs_http_file(struct cs_req *r)
         close(fd);
         return cs_http_304(r, cache_for(r), etag, st.st_mtim.tv_sec);
     }
+    resp = kept(r, fd, &st);
+    if (resp) {
+        close(fd);
+        return serve_kept(r, resp, &st, etag);
+    }
     if (if_range_ok(r, etag))
         rng = parse_range(MHD_lookup_connection_value(
                               r->conn, MHD_HEADER_KIND, "Range"),
@@ -150,13 +222,7 @@ enum MHD_Result cs_http_file(struct cs_req *r)
         close(fd);
     if (!resp)
         return MHD_NO;
-    cs_http_common(r->h, resp, 0);
-    MHD_add_response_header(resp, "Content-Type", cs_mime_type(r->abs));
-    MHD_add_response_header(resp, "Cache-Control", cache_for(r));
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    MHD_add_response_header(resp, "ETag", etag);
-    cs_http_date(st.st_mtim.tv_sec, date, sizeof(date));
-    MHD_add_response_header(resp, "Last-Modified", date);
+    file_headers(r, resp, &st, etag);
     if (rng > 0) {
         snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64,
                  off, off + len - 1, (int64_t)st.st_size);

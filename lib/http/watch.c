@@ -2,6 +2,7 @@
  * the root by another process, and the deadlines of waiting requests. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,12 +251,13 @@ int cs_live_open(struct cs_live **out, const char *root,
         free(live);
         return AVERROR(ret);
     }
-    live->ifd = live->efd = -1;
+    live->ifd = live->efd = live->root_fd = -1;
     snprintf(live->root, sizeof(live->root), "%s", root);
     live->cb = *cb;
+    live->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     live->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     live->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (live->ifd < 0 || live->efd < 0) {
+    if (live->root_fd < 0 || live->ifd < 0 || live->efd < 0) {
         ret = AVERROR(errno);
         goto fail;
     }
@@ -311,6 +313,8 @@ void cs_live_close(struct cs_live **plive)
         close(live->ifd);
     if (live->efd >= 0)
         close(live->efd);
+    if (live->root_fd >= 0)
+        close(live->root_fd);
     pthread_mutex_destroy(&live->mu);
     free(live);
 }

@@ -160,8 +160,9 @@ async def one(host, port, path, timeout):
              % (path, host, port)).encode())
     await w.drain()
     data = await asyncio.wait_for(r.read(), timeout)
+    done = time.time()
     w.close()
-    return data
+    return data, done
 
 
 async def many_main(url, count, timeout):
@@ -172,11 +173,25 @@ async def many_main(url, count, timeout):
         tasks.append(asyncio.ensure_future(one(u.hostname, u.port, path, timeout)))
         await asyncio.sleep(0)
     res = await asyncio.gather(*tasks, return_exceptions=True)
-    codes = {}
+    codes, done = {}, []
     for x in res:
-        k = 'error' if isinstance(x, Exception) else x.split(b' ', 2)[1].decode()
+        if isinstance(x, Exception):
+            k = 'error'
+        elif not x[0]:
+            k = 'closed'    # the server hung up without an answer
+        else:
+            k = x[0].split(b' ', 2)[1].decode()
         codes[k] = codes.get(k, 0) + 1
-    print(json.dumps({'count': count, 'codes': codes}))
+        if k == '200':
+            done.append(x[1])
+    done.sort()
+    # when the answers came (seconds since the epoch): first, quantiles, last
+    at = {q: done[min(len(done) - 1, int(len(done) * q / 100))]
+          for q in (50, 90, 99)} if done else {}
+    if done:
+        at.update({0: done[0], 100: done[-1]})
+    print(json.dumps({'count': count, 'codes': codes,
+                      'done_at': {'p%d' % q: t for q, t in sorted(at.items())}}))
 
 
 def relay_playlist(parts, first_msn, pdt):
