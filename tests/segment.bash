@@ -59,7 +59,9 @@ kill_live() {
         tail -5 "$T/seg.err"
         return 1
     fi
-    kill "$FEED_PID" 2>/dev/null || true
+    # SIGKILL: a feeder still opening the FIFO (its reader killed first)
+    # sits in open(2) and never acts on a SIGTERM
+    kill -9 "$FEED_PID" 2>/dev/null || true
     wait "$SEG_PID" "$FEED_PID" 2>/dev/null || true
     SEG_PID='' FEED_PID=''
     rm -f "$T/feed"
@@ -67,7 +69,7 @@ kill_live() {
 
 stop_live() {
     [ -n "${SEG_PID:-}" ] && kill "$SEG_PID" 2>/dev/null
-    [ -n "${FEED_PID:-}" ] && kill "$FEED_PID" 2>/dev/null
+    [ -n "${FEED_PID:-}" ] && kill -9 "$FEED_PID" 2>/dev/null
     [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
     # never a bare wait: it would wait for bats' timeout watchdog too
     if [ -n "${SEG_PID:-}${FEED_PID:-}${SERVER_PID:-}" ]; then
