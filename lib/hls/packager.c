@@ -448,8 +448,11 @@ static int read_loop(struct cs_pkg *p)
             break;
         }
         cs_pkg_timeline_fix(p, pkt);
+        /* Arrival: the first packet came with the input's first bytes,
+         * not when the probe let it out (up to a second later). */
         if (!p->wall0_us && pkt->dts != AV_NOPTS_VALUE) {
-            p->wall0_us = cs_wall_us();
+            p->wall0_us = p->input->first_us ? p->input->first_us
+                                             : cs_wall_us();
             if (!p->ast_us)
                 p->ast_us = p->wall0_us;
             p->anchor_ts = av_rescale_q(pkt->dts,

@@ -44,6 +44,11 @@ struct cs_cutter {
     struct cs_cut_sink sink;
     struct cs_err *err;         /* where a cutting failure is recorded */
     int64_t dropped;            /* video frames that could not be cut */
+    /* Capture time (media/captime.h) minus arrival time, from the newest
+     * video segment whose first frame carried one; every track's segments
+     * take it (audio carries none), until a discontinuity. */
+    int64_t cap_off_us;
+    int has_cap;
 };
 
 /* What a packet ended, so that the packager knows which playlists to

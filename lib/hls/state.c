@@ -24,6 +24,8 @@ static cJSON *seg_json(const struct cs_seg *s)
     cJSON_AddNumberToObject(o, "seq", (double)s->seq);
     cJSON_AddNumberToObject(o, "dur", s->dur);
     cJSON_AddNumberToObject(o, "pdt_us", (double)s->pdt_us);
+    if (s->cap_us)
+        cJSON_AddNumberToObject(o, "cap_us", (double)s->cap_us);
     cJSON_AddNumberToObject(o, "t", (double)s->t);
     cJSON_AddNumberToObject(o, "d", (double)s->d);
     cJSON_AddNumberToObject(o, "dseq", (double)s->dseq);
@@ -114,8 +116,8 @@ static int in_range(const cJSON *o, const char *key, double lo, double hi)
 
 static const char *bad_seg(const cJSON *e, double *prev)
 {
-    static const char *const big[] = { "pdt_us", "t", "d", "pstart_us",
-                                       "pto", "bytes", NULL };
+    static const char *const big[] = { "pdt_us", "cap_us", "t", "d",
+                                       "pstart_us", "pto", "bytes", NULL };
 
     if (!cJSON_IsObject(e) || !in_range(e, "seq", 0, SEQ_MAX) ||
         num(e, "seq") <= *prev)
@@ -224,6 +226,7 @@ static int load_segs(struct cs_track *t, const cJSON *arr)
         s->seq = num(e, "seq");
         s->dur = cJSON_IsNumber(dur) ? dur->valuedouble : 0;
         s->pdt_us = num(e, "pdt_us");
+        s->cap_us = num(e, "cap_us");
         s->t = num(e, "t");
         s->d = num(e, "d");
         s->dseq = num(e, "dseq");
@@ -279,6 +282,8 @@ static int fill_gaps(struct cs_pkg *p, int64_t next,
             *g = g[-1];
             g->seq++;
             g->pdt_us += (int64_t)(g[-1].dur * 1e6);
+            if (g->cap_us)
+                g->cap_us += (int64_t)(g[-1].dur * 1e6);
             g->t += g->d;
             g->disc = 0;
             g->gap = 1;
