@@ -107,7 +107,7 @@ static void producer_time(const struct cs_pkg *p, int audio, int64_t dseq,
         if (t->audio != audio || !first_in(t, dseq))
             continue;
         for (int k = t->nsegs - 1; k >= 0 && !cap; k--)
-            if (t->segs[k].dseq == dseq && t->segs[k].cap_us &&
+            if (t->segs[k].dseq == dseq && t->segs[k].captured &&
                 !t->segs[k].gap && t->segs[k].t >= 0)
                 cap = &t->segs[k];
         if (!cap)
@@ -116,7 +116,7 @@ static void producer_time(const struct cs_pkg *p, int audio, int64_t dseq,
     if (!cap)
         return;
     av_bprintf(bp, "      <ProducerReferenceTime id=\"0\" type=\"encoder\"");
-    iso_time(bp, "wallClockTime", cap->cap_us);
+    iso_time(bp, "wallClockTime", cap->clock_us);
     av_bprintf(bp, " presentationTime=\"%lld\">\n        <UTCTiming "
                "schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" "
                "value=\"/time\"/>\n      </ProducerReferenceTime>\n",

@@ -195,13 +195,15 @@ static void learn_captime(struct cs_cutter *c, const AVPacket *pkt,
 {
     int64_t cap;
 
-    if (disc)
-        c->has_cap = 0;
+    if (disc) {
+        c->clock_off_us = 0;
+        c->captured = 0;
+    }
     if (cs_captime_find(pkt->data, (size_t)pkt->size, &cap) < 0 ||
         llabs(cap - arrival_us) > MAX_CAPTURE_LAG_US)
         return;
-    c->cap_off_us = cap - arrival_us;
-    c->has_cap = 1;
+    c->clock_off_us = cap - arrival_us;
+    c->captured = 1;
 }
 
 static int start_segment(struct cs_cutter *c, struct cs_track *t,
@@ -246,7 +248,13 @@ static int start_segment(struct cs_cutter *c, struct cs_track *t,
     s->pdt_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts) * 1e6);
     if (!t->audio)
         learn_captime(c, pkt, s->pdt_us, disc);
-    s->cap_us = c->has_cap ? s->pdt_us + c->cap_off_us : 0;
+    s->clock_us = s->pdt_us + c->clock_off_us;
+    s->captured = c->captured;
+    /* The tag is written again after a discontinuity or a gap: never back
+     * from the last (an offset that changed there). */
+    if (prev && prev->clock_us && (disc || prev->gap) &&
+        s->clock_us < prev->clock_us + (int64_t)(prev->dur * 1e6))
+        s->clock_us = prev->clock_us + (int64_t)(prev->dur * 1e6);
     s->pstart_us = t->pstart_us;
     s->pto = t->pto;
     s->t = -1;
