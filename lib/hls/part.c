@@ -206,6 +206,25 @@ static void learn_captime(struct cs_cutter *c, const AVPacket *pkt,
     c->captured = 1;
 }
 
+/* The playlists' clock of the segment T->cur opened by PKT (its pdt_us
+ * set), after PREV (or NULL). */
+static void set_clock(struct cs_cutter *c, struct cs_track *t,
+                      const AVPacket *pkt, const struct cs_seg *prev,
+                      int disc)
+{
+    struct cs_seg *s = &t->cur;
+
+    if (!t->audio)
+        learn_captime(c, pkt, s->pdt_us, disc);
+    s->clock_us = s->pdt_us + c->clock_off_us;
+    s->captured = c->captured;
+    /* The tag is written again after a discontinuity or a gap: never back
+     * from the last (an offset that changed there). */
+    if (prev && prev->clock_us && (disc || prev->gap) &&
+        s->clock_us < prev->clock_us + (int64_t)(prev->dur * 1e6))
+        s->clock_us = prev->clock_us + (int64_t)(prev->dur * 1e6);
+}
+
 static int start_segment(struct cs_cutter *c, struct cs_track *t,
                          const AVPacket *pkt, int64_t dts, int disc)
 {
@@ -246,15 +265,7 @@ static int start_segment(struct cs_cutter *c, struct cs_track *t,
     s->width = t->width;
     s->height = t->height;
     s->pdt_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts) * 1e6);
-    if (!t->audio)
-        learn_captime(c, pkt, s->pdt_us, disc);
-    s->clock_us = s->pdt_us + c->clock_off_us;
-    s->captured = c->captured;
-    /* The tag is written again after a discontinuity or a gap: never back
-     * from the last (an offset that changed there). */
-    if (prev && prev->clock_us && (disc || prev->gap) &&
-        s->clock_us < prev->clock_us + (int64_t)(prev->dur * 1e6))
-        s->clock_us = prev->clock_us + (int64_t)(prev->dur * 1e6);
+    set_clock(c, t, pkt, prev, disc);
     s->pstart_us = t->pstart_us;
     s->pto = t->pto;
     s->t = -1;
