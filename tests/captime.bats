@@ -13,11 +13,11 @@ teardown() {
 }
 
 # The capture times (microseconds) of the frames of video stream N (default
-# 0) of FILE, in decoding order, one a line: the payload after our UUID in
+# 0, H.264; or hevc as the third argument) of FILE, in decoding order, one a line: the payload after our UUID in
 # the elementary stream (no other reader of ours involved).
 captimes() {
     ffmpeg -nostdin -loglevel error -y -i "$1" -map "0:v:${2:-0}" -c copy \
-        -f h264 "$T/es.h264"
+        -f "${3:-h264}" "$T/es.h264"
     python3 - "$T/es.h264" <<'PY'
 import sys
 uuid = bytes.fromhex("216bbf12a72586fbab546acaf55038e3")
@@ -151,6 +151,13 @@ while True:
     # off: not even the input's
     cs-encode -q --capture-time off -o "$T/off.ts" "$T/on.ts"
     [ -z "$(captimes "$T/off.ts")" ]
+    # HEVC (whose decoder in FFmpeg 5.1 drops the SEI with frame threads)
+    # into cs-ladder: an H.264 rung with the same times
+    cs-encode -q --codec hevc --capture-time on -o "$T/hevc.ts" "$T/raw.nut"
+    captimes "$T/hevc.ts" 0 hevc > "$T/hevc.cap"
+    [ "$(wc -l < "$T/hevc.cap")" -eq 25 ]
+    cs-ladder -q --rungs 180p:200k -o "$T/hl.ts" "$T/hevc.ts"
+    cmp <(sort -u "$T/hevc.cap") <(captimes "$T/hl.ts" | sort -u)
     run cs-encode --capture-time sometimes -o "$T/x.ts" "$T/raw.nut"
     [ "$status" -eq 2 ]
     [[ "$output" == *"capture-time"* ]]

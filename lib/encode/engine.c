@@ -26,6 +26,7 @@ struct enc {
     int64_t apts;                /* samples sent to the audio encoder */
     int stamp;                   /* the wall clock where the input has no
                                     capture time */
+    struct cs_captime_ring caps; /* the input's, by packet */
     struct cs_stats *stats;
     struct cs_err *err;          /* the caller's: the first failure */
 };
@@ -277,6 +278,9 @@ static int frame_to_timeline(void *opaque, AVFrame *f)
         int64_t cap = 0;
         int ret = 0;
 
+        ret = cs_captime_recall(&e->caps, f);
+        if (ret < 0)
+            return ret;
         if (e->cfg->captime != CS_CAPTIME_OFF && cs_captime_get(f, &cap) < 0)
             cap = e->stamp ? cs_wall_us() : 0;
         ret = cs_captime_set(f, cap);
@@ -297,10 +301,12 @@ static int run_input(struct enc *e)
         ret = cs_input_read(e->in, pkt);
         if (ret < 0)
             break;
-        if (pkt->stream_index == e->in->vidx)
+        if (pkt->stream_index == e->in->vidx) {
+            cs_captime_note(&e->caps, pkt);
             ret = cs_decode(e->in->vdec, pkt, frame_to_timeline, e);
-        else if (pkt->stream_index == e->in->aidx)
+        } else if (pkt->stream_index == e->in->aidx) {
             ret = cs_decode(e->in->adec, pkt, frame_to_timeline, e);
+        }
         av_packet_unref(pkt);
     }
     av_packet_free(&pkt);

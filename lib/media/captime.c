@@ -80,3 +80,31 @@ int cs_captime_find(const uint8_t *data, size_t size, int64_t *us)
     }
     return CS_EDATA;
 }
+
+void cs_captime_note(struct cs_captime_ring *r, const AVPacket *pkt)
+{
+    int64_t us;
+    unsigned i = r->next % CS_CAPTIME_RING;
+
+    if (pkt->pts == AV_NOPTS_VALUE ||
+        cs_captime_find(pkt->data, (size_t)pkt->size, &us) < 0)
+        return;
+    r->pts[i] = pkt->pts;
+    r->us[i] = us;
+    r->next++;
+}
+
+int cs_captime_recall(const struct cs_captime_ring *r, AVFrame *frame)
+{
+    int64_t us;
+
+    if (frame->pts == AV_NOPTS_VALUE || cs_captime_get(frame, &us) >= 0)
+        return 0;
+    for (unsigned k = 1; k <= CS_CAPTIME_RING && k <= r->next; k++) {
+        unsigned i = (r->next - k) % CS_CAPTIME_RING;
+
+        if (r->pts[i] == frame->pts)
+            return cs_captime_set(frame, r->us[i]);
+    }
+    return 0;
+}

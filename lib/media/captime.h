@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libavcodec/packet.h>
 #include <libavutil/frame.h>
 
 #define CS_CAPTIME_UUID_LEN 16
@@ -33,6 +34,24 @@ int cs_captime_get(const AVFrame *frame, int64_t *us);
  * such as x264's version string from upstream, are removed). US <= 0:
  * remove them all. Returns 0 or AVERROR(ENOMEM). */
 int cs_captime_set(AVFrame *frame, int64_t us);
+
+/* Capture times of packets by presentation time, for a decoder that does
+ * not hand the SEI on to its frames (FFmpeg 5.1's HEVC decoder with frame
+ * threads): noted from each packet, recalled for the frame of that pts. */
+#define CS_CAPTIME_RING 64
+
+struct cs_captime_ring {
+    int64_t pts[CS_CAPTIME_RING];
+    int64_t us[CS_CAPTIME_RING];
+    unsigned next;
+};
+
+/* Note PKT's capture time, if it carries one. */
+void cs_captime_note(struct cs_captime_ring *r, const AVPacket *pkt);
+
+/* Give FRAME the capture time noted for its pts, unless it carries one.
+ * Returns 0 or AVERROR(ENOMEM). */
+int cs_captime_recall(const struct cs_captime_ring *r, AVFrame *frame);
 
 /* The capture time in an encoded access unit's bytes. Returns 0 and sets
  * *US, or CS_EDATA when there is none. */
