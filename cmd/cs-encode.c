@@ -57,6 +57,10 @@ static const struct cs_opt options[] = {
       CS_OPT_STRING, AT(video.preset), .shown = "veryfast; 10 for av1" },
     { "tune", OPT_TUNE, "zerolatency", "no B-frames, no look-ahead", NULL,
       "zerolatency" },
+    { "capture-time", 0, "auto|on|off", "carry each frame's capture time (an "
+      "SEI message): the input's, else the wall clock as the frame arrives; "
+      "auto: the wall clock unless INPUT is a regular file", "auto",
+      "auto on off", CS_OPT_ENUM, AT(captime) },
     { "threads", 0, "N", "encoder threads", "0", NULL, CS_OPT_INT,
       AT(video.threads), 0, 64, "0 (automatic)" },
     { NULL, 0, NULL, NULL, NULL, NULL },

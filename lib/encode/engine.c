@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "decode/timeline.h"
 #include "err.h"
 #include "log.h"
+#include "media/captime.h"
 #include "media/input.h"
 #include "media/mux.h"
 #include "media/resample.h"
@@ -22,6 +24,9 @@ struct enc {
     int vidx, aidx;
     int64_t frames, start_us;
     int64_t apts;                /* samples sent to the audio encoder */
+    int stamp;                   /* the wall clock where the input has no
+                                    capture time */
+    struct cs_captime_ring caps; /* the input's, by packet */
     struct cs_stats *stats;
     struct cs_err *err;          /* the caller's: the first failure */
 };
@@ -267,8 +272,20 @@ static int frame_to_timeline(void *opaque, AVFrame *f)
 {
     struct enc *e = opaque;
 
-    if (f->width)
-        return cs_timeline_video(e->tl, f);
+    if (f->width) {
+        /* The timeline's pictures keep their side data (scale.c copies
+         * it), repeats included: the encoder writes it (captime.h). */
+        int64_t cap = 0;
+        int ret = 0;
+
+        ret = cs_captime_recall(&e->caps, f);
+        if (ret < 0)
+            return ret;
+        if (e->cfg->captime != CS_CAPTIME_OFF && cs_captime_get(f, &cap) < 0)
+            cap = e->stamp ? cs_wall_us() : 0;
+        ret = cs_captime_set(f, cap);
+        return ret < 0 ? ret : cs_timeline_video(e->tl, f);
+    }
     return cs_timeline_audio(e->tl, f);
 }
 
@@ -284,10 +301,12 @@ static int run_input(struct enc *e)
         ret = cs_input_read(e->in, pkt);
         if (ret < 0)
             break;
-        if (pkt->stream_index == e->in->vidx)
+        if (pkt->stream_index == e->in->vidx) {
+            cs_captime_note(&e->caps, pkt);
             ret = cs_decode(e->in->vdec, pkt, frame_to_timeline, e);
-        else if (pkt->stream_index == e->in->aidx)
+        } else if (pkt->stream_index == e->in->aidx) {
             ret = cs_decode(e->in->adec, pkt, frame_to_timeline, e);
+        }
         av_packet_unref(pkt);
     }
     av_packet_free(&pkt);
@@ -316,6 +335,19 @@ static int finish(struct enc *e)
     return ret;
 }
 
+/* A live input gets the wall clock as its capture time; a regular file
+ * (read faster than real time) only keeps the times it carries. */
+static int stamps(const struct cs_encode_cfg *cfg)
+{
+    struct stat st;
+
+    if (cfg->captime != CS_CAPTIME_AUTO)
+        return cfg->captime == CS_CAPTIME_ON;
+    if (!strcmp(cfg->input, "-"))
+        return fstat(0, &st) < 0 || !S_ISREG(st.st_mode);
+    return stat(cfg->input, &st) < 0 || !S_ISREG(st.st_mode);
+}
+
 int cs_encode_run(struct cs_encode_cfg *cfg, struct cs_err *err)
 {
     struct enc e = { .cfg = cfg, .stats = cfg->stats, .err = err,
@@ -330,6 +362,7 @@ int cs_encode_run(struct cs_encode_cfg *cfg, struct cs_err *err)
             cs_err_code(err, ret, "cannot open '%s'", cfg->input);
         goto out;
     }
+    e.stamp = stamps(cfg);
     ret = start(&e);
     if (ret < 0)
         goto out;

@@ -24,6 +24,15 @@ struct cs_encode_result {
     const char *encoder;             /* the video encoder's name */
 };
 
+/* --capture-time: whether frames carry their capture time (captime.h). */
+enum cs_captime_mode {
+    CS_CAPTIME_AUTO,                 /* the input's; the wall clock as each
+                                        frame arrives unless the input is a
+                                        regular file */
+    CS_CAPTIME_ON,                   /* the input's, else the wall clock */
+    CS_CAPTIME_OFF,                  /* none, not even the input's */
+};
+
 struct cs_encode_cfg {
     const char *input;               /* "-" or a file/URL */
     const char *output;              /* "-" or a file */
@@ -34,6 +43,7 @@ struct cs_encode_cfg {
                                         hardware encoder that opens, else
                                         software; ignored with hw) */
     struct cs_aenc_settings audio;
+    int captime;                     /* enum cs_captime_mode */
     struct cs_stats *stats;          /* may be NULL; closed by the run */
     struct cs_encode_result result;
 };

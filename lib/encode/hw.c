@@ -102,6 +102,8 @@ static int nvenc(AVDictionary **o, const struct cs_venc_settings *s)
         ret = av_dict_set(o, "no-scenecut", "1", 0);
     if (ret >= 0)
         ret = av_dict_set(o, "strict_gop", "1", 0);
+    if (ret >= 0)
+        ret = av_dict_set(o, "udu_sei", "1", 0);   /* media/captime.h */
     if (ret >= 0 && s->zerolatency)
         ret = av_dict_set(o, "zerolatency", "1", 0);
     if (ret >= 0 && s->zerolatency)

@@ -29,6 +29,12 @@ struct cs_seg {
     int64_t seq;
     double dur;                 /* seconds */
     int64_t pdt_us;             /* wall clock of its first frame */
+    int64_t clock_us;           /* EXT-X-PROGRAM-DATE-TIME of its first
+                                   frame (0: pdt_us): its capture time, or
+                                   its arrival from the input's first byte
+                                   (part.h: clock_off_us) */
+    int captured;               /* clock_us is a capture time
+                                   (media/captime.h) */
     int64_t t, d;               /* start and duration, DASH timescale */
     int64_t dseq;               /* discontinuity sequence number */
     int disc;                   /* a discontinuity comes before it */

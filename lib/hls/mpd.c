@@ -91,6 +91,38 @@ static void representation(const struct cs_pkg *p, const struct cs_track *t,
     av_bprintf(bp, "        </SegmentTemplate>\n      </Representation>\n");
 }
 
+/* The capture time of a media time (media/captime.h), when the stream
+ * carries one: the newest segment of the Period that has it, in the first
+ * Representation's timescale (dash.js reads the set's first). A player
+ * takes it for the latency its ServiceDescription means; the availability
+ * timeline stays on the packager's clock (segments exist then). */
+static void producer_time(const struct cs_pkg *p, int audio, int64_t dseq,
+                          AVBPrint *bp)
+{
+    const struct cs_seg *cap = NULL;
+
+    for (int i = 0; i < p->ntracks && !cap; i++) {
+        const struct cs_track *t = &p->tracks[i];
+
+        if (t->audio != audio || !first_in(t, dseq))
+            continue;
+        for (int k = t->nsegs - 1; k >= 0 && !cap; k--)
+            if (t->segs[k].dseq == dseq && t->segs[k].captured &&
+                !t->segs[k].gap && t->segs[k].t >= 0)
+                cap = &t->segs[k];
+        if (!cap)
+            return;
+    }
+    if (!cap)
+        return;
+    av_bprintf(bp, "      <ProducerReferenceTime id=\"0\" type=\"encoder\"");
+    iso_time(bp, "wallClockTime", cap->clock_us);
+    av_bprintf(bp, " presentationTime=\"%lld\">\n        <UTCTiming "
+               "schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" "
+               "value=\"/time\"/>\n      </ProducerReferenceTime>\n",
+               (long long)cap->t);
+}
+
 static void adaptation(const struct cs_pkg *p, int audio, int64_t dseq,
                        AVBPrint *bp)
 {
@@ -107,6 +139,7 @@ static void adaptation(const struct cs_pkg *p, int audio, int64_t dseq,
     if (audio && p->atrack >= 0 && p->tracks[p->atrack].lang[0])
         av_bprintf(bp, " lang=\"%s\"", p->tracks[p->atrack].lang);
     av_bprintf(bp, ">\n");
+    producer_time(p, audio, dseq, bp);
     for (int i = 0; i < p->ntracks; i++)
         if (p->tracks[i].audio == audio && first_in(&p->tracks[i], dseq))
             representation(p, &p->tracks[i], dseq, bp);

@@ -448,8 +448,13 @@ static int read_loop(struct cs_pkg *p)
             break;
         }
         cs_pkg_timeline_fix(p, pkt);
+        /* Arrival: the DASH availability timeline starts when the probe
+         * lets the first packet out (its segments exist by then); the
+         * playlists' clock when it came, with the input's first bytes. */
         if (!p->wall0_us && pkt->dts != AV_NOPTS_VALUE) {
             p->wall0_us = cs_wall_us();
+            if (p->input->first_us && p->input->first_us < p->wall0_us)
+                p->cut.clock_off_us = p->input->first_us - p->wall0_us;
             if (!p->ast_us)
                 p->ast_us = p->wall0_us;
             p->anchor_ts = av_rescale_q(pkt->dts,

@@ -17,6 +17,7 @@
 #include <libavutil/mathematics.h>
 
 #include "clock.h"
+#include "media/captime.h"
 #include "err.h"
 #include "hls/codecs.h"
 #include "hls/part.h"
@@ -182,6 +183,48 @@ static void reanchor(struct cs_track *t, const struct cs_seg *prev,
     }
 }
 
+/* A capture time further than this from the arrival time is not this
+ * run's (a recording replayed, an emitter's clock gone wrong): ignored. */
+#define MAX_CAPTURE_LAG_US (60 * INT64_C(1000000))
+
+/* The capture time of the video keyframe PKT, arrived at ARRIVAL_US (on
+ * the packager's wall clock), sets the offset every track's segments take
+ * from here; a discontinuity (a new source) clears it. */
+static void learn_captime(struct cs_cutter *c, const AVPacket *pkt,
+                          int64_t arrival_us, int disc)
+{
+    int64_t cap;
+
+    if (disc) {
+        c->clock_off_us = 0;
+        c->captured = 0;
+    }
+    if (cs_captime_find(pkt->data, (size_t)pkt->size, &cap) < 0 ||
+        llabs(cap - arrival_us) > MAX_CAPTURE_LAG_US)
+        return;
+    c->clock_off_us = cap - arrival_us;
+    c->captured = 1;
+}
+
+/* The playlists' clock of the segment T->cur opened by PKT (its pdt_us
+ * set), after PREV (or NULL). */
+static void set_clock(struct cs_cutter *c, struct cs_track *t,
+                      const AVPacket *pkt, const struct cs_seg *prev,
+                      int disc)
+{
+    struct cs_seg *s = &t->cur;
+
+    if (!t->audio)
+        learn_captime(c, pkt, s->pdt_us, disc);
+    s->clock_us = s->pdt_us + c->clock_off_us;
+    s->captured = c->captured;
+    /* The tag is written again after a discontinuity or a gap: never back
+     * from the last (an offset that changed there). */
+    if (prev && prev->clock_us && (disc || prev->gap) &&
+        s->clock_us < prev->clock_us + (int64_t)(prev->dur * 1e6))
+        s->clock_us = prev->clock_us + (int64_t)(prev->dur * 1e6);
+}
+
 static int start_segment(struct cs_cutter *c, struct cs_track *t,
                          const AVPacket *pkt, int64_t dts, int disc)
 {
@@ -222,6 +265,7 @@ static int start_segment(struct cs_cutter *c, struct cs_track *t,
     s->width = t->width;
     s->height = t->height;
     s->pdt_us = t->anchor_us + (int64_t)(secs(t, dts - t->anchor_ts) * 1e6);
+    set_clock(c, t, pkt, prev, disc);
     s->pstart_us = t->pstart_us;
     s->pto = t->pto;
     s->t = -1;

@@ -44,6 +44,15 @@ struct cs_cutter {
     struct cs_cut_sink sink;
     struct cs_err *err;         /* where a cutting failure is recorded */
     int64_t dropped;            /* video frames that could not be cut */
+    /* The playlists' clock minus the arrival time (the packager's wall
+     * clock, on which the DASH availability timeline stays): capture time
+     * (media/captime.h) minus arrival, from the newest video segment whose
+     * first frame carried one (CAPTURED set); before any, the input's
+     * first byte minus its first packet's release after the probe (set
+     * by the packager, <= 0). Every track's segments take it (audio
+     * carries none); a discontinuity clears it. */
+    int64_t clock_off_us;
+    int captured;
 };
 
 /* What a packet ended, so that the packager knows which playlists to

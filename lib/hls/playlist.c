@@ -76,7 +76,7 @@ static void seg_head(const struct cs_pkg *p, const struct cs_track *t,
         av_bprintf(bp, "#EXT-X-MAP:URI=\"%s\"\n", strchr(name, '/') + 1);
     }
     if (!prev || s->disc || prev->gap)
-        pdt(bp, s->pdt_us);
+        pdt(bp, s->clock_us ? s->clock_us : s->pdt_us);
 }
 
 static void rendition_reports(const struct cs_pkg *p,

@@ -24,6 +24,10 @@ static cJSON *seg_json(const struct cs_seg *s)
     cJSON_AddNumberToObject(o, "seq", (double)s->seq);
     cJSON_AddNumberToObject(o, "dur", s->dur);
     cJSON_AddNumberToObject(o, "pdt_us", (double)s->pdt_us);
+    if (s->clock_us)
+        cJSON_AddNumberToObject(o, "clock_us", (double)s->clock_us);
+    if (s->captured)
+        cJSON_AddNumberToObject(o, "captured", 1);
     cJSON_AddNumberToObject(o, "t", (double)s->t);
     cJSON_AddNumberToObject(o, "d", (double)s->d);
     cJSON_AddNumberToObject(o, "dseq", (double)s->dseq);
@@ -114,8 +118,8 @@ static int in_range(const cJSON *o, const char *key, double lo, double hi)
 
 static const char *bad_seg(const cJSON *e, double *prev)
 {
-    static const char *const big[] = { "pdt_us", "t", "d", "pstart_us",
-                                       "pto", "bytes", NULL };
+    static const char *const big[] = { "pdt_us", "clock_us", "t", "d",
+                                       "pstart_us", "pto", "bytes", NULL };
 
     if (!cJSON_IsObject(e) || !in_range(e, "seq", 0, SEQ_MAX) ||
         num(e, "seq") <= *prev)
@@ -131,6 +135,8 @@ static const char *bad_seg(const cJSON *e, double *prev)
         return "disc";
     if (!in_range(e, "gap", 0, 1))
         return "gap";
+    if (!in_range(e, "captured", 0, 1))
+        return "captured";
     for (int i = 0; big[i]; i++)
         if (!in_range(e, big[i], -US_MAX, US_MAX))
             return big[i];
@@ -224,6 +230,8 @@ static int load_segs(struct cs_track *t, const cJSON *arr)
         s->seq = num(e, "seq");
         s->dur = cJSON_IsNumber(dur) ? dur->valuedouble : 0;
         s->pdt_us = num(e, "pdt_us");
+        s->clock_us = num(e, "clock_us");
+        s->captured = (int)num(e, "captured");
         s->t = num(e, "t");
         s->d = num(e, "d");
         s->dseq = num(e, "dseq");
@@ -279,6 +287,8 @@ static int fill_gaps(struct cs_pkg *p, int64_t next,
             *g = g[-1];
             g->seq++;
             g->pdt_us += (int64_t)(g[-1].dur * 1e6);
+            if (g->clock_us)
+                g->clock_us += (int64_t)(g[-1].dur * 1e6);
             g->t += g->d;
             g->disc = 0;
             g->gap = 1;

@@ -11,6 +11,7 @@
 #include "ladder/internal.h"
 #include "ladder/tsfix.h"
 #include "log.h"
+#include "media/captime.h"
 #include "media/input.h"
 #include "opt.h"
 #include "sig.h"
@@ -32,6 +33,7 @@ struct ladder {
     struct cs_ladder_audio audio;
     struct cs_ladder_out out;
     struct cs_tsfix tl;
+    struct cs_captime_ring caps; /* the video packets' capture times */
     struct cs_stats *stats;
     struct cs_err *err;     /* the caller's: the main thread's failures */
     struct cs_ladder_air air;   /* with --slate (air.running) */
@@ -286,8 +288,10 @@ static int on_video(void *opaque, AVFrame *frame)
 {
     struct ladder *l = opaque;
     int64_t t = frame_time(l, frame);
-    int ret;
+    int ret = cs_captime_recall(&l->caps, frame);
 
+    if (ret < 0)
+        return ret;
     l->frames_in++;
     if (!l->air.running)
         return put(l, frame, t);
@@ -443,6 +447,7 @@ static int pump(struct ladder *l)
         if (pkt->stream_index == l->in->vidx) {
             cs_tsfix_fix(&l->tl, 0, pkt,
                             l->in->fmt->streams[pkt->stream_index]->time_base);
+            cs_captime_note(&l->caps, pkt);
             ret = cs_decode(l->vdec, pkt, on_video, l);
         } else if (pkt->stream_index == l->audio.idx) {
             cs_tsfix_fix(&l->tl, 1, pkt, l->audio.in_tb);

@@ -13,6 +13,7 @@
 #include "encode/hw.h"
 #include "ladder/internal.h"
 #include "log.h"
+#include "media/captime.h"
 
 static const AVRational us = { 1, 1000000 };
 
@@ -212,6 +213,17 @@ static int encode(struct cs_ladder_rung *r, AVFrame *f, struct pkt_ctx *pc)
     return ret;
 }
 
+/* The picture's capture time (media/captime.h) goes on with it; no other
+ * user-data SEI of the source (x264's version string) does. */
+static int keep_captime(AVFrame *f)
+{
+    int64_t cap = 0;
+
+    if (cs_captime_get(f, &cap) < 0)
+        cap = 0;
+    return cs_captime_set(f, cap);
+}
+
 static int handle(struct cs_ladder_rung *r, struct cs_ladder_item *it,
                   struct pkt_ctx *pc)
 {
@@ -232,7 +244,9 @@ static int handle(struct cs_ladder_rung *r, struct cs_ladder_item *it,
     r->decoded_us[f->pts % CS_LADDER_DELAY_RING] = it->wall_us;
     f->pict_type = (it->key & self) ? AV_PICTURE_TYPE_I
                                     : AV_PICTURE_TYPE_NONE;
-    ret = encode(r, f, pc);
+    ret = keep_captime(f);
+    if (ret >= 0)
+        ret = encode(r, f, pc);
     if (ret >= 0)
         atomic_fetch_add(&r->frames, 1);
     else

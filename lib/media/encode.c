@@ -136,11 +136,15 @@ static void set_rate(AVCodecContext *c, const struct cs_venc_settings *s)
     c->rc_buffer_size = (int)bufsize;
 }
 
-/* The settings x264 and x265 share: preset, tune and crf. */
+/* The settings x264 and x265 share: preset, tune and crf; and the
+ * frames' user-data SEI (the capture time, media/captime.h) written. */
 static int set_x26x(AVDictionary **o, const struct cs_venc_settings *s,
                     int crf)
 {
     int ret = av_dict_set(o, "forced-idr", "1", 0);
+
+    if (ret >= 0)
+        ret = av_dict_set(o, "udu_sei", "1", 0);
 
     if (ret >= 0)
         ret = av_dict_set(o, "preset", s->preset ? s->preset : "veryfast", 0);

@@ -10,6 +10,7 @@
 #include <libavutil/avstring.h>
 #include <libavutil/imgutils.h>
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "sig.h"
@@ -84,7 +85,9 @@ static int needs_spool(const uint8_t *b, size_t len)
     return 1;
 }
 
-static int peek_stdin(struct pipe_src *p)
+/* The first bytes of standard input (at most PEEK_SIZE), and the wall
+ * clock at which they came (*FIRST_US). */
+static int peek_stdin(struct pipe_src *p, int64_t *first_us)
 {
     p->fd = 0;
     p->prefix = av_malloc(PEEK_SIZE);
@@ -99,6 +102,8 @@ static int peek_stdin(struct pipe_src *p)
             return AVERROR(errno);
         if (r == 0)
             break;
+        if (!p->len)
+            *first_us = cs_wall_us();
         p->len += (size_t)r;
         /* Enough to tell an mp4's layout, or to start a live stream. */
         if (p->len >= 4096 && (p->len >= 64 * 1024 ||
@@ -163,7 +168,7 @@ static int open_stdin(struct cs_input *in, AVDictionary **opts,
     p = av_mallocz(sizeof(*p));
     if (!p)
         return AVERROR(ENOMEM);
-    ret = peek_stdin(p);
+    ret = peek_stdin(p, &in->first_us);
     if (ret >= 0 && !ifmt && needs_spool(p->prefix, p->len)) {
         ret = spool_stdin(p, &in->spool);
         if (ret >= 0)
@@ -242,6 +247,9 @@ static int open_format(struct cs_input *in, const char *url,
         ret = open_stdin(in, &o, ifmt);
     else
         ret = avformat_open_input(&in->fmt, url, ifmt, &o);
+    /* (a URL's first bytes came during the open: its end is near enough) */
+    if (ret >= 0 && !in->first_us)
+        in->first_us = cs_wall_us();
 out:
     av_dict_free(&o);
     return ret;

@@ -27,6 +27,8 @@ struct cs_input {
     char *spool;                /* temporary file holding a spooled pipe */
     int truncated;              /* set by cs_input_read: the input ended
                                    inside a packet, which was dropped */
+    int64_t first_us;           /* wall clock (cs_wall_us) when the first
+                                   bytes arrived, before any probing */
     AVIOContext *pipe_io;       /* internal: standard input's reader */
     AVPacket *next;             /* internal: a packet read ahead */
     int64_t end;                /* internal: where the last packet ended */
