@@ -144,9 +144,8 @@ static struct curl_slist *make_headers(struct cs_s3 *s3, struct s3_req *r)
     int bad = 0;
 
     if (r->body) {
-        if (cs_sha256_hex(r->body, r->body_len, sha) < 0)
+        if (cs_body_digests(r->body, r->body_len, sha, md5) < 0)
             return NULL;
-        cs_md5_base64(r->body, r->body_len, md5);
         h = add(h, &bad, "Content-MD5: %s", md5);
         h = add(h, &bad, "Content-Type: %s", r->content_type ?
                 r->content_type : "application/octet-stream");
