@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libavutil/md5.h>
 #include <libavutil/mem.h>
 
 #include "err.h"
@@ -73,7 +72,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
             return 0;
         }
         if (r->md5)
-            av_md5_update(r->md5, (const uint8_t *)p + k, n - k);
+            cs_md5pipe_feed(r->md5, p + k, n - k);
         r->got += (int64_t)(n - k);
         return n;
     }
@@ -272,7 +271,7 @@ static int attempt(struct cs_s3 *s3, struct s3_req *r, const char *url,
     r->sink_ret = 0;
     r->status = 0;
     if (r->md5 && !r->got)
-        av_md5_init(r->md5);
+        cs_md5pipe_reset(r->md5);
     cc = setup(s3, r, url, h);
     if (cc != CURLE_OK) {
         snprintf(s3->errmsg, sizeof(s3->errmsg), "cannot sign requests: %s",
