@@ -191,8 +191,10 @@ static CURLcode setup(struct cs_s3 *s3, struct s3_req *r, const char *url,
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    /* large reads: fewer sink calls on big objects */
+    /* large reads and sends: fewer sink calls and syscalls on big
+     * objects (an upload goes out 64 KiB a send by default) */
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
     if (!strcmp(r->method, "HEAD"))
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     else if (strcmp(r->method, "GET"))
