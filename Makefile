@@ -74,6 +74,10 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# cs-fetch needs few of the libraries: linking only those it calls saves
+# it loading libavformat and its codecs at every start (see fetch/play.c)
+$(B)/cs-fetch: ALL_LDFLAGS += -Wl,--as-needed
+
 $(B)/cs-%: $(O)/cmd/cs-%.o $(CMD_COMMON) $(O)/libcs.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)

@@ -231,6 +231,20 @@ syncs() { # STORE
     cmp "$T/small.bin" "$T/small.back"
 }
 
+@test "damage in a download past 1 MiB (hashed on a second thread) is seen and fetched again" {
+    # 3 MB: past the bytes hashed in place, so the hashing thread checks
+    # the ETag, and must start over when the download does
+    head -c 3000000 /dev/urandom >"$T/mid.bin"
+    timeout 30 cs-fetch put "$T/mid.bin" s3://cats/mid.bin
+    proxy --corrupt-on /cats/mid.bin
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$PPORT
+    run timeout 60 cs-fetch -v get s3://cats/mid.bin "$T/mid.back"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"does not match its ETag; retrying"* ]]
+    [ "$(grep -c '^pass GET /cats/mid.bin' "$T/proxy.log")" -eq 2 ]
+    cmp "$T/mid.bin" "$T/mid.back"
+}
+
 @test "wrong credentials: one clear line, status 2, and no secret in any output" {
     export AWS_ACCESS_KEY_ID=NOTAKEY AWS_SECRET_ACCESS_KEY=sEcReT-d0-not-print
     export AWS_SESSION_TOKEN=t0ken-d0-not-print

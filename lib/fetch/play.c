@@ -1,5 +1,6 @@
 #include "fetch/play.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -125,18 +126,45 @@ static int64_t size_of(const struct bag *b, const char *key)
     return -1;
 }
 
+/* libavformat, and the hundred libraries of codecs behind it, loaded on
+ * the first duration asked for (and kept: RTLD_NODELETE) rather than at
+ * every start of cs-fetch: get and put never need them, and loading them
+ * cost more CPU than a 64 MiB download's own work. */
+struct avf {
+    int (*open)(AVFormatContext **, const char *, const AVInputFormat *,
+                AVDictionary **);
+    int (*info)(AVFormatContext *, AVDictionary **);
+    void (*close)(AVFormatContext **);
+};
+
+static int avf_load(struct avf *f)
+{
+    void *h = dlopen("libavformat.so." AV_STRINGIFY(LIBAVFORMAT_VERSION_MAJOR),
+                     RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+
+    if (!h)
+        return -1;
+    *(void **)&f->open = dlsym(h, "avformat_open_input");
+    *(void **)&f->info = dlsym(h, "avformat_find_stream_info");
+    *(void **)&f->close = dlsym(h, "avformat_close_input");
+    dlclose(h);                 /* stays loaded: RTLD_NODELETE */
+    return f->open && f->info && f->close ? 0 : -1;
+}
+
 double cs_play_duration(const char *path)
 {
     AVFormatContext *fmt = NULL;
+    struct avf f;
     double d = 0;
 
-    if (path[0] != '/' || avformat_open_input(&fmt, path, NULL, NULL) < 0)
+    if (path[0] != '/' || avf_load(&f) < 0 ||
+        f.open(&fmt, path, NULL, NULL) < 0)
         return 0;
     if (fmt->duration <= 0)
-        avformat_find_stream_info(fmt, NULL);
+        f.info(fmt, NULL);
     if (fmt->duration > 0)
         d = fmt->duration / (double)AV_TIME_BASE;
-    avformat_close_input(&fmt);
+    f.close(&fmt);
     return d;
 }
 

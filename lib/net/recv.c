@@ -122,7 +122,8 @@ static int peer_gone(const struct cs_net_conf *c, struct cs_transfer *t,
 int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t)
 {
     struct recv_state *s = av_mallocz(sizeof(*s));
-    uint8_t buf[2048];
+    /* room for several SRT messages that are due at once */
+    uint8_t buf[16384];
     int ret;
 
     if (!s)

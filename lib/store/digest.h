@@ -18,6 +18,12 @@ void cs_hex(const uint8_t *in, size_t n, char *out);
 /* Base64 of the MD5 of LEN bytes (Content-MD5), b64[25]. */
 void cs_md5_base64(const void *data, size_t len, char b64[25]);
 
+/* Both digests of an upload's body: the hex SHA-256 (x-amz-content-sha256)
+ * and the base64 MD5 (Content-MD5), the two on two threads for a large
+ * body. 0, or a negative code. */
+int cs_body_digests(const void *data, size_t len, char sha[65],
+                    char md5[25]);
+
 /* HMAC-SHA256 of MSG with KEY into out[32]. */
 int cs_hmac_sha256(const uint8_t *key, size_t keylen, const char *msg,
                    uint8_t out[32]);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,13 +195,38 @@ out:
     return ret;
 }
 
+/* One PUT of the whole file, from a mapping of it: no copy of the file in
+ * memory and no page faults of a fresh buffer before the hashes start. */
+static int put_whole(struct cs_s3 *s3, const char *bucket, const char *key,
+                     int fd, size_t size, const char *ct, const char *cc)
+{
+    uint8_t *buf;
+    int ret;
+
+    if (!size)
+        return cs_s3_put(s3, bucket, key, "", 0, ct, cc);
+    buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (buf == MAP_FAILED) {
+        /* not mappable (a FIFO, say, or no address space): read it in */
+        buf = malloc(size);
+        ret = buf ? read_full(fd, buf, size, 0) : AVERROR(ENOMEM);
+        if (ret >= 0)
+            ret = cs_s3_put(s3, bucket, key, buf, size, ct, cc);
+        free(buf);
+        return ret;
+    }
+    madvise(buf, size, MADV_SEQUENTIAL);
+    ret = cs_s3_put(s3, bucket, key, buf, size, ct, cc);
+    munmap(buf, size);
+    return ret;
+}
+
 int cs_s3_put_file(struct cs_s3 *s3, const char *bucket, const char *key,
                    const char *path, int64_t part_size,
                    const char *content_type, const char *cache_control)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    uint8_t *buf = NULL;
     int ret;
 
     if (fd < 0)
@@ -217,13 +243,9 @@ int cs_s3_put_file(struct cs_s3 *s3, const char *bucket, const char *key,
                         content_type, cache_control);
         goto out;
     }
-    buf = malloc((size_t)st.st_size + 1);
-    ret = buf ? read_full(fd, buf, (size_t)st.st_size, 0) : AVERROR(ENOMEM);
-    if (ret >= 0)
-        ret = cs_s3_put(s3, bucket, key, buf, (size_t)st.st_size,
-                        content_type, cache_control);
+    ret = put_whole(s3, bucket, key, fd, (size_t)st.st_size, content_type,
+                    cache_control);
 out:
-    free(buf);
     close(fd);
     return ret;
 }

@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libavutil/md5.h>
 #include <libavutil/mem.h>
 
 #include "err.h"
@@ -157,7 +156,7 @@ void cs_s3i_req_release(struct s3_req *r)
     free(r->resp);
     r->resp = NULL;
     r->resp_len = r->resp_cap = 0;
-    av_freep(&r->md5);
+    cs_md5pipe_free(&r->md5);
 }
 
 int cs_s3_put(struct cs_s3 *s3, const char *bucket, const char *key,
@@ -230,7 +229,7 @@ static int check_download(struct cs_s3 *s3, struct s3_req *r)
     }
     if (strlen(r->etag) != 32 || strchr(r->etag, '-'))
         return 0;
-    av_md5_final(r->md5, d);
+    cs_md5pipe_final(r->md5, d);
     cs_hex(d, sizeof(d), hex);
     if (strcasecmp(hex, r->etag)) {
         snprintf(s3->errmsg, sizeof(s3->errmsg),
@@ -246,11 +245,11 @@ int cs_s3_get_sink(struct cs_s3 *s3, const char *bucket, const char *key,
 {
     struct s3_req r = {
         .method = "GET", .bucket = bucket, .key = key,
-        .sink = sink, .opaque = opaque, .md5 = av_md5_alloc(),
+        .sink = sink, .opaque = opaque,
     };
-    int ret = AVERROR(ENOMEM);
+    int ret = cs_md5pipe_new(&r.md5);
 
-    if (!r.md5)
+    if (ret < 0)
         goto out;
     /* bytes damaged on the way: fetched again while the sink can rewind */
     for (int tries = 0; tries < 3; tries++) {

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "store/md5pipe.h"
 #include "store/s3.h"
 
 struct cs_s3 {
@@ -54,7 +55,7 @@ struct s3_req {
     char *resp;                 /* buffered body, NUL-terminated */
     size_t resp_len;
     size_t resp_cap;
-    struct AVMD5 *md5;          /* over the sink's bytes, when set */
+    struct cs_md5pipe *md5;     /* over the sink's bytes, when set */
     CURL *curl;                 /* set by cs_s3i_request */
     int sink_ret;
 };

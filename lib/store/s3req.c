@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libavutil/md5.h>
 #include <libavutil/mem.h>
 
 #include "err.h"
@@ -73,7 +72,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
             return 0;
         }
         if (r->md5)
-            av_md5_update(r->md5, (const uint8_t *)p + k, n - k);
+            cs_md5pipe_feed(r->md5, p + k, n - k);
         r->got += (int64_t)(n - k);
         return n;
     }
@@ -144,9 +143,8 @@ static struct curl_slist *make_headers(struct cs_s3 *s3, struct s3_req *r)
     int bad = 0;
 
     if (r->body) {
-        if (cs_sha256_hex(r->body, r->body_len, sha) < 0)
+        if (cs_body_digests(r->body, r->body_len, sha, md5) < 0)
             return NULL;
-        cs_md5_base64(r->body, r->body_len, md5);
         h = add(h, &bad, "Content-MD5: %s", md5);
         h = add(h, &bad, "Content-Type: %s", r->content_type ?
                 r->content_type : "application/octet-stream");
@@ -193,8 +191,10 @@ static CURLcode setup(struct cs_s3 *s3, struct s3_req *r, const char *url,
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    /* large reads: fewer sink calls on big objects */
+    /* large reads and sends: fewer sink calls and syscalls on big
+     * objects (an upload goes out 64 KiB a send by default) */
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
     if (!strcmp(r->method, "HEAD"))
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     else if (strcmp(r->method, "GET"))
@@ -273,7 +273,7 @@ static int attempt(struct cs_s3 *s3, struct s3_req *r, const char *url,
     r->sink_ret = 0;
     r->status = 0;
     if (r->md5 && !r->got)
-        av_md5_init(r->md5);
+        cs_md5pipe_reset(r->md5);
     cc = setup(s3, r, url, h);
     if (cc != CURLE_OK) {
         snprintf(s3->errmsg, sizeof(s3->errmsg), "cannot sign requests: %s",

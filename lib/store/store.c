@@ -241,27 +241,62 @@ int cs_store_read_mem(struct cs_store *st, const char *key, size_t max,
     return ret;
 }
 
+/* Bytes gathered before a write: libcurl hands over 16 KiB at a time, and
+ * a syscall each costs more than the copy. */
+#define FDOUT_BUF (1 << 20)
+
 struct fdout {
     int fd;
-    int64_t done;
+    int64_t done;           /* bytes given to the sink */
     void (*progress)(void *opaque, int64_t done);
     void *opaque;
+    uint8_t *buf;           /* NULL: write through */
+    size_t len;
 };
 
-static int fd_sink(void *opaque, const void *p, size_t n)
+static int write_out(int fd, const uint8_t *c, size_t n)
 {
-    struct fdout *o = opaque;
-    const char *c = p;
-
     while (n > 0) {
-        ssize_t w = write(o->fd, c, n);
+        ssize_t w = write(fd, c, n);
 
+        if (w < 0 && errno == EINTR)
+            continue;
         if (w < 0)
             return AVERROR(errno);
         c += w;
         n -= (size_t)w;
-        o->done += w;
     }
+    return 0;
+}
+
+static int fd_flush(struct fdout *o)
+{
+    int ret = write_out(o->fd, o->buf, o->len);
+
+    o->len = 0;
+    return ret;
+}
+
+static int fd_sink(void *opaque, const void *p, size_t n)
+{
+    struct fdout *o = opaque;
+    int ret = 0;
+
+    if (!o->buf)
+        ret = write_out(o->fd, p, n);
+    else {
+        if (o->len + n > FDOUT_BUF)
+            ret = fd_flush(o);
+        if (ret >= 0 && n >= FDOUT_BUF)
+            ret = write_out(o->fd, p, n);
+        else if (ret >= 0) {
+            memcpy(o->buf + o->len, p, n);
+            o->len += n;
+        }
+    }
+    if (ret < 0)
+        return ret;
+    o->done += (int64_t)n;
     if (o->progress)
         o->progress(o->opaque, o->done);
     return cs_stopping() ? CS_ESTOP : 0;
@@ -272,6 +307,7 @@ static int fd_reset(void *opaque)
     struct fdout *o = opaque;
 
     o->done = 0;
+    o->len = 0;
     if (ftruncate(o->fd, 0) < 0 || lseek(o->fd, 0, SEEK_SET) < 0)
         return AVERROR(errno);
     return 0;
@@ -282,9 +318,14 @@ int cs_store_read_fd(struct cs_store *st, const char *key, int fd,
                                                      int64_t done),
                      void *opaque)
 {
-    struct fdout o = { .fd = fd, .progress = progress, .opaque = opaque };
+    struct fdout o = { .fd = fd, .progress = progress, .opaque = opaque,
+                       .buf = malloc(FDOUT_BUF) };
+    int ret = st->ops->read(st, key, fd_sink, fd_reset, &o, size);
+    /* what came before a failure is out too, as it was unbuffered */
+    int flushed = o.buf ? fd_flush(&o) : 0;
 
-    return st->ops->read(st, key, fd_sink, fd_reset, &o, size);
+    free(o.buf);
+    return ret < 0 ? ret : flushed;
 }
 
 int cs_store_read_file(struct cs_store *st, const char *key,
