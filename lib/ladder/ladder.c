@@ -132,7 +132,9 @@ static int needs_matroska(const struct ladder *l)
  * core and look-ahead threads besides: three encoders on two cores run a
  * dozen threads, each holding pictures, where the rungs already keep the
  * cores busy side by side. With more than one software H.264 rung, each
- * gets instead its share of the cores by pixel rate (at least one). */
+ * gets instead its share of the cores by pixel rate (at least one); not
+ * with --tune zerolatency, where x264 cuts each picture into slices, one
+ * per thread, which hold no pictures. */
 static void share_threads(struct cs_rung *r, int n)
 {
     double rate[CS_LADDER_MAX_RUNGS], total = 0;
@@ -142,7 +144,8 @@ static void share_threads(struct cs_rung *r, int n)
         const struct cs_venc_settings *s = &r[i].enc;
 
         rate[i] = 0;
-        if (s->threads || s->hw != CS_HW_NONE || s->codec != CS_VCODEC_H264)
+        if (s->threads || s->hw != CS_HW_NONE ||
+            s->codec != CS_VCODEC_H264 || s->zerolatency)
             continue;
         rate[i] = (double)s->width * s->height * av_q2d(s->fps);
         total += rate[i];
