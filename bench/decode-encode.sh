@@ -4,19 +4,25 @@
 # (veryfast, a keyframe every 2 s, no scene cut, HRD CBR) + AAC 128k 48 kHz
 # stereo, into MPEG-TS. Prints wall, CPU and peak-memory ratios (cs / ffmpeg;
 # below 1 is better for cs) and both outputs' PSNR against the source.
-# Usage: bench/decode-encode.sh [SECONDS] [RUNS]
+# The input is ffmpeg's test pattern unless told otherwise (bench/source.bash):
+# SOURCE=camera puts moving grain on it; INPUT=FILE takes any 16:9 clip (its
+# first SECONDS), real footage included.
+# Usage: [INPUT=FILE | SOURCE=camera] bench/decode-encode.sh [SECONDS] [RUNS]
 set -eu
 cd "$(dirname "$0")/.."
+. bench/source.bash
 secs=${1:-10} runs=${2:-3}
 bin=${CS_BIN:-$PWD/bin}
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
 
-ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=size=1920x1080:rate=25:duration=$secs" \
-    -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=$secs" \
-    -c:v libx264 -preset ultrafast -crf 18 -g 50 -c:a aac -b:a 192k "$w/in.mp4"
+bench_clip "$w/in.mp4" "$secs" 1920x1080 25 44100 \
+    -c:v libx264 -preset ultrafast -crf 18 -g 50 -c:a aac -b:a 192k
 
-x264p="keyint=50:min-keyint=50:scenecut=0:open-gop=0:nal-hrd=cbr:force-cfr=1"
+# cs-encode's keyframe every 2 s, at the clip's own rate.
+keyint=$(awk -v r="$(bench_fps "$w/in.mp4")" \
+    'BEGIN { split(r, f, "/"); printf "%d", 2 * f[1] / f[2] + 0.5 }')
+x264p="keyint=$keyint:min-keyint=$keyint:scenecut=0:open-gop=0:nal-hrd=cbr:force-cfr=1"
 run_cs() {
     "$bin/cs-decode" -q --size 1280x720 "$w/in.mp4" |
         "$bin/cs-encode" -q --bitrate 4M --gop 2 --preset veryfast -o "$w/cs.ts"

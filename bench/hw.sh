@@ -9,9 +9,13 @@
 # An encoder whose device or driver is not here is listed as such, with
 # cs-encode's own line saying why; with none at all the script says so and
 # exits 0 after the x264 row.
-# Usage: bench/hw.sh [SECONDS] [ENCODER...]
+# The clip is ffmpeg's test pattern unless told otherwise (bench/source.bash):
+# SOURCE=camera puts moving grain on it; INPUT=FILE takes any clip (its
+# first SECONDS), real footage included.
+# Usage: [INPUT=FILE | SOURCE=camera] bench/hw.sh [SECONDS] [ENCODER...]
 set -eu
 cd "$(dirname "$0")/.."
+. bench/source.bash
 secs=${1:-10}
 shift || true
 bin=${CS_BIN:-$PWD/bin}
@@ -23,12 +27,11 @@ fi
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
 
-ffmpeg -nostdin -loglevel error -f lavfi \
-    -i "testsrc2=size=1920x1080:rate=25:duration=$secs" -f lavfi \
-    -i "sine=frequency=440:sample_rate=48000:duration=$secs" \
-    -c:v libx264 -preset ultrafast -crf 16 -g 50 -c:a aac "$w/src.mp4"
+bench_clip "$w/src.mp4" "$secs" 1920x1080 25 48000 \
+    -c:v libx264 -preset ultrafast -crf 16 -g 50 -c:a aac
 "$bin/cs-decode" -q "$w/src.mp4" -o "$w/raw.nut"
-frames=$((secs * 25))
+frames=$(ffprobe -v error -count_frames -select_streams v:0 \
+    -show_entries stream=nb_read_frames -of csv=p=0 "$w/raw.nut")
 
 # encode CODEC OUT: "wall cpu" of one cs-encode run, or a failure line.
 encode() {

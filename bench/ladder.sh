@@ -6,9 +6,16 @@
 # cs-ladder uses less), and the PSNR of every rung against the source scaled
 # to the rung's size, for both (they should agree within 0.1 dB).
 #
-# Usage: [RUNS=N] bench/ladder.sh [SECONDS] [EXTRA cs-ladder OPTIONS...]
+# The input is ffmpeg's test pattern unless told otherwise (bench/source.bash):
+# SOURCE=camera puts moving grain on it; INPUT=FILE takes any clip (its
+# first SECONDS), real footage included: 16:9, 720p or larger, as the rungs
+# are. With a clip that has no audio, neither side has audio.
+#
+# Usage: [RUNS=N] [INPUT=FILE | SOURCE=camera] bench/ladder.sh [SECONDS]
+#        [EXTRA cs-ladder OPTIONS...]
 set -eu
 cd "$(dirname "$0")/.."
+. bench/source.bash
 dur=${1:-10}
 shift || true
 bin=${CS_BIN:-$PWD/bin}
@@ -18,15 +25,14 @@ trap 'rm -rf "$work"' EXIT
 rungs=(1280x720:3M 852x480:1500k 640x360:800k)
 preset=veryfast gop=2 fps=30
 
-echo "# making a ${dur} s 1920x1080 ${fps} fps input"
-ffmpeg -nostdin -loglevel error -y \
-    -f lavfi -i "testsrc2=size=1920x1080:rate=$fps:duration=$dur" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=$dur" \
+bench_clip "$work/in.ts" "$dur" 1920x1080 "$fps" 48000 \
     -c:v libx264 -preset veryfast -crf 16 -pix_fmt yuv420p -g 60 \
-    -c:a aac -b:a 128k -shortest "$work/in.ts"
+    -c:a aac -b:a 128k
 
-# The same x264 settings lib/media/encode.c gives cs-ladder's encoders.
-keyint=$((gop * fps))
+# The same x264 settings lib/media/encode.c gives cs-ladder's encoders
+# (a keyframe every GOP seconds at the clip's own rate).
+keyint=$(awk -v g="$gop" -v r="$(bench_fps "$work/in.ts")" \
+    'BEGIN { split(r, f, "/"); printf "%d", g * f[1] / f[2] + 0.5 }')
 xp="keyint=$keyint:min-keyint=$keyint:scenecut=0:open-gop=0:nal-hrd=cbr:force-cfr=1"
 graph="[0:v]split=${#rungs[@]}"
 maps=() spec=""
@@ -78,7 +84,7 @@ for _ in $(seq "$runs"); do
         --gop "$gop" "$@" -o "$work/ladder.ts" "$work/in.ts"
     timed ffmpeg ffmpeg -nostdin -loglevel error -y -i "$work/in.ts" \
         -filter_complex "$graph" "${maps[@]}" -preset "$preset" \
-        -x264-params "$xp" -forced-idr 1 -map 0:a -c:a copy \
+        -x264-params "$xp" -forced-idr 1 -map '0:a?' -c:a copy \
         -f mpegts "$work/ffmpeg.ts"
 done
 

@@ -58,7 +58,7 @@ static const struct cs_opt options[] = {
     { "audio-bitrate", 0, "RATE", "bit rate of encoded audio", NULL, NULL,
       CS_OPT_RATE, AT(cfg.abitrate), 1, 1e7, "128k aac, 96k opus" },
     { "queue", 0, "FRAMES", "pictures waiting per rung before the decoder "
-      "waits", "8", NULL, CS_OPT_INT, AT(cfg.queue), 1, 1024 },
+      "waits", "4", NULL, CS_OPT_INT, AT(cfg.queue), 1, 1024 },
     { "slate", 0, "color:COLOUR|FILE", "when the picture stops, show this "
       "colour or image (and silence) at every rung", NULL, "file",
       CS_OPT_STRING, AT(cfg.slate), .shown = "none" },

@@ -1,12 +1,15 @@
 #include "ladder/ladder.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 
+#include <libavutil/cpu.h>
 #include <libavutil/mathematics.h>
 
 #include "clock.h"
+#include "encode/hw.h"
 #include "err.h"
 #include "ladder/internal.h"
 #include "ladder/tsfix.h"
@@ -67,6 +70,15 @@ static void hold_signals(struct ladder *l, int hold)
     l->held = hold;
 }
 
+/* Decoding is a sixth of a 1080p ladder's work, done beside the rungs:
+ * a thread per four cores keeps up, without the pictures and the delay
+ * of a frame thread per core (libavcodec's choice); one with --tune
+ * zerolatency. */
+static int decode_threads(const struct cs_ladder_config *c)
+{
+    return c->low_delay ? 1 : (av_cpu_count() + 3) / 4;
+}
+
 static int open_input(struct ladder *l)
 {
     const struct cs_ladder_config *c = l->cfg;
@@ -95,7 +107,7 @@ static int open_input(struct ladder *l)
                           "stream", c->input);
     st = l->in->fmt->streams[l->in->vidx];
     hold_signals(l, 1);
-    ret = cs_decoder_open(&l->vdec, st, c->low_delay ? 1 : 0);
+    ret = cs_decoder_open(&l->vdec, st, decode_threads(c));
     hold_signals(l, 0);
     if (ret < 0)
         return cs_err_set(l->err, ret == AVERROR_DECODER_NOT_FOUND ? CS_EDATA
@@ -118,6 +130,35 @@ static int needs_matroska(const struct ladder *l)
     return 0;
 }
 
+/* x264 left to choose (--threads 0) gives every encoder 1.5 threads per
+ * core and look-ahead threads besides: three encoders on two cores run a
+ * dozen threads, each holding pictures, where the rungs already keep the
+ * cores busy side by side. With more than one software H.264 rung, each
+ * gets instead its share of the cores by pixel rate (at least one); not
+ * with --tune zerolatency, where x264 cuts each picture into slices, one
+ * per thread, which hold no pictures. */
+static void share_threads(struct cs_rung *r, int n)
+{
+    double rate[CS_LADDER_MAX_RUNGS], total = 0;
+    int cores = av_cpu_count(), k = 0;
+
+    for (int i = 0; i < n; i++) {
+        const struct cs_venc_settings *s = &r[i].enc;
+
+        rate[i] = 0;
+        if (s->threads || s->hw != CS_HW_NONE ||
+            s->codec != CS_VCODEC_H264 || s->zerolatency)
+            continue;
+        rate[i] = (double)s->width * s->height * av_q2d(s->fps);
+        total += rate[i];
+        k++;
+    }
+    for (int i = 0; i < n && k > 1; i++) {
+        if (rate[i] > 0)
+            r[i].enc.threads = FFMAX(1, (int)lrint(cores * rate[i] / total));
+    }
+}
+
 static int open_rungs(struct ladder *l)
 {
     const AVCodecParameters *par = l->in->fmt->streams[l->in->vidx]->codecpar;
@@ -130,6 +171,7 @@ static int open_rungs(struct ladder *l)
                        l->err);
     if (ret < 0)
         return ret;
+    share_threads(l->rungs, l->nb);
     mkv = needs_matroska(l);
     for (int i = 0; i < l->nb; i++) {
         const struct cs_venc_settings *s = &l->rungs[i].enc;
@@ -139,9 +181,10 @@ static int open_rungs(struct ladder *l)
                                     l->err);
         if (ret < 0)
             return ret;
-        cs_verbose("rung '%s': %s %dx%d at %d/%d fps, %" PRId64 " b/s",
-                   l->rungs[i].name, cs_vcodec_name(s->codec), s->width,
-                   s->height, s->fps.num, s->fps.den, s->bitrate);
+        cs_verbose("rung '%s': %s %dx%d at %d/%d fps, %" PRId64 " b/s, "
+                   "%d threads (0: the encoder's choice)", l->rungs[i].name,
+                   cs_vcodec_name(s->codec), s->width, s->height, s->fps.num,
+                   s->fps.den, s->bitrate, s->threads);
         l->last_n[i] = l->last_g[i] = -1;
     }
     for (int i = 0; i + 1 < l->nb; i++)

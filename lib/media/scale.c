@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include <libavutil/buffer.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -13,6 +14,9 @@ struct cs_scaler {
     enum AVPixelFormat fmt;
     unsigned flags;
     struct SwsContext *sws;
+    /* The pictures it makes: recycled, not allocated (and faulted in by
+     * the kernel) once per picture. */
+    AVBufferPool *pool;
     /* The input the context was made for, and where it draws. */
     int in_w, in_h, in_fmt;
     AVRational in_sar;
@@ -99,6 +103,40 @@ static void box_pointers(const struct cs_scaler *s, AVFrame *f,
     }
 }
 
+/* A picture of the scaler's size and format from its pool; the planes as
+ * av_frame_get_buffer lays them out (lines aligned to 64 bytes). */
+static int new_picture(struct cs_scaler *s, AVFrame **out)
+{
+    AVFrame *f = av_frame_alloc();
+    int size, ret;
+
+    if (!f)
+        return AVERROR(ENOMEM);
+    f->width = s->w;
+    f->height = s->h;
+    f->format = s->fmt;
+    ret = av_image_fill_linesizes(f->linesize, s->fmt, FFALIGN(s->w, 64));
+    size = ret < 0 ? ret : av_image_fill_pointers(f->data, s->fmt, s->h,
+                                                  NULL, f->linesize);
+    ret = size;
+    if (ret >= 0 && !s->pool)
+        s->pool = av_buffer_pool_init(size + 64, NULL);
+    if (ret >= 0)
+        f->buf[0] = s->pool ? av_buffer_pool_get(s->pool) : NULL;
+    if (ret >= 0 && !f->buf[0])
+        ret = AVERROR(ENOMEM);
+    if (ret >= 0)
+        ret = av_image_fill_pointers(f->data, s->fmt, s->h, f->buf[0]->data,
+                                     f->linesize);
+    if (ret < 0) {
+        av_frame_free(&f);
+        return ret;
+    }
+    f->extended_data = f->data;
+    *out = f;
+    return 0;
+}
+
 int cs_scaler_run(struct cs_scaler *s, const AVFrame *in, AVFrame **out)
 {
     AVFrame *f;
@@ -121,15 +159,9 @@ int cs_scaler_run(struct cs_scaler *s, const AVFrame *in, AVFrame **out)
         if (ret < 0)
             return ret;
     }
-    f = av_frame_alloc();
-    if (!f)
-        return AVERROR(ENOMEM);
-    f->width = s->w;
-    f->height = s->h;
-    f->format = s->fmt;
-    ret = av_frame_get_buffer(f, 0);
+    ret = new_picture(s, &f);
     if (ret < 0)
-        goto fail;
+        return ret;
     av_frame_copy_props(f, in);
     f->sample_aspect_ratio = (AVRational){ 1, 1 };
     if (s->box_w != s->w || s->box_h != s->h) {
@@ -155,5 +187,7 @@ void cs_scaler_free(struct cs_scaler **ps)
     if (!*ps)
         return;
     sws_freeContext((*ps)->sws);
+    /* Pictures still out keep the pool until they are freed. */
+    av_buffer_pool_uninit(&(*ps)->pool);
     av_freep(ps);
 }
