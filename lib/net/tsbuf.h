@@ -77,9 +77,8 @@ struct cs_tsout {
 void cs_tsout_init(struct cs_tsout *o, int fd);
 
 /* A new publisher starts: the PES the last one left unfinished are taken
- * out (counted in hold.cut_pes and hold.cut_packets; a video PES without a
- * length is whole only once the next one starts, so the last picture goes
- * too); what comes next continues the stream, its
+ * out (counted in hold.cut_pes and hold.cut_packets; see net/tshold.h for
+ * when a PES is whole); what comes next continues the stream, its
  * timestamps shifted to follow the last ones by the time that passed in
  * between (a live pause stays a pause: a packager downstream marks it as a
  * discontinuity instead of squeezing it out), rounded up to whole video

@@ -38,6 +38,16 @@ static struct cs_tshold_pes *find(struct cs_tshold *h, int pid, int add)
     return &h->pes[h->npes++];
 }
 
+/* A PES starts on PID: one of unknown length on another PID is whole.
+ * Muxers write a PES in one go (tables and PCRs aside), so what the
+ * publisher sent after it was never its middle. */
+static void others_whole(struct cs_tshold *h, int pid)
+{
+    for (int i = 0; i < h->npes; i++)
+        if (h->pes[i].pid != pid && !h->pes[i].need)
+            h->pes[i].open = 0;
+}
+
 /* Follow the PES that packet number N (P) starts or goes on. */
 static void track(struct cs_tshold *h, const uint8_t *p, int64_t n)
 {
@@ -49,6 +59,8 @@ static void track(struct cs_tshold *h, const uint8_t *p, int64_t n)
     if (p[1] & 0x40) {
         int pes = at + 6 <= PKT && !p[at] && !p[at + 1] && p[at + 2] == 1;
 
+        if (pes)
+            others_whole(h, pid);
         e = find(h, pid, pes);
         if (!e)
             return;

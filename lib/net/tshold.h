@@ -12,8 +12,9 @@
 #define CS_TSHOLD_MAX (8 << 20) /* bytes held at most: past them, all go */
 
 /* The PES last started on a PID. It is whole once PES_packet_length bytes
- * came, or when the next one starts on its PID; a video PES of length 0
- * stays open until then. */
+ * came; one of length 0 (video) once a PES starts on any PID: muxers write
+ * a PES in one go, so a publisher that left in the middle of one sent
+ * nothing of another after it. (Video alone: at the next picture.) */
 struct cs_tshold_pes {
     int pid;
     int open;               /* started and not known to be whole */
