@@ -64,16 +64,11 @@ static int set_pre(struct cs_endpoint *ep, SRTSOCKET s)
      * packet shows the gap, and the stream's end is silently short. */
     if (c->dir == CS_NET_RECV)
         fail |= setopt(s, SRTO_NAKREPORT, &(int){ 0 }, sizeof(int));
-    /* Receiving: late rather than lost. libsrt starts every connection
-     * with an RTT guess of 100 ms (variance 50), so until the first
-     * measurements the sender's retransmission timer is 330 ms, longer
-     * than a 120 ms latency: a message of the first few whose first
-     * retransmission was lost too was dropped at its play time (and at
-     * 10% loss one in the middle now and then, after three losses in a
-     * row). Without too-late drops (on either side: the sender follows
-     * the receiver's flag) SRT recovers it, a little late. */
-    if (c->dir == CS_NET_RECV)
-        fail |= setopt(s, SRTO_TLPKTDROP, &(int){ 0 }, sizeof(int));
+    /* Not SRTO_TLPKTDROP 0, though it recovers the first messages lost at
+     * 5-10% loss (libsrt's first retransmission timer is 330 ms, from its
+     * 100 ms RTT guess, longer than a 120 ms latency): with it, libsrt
+     * 1.5.1's TSBPD thread was seen spinning with the receive lock held
+     * after a sender left, and cs-recv hung (issue 14, open). */
     if (ms > 0) {
         fail |= setopt(s, SRTO_CONNTIMEO, &ms, sizeof(ms));
         fail |= setopt(s, SRTO_PEERIDLETIMEO, &ms, sizeof(ms));
