@@ -215,6 +215,39 @@ teardown() {
     [ "$(frame_hashes "$T/out.ts" | wc -l)" -eq $(( 2 * $(frame_hashes "$CLIP" | wc -l) )) ]
 }
 
+@test "cs-recv: a publisher that leaves in the middle of a picture: its unfinished PES goes, the stream decodes" {
+    local port cut
+    port=$(free_port udp)
+    # the clip up to 2 packets into a picture in its second half
+    cut=$(python3 - "$CLIP" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+pk = [d[i:i + 188] for i in range(0, len(d), 188)]
+vid = lambda p: ((p[1] & 0x1f) << 8 | p[2]) == 0x100
+for i in range(len(pk) // 2, len(pk) - 8):
+    if vid(pk[i]) and pk[i][1] & 0x40 and all(vid(p) for p in pk[i:i + 4]):
+        print((i + 2) * 188)
+        break
+PY
+)
+    [ -n "$cut" ]
+    head -c "$cut" "$CLIP" >"$T/cut.ts"
+    spawn cs-recv --stats "$T/st.json" \
+        "srt://127.0.0.1:$port?mode=listener" >"$T/out.ts" 2>"$T/err"
+    wait_udp "$port"
+    timeout 30 cs-send "srt://127.0.0.1:$port" <"$T/cut.ts"
+    timeout 30 cs-send "srt://127.0.0.1:$port" <"$CLIP"
+    kill -TERM "$(tail -n 1 "$T/pids")"
+    wait "$(tail -n 1 "$T/pids")"
+    grep -q "dropped 1 unfinished PES (2 TS packets) that the last publisher left cut short" "$T/err"
+    [ "$(final_stat "$T/st.json" pes_cut)" = 1 ]
+    # all but the cut picture's two packets
+    [ "$(stat -c %s "$T/out.ts")" -eq $(( cut - 2 * 188 + $(stat -c %s "$CLIP") )) ]
+    run ffmpeg -nostdin -v error -i "$T/out.ts" -f null -
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}
+
 @test "cs-recv: RTMP publishers one after another give one decodable stream" {
     local port
     port=$(free_port)

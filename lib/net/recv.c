@@ -20,6 +20,7 @@ struct recv_state {
     int64_t session_bytes;
     int64_t told_skipped;   /* of out.skipped, what stderr has said */
     int64_t told_untimed;   /* likewise of out.untimed */
+    int64_t told_cut;       /* likewise of out.hold.cut_pes */
 };
 
 static cJSON *recv_obj(const struct recv_state *s)
@@ -31,6 +32,7 @@ static cJSON *recv_obj(const struct recv_state *s)
     cJSON_AddNumberToObject(o, "skipped_bytes", (double)s->out.skipped);
     cJSON_AddNumberToObject(o, "ts_packets_dropped",
                             (double)s->out.untimed);
+    cJSON_AddNumberToObject(o, "pes_cut", (double)s->out.hold.cut_pes);
     cJSON_AddNumberToObject(o, "publishers", s->sessions);
     cJSON_AddNumberToObject(o, "reconnects",
                             s->sessions > 1 ? s->sessions - 1 : 0);
@@ -54,6 +56,13 @@ static void tell_dropped(const struct cs_net_conf *c, struct recv_state *s,
                 "before its PAT and PMT", c->shown,
                 (long long)(o->untimed - s->told_untimed));
         s->told_untimed = o->untimed;
+    }
+    if (o->hold.cut_pes > s->told_cut) {
+        cs_warn("'%s': dropped %lld unfinished PES (%lld TS packets) that "
+                "the last publisher left cut short", c->shown,
+                (long long)(o->hold.cut_pes - s->told_cut),
+                (long long)o->hold.cut_packets);
+        s->told_cut = o->hold.cut_pes;
     }
 }
 
@@ -124,14 +133,14 @@ int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t)
     struct recv_state *s = av_mallocz(sizeof(*s));
     /* room for several SRT messages that are due at once */
     uint8_t buf[16384];
-    int ret;
+    int ret, n;
 
     if (!s)
         return AVERROR(ENOMEM);
     cs_tsout_init(&s->out, t->fd);
     ret = next_peer(c, t, s);
     while (ret >= 0) {
-        int n = s->ep.ops->read(&s->ep, buf, sizeof(buf));
+        n = s->ep.ops->read(&s->ep, buf, sizeof(buf));
 
         if (n > 0) {
             if (!s->session_bytes) {
@@ -159,6 +168,9 @@ int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t)
         if (cs_stats_due(t->stats))
             cs_transfer_stats(t, &s->ep, recv_obj(s), 0);
     }
+    n = cs_tsout_flush(&s->out);       /* the stream ends here */
+    if (n < 0 && ret >= 0)
+        ret = n;
     tell_dropped(c, s, 1);
     if (ret == CS_EDATA)
         snprintf(t->err, sizeof(t->err), "invalid data from '%s': not an "
@@ -168,6 +180,7 @@ int cs_transfer_recv(const struct cs_net_conf *c, struct cs_transfer *t)
     if (t->stats)
         cs_transfer_stats(t, &s->ep, recv_obj(s), 1);
     cs_endpoint_close(&s->ep);
+    cs_tsout_free(&s->out);
     av_free(s);
     return ret;
 }

@@ -64,6 +64,11 @@ static int set_pre(struct cs_endpoint *ep, SRTSOCKET s)
      * packet shows the gap, and the stream's end is silently short. */
     if (c->dir == CS_NET_RECV)
         fail |= setopt(s, SRTO_NAKREPORT, &(int){ 0 }, sizeof(int));
+    /* Not SRTO_TLPKTDROP 0, though it recovers the first messages lost at
+     * 5-10% loss (libsrt's first retransmission timer is 330 ms, from its
+     * 100 ms RTT guess, longer than a 120 ms latency): with it, libsrt
+     * 1.5.1's TSBPD thread was seen spinning with the receive lock held
+     * after a sender left, and cs-recv hung (issue 14, open). */
     if (ms > 0) {
         fail |= setopt(s, SRTO_CONNTIMEO, &ms, sizeof(ms));
         fail |= setopt(s, SRTO_PEERIDLETIMEO, &ms, sizeof(ms));
@@ -332,15 +337,15 @@ static int would_block(void)
 
 /* After the peer closed, what it sent last may still wait in the receive
  * buffer for its TSBPD time: read it out before calling the peer gone. */
-static int read_tail(struct srt_priv *p, uint8_t *buf, int size)
+static int read_tail(SRTSOCKET s, uint8_t *buf, int size)
 {
     int lat = 120, len = sizeof(lat);
     int64_t until;
 
-    srt_getsockflag(p->sock, SRTO_RCVLATENCY, &lat, &len);
+    srt_getsockflag(s, SRTO_RCVLATENCY, &lat, &len);
     until = cs_now_us() + (lat + 100) * INT64_C(1000);
     while (cs_now_us() < until && !cs_stopping()) {
-        int n = srt_recvmsg(p->sock, (char *)buf, size);
+        int n = srt_recvmsg(s, (char *)buf, size);
 
         if (n > 0)
             return n;
@@ -392,7 +397,7 @@ static int srt_read_ep(struct cs_endpoint *ep, uint8_t *buf, int size)
             return CS_ESTOP;
         if (n == SRT_ERROR && !would_block()) {
             snapshot(p);                /* while libsrt still has it */
-            n = read_tail(p, buf, size);
+            n = read_tail(p->sock, buf, size);
             if (n > 0)
                 return n;
             retire_peer(p);
@@ -519,6 +524,9 @@ static void read_publisher(struct reader *r, struct cs_stream *st)
     for (;;) {
         int n = srt_recvmsg(r->sock, (char *)buf, sizeof(buf));
 
+        /* gone: what it sent last may still wait for its play time */
+        if (n == SRT_ERROR && !would_block() && !cs_stopping())
+            n = read_tail(r->sock, buf, sizeof(buf));
         if (n > 0) {
             last = cs_now_us();
             if (cs_streams_write(r->streams, st, buf, n) == CS_EDATA) {
@@ -531,21 +539,33 @@ static void read_publisher(struct reader *r, struct cs_stream *st)
         }
         if (cs_stopping())
             return;
-        if ((n == SRT_ERROR && !would_block()) ||
-            (limit > 0 && cs_now_us() - last > limit)) {
+        if (n == 0 || (limit > 0 && cs_now_us() - last > limit)) {
             cs_info("'%s': the publisher of '%s' %s", r->conf->shown,
-                    r->stream, n == SRT_ERROR && !would_block() ? "left"
-                                                               : "fell silent");
+                    r->stream, n == 0 ? "left" : "fell silent");
             return;
         }
     }
 }
 
+/* The stream of R, once its last publisher's tail was read out (that
+ * takes up to the latency, and a publisher restarting comes back sooner);
+ * NULL if it stays on: another publisher feeds it. */
+static struct cs_stream *take_stream(struct reader *r)
+{
+    int64_t until = cs_now_us() + 1000000;
+    struct cs_stream *st;
+
+    while (!(st = cs_streams_start(r->streams, r->stream, "srt",
+                                   r->remote)) &&
+           cs_now_us() < until && !cs_stopping())
+        cs_sleep_until_us(cs_now_us() + 10000);
+    return st;
+}
+
 static void *reader_main(void *arg)
 {
     struct reader *r = arg;
-    struct cs_stream *st = cs_streams_start(r->streams, r->stream, "srt",
-                                            r->remote);
+    struct cs_stream *st = take_stream(r);
 
     if (!st)
         cs_warn("'%s': turned away a publisher from %s: stream '%s' is on",

@@ -164,6 +164,7 @@ static void spawn(struct cs_streams *t, struct cs_stream *st)
     (void)fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
     st->fd = p[1];
     st->started_at = cs_now_us();
+    cs_tsout_free(st->out);
     cs_tsout_init(st->out, st->fd);
     cs_tsout_new_session(st->out);
     cs_info("'%s': started its command (pid %d)", st->name, (int)st->pid);
@@ -198,6 +199,18 @@ static struct cs_stream *add(struct cs_streams *t, const char *name)
     return st;
 }
 
+/* A publisher is back: the PES the last one left unfinished go. */
+static void tell_cut(struct cs_stream *st)
+{
+    int64_t pes = st->out->hold.cut_pes, n;
+
+    cs_tsout_new_session(st->out);
+    n = st->out->hold.cut_pes - pes;
+    if (n > 0)
+        cs_warn("'%s': dropped %lld unfinished PES that the last publisher "
+                "left cut short", st->name, (long long)n);
+}
+
 struct cs_stream *cs_streams_start(struct cs_streams *t, const char *name,
                                    const char *protocol, const char *remote)
 {
@@ -217,7 +230,7 @@ struct cs_stream *cs_streams_start(struct cs_streams *t, const char *name,
         if (st->fd >= 0) {
             cs_info("'%s': its publisher is back within --linger; the same "
                     "child goes on", st->name);
-            cs_tsout_new_session(st->out);
+            tell_cut(st);
         }
     }
     pthread_mutex_unlock(&t->lock);
@@ -263,6 +276,9 @@ void cs_streams_end(struct cs_streams *t, struct cs_stream *st)
 /* Close the child's stdin and send its group SIGTERM; SIGKILL later. */
 static void stop_child(struct cs_stream *st, int64_t now)
 {
+    /* its stream ends here: what waited for its PES to be whole goes */
+    if (st->fd >= 0 && !st->on)
+        (void)cs_tsout_flush(st->out);
     if (st->fd >= 0)
         close(st->fd);
     st->fd = -1;
@@ -362,6 +378,7 @@ void cs_streams_stats(struct cs_streams *t, cJSON *obj)
         cJSON_AddNumberToObject(o, "restarts", st->restarts);
         cJSON_AddNumberToObject(o, "bytes", (double)st->bytes);
         cJSON_AddNumberToObject(o, "bytes_dropped", (double)st->dropped);
+        cJSON_AddNumberToObject(o, "pes_cut", (double)st->out->hold.cut_pes);
         cJSON_AddItemToArray(arr, o);
     }
     pthread_mutex_unlock(&t->lock);
@@ -403,6 +420,7 @@ void cs_streams_close(struct cs_streams **pt)
         stop_child(t->s[i], now);
     reap_all(t);
     for (int i = 0; i < t->n; i++) {
+        cs_tsout_free(t->s[i]->out);
         av_free(t->s[i]->out);
         av_free(t->s[i]);
     }

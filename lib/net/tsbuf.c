@@ -218,6 +218,10 @@ void cs_tsout_init(struct cs_tsout *o, int fd)
 
 void cs_tsout_new_session(struct cs_tsout *o)
 {
+    int64_t cut = cs_tshold_cut(&o->hold, o->nextcc);
+
+    o->packets -= cut;
+    o->bytes -= cut * CS_TS_PACKET;
     o->plen = 0;
     o->locked = 0;
     o->junk = 0;
@@ -412,11 +416,34 @@ static int hunt(struct cs_tsout *o, int *at)
     return lock >= 0 ? 0 : -1;
 }
 
+/* Write what the hold lets go (ALL: everything). */
+static int let_go(struct cs_tsout *o, int all)
+{
+    size_t n = cs_tshold_ready(&o->hold, all);
+    int ret;
+
+    if (!n)
+        return 0;
+    ret = write_all(o->fd, o->hold.buf, n);
+    cs_tshold_consume(&o->hold, n);
+    return ret;
+}
+
+int cs_tsout_flush(struct cs_tsout *o)
+{
+    return let_go(o, 1);
+}
+
+void cs_tsout_free(struct cs_tsout *o)
+{
+    cs_tshold_free(&o->hold);
+}
+
 /* Write the whole packets held in pend, dropping what is out of sync. */
 static int drain(struct cs_tsout *o)
 {
-    uint8_t out[sizeof(o->pend)];
-    int at = 0, olen = 0;
+    uint8_t out[CS_TS_PACKET];
+    int at = 0, olen = 0, ret = 0;
 
     for (;;) {
         if (!o->locked && hunt(o, &at) < 0)
@@ -427,21 +454,25 @@ static int drain(struct cs_tsout *o)
             o->locked = 0;              /* lost the sync: hunt again */
             continue;
         }
-        memcpy(out + olen, o->pend + at, CS_TS_PACKET);
+        memcpy(out, o->pend + at, CS_TS_PACKET);
         at += CS_TS_PACKET;
         o->junk = 0;
-        if (!fix_packet(o, out + olen)) {
+        if (!fix_packet(o, out)) {
             o->untimed++;
             continue;
         }
+        if (ret >= 0)
+            ret = cs_tshold_put(&o->hold, out);
         olen += CS_TS_PACKET;
         o->packets++;
         o->bytes += CS_TS_PACKET;
     }
     o->plen -= at;
     memmove(o->pend, o->pend + at, (size_t)o->plen);
+    if (ret < 0)
+        return ret;
     if (olen)
-        return write_all(o->fd, out, (size_t)olen);
+        return let_go(o, 0);
     return o->junk > MAX_JUNK ? CS_EDATA : 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "net/endpoint.h"
+#include "net/tshold.h"
 
 /* TS read from a file descriptor, whole packets only, paced in real time
  * by the PCR of the first PID that carries one. */
@@ -69,19 +70,32 @@ struct cs_tsout {
     int64_t skipped;        /* bytes dropped: not in sync as TS */
     int64_t untimed;        /* packets dropped: a later publisher's,
                              * before its PAT and PMT */
+    struct cs_tshold hold;  /* written packets whose PES is not whole yet;
+                             * hold.cut_pes: those a publisher left cut */
 };
 
 void cs_tsout_init(struct cs_tsout *o, int fd);
 
-/* A new publisher starts: what comes next continues the stream, its
+/* A new publisher starts: the PES the last one left unfinished are taken
+ * out (counted in hold.cut_pes and hold.cut_packets; see net/tshold.h for
+ * when a PES is whole); what comes next continues the stream, its
  * timestamps shifted to follow the last ones by the time that passed in
  * between (a live pause stays a pause: a packager downstream marks it as a
  * discontinuity instead of squeezing it out), rounded up to whole video
  * frames so that the pictures stay on one frame grid. */
 void cs_tsout_new_session(struct cs_tsout *o);
 
+/* Write what is held back (the stream ends here). Returns 0 or
+ * AVERROR(errno). */
+int cs_tsout_flush(struct cs_tsout *o);
+
+/* Free what cs_tsout_write() allocated (after cs_tsout_flush()). */
+void cs_tsout_free(struct cs_tsout *o);
+
 /* Align, fix and write N bytes; bytes out of sync are dropped (counted in
  * skipped, junk) until CS_TS_LOCK packets in a row bring the sync back.
+ * The packets from the start of a PES not yet whole are held back (in
+ * their order) until it is: about a frame of the stream.
  * Returns 0, CS_EDATA after 64 KiB without a packet (not MPEG-TS), or
  * AVERROR(errno) when the output fails. */
 int cs_tsout_write(struct cs_tsout *o, const uint8_t *buf, int n);

@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# SRT through real loss (issue 14, fault test 5): cs-send -> cs-recv in a
+# network namespace of the test's own, where nftables drops 2%, 5% and 10%
+# of the UDP packets at random both ways (data, ACKs, NAKs, handshake),
+# latency 120 ms. Nothing may go unrecovered: the TS arrives byte for byte,
+# first message to last, and SRT's counters say that packets were lost and
+# retransmitted but none dropped. bench/srt-loss.sh is the long version
+# (20 s a run, several runs, srt-live-transmit beside it).
+
+load helper
+
+bats_require_minimum_version 1.5.0
+
+DUR=8           # seconds of TS at 2 Mb/s per loss rate
+PORT=9000       # in the test's own namespace: nothing else there
+
+setup_file() {
+    CLIP=$BATS_FILE_TMPDIR/2mbps.ts
+    ffmpeg -nostdin -v error -y \
+        -f lavfi -i "testsrc2=size=640x360:rate=25:duration=$DUR" \
+        -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=$DUR" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 \
+        -b:v 1800k -maxrate 1800k -bufsize 900k -c:a aac -b:a 64k \
+        -muxrate 2000k -f mpegts "$CLIP"
+}
+
+setup() {
+    CLIP=$BATS_FILE_TMPDIR/2mbps.ts
+    NS=cs-srtloss-$$-$BATS_TEST_NUMBER
+    [ "$(id -u)" -eq 0 ] || skip "needs root to make a network namespace (ip netns)"
+    command -v nft >/dev/null || skip "needs nft (nftables) for the random drop"
+    ip netns add "$NS" 2>"$T/netns.err" ||
+        skip "cannot make a network namespace: $(head -n 1 "$T/netns.err")"
+    ip netns exec "$NS" ip link set lo up
+}
+
+teardown() {
+    [ -n "${RECV:-}" ] && kill "$RECV" 2>/dev/null
+    [ -n "${RECV:-}" ] && wait "$RECV" 2>/dev/null
+    ip netns del "$NS" 2>/dev/null || true
+}
+
+# lose PCT: drop PCT% of the packets to and from the SRT port, at random.
+lose() {
+    local pct=$1 dir
+    in_ns nft add table inet loss
+    in_ns nft add chain inet loss out '{ type filter hook output priority 0; }'
+    for dir in sport dport; do
+        in_ns nft add rule inet loss out udp "$dir" "$PORT" \
+            numgen random mod 100 '<' "$pct" drop
+    done
+}
+
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# final FILE KEY: KEY of the last statistics line of FILE.
+final() { jq -r "select(.final) | .$2" "$1"; }
+
+# transfer PCT: DUR seconds of TS across PCT% loss, and what to check.
+transfer() {
+    local pct=$1 t0
+    lose "$pct"
+    in_ns cs-recv --once --stats "$T/recv.json" \
+        "srt://127.0.0.1:$PORT?mode=listener&latency=120" >"$T/out.ts" \
+        2>"$T/recv.err" &
+    RECV=$!
+    for _ in $(seq 50); do
+        in_ns ss -Hlun "sport = :$PORT" | grep -q . && break
+        sleep 0.1
+    done
+    t0=$SECONDS
+    run -0 in_ns cs-send --stats "$T/send.json" \
+        "srt://127.0.0.1:$PORT?latency=120" <"$CLIP"
+    SEND_S=$((SECONDS - t0))
+    local rs=0
+    wait "$RECV" || rs=$?
+    RECV=
+    [ "$rs" -eq 0 ]
+    echo "loss $pct%: sent in $SEND_S s; receiver: lost $(final "$T/recv.json" \
+        lost), retransmitted $(final "$T/recv.json" retransmitted), dropped \
+        $(final "$T/recv.json" dropped); sender: dropped $(final "$T/send.json" \
+        dropped)"
+    # byte for byte, the first message and the last included
+    cmp "$CLIP" "$T/out.ts"
+    # the loss happened and SRT recovered all of it
+    [ "$(final "$T/recv.json" lost)" -gt 0 ]
+    [ "$(final "$T/recv.json" retransmitted)" -gt 0 ]
+    [ "$(final "$T/recv.json" dropped)" -eq 0 ]
+    [ "$(final "$T/send.json" dropped)" -eq 0 ]
+    # a clean stop waits for the acknowledgements, not for --timeout (5 s)
+    [ "$SEND_S" -le $((DUR + 4)) ]
+}
+
+@test "srt loss: 2% random loss both ways, latency 120 ms: every byte arrives" {
+    transfer 2
+}
+
+@test "srt loss: 5% random loss both ways, latency 120 ms: every byte arrives" {
+    transfer 5
+}
+
+@test "srt loss: 10% random loss both ways, latency 120 ms: every byte arrives" {
+    transfer 10
+}
