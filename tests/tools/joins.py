@@ -19,6 +19,7 @@ joins.py check OUT CLIPS ORDER --fps RATE [--expect N]
     with one line per failed check on stderr.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import random
@@ -58,6 +59,7 @@ def make(args):
     rng = random.Random(args.seed)
     os.makedirs(os.path.join(args.dir, "videos"), exist_ok=True)
     clips = {}
+    jobs = []
     for i in range(args.n):
         rate = RATES[i % len(RATES)] if i < len(RATES) else rng.choice(RATES)
         audio = AUDIO[i % len(AUDIO)] if i < len(AUDIO) else rng.choice(AUDIO)
@@ -65,10 +67,13 @@ def make(args):
         frames = max(2, round(rng.uniform(0.2, 2.0) * Fraction(rate)))
         srate = 48000 if audio == "opus" else rng.choice([44100, 48000])
         name = "clip%04d.%s" % (i, "mkv" if audio == "opus" else "mp4")
-        make_one(os.path.join(args.dir, "videos", name), rate, frames, size,
-                 audio, srate)
+        jobs.append((os.path.join(args.dir, "videos", name), rate, frames,
+                     size, audio, srate))
         clips[name] = {"rate": rate, "frames": frames, "size": size,
                        "audio": audio, "sample_rate": srate}
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        for f in [pool.submit(make_one, *j) for j in jobs]:
+            f.result()
     with open(os.path.join(args.dir, "clips.json"), "w") as f:
         json.dump(clips, f, indent=1)
 
@@ -183,6 +188,7 @@ def main():
     m.add_argument("dir")
     m.add_argument("n", type=int)
     m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--jobs", type=int, default=2)
     c = sub.add_parser("check")
     c.add_argument("out")
     c.add_argument("clips")
