@@ -75,9 +75,11 @@ remote() {
     AWS_ENDPOINT_URL=$DIRECT timeout 30 cs-fetch get "s3://cats/$1" \
         "$T/remote.back" 2>/dev/null || st=$?
     if [ "$2" = - ]; then
-        [ "$st" -eq 3 ] && [ ! -e "$T/remote.back" ]
+        [ "$st" -eq 3 ] || return 1
+        [ ! -e "$T/remote.back" ]
     else
-        [ "$st" -eq 0 ] && cmp "$2" "$T/remote.back"
+        [ "$st" -eq 0 ] || return 1
+        cmp "$2" "$T/remote.back"
     fi
 }
 
