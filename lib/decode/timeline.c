@@ -11,10 +11,6 @@
 #include "media/scale.h"
 
 #define AUDIO_CHUNK 1024
-/* A picture that starts this much after its stream says it does starts
- * the input instead (Matroska with Opus can put the stream's start 14 ms
- * before its first frame). */
-#define MAX_LATE_PICTURE_S 0.1
 /* A jump larger than this inside one input starts a new time origin. */
 #define MAX_JUMP_S 5.0
 /* Audio that outlasts the video by less than this is cut at the video. */
@@ -33,7 +29,6 @@ struct cs_timeline {
     /* The current input's segment: its streams (NULL: none). */
     const AVStream *vst, *ast;
     int64_t seg_a;        /* first audio sample of the segment */
-    int64_t seg_k;        /* first frame of the segment */
     double pos;           /* the inputs' lengths summed (s): where the
                              segment starts on the exact timeline */
     double late;          /* how much later its first slot is (s) */
@@ -174,7 +169,6 @@ int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
     t->vst = vst;
     t->ast = ast;
     t->late = local_time(t, t->k);
-    t->seg_k = t->k;
     t->seg_a = t->a_out + cs_resampler_queued(t->resampler);
     t->origin_set = 0;
     t->origin = 0;
@@ -211,21 +205,6 @@ static double frame_duration(const struct cs_timeline *t, const AVFrame *f)
     return av_q2d(av_inv_q(t->fps));
 }
 
-/* The input's first picture comes LT seconds after its origin: it starts
- * the input, and the audio before it goes as the picture's would. */
-static double picture_starts(struct cs_timeline *t, double lt)
-{
-    int64_t n = lrint(lt * t->rate);
-    int q = cs_resampler_queued(t->resampler);
-
-    t->origin += lt;
-    if (t->audio_started) {
-        cs_resampler_drop(t->resampler, n < q ? (int)n : q);
-        t->skip_a += n < q ? 0 : n - q;
-    }
-    return 0;
-}
-
 int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
 {
     double half = 0.5 * t->fps.den / t->fps.num;
@@ -250,8 +229,6 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     }
     if (lt < 0 && !t->last)
         lt = 0;
-    if (!t->last && lt > 0 && lt < MAX_LATE_PICTURE_S && t->k == t->seg_k)
-        lt = picture_starts(t, lt);
     ret = cs_scaler_run(t->scaler, frame, &scaled);
     if (ret < 0)
         return ret;
