@@ -6,7 +6,7 @@ joins.py make DIR N [--seed S]
     30000/1001 and 179/6, mixed sizes, AAC or Opus audio or none) and
     DIR/clips.json describing each. Every clip is a dark grey picture whose
     first 100 ms are white, and its audio (if any) a 1 kHz beep over the first
-    40 ms then silence: the marks the check finds again in the output.
+    100 ms then silence: the marks the check finds again in the output.
 
 joins.py check OUT CLIPS ORDER --fps RATE [--expect N]
     OUT is the stream cs-encode wrote, ORDER the play list (one path a
@@ -32,7 +32,7 @@ RATES = ["10", "12", "15", "24", "25", "30000/1001", "30", "179/6", "48",
 SIZES = ["160x120", "320x180", "176x144", "96x160", "426x240", "200x200",
          "258x146"]
 AUDIO = ["aac", "aac", "opus", "none"]
-BEEP_S = 0.04
+BEEP_S = 0.1
 
 
 def make_one(path, rate, frames, size, audio, srate):
