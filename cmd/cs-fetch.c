@@ -29,6 +29,7 @@ struct cfg {
     int64_t bytes;          /* moved by get, for --stats */
     int64_t refused;        /* keys ls could not print one a line */
     int long_ls;
+    double timeout;         /* seconds, into store.timeout_ms */
     struct cs_store_opts store;
     struct cs_scrape_cfg scrape;
     struct cs_play_cfg play;
@@ -42,6 +43,9 @@ static const struct cs_opt options[] = {
     { "part-size", 0, "BYTES",
       "upload in parts of this size above it (5M at least)", "8M", NULL,
       CS_OPT_BYTES, AT(store.part_size), 5 << 20, 5e9 },
+    { "timeout", 0, "SECONDS",
+      "S3: a request that moves no byte this long is retried", "30", NULL,
+      CS_OPT_SECONDS, AT(timeout), 1, 3600 },
     { "to", 0, "STORE", "scrape: the store to fill", NULL, "dir",
       CS_OPT_STRING, AT(scrape.store) },
     { "limit", 0, "N", "scrape: take at most N new videos", NULL, NULL,
@@ -392,6 +396,7 @@ int main(int argc, char **argv)
         return status;
     if (first >= argc)
         return cs_cmd_usage("no command");
+    c.store.timeout_ms = (int)(c.timeout * 1000);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[first], commands[i].name))
             continue;

@@ -28,8 +28,11 @@ struct cs_timeline {
     int64_t a_out;        /* audio samples written */
     /* The current input's segment: its streams (NULL: none). */
     const AVStream *vst, *ast;
-    int64_t seg_k;        /* first frame of the segment */
     int64_t seg_a;        /* first audio sample of the segment */
+    double pos;           /* the inputs' lengths summed (s): where the
+                             segment starts on the exact timeline */
+    double late;          /* how much later its first slot is (s) */
+    int64_t skip_a;       /* audio samples before the origin, to drop */
     double origin;        /* input time (s) that maps to the segment start */
     int origin_set;
     AVFrame *last;        /* the picture being shown */
@@ -69,9 +72,13 @@ int cs_timeline_alloc(struct cs_timeline **out, int width, int height,
     return 0;
 }
 
+/* The time of frame K in the current input. Measured from where the input
+ * starts on the exact timeline, not from its first slot: an input that
+ * starts up to a frame late (its start rounded) is placed that much
+ * earlier, so that the rounding never adds up from input to input. */
 static double local_time(const struct cs_timeline *t, int64_t k)
 {
-    return (double)(k - t->seg_k) * t->fps.den / t->fps.num;
+    return (double)k * t->fps.den / t->fps.num - t->pos;
 }
 
 static int64_t samples_at(const struct cs_timeline *t, int64_t k)
@@ -140,13 +147,19 @@ static void set_last(struct cs_timeline *t, AVFrame *f, int shown)
 int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
 {
     const AVFormatContext *fmt = in->fmt;
+    const AVStream *vst = in->vidx >= 0 ? fmt->streams[in->vidx] : NULL;
+    int64_t start = fmt->start_time;
 
-    return cs_timeline_begin_streams(t,
-                                     in->vidx >= 0 ? fmt->streams[in->vidx]
-                                                   : NULL,
+    /* The picture's first frame starts the segment: an audio stream that
+     * starts earlier (Opus' pre-skip in Matroska moves the file's start
+     * before it) would lengthen every input by the difference. */
+    if (vst && vst->start_time != AV_NOPTS_VALUE)
+        start = av_rescale_q(vst->start_time, vst->time_base,
+                             AV_TIME_BASE_Q);
+    return cs_timeline_begin_streams(t, vst,
                                      in->aidx >= 0 ? fmt->streams[in->aidx]
                                                    : NULL,
-                                     fmt->start_time);
+                                     start);
 }
 
 int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
@@ -155,7 +168,7 @@ int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
     set_last(t, NULL, 0);
     t->vst = vst;
     t->ast = ast;
-    t->seg_k = t->k;
+    t->late = local_time(t, t->k);
     t->seg_a = t->a_out + cs_resampler_queued(t->resampler);
     t->origin_set = 0;
     t->origin = 0;
@@ -166,6 +179,7 @@ int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
     t->last_t = 0;
     t->vid_end = 0;
     t->audio_started = 0;
+    t->skip_a = 0;
     return 0;
 }
 
@@ -256,19 +270,29 @@ int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame)
             t->origin = ts;
             t->origin_set = 1;
         }
-        lead = ts - t->origin;
+        lead = ts - t->origin - t->late;
         t->audio_started = 1;
-        /* Audio that starts late: silence until it does. */
+        /* Audio that starts late: silence until it does; audio that starts
+         * early: what comes before the picture is dropped. */
         if (lead > 0 && lead < MAX_JUMP_S) {
             ret = cs_resampler_silence(t->resampler,
                                        (int)lrint(lead * t->rate));
             if (ret < 0)
                 return ret;
+        } else if (lead < 0 && lead > -MAX_JUMP_S) {
+            t->skip_a = lrint(-lead * t->rate);
         }
     }
     ret = cs_resampler_send(t->resampler, frame);
     if (ret < 0)
         return ret;
+    if (t->skip_a > 0) {
+        int n = cs_resampler_queued(t->resampler);
+
+        n = n < t->skip_a ? n : (int)t->skip_a;
+        cs_resampler_drop(t->resampler, n);
+        t->skip_a -= n;
+    }
     return pump_audio(t, samples_at(t, t->k), 0);
 }
 
@@ -292,9 +316,28 @@ static AVFrame *black_frame(const struct cs_timeline *t)
     return f;
 }
 
+/* The frame the segment of DUR seconds ends at. Its end is rounded on the
+ * exact timeline (the inputs' lengths summed), not its length alone: one
+ * rounding per input would add up to a drift of many frames. */
+static int64_t segment_end(struct cs_timeline *t, double dur)
+{
+    double fps = av_q2d(t->fps);
+    int64_t end_k;
+
+    t->pos += dur;
+    end_k = llrint(t->pos * fps);
+    if (end_k < t->k)
+        end_k = t->k;
+    /* frames written past the exact end (timestamps beyond the length
+     * the input gave) are kept, and the timeline goes on from them */
+    if (end_k > llrint(t->pos * fps) + 1)
+        t->pos = end_k / fps;
+    return end_k;
+}
+
 int cs_timeline_end(struct cs_timeline *t)
 {
-    int64_t queued, aud, n, end_k, end_a;
+    int64_t queued, aud, end_k, end_a;
     double dur;
     int ret;
 
@@ -305,13 +348,10 @@ int cs_timeline_end(struct cs_timeline *t)
     aud = t->a_out + queued - t->seg_a;
     /* The video's length decides, unless the audio goes on for longer than
      * an encoder's padding (AAC adds up to a frame of silence). */
-    dur = (double)aud / t->rate;
+    dur = (double)aud / t->rate + t->late;
     if (t->vid_end > 0 && dur < t->vid_end + AUDIO_TAIL_S)
         dur = t->vid_end;
-    n = llrint(dur * t->fps.num / t->fps.den);
-    if (n < t->k - t->seg_k)
-        n = t->k - t->seg_k;
-    end_k = t->seg_k + n;
+    end_k = segment_end(t, dur);
     if (t->limit > 0 && end_k > t->limit)
         end_k = t->limit > t->k ? t->limit : t->k;
     if (!t->last && t->k < end_k) {

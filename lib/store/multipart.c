@@ -83,7 +83,7 @@ static int put_part(struct upload *u, int n, const uint8_t *buf, size_t len)
 {
     struct s3_req r = {
         .method = "PUT", .bucket = u->bucket, .key = u->key,
-        .body = buf, .body_len = len,
+        .body = buf, .body_len = len, .check_etag = 1,
     };
     char *q;
     int ret = query(&q, "partNumber=%d&uploadId=%s", n, u->id);

@@ -167,9 +167,19 @@ int cs_s3_put(struct cs_s3 *s3, const char *bucket, const char *key,
         .method = "PUT", .bucket = bucket, .key = key,
         .body = data ? data : "", .body_len = len,
         .content_type = content_type, .cache_control = cache_control,
+        .check_etag = 1,
     };
+    char saved[sizeof(s3->errmsg)];
     int ret = cs_s3i_request(s3, &r);
 
+    /* what the store kept is not what was sent: better no object at all */
+    if (ret < 0 && r.etag_bad) {
+        snprintf(saved, sizeof(saved), "%s", s3->errmsg);
+        if (cs_s3_delete(s3, bucket, key) < 0)
+            cs_warn("could not remove the damaged '%s': %s", key,
+                    s3->errmsg);
+        snprintf(s3->errmsg, sizeof(s3->errmsg), "%s", saved);
+    }
     cs_s3i_req_release(&r);
     return ret;
 }

@@ -39,6 +39,9 @@ struct s3_req {
     void *opaque;
     size_t max_resp;            /* cap for a buffered body */
     int error_in_200;           /* a 200 may carry <Error> (POST replies) */
+    int check_etag;             /* an upload: the ETag answered must be the
+                                   MD5 of the body (unless the store
+                                   encrypts with KMS or a customer key) */
     /* results */
     long status;
     int64_t length;             /* Content-Length of the reply, -1 if none */
@@ -50,6 +53,8 @@ struct s3_req {
                                    ignored the Range) */
     int64_t expect;             /* object size the reply implies, -1 */
     int started;                /* the body of this attempt began */
+    int etag_bad;               /* an attempt's ETag was not the body's */
+    int encrypted;              /* SSE-KMS or SSE-C: the ETag is no MD5 */
     char etag[128];
     double retry_after;
     char *resp;                 /* buffered body, NUL-terminated */

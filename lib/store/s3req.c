@@ -117,6 +117,11 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         r->retry_after = cs_retry_after_parse(tmp);
     } else if (header_is(p, n, "Content-Length", &v, &vlen)) {
         r->length = strtoll(v, NULL, 10);
+    } else if ((header_is(p, n, "x-amz-server-side-encryption", &v, &vlen) &&
+                vlen >= 7 && !strncmp(v, "aws:kms", 7)) ||
+               header_is(p, n, "x-amz-server-side-encryption-customer-"
+                         "algorithm", &v, &vlen)) {
+        r->encrypted = 1;
     }
     return n;
 }
@@ -209,6 +214,21 @@ static CURLcode setup(struct cs_s3 *s3, struct s3_req *r, const char *url,
 
 enum outcome { DONE, RETRY, FAIL };
 
+/* Whether the ETag answered to an upload is the MD5 of what was sent (a
+ * store whose ETag is no MD5 is taken at its word). */
+static int etag_matches(const struct s3_req *r)
+{
+    uint8_t d[16];
+    char hex[33];
+
+    if (!r->check_etag || r->encrypted || strlen(r->etag) != 32 ||
+        strchr(r->etag, '-'))
+        return 1;
+    cs_md5(r->body, r->body_len, d);
+    cs_hex(d, sizeof(d), hex);
+    return !strcasecmp(hex, r->etag);
+}
+
 /* Classify a finished attempt; on failure *err and s3->errmsg say why. */
 static enum outcome judge(struct cs_s3 *s3, struct s3_req *r, CURLcode cc,
                           int *err)
@@ -234,7 +254,14 @@ static enum outcome judge(struct cs_s3 *s3, struct s3_req *r, CURLcode cc,
         r->resp && strstr(r->resp, "<Error>"))) {
         r->expect = r->length < 0 ? -1 : r->status == 206 ?
                     r->offset + r->length : r->length;
-        return DONE;
+        if (etag_matches(r))
+            return DONE;
+        /* the bytes stored are not the bytes sent: send them again */
+        r->etag_bad = 1;
+        snprintf(s3->errmsg, sizeof(s3->errmsg), "the ETag answered does "
+                 "not match the bytes sent");
+        *err = CS_ENET;
+        return RETRY;
     }
     /* resumed exactly at the end: the bytes are all there (ETag checks) */
     if (r->status == 416 && r->offset > 0)
@@ -269,6 +296,7 @@ static int attempt(struct cs_s3 *s3, struct s3_req *r, const char *url,
     r->expect = -1;
     r->length = -1;
     r->etag[0] = 0;
+    r->encrypted = 0;
     r->retry_after = 0;
     r->sink_ret = 0;
     r->status = 0;

@@ -150,16 +150,18 @@ static int s3_open(struct cs_store *st, const struct cs_store_opts *opts,
                    struct cs_err *err)
 {
     struct s3priv *p = calloc(1, sizeof(*p));
+    struct cs_s3_config cfg = {
+        .path_style = -1, .retries = -1, .timeout = opts->timeout_ms / 1e3,
+    };
     int ret;
 
-    (void)opts;
     if (!p)
         return AVERROR(ENOMEM);
     st->priv = p;
     ret = parse_location(st, &p->bucket, err);
     if (ret < 0)
         return ret;
-    return cs_s3_new_from_env(&p->s3, err);
+    return cs_s3_new(&p->s3, &cfg, err);
 }
 
 const struct cs_store_ops cs_store_s3 = {

@@ -36,7 +36,8 @@ struct cs_store_opts {
                                <= 0: 8 MiB */
     const char *token;      /* HTTP: bearer token, or NULL */
     int retries;            /* HTTP: attempts after a failed request */
-    int timeout_ms;         /* HTTP: per request; <= 0: 10 s */
+    int timeout_ms;         /* HTTP: per request; <= 0: 10 s. S3: without
+                               a byte moving (then retried); <= 0: 30 s */
 };
 
 struct cs_store_entry {

@@ -23,6 +23,17 @@ and closes the connection. Requests with a Range header are logged with
 every bucket listing (a key S3 can hold but s3rver cannot store);
 --list-loop makes every listing say it is truncated, with the same
 continuation token each time (a listing that would never end).
+
+--stall-on TEXT sends half of a matching GET reply's body, then nothing
+for --stall S seconds (default 60) before it closes. --bad-etag-on TEXT
+answers a matching request with a wrong ETag header (the body unchanged).
+--damage-upload-on TEXT flips the first byte of a matching upload's body
+and drops its Content-MD5 before passing it on: the store keeps damaged
+bytes and answers their ETag. --reset-upload-on TEXT reads half of a
+matching upload's body and resets the connection. These, and --cut-on,
+--corrupt-on and --error-200-on, strike the first --times N matching
+requests (default 1; 0: every one). --reset ends a cut or a drop with a
+TCP reset (RST) instead of a FIN.
 """
 import argparse
 import hashlib
@@ -30,9 +41,12 @@ import hmac
 import urllib.parse
 import http.client
 import os
+import socket
 import socketserver
+import struct
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 ap = argparse.ArgumentParser()
@@ -51,19 +65,32 @@ ap.add_argument("--corrupt-on", default=None)
 ap.add_argument("--cut-on", default=None)
 ap.add_argument("--list-extra", metavar="KEY", default=None)
 ap.add_argument("--list-loop", action="store_true")
+ap.add_argument("--stall-on", default=None)
+ap.add_argument("--stall", type=float, default=60)
+ap.add_argument("--bad-etag-on", default=None)
+ap.add_argument("--damage-upload-on", default=None)
+ap.add_argument("--reset-upload-on", default=None)
+ap.add_argument("--times", type=int, default=1)
+ap.add_argument("--reset", action="store_true")
 args = ap.parse_args()
 
 lock = threading.Lock()
 count = [0]
-once = set()
+once = {}
 
 
 def first_time(tag):
+    """True for the first --times requests a fault of kind TAG strikes."""
     with lock:
-        if tag in once:
+        n = once.get(tag, 0)
+        if args.times and n >= args.times:
             return False
-        once.add(tag)
+        once[tag] = n + 1
         return True
+
+
+def hit(opt, path):
+    return opt is not None and opt in path
 
 
 def enc(v):
@@ -164,7 +191,24 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def hang_up(self, rst=False):
+        """Close now: a FIN, or with --reset (or RST) a TCP reset."""
+        self.close_connection = True
+        if args.reset or rst:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+        else:
+            self.connection.shutdown(2)
+
     def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > 1 and hit(args.reset_upload_on, self.path) and \
+                first_time("resetup"):
+            self.rfile.read(n // 2)
+            logf.write("resetup %s %s\n" % (self.command, self.path))
+            self.hang_up(rst=True)
+            return
         data = self.body()
         with lock:
             count[0] += 1
@@ -199,18 +243,22 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(503, SLOWDOWN, [("Content-Type", "application/xml")])
         elif n <= third or (args.block and args.block in self.path):
             action = "drop"
-            self.close_connection = True
-            self.connection.shutdown(2)
+            self.hang_up()
         else:
             action = "pass"
-            self.forward(data)
+            if data and hit(args.damage_upload_on, self.path) and \
+                    first_time("damage"):
+                action = "damaged"
+                data = bytes([data[0] ^ 0xFF]) + data[1:]
+            self.forward(data, action == "damaged")
         rng = self.headers.get("Range")
         logf.write("%s %s %s%s\n" % (action, self.command, self.path,
                                       " range=" + rng if rng else ""))
 
-    def forward(self, data):
+    def forward(self, data, damaged=False):
         c = http.client.HTTPConnection("127.0.0.1", args.upstream, timeout=30)
-        headers = {k: v for k, v in self.headers.items()}
+        headers = {k: v for k, v in self.headers.items()
+                   if not (damaged and k.lower() == "content-md5")}
         path = self.path
         if args.list_loop:      # s3rver knows nothing of our token
             path = path.replace("continuation-token=again&", "")
@@ -228,9 +276,14 @@ class Handler(BaseHTTPRequestHandler):
                 b"<IsTruncated>true</IsTruncated><NextContinuationToken>"
                 b"again</NextContinuationToken>")
         self.send_response(r.status)
+        bad_etag = hit(args.bad_etag_on, self.path) and r.status < 300 and \
+            first_time("etag")
         for k, v in r.getheaders():
             if k.lower() in ("transfer-encoding", "connection"):
                 continue
+            if bad_etag and k.lower() == "etag":
+                v = '"0123456789abcdef0123456789abcdef"'
+                logf.write("badetag %s %s\n" % (self.command, self.path))
             if k.lower() == "content-length" and self.command != "HEAD":
                 continue
             self.send_header(k, v)
@@ -240,13 +293,20 @@ class Handler(BaseHTTPRequestHandler):
         if args.corrupt_on and args.corrupt_on in self.path and payload \
                 and r.status == 200 and first_time("corrupt"):
             payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
-        if self.command != "HEAD" and args.cut_on and \
-                args.cut_on in self.path and len(payload) > 1 and \
-                first_time("cut"):
+        if self.command == "GET" and hit(args.stall_on, self.path) and \
+                len(payload) > 1 and r.status < 300 and first_time("stall"):
+            logf.write("stall %s %s\n" % (self.command, self.path))
             self.wfile.write(payload[:len(payload) // 2])
             self.wfile.flush()
-            self.close_connection = True
-            self.connection.shutdown(2)
+            time.sleep(args.stall)
+            self.hang_up()
+        elif self.command != "HEAD" and args.cut_on and \
+                args.cut_on in self.path and len(payload) > 1 and \
+                first_time("cut"):
+            logf.write("cut %s %s\n" % (self.command, self.path))
+            self.wfile.write(payload[:len(payload) // 2])
+            self.wfile.flush()
+            self.hang_up()
         elif self.command != "HEAD":
             self.wfile.write(payload)
         c.close()
