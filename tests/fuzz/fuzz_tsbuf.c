@@ -49,6 +49,8 @@ static void remux_all(const uint8_t *data, size_t size)
             break;
         off += n;
     }
+    (void)cs_tsout_flush(&out);     /* the stream ends, as in cs-recv */
+    cs_tsout_free(&out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
