@@ -33,20 +33,7 @@ secs=${1:-30}
 part=${2:-0.4}
 segment=${3:-2}
 warmup=8
-export PATH=${CS_BIN:-$repo/bin}:$PATH
-w=$(mktemp -d)
-set -m
-groups=()
-cleanup() {
-    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 1
-    rm -rf "$w"
-}
-trap cleanup EXIT
-bg() { bash -c "$1" > /dev/null 2>&1 & groups+=("$!"); }
-port() {
-    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
-}
+. bench/run.bash
 
 # probe.py: MPEG-TS on stdin, JSON lines {"t": now, "lat_ms": now - capture}
 # for each capture time of the first PID that carries them.

@@ -15,20 +15,7 @@ set -eu
 cd "$(dirname "$0")/.."
 repo=$PWD
 secs=${1:-30}
-export PATH=${CS_BIN:-$repo/bin}:$PATH
-w=$(mktemp -d)
-set -m
-groups=()
-cleanup() {
-    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 1
-    rm -rf "$w"
-}
-trap cleanup EXIT
-bg() { bash -c "$1" > /dev/null 2>&1 & groups+=("$!"); }
-port() {
-    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
-}
+. bench/run.bash
 
 ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=640x360:rate=25:duration=20 \
     -f lavfi -i sine=duration=20 -c:v libx264 -preset veryfast -c:a aac "$w/clip.mp4"
