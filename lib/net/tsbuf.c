@@ -16,23 +16,6 @@
 #define MAX_JUNK (64 * 1024)     /* bytes without a sync: not TS */
 #define LATE_US 1000000          /* input this late re-anchors the clock */
 
-static int pid_of(const uint8_t *p)
-{
-    return ((p[1] & 0x1f) << 8) | p[2];
-}
-
-/* The offset of the payload, or -1 when there is none. */
-static int payload_at(const uint8_t *p)
-{
-    int at = 4;
-
-    if (!(p[3] & 0x10))
-        return -1;
-    if (p[3] & 0x20)
-        at += 1 + p[4];
-    return at < CS_TS_PACKET ? at : -1;
-}
-
 static int has_pcr(const uint8_t *p)
 {
     return (p[3] & 0x20) && p[4] >= 7 && (p[5] & 0x10);
@@ -127,7 +110,7 @@ static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
     int64_t now = cs_now_us(), pcr = get_pcr(p), d, due;
 
     if (in->pcr_pid < 0) {
-        in->pcr_pid = pid_of(p);
+        in->pcr_pid = cs_ts_pid(p);
         in->t0_us = now;
         in->last_pcr = pcr;
         return now;
@@ -159,7 +142,7 @@ static int take_packets(struct cs_tsin *in, uint8_t *out, int max,
         const uint8_t *p = in->buf + at;
 
         if (in->pace && has_pcr(p) &&
-            (in->pcr_pid < 0 || pid_of(p) == in->pcr_pid))
+            (in->pcr_pid < 0 || cs_ts_pid(p) == in->pcr_pid))
             *due = due_us(in, p);
         at += CS_TS_PACKET;
         in->packets++;
@@ -287,7 +270,7 @@ static void video_step(struct cs_tsout *o, int64_t dts)
 /* PTS and DTS of a PES header starting in this packet. */
 static void fix_pes(struct cs_tsout *o, uint8_t *p)
 {
-    int at = payload_at(p), sid, flags;
+    int at = cs_ts_payload_at(p), sid, flags;
 
     if (at < 0 || !(p[1] & 0x40) || at + 19 > CS_TS_PACKET)
         return;
@@ -322,7 +305,7 @@ static int first_pmt(const uint8_t *t, int room)
  * are taken as a timeline. */
 static void watch_psi(struct cs_tsout *o, const uint8_t *p)
 {
-    int pid = pid_of(p), at = payload_at(p);
+    int pid = cs_ts_pid(p), at = cs_ts_payload_at(p);
 
     if (o->timed || at < 0 || !(p[1] & 0x40))
         return;
@@ -341,7 +324,7 @@ static void watch_psi(struct cs_tsout *o, const uint8_t *p)
  * stream's so far. */
 static int fix_packet(struct cs_tsout *o, uint8_t *p)
 {
-    int pid = pid_of(p), cc = p[3] & 15;
+    int pid = cs_ts_pid(p), cc = p[3] & 15;
 
     watch_psi(o, p);
     if (!o->timed && o->high >= 0 && pid >= 0x20 && pid != 0x1fff)

@@ -9,23 +9,6 @@
 
 #define PKT 188
 
-static int pid_of(const uint8_t *p)
-{
-    return ((p[1] & 0x1f) << 8) | p[2];
-}
-
-/* The offset of the payload, or -1 when there is none. */
-static int payload_at(const uint8_t *p)
-{
-    int at = 4;
-
-    if (!(p[3] & 0x10))
-        return -1;
-    if (p[3] & 0x20)
-        at += 1 + p[4];
-    return at < PKT ? at : -1;
-}
-
 static struct cs_tshold_pes *find(struct cs_tshold *h, int pid, int add)
 {
     for (int i = 0; i < h->npes; i++)
@@ -51,7 +34,7 @@ static void others_whole(struct cs_tshold *h, int pid)
 /* Follow the PES that packet number N (P) starts or goes on. */
 static void track(struct cs_tshold *h, const uint8_t *p, int64_t n)
 {
-    int pid = pid_of(p), at = payload_at(p);
+    int pid = cs_ts_pid(p), at = cs_ts_payload_at(p);
     struct cs_tshold_pes *e;
 
     if (pid == 0x1fff || at < 0)
@@ -123,7 +106,7 @@ static int64_t take_out(struct cs_tshold *h, const struct cs_tshold_pes *e)
     int64_t n = 0;
 
     for (size_t at = from; at < h->len; at += PKT) {
-        if (pid_of(h->buf + at) == e->pid) {
+        if (cs_ts_pid(h->buf + at) == e->pid) {
             n++;
             continue;
         }

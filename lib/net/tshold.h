@@ -8,6 +8,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The PID of the TS packet P. */
+static inline int cs_ts_pid(const uint8_t *p)
+{
+    return ((p[1] & 0x1f) << 8) | p[2];
+}
+
+/* The offset of the 188-byte TS packet P's payload, or -1 when it has
+ * none. */
+static inline int cs_ts_payload_at(const uint8_t *p)
+{
+    int at = 4;
+
+    if (!(p[3] & 0x10))
+        return -1;
+    if (p[3] & 0x20)
+        at += 1 + p[4];
+    return at < 188 ? at : -1;
+}
+
 #define CS_TSHOLD_PIDS 16       /* PES PIDs followed; more pass unheld */
 #define CS_TSHOLD_MAX (8 << 20) /* bytes held at most: past them, all go */
 
