@@ -114,8 +114,10 @@ rtmp { server { listen 127.0.0.1:$port; application live { live on; } } }
 CONF
     spawn timeout 60 nginx -p "$T/ng" -c "$T/ng/nginx.conf"
     wait_port "$port"
+    # every packet written at once: wait_settled sees the file as it is,
+    # and the stop below loses nothing held in ffmpeg's output buffer
     spawn timeout 30 ffmpeg -nostdin -v error -i "rtmp://127.0.0.1:$port/live/cat" \
-        -c copy -f mpegts -y "$T/pulled.ts"
+        -c copy -flush_packets 1 -f mpegts -y "$T/pulled.ts"
     sleep 0.5
     run timeout 30 cs-send "rtmp://127.0.0.1:$port/live/cat" <"$CLIP"
     [ "$status" -eq 0 ]

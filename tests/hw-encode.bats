@@ -78,7 +78,8 @@ device_for() {
 # Rate control, GOP (2 s at 25 fps: 50 frames) and zero latency, mapped to
 # each encoder's options as the FFmpeg encoder documentation names them
 # (NVENC: preset p1-p7, tune hq/ull, rc, cq, forced-idr, no-scenecut,
-# strict_gop, zerolatency, delay, rc-lookahead; VA-API: rc_mode, qp,
+# strict_gop, zerolatency, delay, rc-lookahead, udu_sei for the capture
+# time's SEI but on AV1; VA-API: rc_mode, qp,
 # idr_interval, async_depth; QSV: preset, global_quality, idr_interval,
 # forced_idr, async_depth, look_ahead). hw-options also checks each name
 # against the encoder's own option table when libavcodec has it.
@@ -91,10 +92,10 @@ device_for() {
         echo "$enc $args: $got"
         [ "$got" = "$want " ]
     done <<'TABLE'
-h264_nvenc|cbr|b=2000000 bufsize=2000000 forced-idr=1 g=50 keyint_min=50 maxrate=2000000 no-scenecut=1 preset=p4 rc=cbr strict_gop=1 tune=hq
-h264_nvenc|vbr zerolatency|b=2000000 bf=0 bufsize=3000000 delay=0 forced-idr=1 g=50 keyint_min=50 maxrate=3000000 no-scenecut=1 preset=p4 rc-lookahead=0 rc=vbr strict_gop=1 tune=ull zerolatency=1
-h264_nvenc|crf|b=0 cq=23 forced-idr=1 g=50 keyint_min=50 no-scenecut=1 preset=p4 rc=vbr strict_gop=1 tune=hq
-hevc_nvenc|crf crf=30 preset=p1|b=0 cq=30 forced-idr=1 g=50 keyint_min=50 no-scenecut=1 preset=p1 rc=vbr strict_gop=1 tune=hq
+h264_nvenc|cbr|b=2000000 bufsize=2000000 forced-idr=1 g=50 keyint_min=50 maxrate=2000000 no-scenecut=1 preset=p4 rc=cbr strict_gop=1 tune=hq udu_sei=1
+h264_nvenc|vbr zerolatency|b=2000000 bf=0 bufsize=3000000 delay=0 forced-idr=1 g=50 keyint_min=50 maxrate=3000000 no-scenecut=1 preset=p4 rc-lookahead=0 rc=vbr strict_gop=1 tune=ull udu_sei=1 zerolatency=1
+h264_nvenc|crf|b=0 cq=23 forced-idr=1 g=50 keyint_min=50 no-scenecut=1 preset=p4 rc=vbr strict_gop=1 tune=hq udu_sei=1
+hevc_nvenc|crf crf=30 preset=p1|b=0 cq=30 forced-idr=1 g=50 keyint_min=50 no-scenecut=1 preset=p1 rc=vbr strict_gop=1 tune=hq udu_sei=1
 av1_nvenc|cbr zerolatency|b=2000000 bf=0 bufsize=2000000 delay=0 forced-idr=1 g=50 keyint_min=50 maxrate=2000000 no-scenecut=1 preset=p4 rc-lookahead=0 rc=cbr strict_gop=1 tune=ull zerolatency=1
 h264_vaapi|cbr|b=2000000 bufsize=2000000 g=50 idr_interval=0 keyint_min=50 maxrate=2000000 rc_mode=CBR
 h264_vaapi|vbr zerolatency|async_depth=1 b=2000000 bf=0 bufsize=3000000 g=50 idr_interval=0 keyint_min=50 maxrate=3000000 rc_mode=VBR

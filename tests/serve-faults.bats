@@ -60,7 +60,15 @@ wait_line() {
     HOSTILE_PID=$!
     exec 5>"$T/ctl"
     wait_line ready 120
-    [ "$(metric cs_serve_blocked_requests)" -eq 10000 ]
+    # the tool has sent them all; the server may still be reading the last
+    local held=0
+    for _ in $(seq 300); do
+        held=$(metric cs_serve_blocked_requests)
+        [ "${held:-0}" -ge 10000 ] && break
+        sleep 0.1
+    done
+    echo "held: $held"
+    [ "$held" -eq 10000 ]
     # all of that from 127.0.0.1; a viewer at 127.0.0.2 is served
     run curl -s --interface 127.0.0.2 -o "$T/got" -w '%{http_code} %{time_total}' \
         --max-time 10 "$U/s/v0/1.0.m4s"

@@ -102,8 +102,9 @@ static int nvenc(AVDictionary **o, const struct cs_venc_settings *s)
         ret = av_dict_set(o, "no-scenecut", "1", 0);
     if (ret >= 0)
         ret = av_dict_set(o, "strict_gop", "1", 0);
-    if (ret >= 0)
-        ret = av_dict_set(o, "udu_sei", "1", 0);   /* media/captime.h */
+    /* the capture time's SEI (media/captime.h); AV1 has no SEI */
+    if (ret >= 0 && s->codec != CS_VCODEC_AV1)
+        ret = av_dict_set(o, "udu_sei", "1", 0);
     if (ret >= 0 && s->zerolatency)
         ret = av_dict_set(o, "zerolatency", "1", 0);
     if (ret >= 0 && s->zerolatency)
