@@ -248,6 +248,31 @@ PY
     [ -z "$output" ]
 }
 
+@test "cs-recv: an SRT publisher stopped midway: nothing before its last messages is missing" {
+    local port i pid
+    # libsrt's blocking read drops the message it took out when the
+    # connection breaks in the same call: a hole in the continuity
+    # counters some 0.1 s before the end, on most stops
+    for i in 1 2 3; do
+        port=$(free_port udp)
+        spawn timeout 30 cs-recv --once "srt://127.0.0.1:$port?mode=listener" \
+            >"$T/out$i.ts"
+        wait_udp "$port"
+        ffmpeg -nostdin -v error -re -i "$CLIP" -c copy -f mpegts \
+            "srt://127.0.0.1:$port" &
+        pid=$!
+        sleep "1.$((i * 3))"
+        kill -TERM "$pid"
+        wait "$pid" || true
+        wait "$(tail -n 1 "$T/pids")"
+        [ "$(stat -c %s "$T/out$i.ts")" -gt 20000 ]
+        run ffmpeg -nostdin -v debug -i "$T/out$i.ts" -map 0 -c copy -f null -
+        [ "$status" -eq 0 ]
+        run grep -c "Continuity check failed" <<<"$output"
+        [ "$output" = 0 ]
+    done
+}
+
 @test "cs-recv: RTMP publishers one after another give one decodable stream" {
     local port
     port=$(free_port)

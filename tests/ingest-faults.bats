@@ -61,6 +61,7 @@ check_one_stream() {
     run ffmpeg -nostdin -v error -i "$T/$s.ts" -f null -
     [ "$status" -eq 0 ]
     DECODE_ERRORS=$(grep -c 'rror' <<<"$output" || true)
+    grep -m 5 'rror' <<<"$output" || true
     [ "$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 \
         "$T/$s.ts" | grep . | sort -u | tr '\n' ' ')" = "aac h264 " ]
     # video timestamps rise all the way: each publisher goes on where the

@@ -27,6 +27,7 @@ struct srt_priv {
     SRTSOCKET lsn;
     SRTSOCKET sock;
     int eid;                /* epoll of the listener */
+    int rid;                /* epoll of the peer read from (see in_wait) */
     struct cs_access *acl;
     SRT_TRACEBSTATS now;    /* the current peer's counters */
     SRT_TRACEBSTATS done;   /* summed over peers that left */
@@ -101,6 +102,51 @@ static void set_post(SRTSOCKET s)
     srt_setsockflag(s, SRTO_SNDTIMEO, &ms, sizeof(ms));
 }
 
+/* Reads do not block in libsrt: its blocking read (1.5.1 to 1.5.3,
+ * receiveMessage) takes the message out of the receive buffer and then,
+ * if the connection broke meanwhile, returns an error instead of it, so
+ * that a publisher's tail lost one message in its middle (seen on every
+ * SRT publisher that stopped, at loopback: half a picture). A read waits
+ * on an epoll of its own instead. The epoll id, or -1 on failure. */
+static int in_open(SRTSOCKET s)
+{
+    int no = 0, eid, events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+
+    if (srt_setsockflag(s, SRTO_RCVSYN, &no, sizeof(no)) < 0)
+        return -1;
+    eid = srt_epoll_create();
+    if (eid >= 0 && srt_epoll_add_usock(eid, s, &events) < 0) {
+        srt_epoll_release(eid);
+        eid = -1;
+    }
+    return eid;
+}
+
+/* One message from S (its in_open epoll EID), waiting up to POLL_MS for
+ * it: what srt_recvmsg returns (SRT_EASYNCRCV if none came). */
+static int in_read(SRTSOCKET s, int eid, uint8_t *buf, int size)
+{
+    int n = srt_recvmsg(s, (char *)buf, size);
+
+    if (n == SRT_ERROR && srt_getlasterror(NULL) == SRT_EASYNCRCV) {
+        SRT_EPOLL_EVENT ev[1];
+
+        srt_epoll_uwait(eid, ev, 1, POLL_MS);
+        n = srt_recvmsg(s, (char *)buf, size);
+    }
+    return n;
+}
+
+/* The peer just connected or accepted as P->sock: reads ready. */
+static int peer_ready(struct cs_endpoint *ep, struct srt_priv *p)
+{
+    set_post(p->sock);
+    if (ep->conf->dir != CS_NET_RECV)
+        return 0;
+    p->rid = in_open(p->sock);
+    return p->rid < 0 ? cs_endpoint_fail(ep, CS_ENET, "%s", srt_why()) : 0;
+}
+
 /* Take the current peer's totals. A failed srt_bstats (libsrt may have
  * freed a broken socket already) keeps the last ones taken. */
 static void snapshot(struct srt_priv *p)
@@ -127,6 +173,9 @@ static void retire_peer(struct srt_priv *p)
     p->done.pktRcvDropTotal += p->now.pktRcvDropTotal;
     p->done.pktSndDropTotal += p->now.pktSndDropTotal;
     memset(&p->now, 0, sizeof(p->now));
+    if (p->rid >= 0)
+        srt_epoll_release(p->rid);
+    p->rid = -1;
     srt_close(p->sock);
     p->sock = SRT_INVALID_SOCK;
 }
@@ -178,8 +227,10 @@ static int do_listen(struct cs_endpoint *ep, struct srt_priv *p,
                                     ep->conf->access, CS_ERRSTR(ret));
         srt_listen_callback(p->lsn, listen_cb, ep);
     }
+    /* a backlog for publishers that connect in the same instant (with 1,
+     * the third of three was refused: "backlog exceeded") */
     if (srt_bind(p->lsn, ai->ai_addr, (int)ai->ai_addrlen) < 0 ||
-        srt_listen(p->lsn, 1) < 0)
+        srt_listen(p->lsn, 16) < 0)
         return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
     p->eid = srt_epoll_create();
     if (p->eid < 0 || srt_epoll_add_usock(p->eid, p->lsn, &events) < 0)
@@ -229,9 +280,8 @@ static int srt_accept_next(struct cs_endpoint *ep)
     p->sock = srt_accept(p->lsn, (struct sockaddr *)&sa, &len);
     if (p->sock == SRT_INVALID_SOCK)
         return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
-    set_post(p->sock);
     name_peer(ep, p, &sa, len);
-    return 0;
+    return peer_ready(ep, p);
 }
 
 /* The listener's reason, for the codes an access table uses. */
@@ -281,8 +331,7 @@ static int do_connect(struct cs_endpoint *ep, struct srt_priv *p,
                                 "connection refused (%s)",
                                 srt_rejectreason_str(reason));
     }
-    set_post(p->sock);
-    return 0;
+    return peer_ready(ep, p);
 }
 
 /* libsrt's own messages are for -vv only. */
@@ -307,7 +356,7 @@ static int srt_open(struct cs_endpoint *ep)
         return AVERROR(ENOMEM);
     ep->priv = p;
     p->lsn = p->sock = SRT_INVALID_SOCK;
-    p->eid = -1;
+    p->eid = p->rid = -1;
     ret = cs_net_resolve(ep, SOCK_DGRAM, listener, &ai);
     if (ret < 0)
         goto out;
@@ -357,18 +406,15 @@ static int read_tail(SRTSOCKET s, uint8_t *buf, int size)
 /* The messages that are due already, after the one just read: taken with
  * it, so that the caller writes them out in one call, not one each (a
  * receiver that fell behind catches up with fewer syscalls). Nothing
- * waits here: a message not yet due stays for the next read. */
+ * waits here (reads do not block): a message not yet due stays for the
+ * next read. */
 static int read_ready(struct srt_priv *p, uint8_t *buf, int size)
 {
     int n = 0;
 
     while (size - n >= SRT_LIVE_MAX_PLSIZE) {
-        int ev = 0, len = sizeof(ev), m;
+        int m = srt_recvmsg(p->sock, (char *)buf + n, size - n);
 
-        if (srt_getsockflag(p->sock, SRTO_EVENT, &ev, &len) < 0 ||
-            !(ev & SRT_EPOLL_IN))
-            break;
-        m = srt_recvmsg(p->sock, (char *)buf + n, size - n);
         if (m <= 0)
             break;              /* the next read sees what is wrong */
         n += m;
@@ -384,7 +430,7 @@ static int srt_read_ep(struct cs_endpoint *ep, uint8_t *buf, int size)
     if (p->sock == SRT_INVALID_SOCK)
         return 0;                       /* the peer left before */
     for (;;) {
-        int n = srt_recvmsg(p->sock, (char *)buf, size);
+        int n = in_read(p->sock, p->rid, buf, size);
 
         if (n > 0) {
             n += read_ready(p, buf + n, size - n);
@@ -491,6 +537,8 @@ static void srt_close_ep(struct cs_endpoint *ep)
             srt_finish(ep);
         srt_close(p->sock);
     }
+    if (p->rid >= 0)
+        srt_epoll_release(p->rid);
     if (p->eid >= 0)
         srt_epoll_release(p->eid);
     if (p->lsn != SRT_INVALID_SOCK)
@@ -503,6 +551,7 @@ static void srt_close_ep(struct cs_endpoint *ep)
 /* cs-recv --exec: one thread a publisher, each on its own stream. */
 struct reader {
     SRTSOCKET sock;
+    int rid;                /* its epoll (in_open) */
     struct cs_streams *streams;
     const struct cs_net_conf *conf;
     char stream[128];
@@ -522,7 +571,7 @@ static void read_publisher(struct reader *r, struct cs_stream *st)
     uint8_t buf[1500];
 
     for (;;) {
-        int n = srt_recvmsg(r->sock, (char *)buf, sizeof(buf));
+        int n = in_read(r->sock, r->rid, buf, sizeof(buf));
 
         /* gone: what it sent last may still wait for its play time */
         if (n == SRT_ERROR && !would_block() && !cs_stopping())
@@ -574,6 +623,7 @@ static void *reader_main(void *arg)
         read_publisher(r, st);
     if (st)
         cs_streams_end(r->streams, st);
+    srt_epoll_release(r->rid);
     srt_close(r->sock);
     return NULL;
 }
@@ -607,6 +657,7 @@ static int start_reader(struct cs_endpoint *ep, struct readers *rs,
     if (!r)
         return AVERROR(ENOMEM);
     r->sock = p->sock;
+    r->rid = p->rid;
     r->streams = streams;
     r->conf = ep->conf;
     snprintf(r->stream, sizeof(r->stream), "%s",
@@ -617,6 +668,7 @@ static int start_reader(struct cs_endpoint *ep, struct readers *rs,
         return AVERROR(ENOMEM);
     }
     p->sock = SRT_INVALID_SOCK;     /* the reader's now */
+    p->rid = -1;
     r->next = rs->head;
     rs->head = r;
     return 0;
