@@ -111,6 +111,34 @@ PY
     awk -v d="$(echo "$end - $start" | bc)" 'BEGIN { exit !(d >= 1.8 && d < 10) }'
 }
 
+@test "--realtime: an input without sound is not held back until its end" {
+    mkclip "$T/quiet.mp4" 6 320x240 25 noaudio
+    printf '%s\n' "$T/a.mp4" "$T/quiet.mp4" >"$T/list"
+    # when the picture at 5 s (in the input without sound, from 2 to 8 s)
+    # comes out: about 5 s after the start, not at 8 s, when the silence
+    # for the whole input used to be made and the muxer let the pictures go
+    run timeout 30 python3 -c '
+import subprocess, sys, time
+t0 = time.time()
+dec = subprocess.Popen(["cs-decode", "--realtime", "--playlist", sys.argv[1],
+                        "--size", "160x120", "--fps", "25"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+p = subprocess.Popen(["ffprobe", "-v", "error", "-probesize", "32",
+                      "-analyzeduration", "0", "-f", "nut", "-i", "-",
+                      "-select_streams", "v", "-show_entries", "packet=pts_time",
+                      "-of", "csv=p=0"], stdin=dec.stdout, stdout=subprocess.PIPE,
+                     text=True)
+for line in p.stdout:
+    if line.strip() and float(line) >= 5.0:
+        print("%.2f" % (time.time() - t0))
+        break
+dec.kill()
+' "$T/list"
+    echo "the picture at 5 s came out after $output s"
+    [ "$status" -eq 0 ]
+    awk -v d="$output" 'BEGIN { exit !(d >= 4.5 && d < 7.0) }'
+}
+
 @test "--stamp survives 360p at 500 kb/s and --latency reads every frame back" {
     mkclip "$T/hd.mp4" 3 1280x720 25 audio
     cs-decode --stamp --size 640x360 "$T/hd.mp4" > "$T/stamped.nut"

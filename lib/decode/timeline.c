@@ -130,6 +130,21 @@ static int emit_video(struct cs_timeline *t)
     if (t->last_shown++)
         t->duplicated++;
     t->k++;
+    /* An input without sound: silence with each frame, as it goes. Not
+     * all of it at the input's end: the muxer holds the pictures until
+     * the sound catches up, so that a live output stood still for the
+     * length of the input and then came in a burst (a 6 s clip without
+     * sound in the demo's channel added 5 s of latency for good). */
+    if (!t->ast) {
+        int64_t want = samples_at(t, t->k) - t->a_out -
+                       cs_resampler_queued(t->resampler);
+
+        if (want > 0) {
+            ret = cs_resampler_silence(t->resampler, (int)want);
+            if (ret < 0)
+                return ret;
+        }
+    }
     return pump_audio(t, samples_at(t, t->k), 0);
 }
 
