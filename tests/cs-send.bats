@@ -72,6 +72,30 @@ teardown() {
     same_ts "$CLIP" "$T/out.ts"
 }
 
+@test "cs-send: input that stalls and then comes in a burst goes at once until it has caught up" {
+    local port size third t0 t1
+    port=$(free_port udp)
+    mkclip "$T/six.ts" 6 160x120
+    size=$(stat -c %s "$T/six.ts")
+    third=$(( size / 3 / 188 * 188 ))
+    spawn timeout 30 srt-live-transmit -q -a:no "srt://:$port?mode=listener" \
+        "file://con" >"$T/out.ts"
+    wait_udp "$port"
+    # 2 s of media at once (paced out over 2 s), nothing until 4 s, then
+    # the other 4 s at once: what was due by then goes at once, the rest
+    # on time. Paced from the stall on instead, it would end at 8 s.
+    t0=$(date +%s.%N)
+    run timeout 30 bash -c "{ head -c $third '$T/six.ts'; sleep 4;
+        tail -c +$((third + 1)) '$T/six.ts'; } | cs-send 'srt://127.0.0.1:$port'"
+    t1=$(date +%s.%N)
+    [ "$status" -eq 0 ]
+    echo "sent in $(echo "$t1 - $t0" | bc) s"
+    awk -v d="$(echo "$t1 - $t0" | bc)" 'BEGIN { exit !(d >= 5.5 && d < 7.3) }'
+    sleep 0.5
+    kill_spawned
+    same_ts "$T/six.ts" "$T/out.ts"
+}
+
 @test "cs-send: SRT listener serves ffmpeg as the caller, packet for packet" {
     local port
     port=$(free_port udp)

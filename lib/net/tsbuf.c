@@ -14,7 +14,9 @@
 #define SYNC 0x47
 #define TS_MASK ((INT64_C(1) << 33) - 1)
 #define MAX_JUNK (64 * 1024)     /* bytes without a sync: not TS */
-#define LATE_US 1000000          /* input this late re-anchors the clock */
+/* Input later than this re-anchors the clock; less late, it goes at once
+ * until it has caught up. */
+#define LATE_US 10000000
 
 static int has_pcr(const uint8_t *p)
 {
@@ -123,7 +125,12 @@ static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
     }
     in->pcr_us += d * 100 / 9;
     due = in->t0_us + in->pcr_us;
-    if (now - due > LATE_US) {          /* input itself is late */
+    /* Input that is late (a stall upstream, then the burst that makes up
+     * for it) goes at once, and the clock keeps its anchor: re-anchored,
+     * every stall would have added its length to the latency for good
+     * (5 s a time in the demo's channel). Only a stall longer than a
+     * jump starts the clock again from now. */
+    if (now - due > LATE_US) {
         in->t0_us = now - in->pcr_us;
         due = now;
     }
