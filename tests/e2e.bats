@@ -58,7 +58,8 @@ teardown_file() {
 }
 
 @test "the player page shows a glass-to-glass latency read from the stamp" {
-    run timeout 60 node "$REPO/tests/browser/play.mjs" --kind page --seconds 12 \
+    run timeout 90 node "$REPO/tests/browser/play.mjs" --kind page --seconds 12 \
+        --start-wait 20 \
         --url "http://$CS_HTTP/live/"
     echo "$output"
     [ "$status" -eq 0 ]
@@ -70,8 +71,10 @@ teardown_file() {
     # The emitter's publisher drops out now and then (a discontinuity, a
     # new Period): the MPD's timeline must stay on the wall clock across
     # it, or dash.js waits at a live edge that does not exist (issue 18).
-    # 20 s: a busy machine may take a while to start; it must play 4 s
-    run timeout 60 node "$REPO/tests/browser/play.mjs" --kind dash --seconds 20 \
+    # a busy machine may start the player late: 12 s sampled from its
+    # first frame, in which it must play 4 s
+    run timeout 90 node "$REPO/tests/browser/play.mjs" --kind dash --seconds 12 \
+        --start-wait 20 \
         --url "http://$CS_HTTP/live/manifest.mpd"
     echo "$output"
     [ "$status" -eq 0 ]

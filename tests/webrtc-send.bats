@@ -143,7 +143,8 @@ post_any() {
     [ "$status" -eq 0 ]
     [ "$(json_field "$output" '[.viewers[] | select(.status == 201)] | length')" -eq 20 ]
     [ "$(json_field "$output" '[.viewers[] | select(.first_keyframe and .width == 640 and .height == 360)] | length')" -eq 20 ]
-    # every viewer played; the 19 that stayed kept playing after one left
+    # every viewer played; the 19 that stayed kept playing after one left,
+    # and the one that left got nothing 0.5 s after its DELETE was answered
     # (25 fps: 6 s are 150 frames; half of that under the shared load)
     [ "$(json_field "$output" '[.viewers[] | select(.frames >= 60)] | length')" -eq 20 ]
     [ "$(json_field "$output" '[.viewers[1:][] | select(.frames_after_drop >= 75)] | length')" -eq 19 ]

@@ -3,7 +3,11 @@
 //
 //   node tests/browser/play.mjs --url http://127.0.0.1:P/master.m3u8 \
 //        [--kind hls|dash|shaka|page] [--seconds 8] [--switch] [--lowlatency]
-//        [--warmup S] [--target S]
+//        [--warmup S] [--target S] [--start-wait S]
+//
+// --start-wait S: the --seconds of sampling begin when the video first
+// plays, up to S seconds after the page opened (a busy machine starts a
+// player late; what the test checks is how it plays once it has started).
 //
 // dash and shaka report liveLatency: the player's own latency (from the
 // MPD's clock), the mean of the first and of the last 10 s of the samples
@@ -21,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const args = { kind: 'hls', seconds: 8, switch: false, lowlatency: false, interval: 500,
-               warmup: 0, target: 0 };
+               warmup: 0, target: 0, 'start-wait': 0 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i].replace(/^--/, '');
   if (a === 'switch' || a === 'lowlatency') args[a] = true;
@@ -133,7 +137,10 @@ try {
   const samples = [];
   const latencies = [];
   let switchedAt = -1;
-  while (Date.now() - t0 < args.seconds * 1000) {
+  const startWait = Number(args['start-wait']) * 1000;
+  let started = startWait > 0 ? 0 : t0;
+  while (started ? Date.now() - started < args.seconds * 1000
+                 : Date.now() - t0 < startWait + args.seconds * 1000) {
     await page.waitForTimeout(Number(args.interval));
     const s = await page.evaluate(() => {
       const v = document.querySelector('video');
@@ -147,6 +154,8 @@ try {
                player: p ? JSON.parse(JSON.stringify(p)) : null };
     });
     samples.push(s);
+    if (!started && s.t > 0)
+      started = Date.now();
     if (s.player && typeof s.player.latencyMs === 'number' && s.t > 0)
       latencies.push(s.player.latencyMs);
     if (args.switch && args.kind === 'hls' && switchedAt < 0 && s.t > 1 && s.levels > 1) {

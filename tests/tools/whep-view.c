@@ -5,13 +5,16 @@
  *   whep-view URL [--count N] [--seconds S] [--drop-one-at T]
  *             [--token T] [--relay PORT]
  *
- * --drop-one-at T: viewer 0 DELETEs its session at T seconds and stops.
+ * --drop-one-at T: viewer 0 DELETEs its session at T seconds, and keeps
+ * its end open: frames that still reach it more than 0.5 s after the
+ * DELETE was answered (its frames_after_drop) were sent to a viewer gone.
+ * For the others, frames_after_drop counts the frames from T + 0.5 s on.
  * --relay PORT: the answer's candidates are rewritten to 127.0.0.1:PORT
  * (a lossy relay in front of the server's ICE port), and the offer goes
  * without ours, so the server learns our address from the checks that
  * come through the relay and every packet both ways crosses it.
  * Prints one JSON object: the POST statuses, and per viewer the frames,
- * frames after T, whether the first frame was a keyframe, the picture
+ * frames after the drop, whether the first frame was a keyframe, the picture
  * size, the longest gap between frames and webrtcbin's counters.
  */
 #include <stdio.h>
@@ -46,6 +49,7 @@ struct opts {
 };
 
 static gint64 t_drop;
+static gint64 t_count;          /* frames after this are "after the drop" */
 
 static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
 {
@@ -53,7 +57,7 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     GstSample *s = gst_app_sink_pull_sample(sink);
     GstBuffer *b = gst_sample_get_buffer(s);
     GstStructure *st = gst_caps_get_structure(gst_sample_get_caps(s), 0);
-    gint64 now = g_get_monotonic_time();
+    gint64 now = g_get_monotonic_time(), tc;
 
     g_mutex_lock(&v->lock);
     if (!v->frames)
@@ -61,7 +65,8 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     else if (now - v->last_us > v->gap_us)
         v->gap_us = now - v->last_us;
     v->frames++;
-    if (t_drop && now > t_drop)
+    tc = __atomic_load_n(&t_count, __ATOMIC_RELAXED);
+    if (tc && now > tc)
         v->after++;
     v->last_us = now;
     gst_structure_get_int(st, "width", &v->width);
@@ -377,8 +382,8 @@ int main(int argc, char **argv)
         g_usleep(50000);
         if (t_drop && g_get_monotonic_time() > t_drop && !v[0].dropped) {
             viewer_stop(&v[0], &o);
-            gst_element_set_state(v[0].webrtc, GST_STATE_NULL);
-            v[0].webrtc = NULL;
+            __atomic_store_n(&t_count, g_get_monotonic_time() + 500000,
+                             __ATOMIC_RELAXED);
         }
     }
     for (int i = 0; i < o.count; i++)
