@@ -23,7 +23,7 @@ run_file() {
     local f=$1 t0
     shift
     t0=$(date +%s)
-    bats --tap "$@" "$f" 2>&1 | tee -a "$log" || status=1
+    bats --tap --timing "$@" "$f" 2>&1 | tee -a "$log" || status=1
     echo "# $f: $(( $(date +%s) - t0 )) s" | tee -a "$log"
 }
 
