@@ -96,7 +96,8 @@ transfer() {
     # the receiver counted dropped
     missing=$(( $(stat -c %s "$CLIP") - $(stat -c %s "$T/out.ts") ))
     dropped=$(final "$T/recv.json" dropped)
-    [ "$missing" -ge 0 ] && [ $((missing % 1316)) -eq 0 ]
+    [ "$missing" -ge 0 ]
+    [ $((missing % 1316)) -eq 0 ]
     [ "$missing" -le "$start" ]
     [ $((missing / 1316)) -eq "$dropped" ]
     cmp <(tail -c +$((start + 1)) "$CLIP") \
