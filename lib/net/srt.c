@@ -27,7 +27,7 @@ struct srt_priv {
     SRTSOCKET lsn;
     SRTSOCKET sock;
     int eid;                /* epoll of the listener */
-    int rid;                /* epoll of the peer read from (see in_wait) */
+    int rid;                /* epoll of the peer read from (in_open) */
     struct cs_access *acl;
     SRT_TRACEBSTATS now;    /* the current peer's counters */
     SRT_TRACEBSTATS done;   /* summed over peers that left */
