@@ -111,6 +111,14 @@ static int pump_audio(struct cs_timeline *t, int64_t limit, int partial)
     return 0;
 }
 
+/* Silence after the audio written and queued, up to END samples (global). */
+static int silence_to(struct cs_timeline *t, int64_t end)
+{
+    int64_t want = end - t->a_out - cs_resampler_queued(t->resampler);
+
+    return want > 0 ? cs_resampler_silence(t->resampler, (int)want) : 0;
+}
+
 /* Whether the frame limit is reached: no more slots. */
 static int full(const struct cs_timeline *t)
 {
@@ -135,17 +143,8 @@ static int emit_video(struct cs_timeline *t)
      * the sound catches up, so that a live output stood still for the
      * length of the input and then came in a burst (a 6 s clip without
      * sound in the demo's channel added 5 s of latency for good). */
-    if (!t->ast) {
-        int64_t want = samples_at(t, t->k) - t->a_out -
-                       cs_resampler_queued(t->resampler);
-
-        if (want > 0) {
-            ret = cs_resampler_silence(t->resampler, (int)want);
-            if (ret < 0)
-                return ret;
-        }
-    }
-    return pump_audio(t, samples_at(t, t->k), 0);
+    ret = t->ast ? 0 : silence_to(t, samples_at(t, t->k));
+    return ret < 0 ? ret : pump_audio(t, samples_at(t, t->k), 0);
 }
 
 /* Show picture F next (SHOWN: count its first write as a repeat); the
@@ -380,13 +379,9 @@ int cs_timeline_end(struct cs_timeline *t)
             return ret;
     }
     end_a = samples_at(t, end_k);
-    queued = cs_resampler_queued(t->resampler);
-    if (t->a_out + queued < end_a) {
-        ret = cs_resampler_silence(t->resampler,
-                                   (int)(end_a - t->a_out - queued));
-        if (ret < 0)
-            return ret;
-    }
+    ret = silence_to(t, end_a);
+    if (ret < 0)
+        return ret;
     ret = pump_audio(t, end_a, 1);
     if (ret < 0)
         return ret;
