@@ -89,7 +89,11 @@ const shakaInit = async ({ url, lowLatency, target }) => {
   if (lowLatency)
     p.configure({ streaming: { lowLatencyMode: true, liveSync: { enabled: true } } });
   if (target > 0)
+    // Shaka leaves latency alone while it is within the tolerance of the
+    // target (0.5 s by default): a stall's step of up to 0.5 s would stay
+    // for good; 0.1 s makes it catch up after every stall
     p.configure({ streaming: { liveSync: { targetLatency: target,
+                                           targetLatencyTolerance: 0.1,
                                            maxPlaybackRate: 1.5 } } });
   window.liveLatency = () => {
     const d = p.getPlayheadTimeAsDate();
