@@ -35,6 +35,9 @@ struct cs_timeline {
     int64_t skip_a;       /* audio samples before the origin, to drop */
     double origin;        /* input time (s) that maps to the segment start */
     int origin_set;
+    int origin_guessed;   /* origin from the video stream's start time,
+                             until its first frame tells it */
+    int video_started;
     AVFrame *last;        /* the picture being shown */
     int last_shown;       /* times it was written */
     int64_t dropped;      /* pictures never written */
@@ -170,10 +173,16 @@ int cs_timeline_begin(struct cs_timeline *t, const struct cs_input *in)
     if (vst && vst->start_time != AV_NOPTS_VALUE)
         start = av_rescale_q(vst->start_time, vst->time_base,
                              AV_TIME_BASE_Q);
-    return cs_timeline_begin_streams(t, vst,
-                                     in->aidx >= 0 ? fmt->streams[in->aidx]
-                                                   : NULL,
-                                     start);
+    cs_timeline_begin_streams(t, vst,
+                              in->aidx >= 0 ? fmt->streams[in->aidx] : NULL,
+                              start);
+    /* That start time is not always the picture's: for a short Matroska
+     * file with Opus, libavformat gives the video stream the file's start
+     * (Opus' pre-skip, -7 ms) while its first frame is at +7 ms. The first
+     * frame corrects it (14 ms too long a clip otherwise: 1000 clips of
+     * the channel ended 128 ms past their sum). */
+    t->origin_guessed = vst != NULL && start != AV_NOPTS_VALUE;
+    return 0;
 }
 
 int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
@@ -185,6 +194,8 @@ int cs_timeline_begin_streams(struct cs_timeline *t, const AVStream *vst,
     t->late = local_time(t, t->k);
     t->seg_a = t->a_out + cs_resampler_queued(t->resampler);
     t->origin_set = 0;
+    t->origin_guessed = 0;
+    t->video_started = 0;
     t->origin = 0;
     if (start != AV_NOPTS_VALUE) {
         t->origin = start / (double)AV_TIME_BASE;
@@ -219,6 +230,34 @@ static double frame_duration(const struct cs_timeline *t, const AVFrame *f)
     return av_q2d(av_inv_q(t->fps));
 }
 
+/* Audio samples before the picture, to drop: from the queue at once, the
+ * rest as it arrives. */
+static void skip_audio(struct cs_timeline *t, int64_t n)
+{
+    int q = cs_resampler_queued(t->resampler);
+
+    t->skip_a += n;
+    q = q < t->skip_a ? q : (int)t->skip_a;
+    cs_resampler_drop(t->resampler, q);
+    t->skip_a -= q;
+}
+
+/* The segment's first picture, at TS: the origin guessed before it moves
+ * to it if it is later, and the audio placed on the old origin (none of it
+ * written yet: audio goes out only with the picture's slots) loses the
+ * difference. A picture earlier than the origin keeps it (it is shown from
+ * the segment's start). */
+static void first_picture(struct cs_timeline *t, double ts)
+{
+    double shift = ts - t->origin;
+
+    if (!(shift > 0 && shift < MAX_JUMP_S))
+        return;
+    t->origin = ts;
+    if (t->audio_started)
+        skip_audio(t, lrint(shift * t->rate));
+}
+
 int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
 {
     double half = 0.5 * t->fps.den / t->fps.num;
@@ -230,6 +269,10 @@ int cs_timeline_video(struct cs_timeline *t, const AVFrame *frame)
     if (full(t))
         return 0;   /* past the limit: not the output's, not counted */
     ts = frame_time(t->vst, frame, t->origin + t->last_t + dur);
+    if (!t->video_started && t->origin_guessed &&
+        frame->best_effort_timestamp != AV_NOPTS_VALUE)
+        first_picture(t, ts);
+    t->video_started = 1;
     if (!t->origin_set) {
         t->origin = ts;
         t->origin_set = 1;
@@ -300,13 +343,8 @@ int cs_timeline_audio(struct cs_timeline *t, const AVFrame *frame)
     ret = cs_resampler_send(t->resampler, frame);
     if (ret < 0)
         return ret;
-    if (t->skip_a > 0) {
-        int n = cs_resampler_queued(t->resampler);
-
-        n = n < t->skip_a ? n : (int)t->skip_a;
-        cs_resampler_drop(t->resampler, n);
-        t->skip_a -= n;
-    }
+    if (t->skip_a > 0)
+        skip_audio(t, 0);
     return pump_audio(t, samples_at(t, t->k), 0);
 }
 

@@ -37,15 +37,20 @@ BEEP_S = 0.1
 
 def make_one(path, rate, frames, size, audio, srate):
     dur = float(Fraction(frames) / Fraction(rate))
-    v = ("color=c=0x404040:s=%s:r=%s,drawbox=c=white:t=fill:"
-         "enable='lt(t\\,0.1)'" % (size, rate))
+    # the picture's source ends itself after FRAMES frames (half a frame
+    # short of the clip's length, so that rounding never adds one): with
+    # -frames:v, ffmpeg closed the whole file at the last picture and cut
+    # the sound short (a 0.33 s clip had 40 ms of it)
+    v = ("color=c=0x404040:s=%s:r=%s:d=%.6f,drawbox=c=white:t=fill:"
+         "enable='lt(t\\,0.1)'" %
+         (size, rate, float((frames - Fraction(1, 2)) / Fraction(rate))))
     cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y",
            "-f", "lavfi", "-i", v]
     if audio != "none":
         a = ("aevalsrc='if(lt(t\\,%s)\\,0.5*sin(2*PI*1000*t)\\,0)':"
              "s=%d:d=%.6f" % (BEEP_S, srate, dur))
         cmd += ["-f", "lavfi", "-i", a]
-    cmd += ["-frames:v", str(frames), "-c:v", "libx264", "-preset",
+    cmd += ["-c:v", "libx264", "-preset",
             "ultrafast", "-pix_fmt", "yuv420p", "-g", "30"]
     if audio == "aac":
         cmd += ["-c:a", "aac", "-b:a", "64k"]
