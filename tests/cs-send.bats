@@ -45,6 +45,22 @@ teardown() {
     one_line "$output"
 }
 
+@test "cs-send: SIGTERM while an SRT caller waits for its listener ends it at once, with nothing said" {
+    local port pid
+    port=$(free_port udp)
+    # nobody listens: libsrt's blocking connect waited out the whole
+    # --timeout (60 s here) before it heard the stop
+    timeout 20 cs-send --timeout 60 "srt://127.0.0.1:$port" <"$CLIP" \
+        2>"$T/err" &
+    pid=$!
+    sleep 1
+    kill -TERM "$pid"       # timeout hands the signal on to cs-send
+    local rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 0 ]
+    [ ! -s "$T/err" ]
+}
+
 # bats test_tags=sanitize
 @test "cs-send: garbage instead of MPEG-TS on stdin exits 3" {
     local port

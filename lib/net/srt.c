@@ -296,9 +296,50 @@ static const char *reject_text(int reason)
     }
 }
 
+/* Connect S to AI without blocking in libsrt: its blocking connect waits
+ * out the whole connect timeout, and a stop (SIGTERM) went unheard for as
+ * long. 0 when connected, CS_ESTOP on a stop, -1 when refused or timed
+ * out (the socket's reject reason tells why). */
+static int connect_async(SRTSOCKET s, const struct addrinfo *ai)
+{
+    int no = 0, yes = 1, ret = -1;
+    int eid, events = SRT_EPOLL_OUT | SRT_EPOLL_ERR;
+
+    if (srt_setsockflag(s, SRTO_RCVSYN, &no, sizeof(no)) < 0)
+        return -1;
+    eid = srt_epoll_create();
+    if (eid >= 0 && srt_epoll_add_usock(eid, s, &events) == 0 &&
+        srt_connect(s, ai->ai_addr, (int)ai->ai_addrlen) != SRT_ERROR) {
+        for (;;) {
+            SRT_SOCKSTATUS st = srt_getsockstate(s);
+            SRT_EPOLL_EVENT ev[1];
+
+            if (st == SRTS_CONNECTED) {
+                ret = 0;
+                break;
+            }
+            if (st != SRTS_CONNECTING && st != SRTS_OPENED)
+                break;
+            if (cs_stopping()) {
+                ret = CS_ESTOP;
+                break;
+            }
+            if (srt_epoll_uwait(eid, ev, 1, POLL_MS) > 0 &&
+                (ev[0].events & SRT_EPOLL_ERR))
+                break;
+        }
+    }
+    if (eid >= 0)
+        srt_epoll_release(eid);
+    srt_setsockflag(s, SRTO_RCVSYN, &yes, sizeof(yes));
+    return ret;
+}
+
 static int do_connect(struct cs_endpoint *ep, struct srt_priv *p,
                       const struct addrinfo *ai)
 {
+    int ret;
+
     if (ep->conf->mode == CS_NET_RENDEZVOUS) {
         struct sockaddr_storage local;
 
@@ -315,7 +356,10 @@ static int do_connect(struct cs_endpoint *ep, struct srt_priv *p,
                      (int)ai->ai_addrlen) < 0)
             return cs_endpoint_fail(ep, CS_ENET, "%s", srt_why());
     }
-    if (srt_connect(p->sock, ai->ai_addr, (int)ai->ai_addrlen) < 0) {
+    ret = connect_async(p->sock, ai);
+    if (ret == CS_ESTOP)
+        return ret;
+    if (ret < 0) {
         int reason = srt_getrejectreason(p->sock);
 
         if (reason == SRT_REJ_TIMEOUT)
