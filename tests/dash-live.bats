@@ -85,7 +85,12 @@ PY
 }
 
 @test "dash.js in low-latency mode with catch-up plays 30 s and its latency does not drift" {
-    skip "dash.js's latency saws between 2 and 5.4 s (stalls, then 1.5x catch-up), far above its 1.7 s aim; drift measured 0.05 to 0.83 s against the 0.3 s bound (issue 18, open)"
+    # The MPD lists finished segments only (the one being written comes in
+    # at the next update), so the newest media a DASH player knows of is a
+    # segment behind: a floor of 2.1-2.5 s here. Aimed at 1.7 s, dash.js
+    # plays at 1.5x into that floor, stalls ~2 s, and catches up again
+    # (play.mjs --trace: 2.5 -> 4.9 -> 2.5 s every ~6 s)
+    skip "dash.js's latency saws between 2.5 and 4.9 s under its 1.7 s aim: the MPD lists finished segments only (issue 18, open)"
     run timeout 120 node "$REPO/tests/browser/play.mjs" --kind dash --lowlatency \
         --target 1.7 --seconds 45 --warmup 15 --url "$U/live/manifest.mpd"
     echo "$output"

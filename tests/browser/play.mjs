@@ -3,7 +3,9 @@
 //
 //   node tests/browser/play.mjs --url http://127.0.0.1:P/master.m3u8 \
 //        [--kind hls|dash|shaka|page] [--seconds 8] [--switch] [--lowlatency]
-//        [--warmup S] [--target S] [--start-wait S]
+//        [--warmup S] [--target S] [--start-wait S] [--trace]
+//
+// --trace: every sample as [seconds, latency, playback rate] in .trace.
 //
 // --start-wait S: the --seconds of sampling begin when the video first
 // plays, up to S seconds after the page opened (a busy machine starts a
@@ -28,7 +30,7 @@ const args = { kind: 'hls', seconds: 8, switch: false, lowlatency: false, interv
                warmup: 0, target: 0, 'start-wait': 0 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i].replace(/^--/, '');
-  if (a === 'switch' || a === 'lowlatency') args[a] = true;
+  if (a === 'switch' || a === 'lowlatency' || a === 'trace') args[a] = true;
   else args[a] = process.argv[++i];
 }
 args.seconds = Number(args.seconds);
@@ -189,6 +191,10 @@ try {
   // mean of the first and of the last ten seconds of playing
   const live = samples.map((x, i) => ({ t: (i + 1) * Number(args.interval) / 1000, l: x.live }))
     .filter((x) => typeof x.l === 'number' && x.t >= Number(args.warmup));
+  if (args.trace)   // each sample: seconds, latency, playback rate
+    out.trace = samples.map((x, i) => [(i + 1) * Number(args.interval) / 1000,
+                                       x.live === null ? null : Math.round(x.live * 1000) / 1000,
+                                       x.rate]);
   if (live.length) {
     const t0 = live[0].t, tn = live[live.length - 1].t;
     const mean = (a) => a.reduce((n, x) => n + x.l, 0) / Math.max(a.length, 1);
