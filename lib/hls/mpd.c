@@ -1,7 +1,7 @@
 /* hls/mpd.c: the DASH MPD over the same CMAF files as HLS: SegmentTemplate
  * with $Number$ and a SegmentTimeline per Representation, a Period per
  * discontinuity, and low-latency (chunked CMAF) attributes when parts are
- * on. */
+ * on, with the segment being written named ahead in a folder. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,14 +21,53 @@ static void iso_time(AVBPrint *bp, const char *attr, int64_t us)
     av_bprintf(bp, " %s=\"%s.%03dZ\"", attr, buf, (int)(us / 1000 % 1000));
 }
 
-static void timeline(const struct cs_track *t, int64_t dseq, AVBPrint *bp)
+/* Whether the MPD names the segment being written. A low-latency player
+ * can aim no closer to the live edge than the newest segment it knows of:
+ * with finished segments only, a segment and an MPD update behind (dash.js
+ * aimed at 1.7 s stalled against a 2.1-2.5 s floor). Only for outputs in
+ * folders, which cs-serve serves a segment from as its parts land; an
+ * object store has the segment only once it is whole. */
+static int announces(const struct cs_pkg *p)
+{
+    if (!p->ll || p->ended || !p->nouts)
+        return 0;
+    for (int i = 0; i < p->nouts; i++)
+        if (strcmp(p->outs[i].st->ops->kind, "dir"))
+            return 0;
+    return 1;
+}
+
+/* The segment being written, when the MPD names it: it starts where the
+ * last finished one ends and lasts what the cutter aims at (its grid); the
+ * MPD written when it is finished gives its true length. NULL if none. */
+static const struct cs_seg *open_segment(const struct cs_pkg *p,
+                                         const struct cs_track *t,
+                                         int64_t dseq, struct cs_seg *buf)
+{
+    const struct cs_seg *last = t->nsegs ? &t->segs[t->nsegs - 1] : NULL;
+
+    if (!announces(p) || !t->open || !last || last->gap ||
+        last->dseq != dseq || t->cur.dseq != dseq || t->goal <= t->seg_start)
+        return NULL;
+    memset(buf, 0, sizeof(*buf));
+    buf->t = last->t + last->d;
+    buf->d = av_rescale_q(t->goal - t->seg_start, t->tb, t->mtb);
+    buf->dseq = dseq;
+    return buf;
+}
+
+static void timeline(const struct cs_pkg *p, const struct cs_track *t,
+                     int64_t dseq, AVBPrint *bp)
 {
     const struct cs_seg *run = NULL;
-    int r = 0;
+    struct cs_seg buf;
+    const struct cs_seg *open = open_segment(p, t, dseq, &buf);
+    int r = 0, n = t->nsegs + (open != NULL);
 
     av_bprintf(bp, "          <SegmentTimeline>\n");
-    for (int i = 0; i <= t->nsegs; i++) {
-        const struct cs_seg *s = i < t->nsegs ? &t->segs[i] : NULL;
+    for (int i = 0; i <= n; i++) {
+        const struct cs_seg *s = i < t->nsegs ? &t->segs[i] :
+                                 i < n ? open : NULL;
 
         if (s && (s->dseq != dseq || s->gap))
             continue;
@@ -87,7 +126,7 @@ static void representation(const struct cs_pkg *p, const struct cs_track *t,
                    "availabilityTimeComplete=\"false\"",
                    p->cfg->segment - p->cfg->part);
     av_bprintf(bp, ">\n");
-    timeline(t, dseq, bp);
+    timeline(p, t, dseq, bp);
     av_bprintf(bp, "        </SegmentTemplate>\n      </Representation>\n");
 }
 
