@@ -5,7 +5,7 @@
 #   2. over LL-HLS in headless Chromium with hls.js (cs-serve's player page
 #      decodes the stamp from the video), at the default part target
 #   3. over plain HLS with 2 s segments (no parts), same page
-#   4. LL-DASH: dash.js in low-latency mode aiming at 1.7 s, segments
+#   4. LL-DASH: dash.js in low-latency mode aiming at 1.2 s, segments
 #      streamed as they are written; its own latency from the MPD's clock
 #      (not the stamp)
 #   5. over WebRTC: SRT into cs-recv, cs-send's WHEP endpoint, the same page
@@ -55,7 +55,7 @@ browser_run() { # NAME SEGMENT-OPTIONS [KIND]
     sleep 4
     if [ "${3:-page}" = dash ]; then
         node tests/browser/play.mjs --kind dash --lowlatency --seconds "$secs" \
-            --target 1.7 --warmup 10 --interval 250 \
+            --target 1.2 --warmup 10 --interval 250 \
             --url "http://127.0.0.1:$h/live/manifest.mpd" > "$w/$1.json" || true
     else
         node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \
