@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libavutil/opt.h>
+
 #include "err.h"
 #include "fsutil.h"
 #include "sig.h"
@@ -36,6 +38,11 @@ int cs_mux_open(struct cs_mux **out, const char *path, const char *format)
         ret = ret < 0 && ret != AVERROR(EINVAL) ? ret : CS_EUSAGE;
         goto fail;
     }
+    /* MPEG-TS: a picture's PES says its length (when it fits in 16 bits),
+     * so a reader knows it has the whole picture at its last packet, not
+     * when the next PES begins (up to a frame later). */
+    if (!strcmp(m->fmt->oformat->name, "mpegts"))
+        av_opt_set_int(m->fmt->priv_data, "omit_video_pes_length", 0, 0);
     if (!strcmp(path, "-")) {
         ret = avio_open(&m->fmt->pb, "pipe:1", AVIO_FLAG_WRITE);
         /* Live pipes: hand each packet on at once. */

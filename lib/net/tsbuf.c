@@ -161,13 +161,29 @@ static int take_packets(struct cs_tsin *in, uint8_t *out, int max,
     return at;
 }
 
+/* Is there input to read without waiting? */
+static int readable(const struct cs_tsin *in)
+{
+    struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+
+    return in->eof || (poll(&pfd, 1, 0) > 0 && pfd.revents);
+}
+
 int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max)
 {
     int n = 0, ret = 0;
     int64_t due = 0;
 
     while (n + CS_TS_PACKET <= max) {
-        while (in->len < CS_TS_LOCK * CS_TS_PACKET && !in->eof && ret >= 0)
+        /* In sync, one packet is enough to go on, and what has come goes
+         * out now: waiting to fill OUT (or to see packets ahead) held a
+         * frame's last packets until the next frame came, 40 ms at 25 fps
+         * on every frame of a live input. */
+        int want = in->synced ? CS_TS_PACKET : CS_TS_LOCK * CS_TS_PACKET;
+
+        if (n && in->len < CS_TS_PACKET && !readable(in))
+            break;
+        while (in->len < want && !in->eof && ret >= 0)
             ret = fill(in);
         if (ret < 0)
             return ret;

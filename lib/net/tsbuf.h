@@ -29,8 +29,9 @@ struct cs_tsin {
 /* Start reading FD (not owned). */
 void cs_tsin_init(struct cs_tsin *in, int fd, int pace);
 
-/* Fill OUT (room for MAX bytes, at least one packet) with whole packets,
- * waiting first until the last PCR among them is due. Returns the byte
+/* Fill OUT (room for MAX bytes, at least one packet) with the whole
+ * packets that have come (waiting for the first only), then wait until
+ * the last PCR among them is due. Returns the byte
  * count, 0 at the end of input, CS_EDATA when the input is not MPEG-TS,
  * CS_ESTOP when a stop was requested, or another negative code. */
 int cs_tsin_read(struct cs_tsin *in, uint8_t *out, int max);
