@@ -17,6 +17,8 @@
 /* Input later than this re-anchors the clock; less late, it goes at once
  * until it has caught up. */
 #define LATE_US 10000000
+/* How far the clock's anchor may move earlier in all (see due_us). */
+#define MAX_LEAD_US 100000
 
 static int has_pcr(const uint8_t *p)
 {
@@ -113,7 +115,7 @@ static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
 
     if (in->pcr_pid < 0) {
         in->pcr_pid = cs_ts_pid(p);
-        in->t0_us = now;
+        in->t0_us = in->moved_us = now;
         in->last_pcr = pcr;
         return now;
     }
@@ -121,10 +123,29 @@ static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
     in->last_pcr = pcr;
     if (d > 10 * 90000) {               /* a jump or a step back */
         in->t0_us = now - in->pcr_us;
+        in->moved_us = now;
+        in->lead_us = 0;
         d = 0;
     }
     in->pcr_us += d * 100 / 9;
     due = in->t0_us + in->pcr_us;
+    /* A live input whose first packets came late (an encoder's first
+     * pictures take longer) would have every later packet held by as much,
+     * for good (20 to 40 ms measured). Input that comes early moves the
+     * anchor earlier: by 1% of the time since the last move at most (a
+     * file read at once is still paced, at 1.01x), and by MAX_LEAD_US in
+     * all (so it never runs ahead of real time by more). */
+    if (due > now && in->lead_us < MAX_LEAD_US) {
+        int64_t step = FFMIN3(due - now, (now - in->moved_us) / 100,
+                              MAX_LEAD_US - in->lead_us);
+
+        if (step > 0) {
+            in->t0_us -= step;
+            in->lead_us += step;
+            in->moved_us = now;
+            due -= step;
+        }
+    }
     /* Input that is late (a stall upstream, then the burst that makes up
      * for it) goes at once, and the clock keeps its anchor: re-anchored,
      * every stall would have added its length to the latency for good
@@ -132,6 +153,8 @@ static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
      * jump starts the clock again from now. */
     if (now - due > LATE_US) {
         in->t0_us = now - in->pcr_us;
+        in->moved_us = now;
+        in->lead_us = 0;
         due = now;
     }
     return due;

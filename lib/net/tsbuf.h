@@ -22,6 +22,8 @@ struct cs_tsin {
     int64_t last_pcr;       /* 90 kHz, last PCR base seen */
     int64_t pcr_us;         /* input time since t0, microseconds */
     int64_t t0_us;          /* monotonic time of input time 0 */
+    int64_t moved_us;       /* when t0_us last moved earlier */
+    int64_t lead_us;        /* how far it moved earlier in all */
     int64_t packets;
     int64_t skipped;        /* bytes dropped to find the sync again */
 };
