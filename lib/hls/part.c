@@ -5,7 +5,8 @@
  * Within a segment a part ends before the frame that would take it past
  * the part target, so every part is whole frames, no longer than the
  * target, and (at a fixed frame rate) at least 85% of it, except the last
- * part of a segment, which the draft allows to be shorter.
+ * part of a segment, which the draft allows to be shorter. It ends as its
+ * last frame is written when the next one (as long) would not fit.
  *
  * Nothing here writes: what is cut goes to the packager's sink (part.h).
  */
@@ -545,6 +546,15 @@ int cs_track_packet(struct cs_cutter *c, struct cs_track *t, AVPacket *pkt)
     if (ret >= 0) {
         note_packet(t, pkt, dts);
         ret = cs_memmux_write(t->mux, 0, pkt);
+    }
+    /* A part the next frame would take past the target (if it is as long
+     * as this one) ends now, not when that frame comes: a frame less of
+     * latency on every part. Where the guess is wrong (a frame missing),
+     * the next part starts where this one ends, as a cut on arrival did. */
+    if (ret >= 0 && cut == CS_CUT_NONE && c->ll && pkt_dur(t, pkt) > 0 &&
+        secs(t, dts + 2 * pkt_dur(t, pkt) - t->part_start) > c->part + 1e-4) {
+        ret = end_part(c, t, dts + pkt_dur(t, pkt), 1);
+        cut = CS_CUT_PART;
     }
     /* The first cause recorded (the sink's, the GOP check's) stays. */
     if (ret < 0)
