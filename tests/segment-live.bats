@@ -28,7 +28,7 @@ teardown() {
     [ "$status" -eq 0 ]
     [ "$(grep -c '^ok ' <<<"$output")" -eq 6 ]
     grep -q '#EXT-X-PART-INF:PART-TARGET=0.30000' "$T/s1/v1/index.m3u8"
-    grep -q 'PART-HOLD-BACK=0.900' "$T/s1/v1/index.m3u8"
+    grep -q 'PART-HOLD-BACK=0.600' "$T/s1/v1/index.m3u8"
     grep -q '#EXT-X-PART:DURATION=0.28000,URI="[0-9]*.1.m4s"' "$T/s1/v1/index.m3u8"
     sleep 5
     snapshot "$T/o" "$T/s2"

@@ -111,10 +111,12 @@ static void header(const struct cs_pkg *p, const struct cs_track *t,
                version(p), p->target);
     if (p->ll) {
         /* Identical in every media playlist: derived from the settings
-         * only. */
+         * only. PART-HOLD-BACK at the draft's lower bound, two part
+         * targets (three is what it recommends): a player may come a part
+         * closer to the newest one. */
         av_bprintf(bp, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
                    "CAN-SKIP-UNTIL=%.1f,PART-HOLD-BACK=%.3f\n",
-                   6.0 * p->target, 3.0 * p->cfg->part);
+                   6.0 * p->target, 2.0 * p->cfg->part);
         av_bprintf(bp, "#EXT-X-PART-INF:PART-TARGET=%.5f\n", p->cfg->part);
     }
     av_bprintf(bp, "#EXT-X-MEDIA-SEQUENCE:%lld\n",
