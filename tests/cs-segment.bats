@@ -249,6 +249,7 @@ hevc_opus_mkv() {
 teardown() {
     # Only after live_segment: stop_live waits for every child otherwise.
     [ -z "${SEG_PID:-}${SERVER_PID:-}" ] || stop_live
+    [ -z "${GROUP:-}" ] || kill -- "-$GROUP" 2>/dev/null || true
 }
 
 # forge_state DIR PYTHON: rewrite DIR/cs-segment.json with PYTHON run on
@@ -455,4 +456,26 @@ assert b["up"] and b["failed_writes"] >= 1 and b["skipped_writes"] >= 1, b'
     [[ "$output" != *wr0ng* ]]
     [ ! -e "$T/origin/a" ]
     [ ! -e "$T/origin/b" ]
+}
+
+@test "a live part is written as its last frame comes, not when the next frame does" {
+    # 25 fps, 0.2 s parts, 1 s segments: part 2.1 is frames 55 to 59.
+    ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=160x120:rate=25 \
+        -t 4 -c:v libx264 -preset veryfast -g 25 -bf 0 -f mpegts "$T/v.ts"
+    ffprobe -v error -select_streams v -show_entries packet=pos -of csv=p=0 \
+        "$T/v.ts" | tr -d , | grep . >"$T/pos"
+    # Up to the start of frame 62: libavformat's TS reader holds a picture
+    # until the next PES starts and its H.264 parser one more, so frames 0
+    # to 59 reach cs-segment. The input then stays open and quiet.
+    setsid bash -c "{ head -c $(sed -n 63p "$T/pos") '$T/v.ts'; sleep 100; } |
+        timeout 120 cs-segment -q --segment 1 --part 0.2 -o '$T/o' -" \
+        </dev/null >/dev/null 2>&1 &
+    GROUP=$!
+    for _ in $(seq 100); do
+        [ -e "$T/o/v0/2.1.m4s" ] && break
+        sleep 0.1
+    done
+    ls "$T/o/v0"
+    [ -e "$T/o/v0/2.1.m4s" ]
+    [ ! -e "$T/o/v0/2.2.m4s" ]
 }

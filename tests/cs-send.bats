@@ -112,6 +112,29 @@ teardown() {
     same_ts "$T/six.ts" "$T/out.ts"
 }
 
+@test "cs-send: the packets that have come go out at once, not when a datagram is full" {
+    local port
+    port=$(free_port udp)
+    spawn timeout 120 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+with open(sys.argv[2], "wb", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536))' "$port" "$T/got.ts"
+    wait_udp "$port"
+    # 10 packets, then the input stays open and quiet. A datagram holds 7:
+    # the other 3 waited for more input (the next frame, live) before.
+    spawn timeout 120 bash -c "{ head -c 1880 '$CLIP'; sleep 100; } |
+        cs-send --no-pace 'udp://127.0.0.1:$port'"
+    for _ in $(seq 100); do
+        [ "$(stat -c %s "$T/got.ts" 2>/dev/null || echo 0)" -ge 1880 ] && break
+        sleep 0.1
+    done
+    ls -l "$T/got.ts"
+    cmp "$T/got.ts" <(head -c 1880 "$CLIP")
+}
+
 @test "cs-send: SRT listener serves ffmpeg as the caller, packet for packet" {
     local port
     port=$(free_port udp)
