@@ -189,3 +189,36 @@ vframes() {
     [ -z "$output" ]
     [ "$(vframes "$T/whole.ts")" -eq 50 ]
 }
+
+# Video packets in a (maybe growing) MPEG-TS file.
+vpackets() {
+    local n
+    n=$(ffprobe -v error -select_streams v -count_packets \
+        -show_entries stream=nb_read_packets -of csv=p=0 "$1" 2>/dev/null |
+        grep -m1 .)
+    echo "${n:-0}"
+}
+
+@test "on a pipe every picture goes out as it is encoded, not held for the sound" {
+    mkclip "$T/in.mp4" 1 160x120 25 audio
+    cs-decode "$T/in.mp4" >"$T/in.nut"
+    # All 25 pictures and their sound in, then the input stays open: with
+    # zerolatency x264 holds none back, but interleaving held the last
+    # pictures until sound with a later time came (AAC keeps 1024 samples).
+    setsid bash -c "{ cat '$T/in.nut'; sleep 100; } |
+        timeout 120 cs-encode --tune zerolatency >'$T/out.ts'" \
+        </dev/null 2>"$T/err" &
+    GROUP=$!
+    local n=0
+    for _ in $(seq 20); do
+        n=$(vpackets "$T/out.ts")
+        [ "$n" -ge 25 ] && break
+        sleep 0.5
+    done
+    echo "$n pictures out"
+    [ "$n" -eq 25 ]
+}
+
+teardown() {
+    [ -z "${GROUP:-}" ] || kill -- "-$GROUP" 2>/dev/null || true
+}

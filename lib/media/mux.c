@@ -15,6 +15,7 @@ struct cs_mux {
     char *path;      /* final name (files only) */
     char *tmp;       /* name being written (files only): cs_write_name */
     int started;
+    int live;        /* a pipe: each packet on at once */
 };
 
 static int is_url(const char *path)
@@ -47,6 +48,14 @@ int cs_mux_open(struct cs_mux **out, const char *path, const char *format)
         ret = avio_open(&m->fmt->pb, "pipe:1", AVIO_FLAG_WRITE);
         /* Live pipes: hand each packet on at once. */
         m->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
+        m->live = 1;
+        /* Interleaving by decode time held each picture until a packet of
+         * every other stream came with a later time: the sound, which an
+         * encoder (AAC: 1024 samples) and our own writer hand on a frame
+         * or two after the picture of the same time, 40 to 80 ms. MPEG-TS
+         * needs no interleaving (cs_mux_write); other formats (NUT)
+         * interleave only as far as the packets already there allow. */
+        m->fmt->max_interleave_delta = 1;
     } else if (is_url(path)) {
         ret = avio_open2(&m->fmt->pb, path, AVIO_FLAG_WRITE,
                          &m->fmt->interrupt_callback, NULL);
@@ -100,9 +109,15 @@ int cs_mux_start(struct cs_mux *m, AVDictionary **opts)
 
 int cs_mux_write(struct cs_mux *m, int index, AVPacket *pkt, AVRational src_tb)
 {
+    int ret;
+
     pkt->stream_index = index;
     av_packet_rescale_ts(pkt, src_tb, m->fmt->streams[index]->time_base);
-    return av_interleaved_write_frame(m->fmt, pkt);
+    if (!m->live || strcmp(m->fmt->oformat->name, "mpegts"))
+        return av_interleaved_write_frame(m->fmt, pkt);
+    ret = av_write_frame(m->fmt, pkt);
+    av_packet_unref(pkt);
+    return ret;
 }
 
 int64_t cs_mux_bytes(const struct cs_mux *m)

@@ -26,8 +26,8 @@ AVFormatContext *cs_mux_ctx(struct cs_mux *m);
 /* Write the header (OPTS: muxer options, may be NULL). */
 int cs_mux_start(struct cs_mux *m, AVDictionary **opts);
 
-/* Write PKT for stream INDEX, its timestamps in SRC_TB (interleaved). PKT is
- * consumed (unreferenced). */
+/* Write PKT for stream INDEX, its timestamps in SRC_TB (interleaved, but
+ * MPEG-TS on a pipe in the order written). PKT is consumed (unreferenced). */
 int cs_mux_write(struct cs_mux *m, int index, AVPacket *pkt, AVRational src_tb);
 
 /* Bytes written so far. */
