@@ -23,7 +23,8 @@
 #                      time (the part fetched right after)
 #   player shows it    cs-serve's player page (hls.js, low latency) reading
 #                      the --stamp drawn by cs-decode (just before cs-encode)
-#                      from the shown frame: glass to glass
+#                      from the shown frame: glass to glass (its first 10 s
+#                      of playing, the join and catch-up, left out)
 # Prints p50 and p95 per stage (samples of the first WARMUP s left out).
 # Usage: bench/latency-budget.sh [SECONDS] [PART-TARGET] [SEGMENT]
 set -eu
@@ -151,7 +152,7 @@ bg "cs-decode -q --loop inf --realtime --stamp '$w/clip.mp4' |
 for _ in $(seq 300); do [ -s "$root/live/master.m3u8" ] && break; sleep 0.1; done
 bg "python3 '$w/block.py' 'http://127.0.0.1:$h/live/360p/index.m3u8' '$w/serve.jsonl'"
 sleep 4
-node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \
+node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 --warmup 10 \
     --url "http://127.0.0.1:$h/live/" > "$w/player.json" || true
 
 python3 - "$w" "$warmup" "$part" "$segment" <<'PY'

@@ -7,6 +7,10 @@
 //
 // --trace: every sample as [seconds, latency, playback rate] in .trace.
 //
+// --warmup S also leaves out of the page's latency (.latency) the samples
+// of its first S seconds of playing (a join, and a catch-up after it);
+// .stalledSamples counts the samples after it where the video stood still.
+//
 // --start-wait S: the --seconds of sampling begin when the video first
 // plays, up to S seconds after the page opened (a busy machine starts a
 // player late; what the test checks is how it plays once it has started).
@@ -109,6 +113,12 @@ const shakaInit = async ({ url, lowLatency, target }) => {
   }
 };
 
+// Seconds since the video first played (its first sample with t > 0).
+const playedFor = (samples) => {
+  const i = samples.findIndex((x) => x.t > 0);
+  return i < 0 ? -1 : (samples.length - 1 - i) * Number(args.interval) / 1000;
+};
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -162,7 +172,8 @@ try {
     samples.push(s);
     if (!started && s.t > 0)
       started = Date.now();
-    if (s.player && typeof s.player.latencyMs === 'number' && s.t > 0)
+    if (s.player && typeof s.player.latencyMs === 'number' && s.t > 0 &&
+        playedFor(samples) >= Number(args.warmup))
       latencies.push(s.player.latencyMs);
     if (args.switch && args.kind === 'hls' && switchedAt < 0 && s.t > 1 && s.levels > 1) {
       const target = s.level === 0 ? s.levels - 1 : 0;
@@ -216,6 +227,12 @@ try {
                     p95Ms: l[Math.min(l.length - 1, Math.floor(l.length * 0.95))],
                     minMs: l[0], maxMs: l[l.length - 1] };
   }
+  // stalls after the warm-up: samples where a playing video did not move
+  const played = samples.findIndex((x) => x.t > 0);
+  const from = Math.max(1, played +
+                        Math.ceil(Number(args.warmup) * 1000 / Number(args.interval)));
+  out.stalledSamples = played < 0 ? null : samples.slice(from)
+    .filter((x, i) => !x.paused && x.t === samples[from + i - 1].t).length;
   out.ok = last.t > 0 && out.errors.length === 0;
 } catch (e) {
   out.errors.push(String(e && e.message || e));
