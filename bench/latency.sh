@@ -2,6 +2,7 @@
 # Glass-to-glass latency with the --stamp pattern: from a frame leaving
 # cs-decode on the emitter to the frame being shown (or decoded):
 #   1. over SRT:   ... | cs-send  ->  cs-recv | cs-decode --latency
+#      and over WHIP: cs-send whip:// -> cs-recv whip:// | cs-decode --latency
 #   2. over LL-HLS in headless Chromium with hls.js (cs-serve's player page
 #      decodes the stamp from the video), at 0.2 s parts and at the default
 #      part target (0.4 s); and at 0.2 s parts through an nginx edge
@@ -14,7 +15,8 @@
 #      in its WebRTC mode (?whep=)
 # Prints median and p95 for each, and the samples where the picture stood
 # still; the first 10 s of playing (the join and the catch-up after it) are
-# left out of the browser rows. Usage: bench/latency.sh [SECONDS]
+# left out of every row but LL-DASH's (dash.js's own warm-up of 10 s).
+# Usage: bench/latency.sh [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -29,17 +31,28 @@ emitter() { # URL
           cs-send -q --retry forever '$1'"
 }
 
-# 1. SRT
+# 1. SRT, and WHIP: the emitter (Opus audio for WebRTC) straight into
+# cs-recv, decoded by cs-decode --latency.
+decoded_run() { # NAME RECV-URL SEND-URL [EMITTER-SED]
+    bg "cs-recv -q '$2' | cs-decode --latency - > '$w/$1.json'"
+    sleep 1
+    bg "$(emitter "$3" | sed "${4:-}")"
+    sleep "$secs"
+    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+    sleep 2
+    groups=()
+}
+decoded() { # NAME: median and p95 of the frames after the first 10 s
+    jq -s '[.[] | select(.latency_ms)] | .[250:] | [.[].latency_ms] | sort |
+        {median: .[length / 2 | floor], p95: .[length * 0.95 | floor], n: length}' "$w/$1.json"
+}
 p=$(port udp)
-bg "cs-recv -q 'srt://:$p?mode=listener' | cs-decode --latency - > '$w/srt.json'"
-sleep 1
-bg "$(emitter "srt://127.0.0.1:$p")"
-sleep "$secs"
-for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-sleep 2
-groups=()
-srt=$(jq -s '[.[] | select(.latency_ms) | .latency_ms] | sort |
-    {median: .[length / 2 | floor], p95: .[length * 0.95 | floor], n: length}' "$w/srt.json")
+decoded_run srt "srt://:$p?mode=listener" "srt://127.0.0.1:$p"
+srt=$(decoded srt)
+p=$(port tcp)
+decoded_run whip "whip://127.0.0.1:$p/live" "whip://127.0.0.1:$p/live" \
+    's/--gop 1/--gop 1 --audio opus/'
+whip=$(decoded whip)
 
 # nginx with examples/nginx/edge.conf in front of the origin on port
 # ORIGIN, its paths under DIR; its port in $edge_port. (Not in $(...): a
@@ -146,6 +159,7 @@ whep=$(summary whep)
 
 printf '%-34s %10s %10s %8s %8s\n' path "median ms" "p95 ms" samples stalled
 for row in "SRT (cs-recv, cs-decode);$srt" \
+           "WHIP (cs-recv, cs-decode);$whip" \
            "LL-HLS 0.2 s parts (hls.js);$llhls2" \
            "LL-HLS 0.4 s parts (hls.js);$llhls" \
            "LL-HLS 0.2 s, nginx edge (hls.js);$edge" \
