@@ -16,6 +16,7 @@ struct cs_mux {
     char *tmp;       /* name being written (files only): cs_write_name */
     int started;
     int live;        /* a pipe: each packet on at once */
+    int ts;          /* MPEG-TS */
 };
 
 static int is_url(const char *path)
@@ -42,7 +43,8 @@ int cs_mux_open(struct cs_mux **out, const char *path, const char *format)
     /* MPEG-TS: a picture's PES says its length (when it fits in 16 bits),
      * so a reader knows it has the whole picture at its last packet, not
      * when the next PES begins (up to a frame later). */
-    if (!strcmp(m->fmt->oformat->name, "mpegts"))
+    m->ts = !strcmp(m->fmt->oformat->name, "mpegts");
+    if (m->ts)
         av_opt_set_int(m->fmt->priv_data, "omit_video_pes_length", 0, 0);
     if (!strcmp(path, "-")) {
         ret = avio_open(&m->fmt->pb, "pipe:1", AVIO_FLAG_WRITE);
@@ -113,7 +115,7 @@ int cs_mux_write(struct cs_mux *m, int index, AVPacket *pkt, AVRational src_tb)
 
     pkt->stream_index = index;
     av_packet_rescale_ts(pkt, src_tb, m->fmt->streams[index]->time_base);
-    if (!m->live || strcmp(m->fmt->oformat->name, "mpegts"))
+    if (!m->live || !m->ts)
         return av_interleaved_write_frame(m->fmt, pkt);
     ret = av_write_frame(m->fmt, pkt);
     av_packet_unref(pkt);

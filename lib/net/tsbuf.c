@@ -108,6 +108,14 @@ static int resync(struct cs_tsin *in)
            (in->len < keep || in->buf[0] != SYNC);
 }
 
+/* The input's time so far is due NOW: the clock starts again. */
+static void anchor(struct cs_tsin *in, int64_t now)
+{
+    in->t0_us = now - in->pcr_us;
+    in->moved_us = now;
+    in->lead_us = 0;
+}
+
 /* Follow the PCR clock: when is this packet due (monotonic us)? */
 static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
 {
@@ -115,16 +123,14 @@ static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
 
     if (in->pcr_pid < 0) {
         in->pcr_pid = cs_ts_pid(p);
-        in->t0_us = in->moved_us = now;
+        anchor(in, now);
         in->last_pcr = pcr;
         return now;
     }
     d = (pcr - in->last_pcr) & TS_MASK;
     in->last_pcr = pcr;
     if (d > 10 * 90000) {               /* a jump or a step back */
-        in->t0_us = now - in->pcr_us;
-        in->moved_us = now;
-        in->lead_us = 0;
+        anchor(in, now);
         d = 0;
     }
     in->pcr_us += d * 100 / 9;
@@ -152,9 +158,7 @@ static int64_t due_us(struct cs_tsin *in, const uint8_t *p)
      * (5 s a time in the demo's channel). Only a stall longer than a
      * jump starts the clock again from now. */
     if (now - due > LATE_US) {
-        in->t0_us = now - in->pcr_us;
-        in->moved_us = now;
-        in->lead_us = 0;
+        anchor(in, now);
         due = now;
     }
     return due;
