@@ -31,6 +31,15 @@ emitter() { # URL
           cs-send -q --retry forever '$1'"
 }
 
+# Stop the pipelines started so far, and forget them.
+stop_groups() {
+    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+    sleep 2
+    groups=()
+}
+# The emitter with Opus audio, which WebRTC carries (sed on emitter's text).
+opus='s/--gop 1/--gop 1 --audio opus/'
+
 # 1. SRT, and WHIP: the emitter (Opus audio for WebRTC) straight into
 # cs-recv, decoded by cs-decode --latency.
 decoded_run() { # NAME RECV-URL SEND-URL [EMITTER-SED]
@@ -38,9 +47,7 @@ decoded_run() { # NAME RECV-URL SEND-URL [EMITTER-SED]
     sleep 1
     bg "$(emitter "$3" | sed "${4:-}")"
     sleep "$secs"
-    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 2
-    groups=()
+    stop_groups
 }
 decoded() { # NAME: median and p95 of the frames after the first 10 s
     jq -s '[.[] | select(.latency_ms)] | .[250:] | [.[].latency_ms] | sort |
@@ -50,8 +57,7 @@ p=$(port udp)
 decoded_run srt "srt://:$p?mode=listener" "srt://127.0.0.1:$p"
 srt=$(decoded srt)
 p=$(port tcp)
-decoded_run whip "whip://127.0.0.1:$p/live" "whip://127.0.0.1:$p/live" \
-    's/--gop 1/--gop 1 --audio opus/'
+decoded_run whip "whip://127.0.0.1:$p/live" "whip://127.0.0.1:$p/live" "$opus"
 whip=$(decoded whip)
 
 # nginx with examples/nginx/edge.conf in front of the origin on port
@@ -117,9 +123,7 @@ browser_run() { # NAME SEGMENT-OPTIONS [KIND]
         node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \
             --warmup 10 --url "http://127.0.0.1:$h/live/" > "$w/$1.json" || true
     fi
-    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 2
-    groups=()
+    stop_groups
 }
 # 4. WebRTC: the emitter's stream (Opus audio) straight to the WHEP endpoint.
 whep_run() {
@@ -130,14 +134,12 @@ whep_run() {
     bg "cs-recv -q 'srt://:$p?mode=listener' |
         cs-send -q --no-pace 'whep://127.0.0.1:$wp/live?mode=listener'"
     sleep 1
-    bg "$(emitter "srt://127.0.0.1:$p" | sed 's/--gop 1/--gop 1 --audio opus/')"
+    bg "$(emitter "srt://127.0.0.1:$p" | sed "$opus")"
     sleep 4
     node tests/browser/play.mjs --kind page --seconds "$secs" --interval 250 \
         --warmup 10 --url "http://127.0.0.1:$h/live/?whep=http://127.0.0.1:$wp/live" \
         > "$w/whep.json" || true
-    for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 2
-    groups=()
+    stop_groups
 }
 # (not in $(...): a subshell has no job control to stop its groups)
 whep_run

@@ -113,12 +113,6 @@ const shakaInit = async ({ url, lowLatency, target }) => {
   }
 };
 
-// Seconds since the video first played (its first sample with t > 0).
-const playedFor = (samples) => {
-  const i = samples.findIndex((x) => x.t > 0);
-  return i < 0 ? -1 : (samples.length - 1 - i) * Number(args.interval) / 1000;
-};
-
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -152,6 +146,9 @@ try {
   const t0 = Date.now();
   const samples = [];
   const latencies = [];
+  // the warm-up in samples, counted from the first one that played
+  const warm = Math.ceil(Number(args.warmup) * 1000 / Number(args.interval));
+  let played = -1;
   let switchedAt = -1;
   const startWait = Number(args['start-wait']) * 1000;
   let started = startWait > 0 ? 0 : t0;
@@ -172,8 +169,10 @@ try {
     samples.push(s);
     if (!started && s.t > 0)
       started = Date.now();
+    if (played < 0 && s.t > 0)
+      played = samples.length - 1;      // the first sample that played
     if (s.player && typeof s.player.latencyMs === 'number' && s.t > 0 &&
-        playedFor(samples) >= Number(args.warmup))
+        samples.length - 1 - played >= warm)
       latencies.push(s.player.latencyMs);
     if (args.switch && args.kind === 'hls' && switchedAt < 0 && s.t > 1 && s.levels > 1) {
       const target = s.level === 0 ? s.levels - 1 : 0;
@@ -228,9 +227,7 @@ try {
                     minMs: l[0], maxMs: l[l.length - 1] };
   }
   // stalls after the warm-up: samples where a playing video did not move
-  const played = samples.findIndex((x) => x.t > 0);
-  const from = Math.max(1, played +
-                        Math.ceil(Number(args.warmup) * 1000 / Number(args.interval)));
+  const from = Math.max(1, played + warm);
   out.stalledSamples = played < 0 ? null : samples.slice(from)
     .filter((x, i) => !x.paused && x.t === samples[from + i - 1].t).length;
   out.ok = last.t > 0 && out.errors.length === 0;
