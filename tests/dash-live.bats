@@ -142,7 +142,11 @@ PY
         --seconds 45 --warmup 15 --url "$U/live/manifest.mpd"
     echo "$output"
     [ "$status" -eq 0 ]
+    # drifting is moving away from live: the latency must not grow. Shaka
+    # may still close in on the edge after the warm-up (a CI run read 1.49
+    # then 0.76 s), but never ahead of the clock, and within the MPD's max.
     jq -e '.ok and .advanced > 35 and .liveLatency.seconds >= 25
-           and (.liveLatency.drift | fabs) <= 0.3
+           and .liveLatency.drift <= 0.3
+           and .liveLatency.min > 0
            and .liveLatency.last10 < 6' <<<"$output"
 }
