@@ -227,8 +227,10 @@ CONF
     local port
     # "secretpass&aes-type=128": put into librist's URL unencoded, its
     # secret would be "secretpass", and a receiver with only that decrypts
+    # a listener waits for its first publisher, and one it cannot decrypt
+    # is none: 12 s is the 3 s clip, the 3 s timeout, and room to spare
     port=$(even_udp_port)
-    spawn timeout 30 cs-recv --once --timeout 3 \
+    spawn timeout 12 cs-recv --once --timeout 3 \
         "rist://@127.0.0.1:$port?passphrase=secretpass" >"$T/wrong.ts"
     wait_udp "$port"
     run timeout 30 cs-send "rist://127.0.0.1:$port?passphrase=secretpass%26aes-type%3D128" \

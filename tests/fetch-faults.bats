@@ -117,6 +117,14 @@ nothing_in() {
     remote b.bin -
     # 1 attempt and 5 retries each
     [ "$(grep -c '^503 PUT /cats/b.bin' "$T/proxy.log")" -eq 6 ]
+    # AWS_MAX_ATTEMPTS counts the attempts in all, as the AWS CLI does
+    AWS_MAX_ATTEMPTS=2 fetch put "$T/a.bin" s3://cats/c.bin
+    [ "$status" -eq 4 ]
+    [ "$(grep -c '^503 PUT /cats/c.bin' "$T/proxy.log")" -eq 2 ]
+    AWS_MAX_ATTEMPTS=0 fetch put "$T/a.bin" s3://cats/c.bin
+    [ "$status" -eq 2 ]
+    error_is "cs-fetch: AWS_MAX_ATTEMPTS: not a whole number from 1 to 100"
+    [ "$(grep -c '^503 PUT /cats/c.bin' "$T/proxy.log")" -eq 2 ]
     fetch play --ahead 0 --cache "$T/cache" s3://cats
     [ "$status" -eq 4 ]
     error_is "cs-fetch: "
@@ -174,10 +182,11 @@ nothing_in() {
     grep -q '^stall GET /cats/a.bin' "$T/proxy.log"
     grep -Eq '^pass GET /cats/a.bin range=bytes=[1-9][0-9]*-$' "$T/proxy.log"
 
+    # (three attempts: each stalled one costs several seconds)
     proxy --stall-on /cats/a.bin --stall 60 --times 0
     rm -f "$T/get/a.bin"
     t0=$SECONDS
-    fetch --timeout 2 get s3://cats/a.bin "$T/get/a.bin"
+    AWS_MAX_ATTEMPTS=3 fetch --timeout 2 get s3://cats/a.bin "$T/get/a.bin"
     [ "$status" -eq 4 ]
     [ $((SECONDS - t0)) -lt 60 ]
     error_is "cs-fetch: cannot get 's3://cats/a.bin': "
@@ -250,7 +259,7 @@ nothing_in() {
     # cat2 stalls every time: skipped with a warning, the others whole
     proxy --stall-on cat2.mp4 --stall 60 --times 0
     rm -rf "$T/cache"
-    fetch --timeout 2 play --ahead 0 --seed 1 --cache "$T/cache" s3://cats/ch
+    AWS_MAX_ATTEMPTS=3 fetch --timeout 2 play --ahead 0 --seed 1 --cache "$T/cache" s3://cats/ch
     [ "$status" -eq 0 ]
     lines=$(grep '\.mp4$' <<<"$output")
     [ "$(wc -l <<<"$lines")" -eq 2 ]

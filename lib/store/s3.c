@@ -3,6 +3,7 @@
 #include "store/s3.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,32 @@ static int set_endpoint(struct cs_s3 *s3, const struct cs_s3_config *cfg,
     return 0;
 }
 
+/* The retries after a first attempt: the configuration's, else one fewer
+ * than AWS_MAX_ATTEMPTS (the attempts in all, as the AWS CLI reads it),
+ * else 5. */
+static int set_retries(struct cs_s3 *s3, const struct cs_s3_config *cfg,
+                       struct cs_err *err)
+{
+    const char *v = getenv("AWS_MAX_ATTEMPTS");
+    char *end;
+    long n;
+
+    s3->retries = 5;
+    if (cfg->retries >= 0) {
+        s3->retries = cfg->retries;
+        return 0;
+    }
+    if (!v || !*v)
+        return 0;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || *end || end == v || n < 1 || n > 100)
+        return cs_err_set(err, CS_EUSAGE, "AWS_MAX_ATTEMPTS: not a whole "
+                          "number from 1 to 100");
+    s3->retries = (int)n - 1;
+    return 0;
+}
+
 int cs_s3_new(struct cs_s3 **out, const struct cs_s3_config *cfg,
               struct cs_err *err)
 {
@@ -86,7 +113,9 @@ int cs_s3_new(struct cs_s3 **out, const struct cs_s3_config *cfg,
     ret = set_endpoint(s3, cfg, err);
     if (ret < 0)
         goto fail;
-    s3->retries = cfg->retries >= 0 ? cfg->retries : 5;
+    ret = set_retries(s3, cfg, err);
+    if (ret < 0)
+        goto fail;
     s3->timeout = cfg->timeout > 0 ? cfg->timeout : 30;
     snprintf(s3->sigv4, sizeof(s3->sigv4), "aws:amz:%s:s3", s3->region);
     s3->seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();

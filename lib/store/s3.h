@@ -38,7 +38,8 @@ struct cs_s3_config {
     const char *region;         /* AWS_REGION, AWS_DEFAULT_REGION, us-east-1 */
     const char *endpoint;       /* AWS_ENDPOINT_URL(_S3); NULL: AWS */
     int path_style;             /* -1 auto (path-style iff endpoint set) */
-    int retries;                /* attempts after the first; <0: 5 */
+    int retries;                /* attempts after the first; <0: from
+                                 * AWS_MAX_ATTEMPTS, else 5 */
     double timeout;             /* seconds without progress; <=0: 30 */
 };
 
