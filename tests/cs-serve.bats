@@ -947,6 +947,24 @@ kept() {
     [ "$(hits)" -gt "$n" ]
 }
 
+@test "a 2 MiB segment is answered from memory; a 5 MiB file from the file, whole" {
+    mkdir -p "$ROOT/s/v0"
+    head -c $((2 << 20)) /dev/urandom >"$ROOT/s/v0/7.m4s"
+    head -c $((5 << 20)) /dev/urandom >"$ROOT/s/v0/big.ts"
+    serve
+    sleep 0.2   # a file changed in the last 50 ms is not kept
+    local n
+    n=$(hits)
+    for _ in 1 2 3; do
+        curl -s "$U/s/v0/7.m4s" | cmp - "$ROOT/s/v0/7.m4s"
+    done
+    [ "$(hits)" -eq $((n + 2)) ]
+    for _ in 1 2; do
+        curl -s "$U/s/v0/big.ts" | cmp - "$ROOT/s/v0/big.ts"
+    done
+    [ "$(hits)" -eq $((n + 2)) ]
+}
+
 @test "a small file is answered from memory only while it is the file read: a rewrite, a rename, a link out are seen at once" {
     mkdir -p "$ROOT/s/v0" "$T/outside/v0"
     printf 'first part!' >"$ROOT/s/v0/1.0.m4s"
