@@ -676,6 +676,10 @@ status_lines() {
     run curl -sv -o /dev/null -o /dev/null "$U/s/v0/1.m4s" "$U/healthz"
     [ "$(grep -c '^< HTTP/1.1 200 OK' <<<"$output")" -eq 2 ]
     [[ "$output" == *"Re-using existing connection"* ]]
+    # the default --max-header-size (16K) takes a 15,000-byte header
+    local big
+    big=$(printf 'a%.0s' $(seq 15000))
+    [ "$(code -H "X-Big: $big" "$U/healthz")" = 200 ]
     head -c 100000 /dev/urandom >"$T/seg"
     [ "$(code -H 'Authorization: Bearer t0ken-s3cret' -T "$T/seg" \
         "$U/live/v0/5.m4s")" = 201 ]
@@ -691,6 +695,8 @@ status_lines() {
     [ "$(cat "$T/code")" = 200 ]
     grep -q 'URI="2.2.m4s"' "$T/out"
     [[ "$(curl -s "$U/metrics")" == *"cs_serve_requests_refused_total 0"* ]]
+    # and not a 30,000-byte one
+    [ "$(code -H "X-Big: ${big}${big}" "$U/healthz")" = 431 ]
 }
 
 @test "--max-per-address counts kept-alive connections past the gate, and frees them when they close" {
