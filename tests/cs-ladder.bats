@@ -143,6 +143,29 @@ key_pts() {
     [ "$(streams "$T/out.ts" v width,height)" = "640,480" ]
 }
 
+@test "--scale-from: source (the default) scales each rung from the decoded picture, larger from the rung above" {
+    # lossless rungs, so the decoded pictures are the scaled ones
+    local lossless=(--rc crf --crf 0 --preset ultrafast --gop 1)
+    mkclip "$T/src.ts" 1 640x360 25
+    pictures() { # FILE STREAM: one line per decoded picture, its hash
+        ffmpeg -nostdin -v error -i "$1" -map "0:v:$2" -f framemd5 - |
+            grep -v '^#' | awk -F, '{ print $NF }'
+    }
+    cs-ladder -q "${lossless[@]}" --rungs 180p:1M -o "$T/one.ts" "$T/src.ts"
+    cs-ladder -q "${lossless[@]}" --rungs 270p:2M,180p:1M -o "$T/def.ts" "$T/src.ts"
+    cs-ladder -q "${lossless[@]}" --rungs 270p:2M,180p:1M --scale-from source \
+        -o "$T/src2.ts" "$T/src.ts"
+    cs-ladder -q "${lossless[@]}" --rungs 270p:2M,180p:1M --scale-from larger \
+        -o "$T/big.ts" "$T/src.ts"
+    pictures "$T/one.ts" 0 >"$T/one"
+    [ "$(wc -l <"$T/one")" -eq 25 ]
+    pictures "$T/def.ts" 1 | diff - "$T/one"
+    pictures "$T/src2.ts" 1 | diff - "$T/one"
+    # scaled twice: other pictures (a lower PSNR, see the man page)
+    run diff <(pictures "$T/big.ts" 1) "$T/one"
+    [ "$status" -eq 1 ]
+}
+
 @test "a frame-rate cap drops frames on the common timeline and keeps keyframes aligned" {
     mkclip "$T/60.ts" 4 320x240 60
     run timeout 60 cs-ladder --rungs 240p:600k,120p:150k@30 --preset ultrafast \

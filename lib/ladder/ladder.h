@@ -19,9 +19,11 @@
 struct cs_err;
 struct cs_stats;
 
+/* In the order of --scale-from's words ("source larger"): the option
+ * table stores the index of the word given. */
 enum cs_ladder_from {
-    CS_LADDER_FROM_LARGER,  /* each rung scaled from the next larger one */
     CS_LADDER_FROM_SOURCE,  /* every rung scaled from the decoded source */
+    CS_LADDER_FROM_LARGER,  /* each rung scaled from the next larger one */
 };
 
 struct cs_ladder_config {
