@@ -78,6 +78,21 @@ assert max(row[60:260]) > 40
 PY
 }
 
+@test "a 16:9 input at 852x480 (16:9 rounded to even) fills the picture, as ffmpeg's scale does" {
+    # fitted exactly it would be 852x478 with a black row above and below
+    ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=25 \
+        -frames:v 3 -c:v libx264 -preset ultrafast -an "$T/wide.mp4"
+    cs-decode -q --size 852x480 -o "$T/out.nut" "$T/wide.mp4"
+    ffmpeg -nostdin -v error -i "$T/wide.mp4" -vf scale=852:480:flags=bicubic \
+        -c:v rawvideo -an -f nut "$T/ref.nut"
+    hashes() {
+        ffmpeg -nostdin -v error -i "$1" -map 0:v -f framemd5 - |
+            grep -v '^#' | awk -F, '{ print $NF }'
+    }
+    [ "$(hashes "$T/out.nut" | wc -l)" -eq 3 ]
+    diff <(hashes "$T/out.nut") <(hashes "$T/ref.nut")
+}
+
 @test "a play list is read as lines arrive and a broken item is skipped with a warning" {
     junk "$T/bad.mp4" 20000
     mkfifo "$T/fifo"

@@ -66,8 +66,7 @@ struct cs_ladder_rung {
     const struct cs_rung *rung;
     AVCodecContext *enc;
     enum AVPixelFormat sw_fmt;  /* the pictures scaled for the encoder */
-    struct cs_scaler *scaler;   /* letterbox: another aspect */
-    struct cs_scaler *fill;     /* the rung's aspect */
+    struct cs_scaler *scaler;   /* fills, or letterboxes another aspect */
     struct cs_queue *in;
     struct cs_queue *next;  /* the next smaller rung (scaled from this) */
     struct cs_ladder_out *out;

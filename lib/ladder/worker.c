@@ -2,7 +2,6 @@
  * scaled, handed on to the next smaller rung, encoded and written to the
  * shared output. */
 #include <errno.h>
-#include <math.h>
 #include <string.h>
 
 #include <libavutil/imgutils.h>
@@ -107,8 +106,7 @@ int cs_ladder_worker_open(struct cs_ladder_rung *r, int index,
         return ret;
     r->scaler = cs_scaler_alloc(s->width, s->height, r->sw_fmt,
                                 CS_SCALE_PAD);
-    r->fill = cs_scaler_alloc(s->width, s->height, r->sw_fmt, 0);
-    if (!r->scaler || !r->fill)
+    if (!r->scaler)
         return AVERROR(ENOMEM);
     return cs_queue_alloc(&r->in, queue, cs_ladder_item_free);
 }
@@ -183,18 +181,10 @@ static int forward(struct cs_ladder_rung *r, const struct cs_ladder_item *it,
 }
 
 /* A picture whose aspect is the rung's to within the rounding to even
- * sizes (852x480 for 16:9) is scaled to fill it; another aspect (a new
- * source mid-stream) is letterboxed or pillarboxed. */
+ * sizes (852x480 for 16:9) fills it; another aspect (a new source
+ * mid-stream) is letterboxed or pillarboxed (media/scale). */
 static int scale(struct cs_ladder_rung *r, const AVFrame *in, AVFrame **out)
 {
-    AVRational sar = in->sample_aspect_ratio;
-    double dar = (double)in->width / in->height;
-    double want = (double)r->enc->width / r->enc->height;
-
-    if (sar.num > 0 && sar.den > 0)
-        dar *= av_q2d(sar);
-    if (fabs(dar / want - 1) < 0.01)
-        return cs_scaler_run(r->fill, in, out);
     return cs_scaler_run(r->scaler, in, out);
 }
 
@@ -358,6 +348,5 @@ void cs_ladder_worker_close(struct cs_ladder_rung *r)
         quiesce(r);
     cs_queue_free(&r->in);
     cs_scaler_free(&r->scaler);
-    cs_scaler_free(&r->fill);
     avcodec_free_context(&r->enc);
 }

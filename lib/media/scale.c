@@ -1,6 +1,7 @@
 #include "media/scale.h"
 
 #include <errno.h>
+#include <math.h>
 
 #include <libavutil/buffer.h>
 #include <libavutil/imgutils.h>
@@ -58,6 +59,18 @@ void cs_fit_size(int in_w, int in_h, AVRational sar, int maxw, int maxh,
     *h = fh < 2 ? 2 : (int)fh;
 }
 
+/* IN's display aspect is the output's to within the rounding to even
+ * sizes (1%). */
+static int same_aspect(const struct cs_scaler *s, const AVFrame *in)
+{
+    AVRational sar = in->sample_aspect_ratio;
+    double dar = (double)in->width / in->height;
+
+    if (sar.num > 0 && sar.den > 0)
+        dar *= av_q2d(sar);
+    return fabs(dar / ((double)s->w / s->h) - 1) < 0.01;
+}
+
 static int reconfigure(struct cs_scaler *s, const AVFrame *in)
 {
     int algo = (s->flags & CS_SCALE_FAST) ? SWS_BILINEAR : SWS_BICUBIC;
@@ -71,7 +84,7 @@ static int reconfigure(struct cs_scaler *s, const AVFrame *in)
     s->box_x = s->box_y = 0;
     s->box_w = s->w;
     s->box_h = s->h;
-    if (s->flags & CS_SCALE_PAD) {
+    if ((s->flags & CS_SCALE_PAD) && !same_aspect(s, in)) {
         cs_fit_size(in->width, in->height, in->sample_aspect_ratio, s->w,
                     s->h, &s->box_w, &s->box_h);
         s->box_x = ((s->w - s->box_w) / 2) & ~1;

@@ -9,7 +9,10 @@
 #include <libavutil/pixfmt.h>
 
 enum cs_scale_flags {
-    CS_SCALE_PAD = 1 << 0,     /* keep aspect, pad (default is stretch) */
+    CS_SCALE_PAD = 1 << 0,     /* keep aspect, pad (default is stretch); a
+                                  picture whose aspect is the output's to
+                                  within 1% (the rounding to even sizes:
+                                  852x480 for 16:9) fills it */
     CS_SCALE_FAST = 1 << 1,    /* bilinear instead of bicubic */
 };
 
