@@ -180,14 +180,6 @@ static int forward(struct cs_ladder_rung *r, const struct cs_ladder_item *it,
     return cs_ladder_item_push(r->next, it, scaled);
 }
 
-/* A picture whose aspect is the rung's to within the rounding to even
- * sizes (852x480 for 16:9) fills it; another aspect (a new source
- * mid-stream) is letterboxed or pillarboxed (media/scale). */
-static int scale(struct cs_ladder_rung *r, const AVFrame *in, AVFrame **out)
-{
-    return cs_scaler_run(r->scaler, in, out);
-}
-
 /* F to the encoder, uploaded first when it takes hardware frames. */
 static int encode(struct cs_ladder_rung *r, AVFrame *f, struct pkt_ctx *pc)
 {
@@ -221,7 +213,9 @@ static int handle(struct cs_ladder_rung *r, struct cs_ladder_item *it,
     AVFrame *f = NULL;
     int ret;
 
-    ret = scale(r, it->frame, &f);
+    /* filling the rung, or letterboxed when the source's aspect is
+     * another (media/scale) */
+    ret = cs_scaler_run(r->scaler, it->frame, &f);
     if (ret < 0) {
         r->err_own = 1;
         goto out;
