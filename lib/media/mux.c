@@ -17,6 +17,8 @@ struct cs_mux {
     int started;
     int live;        /* a pipe: each packet on at once */
     int ts;          /* MPEG-TS */
+    int64_t lead_us; /* MPEG-TS: the streams' largest stream_lead() */
+    int64_t shift_us;/* added to every time: set at the first packet */
 };
 
 static int is_url(const char *path)
@@ -44,6 +46,7 @@ int cs_mux_open(struct cs_mux **out, const char *path, const char *format)
      * so a reader knows it has the whole picture at its last packet, not
      * when the next PES begins (up to a frame later). */
     m->ts = !strcmp(m->fmt->oformat->name, "mpegts");
+    m->shift_us = AV_NOPTS_VALUE;
     if (m->ts)
         av_opt_set_int(m->fmt->priv_data, "omit_video_pes_length", 0, 0);
     if (!strcmp(path, "-")) {
@@ -80,6 +83,30 @@ fail:
     return ret;
 }
 
+/* How far before zero ENC's first times can be: AAC priming and Opus
+ * pre-skip (initial_padding), and a B-frame encoder's decode delay (its
+ * first decode times come that many pictures before the first picture's).
+ * MPEG-TS times are unsigned: a reader takes a time just below zero for
+ * one 26.5 hours on, and a player given both finds nothing to play. So
+ * when the first packet comes less than the largest lead after zero,
+ * every time in the TS is moved on by the difference, as ffmpeg's
+ * avoid_negative_ts does for packets it has put in order (a live TS goes
+ * out in the order written). Input that starts later keeps its times. */
+static int64_t stream_lead(const AVCodecContext *enc)
+{
+    int64_t lead = 0;
+    int frames = FFMAX(enc->has_b_frames, enc->max_b_frames);
+
+    if (enc->codec_type == AVMEDIA_TYPE_AUDIO && enc->initial_padding > 0 &&
+        enc->sample_rate > 0)
+        lead = av_rescale(enc->initial_padding, AV_TIME_BASE, enc->sample_rate);
+    if (enc->codec_type == AVMEDIA_TYPE_VIDEO && frames > 0 &&
+        enc->framerate.num > 0 && enc->framerate.den > 0)
+        lead = av_rescale(frames, (int64_t)AV_TIME_BASE * enc->framerate.den,
+                          enc->framerate.num);
+    return lead;
+}
+
 int cs_mux_add_stream(struct cs_mux *m, const AVCodecContext *enc)
 {
     AVStream *st = avformat_new_stream(m->fmt, NULL);
@@ -92,6 +119,8 @@ int cs_mux_add_stream(struct cs_mux *m, const AVCodecContext *enc)
         return ret;
     st->time_base = enc->time_base;
     st->avg_frame_rate = enc->framerate;
+    if (m->ts)
+        m->lead_us = FFMAX(m->lead_us, stream_lead(enc));
     return st->index;
 }
 
@@ -111,10 +140,27 @@ int cs_mux_start(struct cs_mux *m, AVDictionary **opts)
 
 int cs_mux_write(struct cs_mux *m, int index, AVPacket *pkt, AVRational src_tb)
 {
+    AVRational tb = m->fmt->streams[index]->time_base;
     int ret;
 
     pkt->stream_index = index;
-    av_packet_rescale_ts(pkt, src_tb, m->fmt->streams[index]->time_base);
+    av_packet_rescale_ts(pkt, src_tb, tb);
+    if (m->lead_us && m->shift_us == AV_NOPTS_VALUE) {
+        int64_t t = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+
+        if (t != AV_NOPTS_VALUE)
+            m->shift_us = FFMAX(0, m->lead_us -
+                                av_rescale_q(t, tb, AV_TIME_BASE_Q));
+    }
+    if (m->lead_us && m->shift_us > 0) {
+        int64_t d = av_rescale_q_rnd(m->shift_us, AV_TIME_BASE_Q, tb,
+                                     AV_ROUND_UP);
+
+        if (pkt->pts != AV_NOPTS_VALUE)
+            pkt->pts += d;
+        if (pkt->dts != AV_NOPTS_VALUE)
+            pkt->dts += d;
+    }
     if (!m->live || !m->ts)
         return av_interleaved_write_frame(m->fmt, pkt);
     ret = av_write_frame(m->fmt, pkt);
