@@ -203,6 +203,17 @@ key_pts() {
     [ "$(streams "$T/out.ts" v nb_read_packets)" = $'150\n150' ]
 }
 
+@test "audio just below zero after a picture at zero: every output time at or after zero" {
+    # a TS reader would take the audio for 26.5 hours on (see cs-encode.bats)
+    primed_ts "$T/prime.ts" 0
+    run cs-ladder --rungs 90p:100k,72p:60k --preset ultrafast "$T/prime.ts" -o "$T/out.ts"
+    [ "$status" -eq 0 ]
+    ffprobe -v error -show_entries packet=pts,dts -of csv=p=0 "$T/out.ts" |
+        tr , ' ' | awk 'NF { n++; for (i = 1; i <= NF; i++)
+                           if ($i < 0 || $i > 7 * 90000) bad = 1 }
+                        END { exit bad || n < 400 }'
+}
+
 @test "audio that is not AAC or Opus is encoded once, to AAC by default" {
     ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=320x240:rate=25:duration=2" \
         -f lavfi -i "sine=sample_rate=44100:duration=2" -c:v libx264 -preset ultrafast \

@@ -399,6 +399,25 @@ PY
     done
 }
 
+@test "a TS clock that turns over mid-stream, or audio just below zero after a picture at zero: one timeline from zero" {
+    primed_ts "$T/prime.ts" 0
+    primed_ts "$T/turn.ts" "$(((1 << 33) - 3 * 90000))"
+    for f in prime turn; do
+        run cs-segment --vod "$T/$f.ts" -o "$T/$f"
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
+        run ! grep -q DISCONTINUITY "$T/$f/v0/index.m3u8" "$T/$f/audio/index.m3u8"
+        for r in v0 audio; do
+            cat "$T/$f/$r/init.mp4" "$T/$f/$r"/[0-9].m4s >"$T/$f-$r.mp4"
+            # from zero, rising, ending by 6 s: no 26.5-hour step
+            ffprobe -v error -show_entries packet=pts_time -of csv=p=0 \
+                "$T/$f-$r.mp4" | sort -n | awk '
+                NR == 1 && ($1 < 0 || $1 > 0.1) { bad = 1 }
+                { last = $1; n++ } END { exit bad || last > 6.1 || n < 100 }'
+        done
+    done
+}
+
 @test "-o twice: both outputs get the stream; a dead origin is said once, counted in --stats, and fed again when it comes back" {
     port=$(free_port)
     ladder_input "$T/live.ts" 14

@@ -35,6 +35,23 @@ mkclip() {
         ${a:+-c:a aac -b:a 64k} -shortest "$out"
 }
 
+# A 6 s 160x120 H.264 + AAC MPEG-TS whose first picture is at TICKS (90
+# kHz, may be negative), every time moved modulo 2^33 as the TS clock is,
+# packets in ffmpeg's order (pictures first): primed_ts OUT TICKS. TICKS 0
+# puts the AAC priming just below zero after the picture at zero (what
+# cs-encode wrote to a pipe before 2026-12-02); 2^33 - 3 s turns the clock
+# over 3 s in.
+primed_ts() {
+    local v0
+    ffmpeg -nostdin -loglevel error -y \
+        -f lavfi -i testsrc2=size=160x120:rate=25:duration=6 \
+        -f lavfi -i sine=sample_rate=48000:duration=6 \
+        -c:v libx264 -preset ultrafast -g 25 -bf 0 -c:a aac -b:a 64k "$1.src.ts"
+    v0=$(ffprobe -v error -select_streams v -show_entries packet=pts \
+        -of csv=p=0 "$1.src.ts" | head -1 | tr -d ,)
+    python3 "$REPO/tests/tools/tsshift.py" "$(($2 - v0))" <"$1.src.ts" >"$1"
+}
+
 # Wait until a TCP port accepts connections (max ~5 s).
 wait_port() {
     local port=$1 i

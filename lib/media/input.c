@@ -6,9 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <math.h>
+
 #include <libavdevice/avdevice.h>
 #include <libavutil/avstring.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/mathematics.h>
 
 #include "clock.h"
 #include "err.h"
@@ -295,6 +298,61 @@ static int pick_streams(struct cs_input *in, unsigned flags)
     return 0;
 }
 
+/* What to add to time T of stream ST, whole turns of its wrapping clock,
+ * to bring it nearest REF_US (AV_TIME_BASE); 0 for a clock that does not
+ * wrap. */
+static int64_t wrap_offset(const AVStream *st, int64_t t, int64_t ref_us)
+{
+    int64_t period, ref;
+
+    if (st->pts_wrap_bits >= 63 || t == AV_NOPTS_VALUE ||
+        ref_us == AV_NOPTS_VALUE)
+        return 0;
+    period = INT64_C(1) << st->pts_wrap_bits;
+    ref = av_rescale_q(ref_us, AV_TIME_BASE_Q, st->time_base);
+    return (int64_t)floor((double)(ref - t) / (double)period + 0.5) * period;
+}
+
+/* libavformat unwraps a TS clock only from a reference 60 s before the
+ * first time it read: a stream that starts at 0 (ours, and most
+ * encoders') is not unwrapped when it turns 26.5 hours later, and its
+ * audio priming, written just below 0 after a picture at 0, reads as 26.5
+ * hours on (a player then finds no audio where the video is). So times
+ * are placed here nearest the last one read, starting from the video's
+ * start (else the first stream's). */
+static void unwrap_start(struct cs_input *in)
+{
+    unsigned n = in->fmt->nb_streams;
+    int64_t ref = AV_NOPTS_VALUE;
+
+    for (unsigned k = 0; k <= n; k++) {
+        int i = k == 0 ? in->vidx : (int)k - 1;
+        AVStream *st = i >= 0 ? in->fmt->streams[i] : NULL;
+
+        if (!st || st->start_time == AV_NOPTS_VALUE)
+            continue;
+        st->start_time += wrap_offset(st, st->start_time, ref);
+        if (ref == AV_NOPTS_VALUE)
+            ref = av_rescale_q(st->start_time, st->time_base, AV_TIME_BASE_Q);
+    }
+    in->wrap_ref = ref;
+}
+
+static void unwrap_packet(struct cs_input *in, AVPacket *pkt)
+{
+    const AVStream *st = in->fmt->streams[pkt->stream_index];
+    int64_t t = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts, off;
+
+    if (t == AV_NOPTS_VALUE || st->pts_wrap_bits >= 63)
+        return;
+    off = wrap_offset(st, t, in->wrap_ref);
+    if (pkt->pts != AV_NOPTS_VALUE)
+        pkt->pts += off;
+    if (pkt->dts != AV_NOPTS_VALUE)
+        pkt->dts += off;
+    in->wrap_ref = av_rescale_q(t + off, st->time_base, AV_TIME_BASE_Q);
+}
+
 int cs_input_open(struct cs_input **out, const char *url, const char *format,
                   const AVDictionary *opts, unsigned flags)
 {
@@ -315,6 +373,7 @@ int cs_input_open(struct cs_input **out, const char *url, const char *format,
     ret = pick_streams(in, flags);
     if (ret < 0)
         goto fail;
+    unwrap_start(in);
     *out = in;
     return 0;
 fail:
@@ -397,6 +456,8 @@ int cs_input_read(struct cs_input *in, AVPacket *pkt)
 
     if (ret >= 0)
         ret = cut_at_end(in, pkt);
+    if (ret >= 0)
+        unwrap_packet(in, pkt);
     if (ret >= 0 && pkt->pos >= 0)
         in->end = pkt->pos + pkt->size;
     if (ret == AVERROR_EOF && y4m_cut(in))

@@ -32,6 +32,8 @@ struct cs_input {
     AVIOContext *pipe_io;       /* internal: standard input's reader */
     AVPacket *next;             /* internal: a packet read ahead */
     int64_t end;                /* internal: where the last packet ended */
+    int64_t wrap_ref;           /* internal: the last time read, in
+                                   AV_TIME_BASE, for unwrap_packet() */
 };
 
 /* Open URL ("-" is stdin; "v4l2:/dev/video0" style device names go through
@@ -46,7 +48,9 @@ int cs_input_open(struct cs_input **out, const char *url, const char *format,
 
 /* Read the next packet (av_read_frame). AVERROR_EOF at the end. A packet
  * the end of the input cut short (a producer killed mid-frame) is not
- * returned: the read ends with AVERROR_EOF and sets in->truncated. */
+ * returned: the read ends with AVERROR_EOF and sets in->truncated. Times
+ * of a clock that wraps (MPEG-TS: 33 bits of 90 kHz, every 26.5 hours) come
+ * out on one timeline, the streams' start_time too. */
 int cs_input_read(struct cs_input *in, AVPacket *pkt);
 
 /* The frame rate the video stream declares: the stream's own rate
