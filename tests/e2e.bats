@@ -38,6 +38,13 @@ teardown_file() {
     pkill -f "$W" 2>/dev/null || true
 }
 
+# The pipeline's own words, shown when a test fails (bats prints a test's
+# output only then): what CI leaves to read.
+logs() {
+    tail -n 15 "$W/ingest.log" "$W/emitter.log"
+    ls -l "$CS_ROOT/live"/*/index.m3u8
+}
+
 @test "the pipeline publishes a multivariant LL-HLS stream with every rendition" {
     run cat "$CS_ROOT/live/master.m3u8"
     [ "$status" -eq 0 ]
@@ -52,6 +59,7 @@ teardown_file() {
     run timeout 60 node "$REPO/tests/browser/play.mjs" --kind hls --lowlatency \
         --switch --seconds 12 --url "http://$CS_HTTP/live/master.m3u8"
     echo "$output"
+    logs
     [ "$status" -eq 0 ]
     jq -e '.ok and .advanced > 5 and .levels == 2 and .switchedAt >= 0
            and .playedAfterSwitch > 2 and .levelAfterSwitch == .switchTarget' <<<"$output"
@@ -62,6 +70,7 @@ teardown_file() {
         --start-wait 20 \
         --url "http://$CS_HTTP/live/"
     echo "$output"
+    logs
     [ "$status" -eq 0 ]
     jq -e '.ok and .advanced > 4 and .latency.samples > 3
            and .latency.medianMs > 0 and .latency.medianMs < 15000' <<<"$output"
@@ -77,6 +86,7 @@ teardown_file() {
         --start-wait 20 \
         --url "http://$CS_HTTP/live/manifest.mpd"
     echo "$output"
+    logs
     [ "$status" -eq 0 ]
     jq -e '.ok and .advanced > 4' <<<"$output"
 }
@@ -94,6 +104,7 @@ teardown_file() {
     echo $! > "$W/emitter.pid"
     wait "$player"
     cat "$W/gap.json"
+    logs
     for i in $(seq 100); do
         grep -q '^#EXT-X-DISCONTINUITY' "$media" && break
         sleep 0.2
