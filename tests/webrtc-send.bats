@@ -154,6 +154,28 @@ post_any() {
     grep -q '"viewers":19' "$T/stats.json"
 }
 
+@test "webrtc-send: no UPnP: with viewers playing, the sender listens on its WHEP port alone" {
+    local port url pid viewers
+    port=$(free_port)
+    url=http://127.0.0.1:$port/live
+    whep_live "whep://127.0.0.1:$port/live?mode=listener"
+    wait_listen "$port"
+    pid=$(pgrep -f "^cs-send whep://127.0.0.1:$port/live")
+    sleep 3     # media first: 409 before
+    timeout 60 whep-view "$url" --count 3 --seconds 8 >"$T/view.json" 2>/dev/null &
+    viewers=$!
+    sleep 5
+    # libnice's default asked the router for a port mapping per viewer, an
+    # HTTP server of its own each: 7 listening sockets here
+    ss -ltnp >"$T/listen"
+    grep "pid=$pid," "$T/listen" || true
+    [ "$(grep -c "pid=$pid," "$T/listen")" -eq 1 ]
+    grep "pid=$pid," "$T/listen" | grep -q ":$port "
+    wait "$viewers"
+    jq -c '.viewers[] | [.status, .frames]' "$T/view.json"
+    [ "$(jq '[.viewers[] | select(.frames > 0)] | length' "$T/view.json")" -eq 3 ]
+}
+
 @test "webrtc-send: Chromium plays the WHEP listener through cs-serve's player page" {
     local port http out
     port=$(free_port)

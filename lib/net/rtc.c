@@ -229,6 +229,23 @@ int cs_rtc_offer_parse(const char *sdp, size_t len, GstSDPMessage **out,
     return 0;
 }
 
+/* libnice asks the LAN's router over UPnP to forward every host
+ * candidate's port, by default: an HTTP server and SSDP searches per
+ * agent, that is per viewer ("gupnp-context-WARNING: Unable to listen" when
+ * two pick one port). A server opens no ports on anybody's router. */
+static void no_upnp(GstWebRTCICE *ice)
+{
+    GObject *agent = NULL;
+
+    if (!g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+        return;
+    g_object_get(ice, "agent", &agent, NULL);
+    if (agent && g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
+        g_object_set(agent, "upnp", FALSE, NULL);
+    if (agent)
+        g_object_unref(agent);
+}
+
 void cs_rtc_ice_bind(GstElement *webrtc, const char *addr)
 {
     GstWebRTCICE *ice = NULL;
@@ -237,6 +254,7 @@ void cs_rtc_ice_bind(GstElement *webrtc, const char *addr)
     g_object_get(webrtc, "ice-agent", &ice, NULL);
     if (!ice)
         return;
+    no_upnp(ice);
     g_object_set(ice, "ice-tcp", FALSE, NULL);
     if (addr && addr[0])
         g_signal_emit_by_name(ice, "add-local-ip-address", addr, &ok);

@@ -38,8 +38,8 @@ int cs_rtc_offer_parse(const char *sdp, size_t len, GstSDPMessage **out,
                        unsigned *media, char *why, size_t n);
 
 /* Gather ICE candidates on ADDR only (an IP address; NULL or "": every
- * address, libnice's default), over UDP only. Call before the first
- * description is set. */
+ * address, libnice's default), over UDP only, with no UPnP port mapping.
+ * Call before the first description is set. */
 void cs_rtc_ice_bind(GstElement *webrtc, const char *addr);
 
 /* Gather ICE candidates on UDP ports MIN to MAX only (0, 0: any port).
