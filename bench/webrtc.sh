@@ -4,7 +4,12 @@
 # viewers (tests/tools/whep-view, webrtcbin, in a process of their own).
 # For each count, cs-send's CPU (% of one core, from /proc over the
 # window) and resident memory, less the figures with no viewer, divided by
-# the viewers. Usage: bench/webrtc.sh [SECONDS-PER-STEP] [COUNTS...]
+# the viewers. The first viewer a process serves costs more, once: the
+# libraries of ICE, DTLS and SRTP mapped in, their state made. So the
+# figures with no viewer are taken twice, before any viewer and after one
+# came and went: the difference is that one-time cost, and each count is
+# measured against the second. Usage: bench/webrtc.sh [SECONDS-PER-STEP]
+# [COUNTS...]
 set -eu
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -49,9 +54,15 @@ measure() {
     echo "$(echo "($c1 - $c0) * 100 / $1" | bc -l) $(rss)"
 }
 
-read -r base_cpu base_rss < <(measure "$secs")
+mib() { echo "$1 / 1024" | bc -l; }
+read -r cold_cpu cold_rss < <(measure "$secs")
 printf '%-8s %12s %12s %14s %14s\n' viewers cpu_% rss_MiB cpu_%/viewer MiB/viewer
-printf '%-8s %12.1f %12.1f\n' 0 "$base_cpu" "$(echo "$base_rss / 1024" | bc -l)"
+printf '%-8s %12.1f %12.1f   (before any viewer)\n' 0 "$cold_cpu" "$(mib "$cold_rss")"
+whep-view "$url" --count 1 --seconds 8 >"$w/view-first.json" || true
+sleep 3
+read -r base_cpu base_rss < <(measure "$secs")
+printf '%-8s %12.1f %12.1f   (after one viewer: %.1f MiB once)\n' 0 "$base_cpu" \
+    "$(mib "$base_rss")" "$(mib "$((base_rss - cold_rss))")"
 for n in "${counts[@]}"; do
     whep-view "$url" --count "$n" --seconds $((secs + 10)) >"$w/view-$n.json" &
     viewers=$!
