@@ -2,11 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <math.h>
 
 #include <libavdevice/avdevice.h>
 #include <libavutil/avstring.h>

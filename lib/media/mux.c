@@ -152,7 +152,7 @@ int cs_mux_write(struct cs_mux *m, int index, AVPacket *pkt, AVRational src_tb)
             m->shift_us = FFMAX(0, m->lead_us -
                                 av_rescale_q(t, tb, AV_TIME_BASE_Q));
     }
-    if (m->lead_us && m->shift_us > 0) {
+    if (m->shift_us > 0) {
         int64_t d = av_rescale_q_rnd(m->shift_us, AV_TIME_BASE_Q, tb,
                                      AV_ROUND_UP);
 
