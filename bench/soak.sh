@@ -107,6 +107,13 @@ done
 kill "$player" 2>/dev/null || true
 echo
 echo "after $minutes min, $restarts publisher restarts; player polls ok/failed: $(cat "$work/player" 2>/dev/null)"
+# How much media went through: the segments the packager has made (its
+# media sequence plus the window), times their durations.
+media=$(ls "$work/www/live"/*/index.m3u8 | head -1)
+awk -F'[:,]' '/^#EXT-X-MEDIA-SEQUENCE:/ { seq = $2 }
+    /^#EXTINF:/ { n++; sum += $2 }
+    END { if (n) printf "media through the channel: %.2f h (%d segments of %.2f s on average) in %s\n",
+        (seq + n) * sum / n / 3600, seq + n, sum / n, FILENAME }' "$media"
 for f in recv ladder segment serve; do
     echo "cs-$f: $(grep -c . "$work/$f.err" || true) stderr lines; the last:"
     tail -n 2 "$work/$f.err" | sed 's/^/    /'
