@@ -2,6 +2,12 @@
 # Run bats files (all of tests/*.bats, or those named) against $CS_BIN and
 # close with one summary line: "N passed, N failed, N skipped".
 #
+# CS_TEST_JOBS (default 2) files run at once, the longest first (the
+# order of tests/durations, then the rest by name); each file's TAP is
+# printed whole when the file ends. Most tests wait on pipes, players and
+# live clocks rather than compute, so two at a time roughly halves the run
+# on a 2-core machine; CS_TEST_JOBS=1 runs one file at a time.
+#
 # With CS_SANITIZE_BIN (and CS_SANITIZE_TOOLS), the bin/ and tools of the
 # sanitizer build, the tests tagged `# bats test_tags=sanitize` (bad input,
 # parsers) then run again against those binaries, named "[sanitize] ..." and
@@ -11,43 +17,66 @@ cd "$(dirname "$0")/.." || exit
 export CS_BIN=${CS_BIN:-$PWD/bin}
 export CS_TOOLS=${CS_TOOLS:-$PWD/build/tools}
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
+jobs=${CS_TEST_JOBS:-2}
 if [ $# -gt 0 ]; then files=("$@"); else files=(tests/*.bats); fi
-log=$(mktemp)
+out=$(mktemp -d)
 reports=$(mktemp -d)
-trap 'rm -rf "$log" "$reports"' EXIT
+trap 'rm -rf "$out" "$reports"' EXIT
+log=$out/all.tap
 start=$(date +%s)
-status=0
 
-# run_file FILE [BATS-OPTION...]: one bats file, its TAP into the log.
-run_file() {
-    local f=$1 t0
-    shift
-    t0=$(date +%s)
-    bats --tap --timing "$@" "$f" 2>&1 | tee -a "$log" || status=1
-    echo "# $f: $(( $(date +%s) - t0 )) s" | tee -a "$log"
+# The files in the order to start them: those tests/durations lists (the
+# longest first), then the others.
+ordered() {
+    local f listed=()
+    if [ -f tests/durations ]; then
+        while read -r f _; do
+            [[ $f == \#* || -z $f ]] && continue
+            for g in "${files[@]}"; do [ "$g" = "$f" ] && listed+=("$f"); done
+        done <tests/durations
+    fi
+    [ ${#listed[@]} -eq 0 ] || printf '%s\n' "${listed[@]}"
+    for g in "${files[@]}"; do
+        [[ " ${listed[*]} " == *" $g "* ]] || echo "$g"
+    done
 }
 
-for f in "${files[@]}"; do
-    run_file "$f"
-done
+# run_file FILE [BATS-OPTION...]: one bats file into its own TAP file,
+# then printed and added to the log in one piece (under a lock), with
+# its time. A file whose bats fails leaves FILE.failed.
+run_file() {
+    local f=$1 t0 tap
+    shift
+    tap=$out/$(basename "$f").$$.$RANDOM
+    t0=$(date +%s)
+    bats --tap --timing "$@" "$f" >"$tap" 2>&1 || : >"$out/$(basename "$f").failed"
+    echo "# $f: $(( $(date +%s) - t0 )) s" >>"$tap"
+    flock "$out/lock" sh -c 'cat "$1" | tee -a "$2"' _ "$tap" "$log"
+}
+export -f run_file
+export out log
+
+# lanes [BATS-OPTION...]: every file, $jobs at a time.
+lanes() {
+    ordered | xargs -d '\n' -P "$jobs" -I{} bash -c 'run_file "$@"' _ {} "$@"
+}
+
+lanes
 
 if [ -n "${CS_SANITIZE_BIN:-}" ]; then
     echo "# sanitizer build ($CS_SANITIZE_BIN): tests tagged 'sanitize'"
+    # A report stops the program with a status no test expects, and is
+    # written to $reports, where it fails the run whatever the test said;
+    # each test is named "[sanitize] NAME" in the TAP lines.
+    echo "# sanitize-start" >>"$log"
     (
         export CS_BIN=$CS_SANITIZE_BIN
         export CS_TOOLS=${CS_SANITIZE_TOOLS:-$CS_TOOLS}
-        # A report stops the program with a status no test expects, and is
-        # written to $reports, where it fails the run whatever the test said.
         export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:exitcode=86:log_path=$reports/asan"
         export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=86:log_path=$reports/ubsan"
-        rc=0
-        for f in "${files[@]}"; do
-            # each test is named "[sanitize] NAME" in the TAP lines
-            bats --tap --filter-tags sanitize "$f" 2>&1 |
-                sed -E 's/^((not )?ok [0-9]+ )/\1[sanitize] /' | tee -a "$log" || rc=1
-        done
-        exit "$rc"
-    ) || status=1
+        lanes --filter-tags sanitize
+    ) | sed -E 's/^((not )?ok [0-9]+ )/\1[sanitize] /'
+    sed -i -E '/^# sanitize-start$/,$ s/^((not )?ok [0-9]+ )/\1[sanitize] /' "$log"
     for r in "$reports"/*; do
         [ -e "$r" ] || continue
         cat "$r"
@@ -61,4 +90,4 @@ fail=$(grep -cE '^not ok [0-9]+' "$log" | tr -d ' ')
 pass=$((pass - skip))
 echo "# total time: $(( $(date +%s) - start )) s"
 echo "$pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ] && [ "$status" -eq 0 ]
+[ "$fail" -eq 0 ] && ! compgen -G "$out/*.failed" >/dev/null
