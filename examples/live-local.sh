@@ -47,7 +47,8 @@ esac
 
 root=demo/www
 rm -rf "$root/live"
-trap 'say stopping; stop_all; exit 0' INT TERM
+sleeper=''
+trap 'say stopping; [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null; stop_all; exit 0' INT TERM
 CS_RECV_URL=$recv CS_HTTP=$http CS_ROOT=$root start_bg ingest-server "'$here/ingest-server.sh'"
 sleep 1
 CS_SEND_URL=$send start_bg emitter "'$here/emitter.sh'"
@@ -65,7 +66,10 @@ if [ -n "$CS_WHEP" ]; then
     say "webrtc: http://$http/live/?whep=http://$CS_WHEP/live"
 fi
 if [ "$seconds" -gt 0 ]; then
-    sleep "$seconds"
+    # in the background: a TERM is taken at once, not after the sleep
+    sleep "$seconds" &
+    sleeper=$!
+    wait "$sleeper"
     say "stopping after $seconds s"
     stop_all
     exit 0

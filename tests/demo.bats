@@ -8,7 +8,7 @@ load helper
     ln -s "$REPO/node_modules" "$T/clone/node_modules"
     port=$(free_port) srt=$(free_port udp)
     cd "$T/clone"
-    CS_DEMO_SECONDS=45 CS_HTTP=127.0.0.1:$port CS_PORT=$srt \
+    CS_DEMO_SECONDS=150 CS_HTTP=127.0.0.1:$port CS_PORT=$srt \
         timeout 400 make -j2 demo > "$T/demo.log" 2>&1 3>&- &
     demo=$!
     for i in $(seq 2400); do
@@ -21,9 +21,14 @@ load helper
     run timeout 60 node "$REPO/tests/browser/play.mjs" --kind hls --lowlatency \
         --seconds 10 --url "http://127.0.0.1:$port/live/master.m3u8"
     echo "$output"
+    # Stopped as a user stops it (the script under make, as Ctrl-C would):
+    # everything down, status 0.
+    script=$(pgrep -P "$(pgrep -P "$demo" make)" -f live-local.sh)
+    kill -TERM "$script"
     wait "$demo"
     demo_status=$?
     tail -5 "$T/demo.log"
+    grep -q 'stopping$' "$T/demo.log"
     jq -e '.ok and .advanced > 4' <<<"$output"
     [ "$demo_status" -eq 0 ]
 }
