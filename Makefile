@@ -173,14 +173,17 @@ code-rules: build
 	@python3 scripts/check-code.py calls $(O)/lib
 	@python3 scripts/check-code.py prints
 
+# The builds of `make check` run this many compilers at once.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 # Every test against bin/, then the tests tagged `sanitize` (bad input and
 # parsers) against the sanitizer build, where a report fails the run; one
 # summary line for both.
 check: deps lint
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(JOBS) build
 	@$(MAKE) --no-print-directory code-rules
-	@$(MAKE) --no-print-directory fuzz-smoke
-	@$(ASAN_MAKE) build
+	@$(MAKE) --no-print-directory -j$(JOBS) fuzz-smoke
+	@$(ASAN_MAKE) -j$(JOBS) build
 	@CS_BIN=$(CURDIR)/$(B) CS_TOOLS=$(CURDIR)/$(O)/tools \
 	    CS_SANITIZE_BIN=$(CURDIR)/bin-asan \
 	    CS_SANITIZE_TOOLS=$(CURDIR)/build-asan/tools scripts/run-tests.sh $(TESTS)

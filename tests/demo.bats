@@ -21,15 +21,22 @@ load helper
     run timeout 60 node "$REPO/tests/browser/play.mjs" --kind hls --lowlatency \
         --seconds 10 --url "http://127.0.0.1:$port/live/master.m3u8"
     echo "$output"
+    player=$output
     # Stopped as a user stops it (the script under make, as Ctrl-C would):
     # everything down, status 0.
     script=$(pgrep -P "$(pgrep -P "$demo" make)" -f live-local.sh)
     kill -TERM "$script"
+    for _ in $(seq 300); do
+        kill -0 "$script" 2>/dev/null || break
+        sleep 0.1
+    done
+    run kill -0 "$script"
+    [ "$status" -ne 0 ]     # down within 30 s, not when its 150 s end
     wait "$demo"
     demo_status=$?
     tail -5 "$T/demo.log"
     grep -q 'stopping$' "$T/demo.log"
-    jq -e '.ok and .advanced > 4' <<<"$output"
+    jq -e '.ok and .advanced > 4' <<<"$player"
     [ "$demo_status" -eq 0 ]
 }
 
