@@ -1,15 +1,6 @@
-/* rtcpeer.c: one send peer: a webrtcbin fed straight from each tee once
- * it is connected, the peer's payload types written into the shared RTP,
- * and nothing sent before the peer's first keyframe.
- *
- * No queue (and so no thread) stands between a tee and a peer: a packet
- * goes to every peer in the payloader's thread, one after the other. A
- * thread per peer and stream cost a wake-up per packet, which was half of
- * a viewer's CPU. The tee pads are linked only when ICE and DTLS are up,
- * because until then webrtcbin holds data in a blocked pad, which would
- * stop every peer; after that a peer's send path does not wait (its UDP
- * socket does not block, and no buffer runs ahead of the clock: on_paid
- * in rtcsend.c). */
+/* rtcpeer.c: one send peer: a webrtcbin fed by a leaky queue from each
+ * tee, the peer's payload types written into the shared RTP, and nothing
+ * sent before the peer's first keyframe. */
 #include "net/rtcsend_internal.h"
 
 #include <stdio.h>
@@ -23,6 +14,8 @@
 #include "err.h"
 #include "net/rtc.h"
 
+/* A peer's queue holds this much before it drops its oldest. */
+#define QUEUE_NS (500 * GST_MSECOND)
 /* Bound on each wait for webrtcbin (offer, answer, gathering). */
 #define WAIT_S 5.0
 
@@ -42,39 +35,19 @@ static void rewrite_pt(GstBuffer *buf, int pt)
     }
 }
 
-/* The RTP marker bit: the packet ends a picture. */
-static int ends_picture(GstBuffer *buf)
-{
-    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-    int m = 0;
-
-    if (buf && gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp)) {
-        m = gst_rtp_buffer_get_marker(&rtp);
-        gst_rtp_buffer_unmap(&rtp);
-    }
-    return m;
-}
-
-/* Video passes, once the peer is linked, from the first packet of a
- * keyframe on (FIRST, after a packet that ended a picture: the tee pad
- * may be linked between two packets of one picture); audio once the video
- * has started. LAST: the packet or list's last, for the next call. */
-static int gate(struct rtcbranch *b, GstBuffer *first, GstBuffer *last)
+/* Video passes from a buffer that starts a keyframe on; audio once the
+ * video has started. */
+static int gate(struct rtcbranch *b, GstBuffer *first)
 {
     struct rtcpeer *p = b->peer;
-    int go;
 
     if (g_atomic_int_get(&p->started))
         return 1;
-    if (!b->video)
+    if (!b->video || !g_atomic_int_get(&p->ready) || !first ||
+        GST_BUFFER_FLAG_IS_SET(first, GST_BUFFER_FLAG_DELTA_UNIT))
         return 0;
-    go = b->at_start && first && g_atomic_int_get(&p->ready) &&
-         g_atomic_int_get(&p->linked) &&
-         !GST_BUFFER_FLAG_IS_SET(first, GST_BUFFER_FLAG_DELTA_UNIT);
-    b->at_start = ends_picture(last);
-    if (go)
-        g_atomic_int_set(&p->started, 1);
-    return go;
+    g_atomic_int_set(&p->started, 1);
+    return 1;
 }
 
 /* The caps event, with every field of the peer's negotiated caps (its
@@ -144,17 +117,16 @@ static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
     } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
         GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
 
-        if (!gate(b, buf, buf))
+        if (!gate(b, buf))
             return GST_PAD_PROBE_DROP;
         buf = gst_buffer_make_writable(buf);
         rewrite_pt(buf, b->pt);
         info->data = buf;
     } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
         GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
-        guint n = gst_buffer_list_length(l);
 
-        if (!gate(b, n ? gst_buffer_list_get(l, 0) : NULL,
-                  n ? gst_buffer_list_get(l, n - 1) : NULL))
+        if (!gate(b, gst_buffer_list_length(l) ?
+                  gst_buffer_list_get(l, 0) : NULL))
             return GST_PAD_PROBE_DROP;
         l = gst_buffer_list_make_writable(l);
         for (guint i = 0; i < gst_buffer_list_length(l); i++)
@@ -186,94 +158,57 @@ static GstCaps *rtp_caps(int video, int pt, int offer)
     return c;
 }
 
-/* From the caps of the shared payloader feeding TEE, into CAPS: its SSRC
- * and what it says of the stream (sprop-*: H.264's parameter sets, Opus's
- * channels). webrtcbin writes the description (a=ssrc, the RTX group,
- * fmtp) from the caps it has, and no caps reach it before the peer is
- * connected and linked. */
-static void shared_fields(GstElement *tee, GstCaps *caps)
-{
-    GstPad *pad = gst_element_get_static_pad(tee, "sink");
-    GstCaps *have = pad ? gst_pad_get_current_caps(pad) : NULL;
-    const GstStructure *h = have ? gst_caps_get_structure(have, 0) : NULL;
-    GstStructure *c = gst_caps_get_structure(caps, 0);
-
-    for (int i = 0; h && i < gst_structure_n_fields(h); i++) {
-        const char *name = gst_structure_nth_field_name(h, (guint)i);
-
-        if (!strcmp(name, "ssrc") || !strncmp(name, "sprop-", 6))
-            gst_structure_set_value(c, name,
-                                    gst_structure_get_value(h, name));
-    }
-    if (have)
-        gst_caps_unref(have);
-    if (pad)
-        gst_object_unref(pad);
-}
-
-/* webrtcbin.sink_N, the transceiver sendonly with NACK/RTX. */
+/* queue ! webrtcbin.sink_N, the transceiver sendonly with NACK/RTX. */
 static int branch_new(const struct rtcfeed *f, struct rtcpeer *p,
                       struct rtcbranch *b, int video, int pt)
 {
     GstPadTemplate *t = gst_element_get_pad_template(p->webrtc, "sink_%u");
     GstCaps *caps = rtp_caps(video, pt, p->offer);
+    GstPad *sink, *src;
     GstWebRTCRTPTransceiver *trans = NULL;
-
-    shared_fields(video ? f->vtee : f->atee, caps);
+    int ok;
 
     b->peer = p;
     b->video = video;
     b->pt = pt;
+    b->queue = gst_element_factory_make("queue", NULL);
+    g_object_set(b->queue, "leaky", 2, "max-size-buffers", 0,
+                 "max-size-bytes", 0, "max-size-time", QUEUE_NS, NULL);
+    gst_bin_add(GST_BIN(f->pipe), b->queue);
+    sink = gst_element_request_pad(p->webrtc, t, NULL, caps);
+    if (sink)
+        g_object_get(sink, "transceiver", &trans, NULL);
+    if (trans) {
+        g_object_set(trans, "direction",
+                     GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+                     "do-nack", TRUE, "codec-preferences", caps, NULL);
+        gst_object_unref(trans);
+    }
+    src = gst_element_get_static_pad(b->queue, "src");
+    ok = sink && trans && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
+    gst_object_unref(src);
+    if (sink)
+        gst_object_unref(sink);
     b->caps = caps;
-    b->sink = gst_element_request_pad(p->webrtc, t, NULL, caps);
-    if (b->sink)
-        g_object_get(b->sink, "transceiver", &trans, NULL);
-    if (!trans)
-        return -1;
-    g_object_set(trans, "direction",
-                 GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
-                 "do-nack", TRUE, "codec-preferences", caps, NULL);
-    gst_object_unref(trans);
-    return 0;
+    return ok ? 0 : -1;
 }
 
-/* A pad from the tee for the branch, not linked yet (see on_state). */
 static int branch_feed(struct rtcbranch *b, GstElement *tee)
 {
+    GstPad *qsink = gst_element_get_static_pad(b->queue, "sink");
+    int ok;
+
+    gst_element_sync_state_with_parent(b->queue);
     b->teepad = gst_element_request_pad_simple(tee, "src_%u");
-    if (!b->teepad)
-        return -1;
-    gst_pad_add_probe(b->teepad, GST_PAD_PROBE_TYPE_BUFFER |
-                      GST_PAD_PROBE_TYPE_BUFFER_LIST |
-                      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
-                      GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_rtp, b, NULL);
-    return 0;
-}
-
-static void branch_link(struct rtcbranch *b)
-{
-    if (b->teepad && b->sink)
-        gst_pad_link_full(b->teepad, b->sink, GST_PAD_LINK_CHECK_NOTHING);
-}
-
-/* webrtcbin's connection state (from its own thread): the tee pads are
- * linked when it is first connected. A peer that fails later is fed until
- * cs_rtcsend_reap frees it, as a peer behind a queue was. */
-static void on_state(GObject *webrtc, GParamSpec *spec, gpointer data)
-{
-    struct rtcpeer *p = data;
-    GstWebRTCPeerConnectionState st = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
-
-    g_object_get(webrtc, "connection-state", &st, NULL);
-    g_mutex_lock(&p->lock);
-    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !p->closing &&
-        !g_atomic_int_get(&p->linked)) {
-        branch_link(&p->v);
-        if (p->has_audio)
-            branch_link(&p->a);
-        g_atomic_int_set(&p->linked, 1);
-    }
-    g_mutex_unlock(&p->lock);
+    if (b->teepad)
+        gst_pad_add_probe(b->teepad, GST_PAD_PROBE_TYPE_BUFFER |
+                          GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                          GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+                          GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_rtp, b,
+                          NULL);
+    ok = b->teepad && gst_pad_link(b->teepad, qsink) == GST_PAD_LINK_OK;
+    gst_object_unref(qsink);
+    return ok ? 0 : -1;
 }
 
 struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
@@ -283,7 +218,6 @@ struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
     int ret;
 
     p->offer = offer;
-    g_mutex_init(&p->lock);
     p->webrtc = gst_element_factory_make("webrtcbin", NULL);
     if (!p->webrtc) {
         g_free(p);
@@ -299,8 +233,6 @@ struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
     ret = branch_new(f, p, &p->v, 1, vpt);
     if (ret >= 0 && p->has_audio)
         ret = branch_new(f, p, &p->a, 0, apt);
-    p->notify = g_signal_connect(p->webrtc, "notify::connection-state",
-                                 G_CALLBACK(on_state), p);
     gst_element_sync_state_with_parent(p->webrtc);
     if (ret >= 0)
         ret = branch_feed(&p->v, f->vtee);
@@ -466,38 +398,33 @@ static void branch_unhook(struct rtcbranch *b, GstElement *tee)
     }
 }
 
-static void branch_free(struct rtcbranch *b)
+static void branch_free(const struct rtcfeed *f, struct rtcbranch *b)
 {
     if (b->caps)
         gst_caps_unref(b->caps);
     b->caps = NULL;
-    if (b->sink)
-        gst_object_unref(b->sink);
-    b->sink = NULL;
+    if (b->queue) {
+        gst_element_set_state(b->queue, GST_STATE_NULL);
+        gst_bin_remove(GST_BIN(f->pipe), b->queue);
+        b->queue = NULL;
+    }
 }
 
-/* The tee pads first (a push under way ends first: webrtcbin does not
- * hold it once connected), then webrtcbin, whose thread (the one that
- * calls on_state) stops with it. */
+/* The tee pads first, then webrtcbin (which may hold a queue's push in a
+ * blocked pad until it flushes), then the queues. */
 void cs_rtcpeer_free(const struct rtcfeed *f, struct rtcpeer *p)
 {
     if (!p)
         return;
-    g_mutex_lock(&p->lock);
-    p->closing = 1;
     branch_unhook(&p->v, f->vtee);
     if (f->atee)
         branch_unhook(&p->a, f->atee);
-    g_mutex_unlock(&p->lock);
     if (p->webrtc) {
         gst_element_set_state(p->webrtc, GST_STATE_NULL);
-        if (p->notify)
-            g_signal_handler_disconnect(p->webrtc, p->notify);
         gst_bin_remove(GST_BIN(f->pipe), p->webrtc);
     }
-    branch_free(&p->v);
-    branch_free(&p->a);
-    g_mutex_clear(&p->lock);
+    branch_free(f, &p->v);
+    branch_free(f, &p->a);
     g_free(p);
 }
 

@@ -9,16 +9,14 @@
 
 #include "net/rtc.h"
 
-/* One media of one peer: tee ! (probe) ! webrtcbin.sink_N, linked once
- * the peer is connected. */
+/* One media of one peer: tee ! queue ! (probe) ! webrtcbin.sink_N. */
 struct rtcbranch {
     struct rtcpeer *peer;
-    GstPad *sink;           /* webrtcbin's */
+    GstElement *queue;
     GstPad *teepad;         /* requested from the tee */
     int pt;                 /* the peer's payload type */
     GstCaps *caps;          /* its transceiver's codec preferences */
     int video;
-    int at_start;           /* the last packet seen ended a picture */
 };
 
 struct rtcpeer {
@@ -29,10 +27,6 @@ struct rtcpeer {
     int has_audio;
     int offer;              /* we make the offer (WHIP), else answer */
     gint ready;             /* atomic: both descriptions are set */
-    gint linked;            /* atomic: the tee pads are linked */
-    GMutex lock;            /* linking against unhooking */
-    int closing;            /* under lock: being freed */
-    gulong notify;          /* on_state's handler */
     gint started;           /* atomic: a keyframe went to this peer */
     struct cs_rtc_rate rate;
 };
