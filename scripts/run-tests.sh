@@ -28,7 +28,7 @@ start=$(date +%s)
 # The files in the order to start them: those tests/durations lists (the
 # longest first), then the others.
 ordered() {
-    local f listed=()
+    local f g listed=()
     if [ -f tests/durations ]; then
         while read -r f _; do
             [[ $f == \#* || -z $f ]] && continue
