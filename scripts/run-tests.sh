@@ -2,11 +2,12 @@
 # Run bats files (all of tests/*.bats, or those named) against $CS_BIN and
 # close with one summary line: "N passed, N failed, N skipped".
 #
-# CS_TEST_JOBS (default 2) files run at once, the longest first (the
+# CS_TEST_JOBS (default 1) files run at once, the longest first (the
 # order of tests/durations, then the rest by name); each file's TAP is
 # printed whole when the file ends. Most tests wait on pipes, players and
 # live clocks rather than compute, so two at a time roughly halves the run
-# on a 2-core machine; CS_TEST_JOBS=1 runs one file at a time.
+# on a 2-core machine (CS_TEST_JOBS=2; not the default yet: in 1 of 3
+# full runs a RIST test lost packets beside another file).
 #
 # With CS_SANITIZE_BIN (and CS_SANITIZE_TOOLS), the bin/ and tools of the
 # sanitizer build, the tests tagged `# bats test_tags=sanitize` (bad input,
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.." || exit
 export CS_BIN=${CS_BIN:-$PWD/bin}
 export CS_TOOLS=${CS_TOOLS:-$PWD/build/tools}
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
-jobs=${CS_TEST_JOBS:-2}
+jobs=${CS_TEST_JOBS:-1}
 if [ $# -gt 0 ]; then files=("$@"); else files=(tests/*.bats); fi
 out=$(mktemp -d)
 reports=$(mktemp -d)
