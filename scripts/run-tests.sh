@@ -44,7 +44,8 @@ ordered() {
 
 # run_file FILE [BATS-OPTION...]: one bats file into its own TAP file,
 # then printed and added to the log in one piece (under a lock), with
-# its time. A file whose bats fails leaves FILE.failed.
+# its time, each test's name after $CS_TAP_PREFIX. A file whose bats
+# fails leaves FILE.failed.
 run_file() {
     local f=$1 t0 tap
     shift
@@ -52,7 +53,8 @@ run_file() {
     t0=$(date +%s)
     bats --tap --timing "$@" "$f" >"$tap" 2>&1 || : >"$out/$(basename "$f").failed"
     echo "# $f: $(( $(date +%s) - t0 )) s" >>"$tap"
-    flock "$out/lock" sh -c 'cat "$1" | tee -a "$2"' _ "$tap" "$log"
+    flock "$out/lock" sh -c 'sed -E "s/^((not )?ok [0-9]+ )/\1$3/" "$1" |
+        tee -a "$2"' _ "$tap" "$log" "${CS_TAP_PREFIX:-}"
 }
 export -f run_file
 export out log
@@ -69,15 +71,14 @@ if [ -n "${CS_SANITIZE_BIN:-}" ]; then
     # A report stops the program with a status no test expects, and is
     # written to $reports, where it fails the run whatever the test said;
     # each test is named "[sanitize] NAME" in the TAP lines.
-    echo "# sanitize-start" >>"$log"
     (
         export CS_BIN=$CS_SANITIZE_BIN
         export CS_TOOLS=${CS_SANITIZE_TOOLS:-$CS_TOOLS}
         export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:exitcode=86:log_path=$reports/asan"
         export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=86:log_path=$reports/ubsan"
+        export CS_TAP_PREFIX='[sanitize] '
         lanes --filter-tags sanitize
-    ) | sed -E 's/^((not )?ok [0-9]+ )/\1[sanitize] /'
-    sed -i -E '/^# sanitize-start$/,$ s/^((not )?ok [0-9]+ )/\1[sanitize] /' "$log"
+    )
     for r in "$reports"/*; do
         [ -e "$r" ] || continue
         cat "$r"
