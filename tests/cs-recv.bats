@@ -176,12 +176,15 @@ teardown() {
 @test "cs-recv: RIST from ffmpeg's librist sender" {
     local port
     port=$(even_udp_port)
-    spawn timeout 30 cs-recv --once --timeout 2 "rist://@127.0.0.1:$port" \
-        >"$T/out.ts"
+    spawn timeout 30 cs-recv --once --timeout 2 --stats "$T/stats.json" \
+        "rist://@127.0.0.1:$port" >"$T/out.ts" 2>"$T/recv.err"
     wait_udp "$port"
     run timeout 30 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy \
         -f mpegts "rist://127.0.0.1:$port"
     wait "$(tail -n 1 "$T/pids")"
+    # what went missing, and where, if anything did
+    cat "$T/recv.err" "$T/stats.json"
+    diff <(packets "$CLIP") <(packets "$T/out.ts") | head -n 5
     [ "$(packets "$T/out.ts" | wc -l)" -eq "$(packets "$CLIP" | wc -l)" ]
     diff <(frame_hashes "$CLIP") <(frame_hashes "$T/out.ts")
 }

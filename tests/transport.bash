@@ -7,15 +7,28 @@ make_clip() {
     [ -s "$CLIP" ] || mkclip "$CLIP" 3
 }
 
-# A free UDP port that is even (RIST's simple profile wants RTP on an even
-# port, RTCP on the next).
+# A free UDP port that is even, with the next one free as well (RIST's
+# simple profile wants RTP on an even port, RTCP on the next): both are
+# bound at once before the pair is given out, so a file running beside
+# this one cannot hold the RTCP port.
 even_udp_port() {
-    local p
-    for _ in 1 2 3 4 5 6 7 8; do
-        p=$(free_port udp)
-        [ $((p % 2)) -eq 0 ] && { echo "$p"; return; }
-    done
-    echo $(( (p / 2) * 2 ))
+    python3 - <<'PY'
+import socket
+for _ in range(64):
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    a.bind(("127.0.0.1", 0))
+    p = a.getsockname()[1]
+    if p % 2 == 0 and p < 65535:
+        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            b.bind(("127.0.0.1", p + 1))
+        except OSError:
+            continue
+        print(p)
+        break
+else:
+    raise SystemExit("no free even UDP port pair")
+PY
 }
 
 # Run a command in the background, remembered for teardown. Its standard
