@@ -11,6 +11,9 @@
 # cs-send --no-pace, so media goes through as fast as the ingest side
 # takes it); PACE=1 paces it as a live source. SAMPLE_S (default 60) sets
 # the sampling period, WARMUP (default 3) the samples left out at the start.
+# SIZE (default 640x360) is the emitter's picture and RUNGS (default
+# 360p:800k,180p:250k) the ladder's: a smaller picture puts more hours of
+# media through the same code in the same time.
 # A player polls the newest part all along; its failures are counted.
 # Not a test: it prints figures. Needs a build, ffmpeg and curl.
 set -euo pipefail
@@ -40,13 +43,13 @@ if [ "${PACE:-0}" = 1 ]; then realtime=--realtime nopace=''; else realtime='' no
 
 start_bg origin "cs-serve --root '$work/www' --listen '$http' 2>'$work/serve.err'"
 start_bg ingest "cs-recv --linger 30 'srt://127.0.0.1:$port?mode=listener&latency=500' 2>'$work/recv.err' |
-    cs-ladder --rungs 360p:800k,180p:250k --tune zerolatency --gop 1 --preset veryfast 2>'$work/ladder.err' |
+    cs-ladder --rungs '${RUNGS:-360p:800k,180p:250k}' --tune zerolatency --gop 1 --preset veryfast 2>'$work/ladder.err' |
     cs-segment --segment 2 --part 0.4 --window 10 -o '$work/www/live' 2>'$work/segment.err'"
 
 # The publisher: one run of the emitter pipeline, in a process group.
 publish() {
     bash -c "cs-fetch play --loop '$work/store' |
-        cs-decode --playlist - --size 640x360 --fps 25 $realtime |
+        cs-decode --playlist - --size ${SIZE:-640x360} --fps 25 $realtime |
         cs-encode --tune zerolatency --bitrate 1500k --gop 1 |
         cs-send $nopace --retry forever 'srt://127.0.0.1:$port?latency=500'" \
         2>>"$work/emitter.err" &
@@ -81,7 +84,7 @@ publish
 wait_for "$work/www/live/master.m3u8" 60 || { echo "soak: no playlist after 60 s" >&2; cat "$work"/*.err >&2; exit 1; }
 poll_player &
 player=$!
-echo "soak: ${minutes} min, publisher restarted every ${restart} min, a sample every ${sample} s ($(uptime | sed 's/.*load/load/'))"
+echo "soak: ${minutes} min of ${SIZE:-640x360} into rungs ${RUNGS:-360p:800k,180p:250k}, publisher restarted every ${restart} min, a sample every ${sample} s ($(uptime | sed 's/.*load/load/'))"
 printf '%6s %-10s %8s %6s\n' minute program rss_kib fds
 start=$(date +%s)
 next_restart=$((start + restart * 60))
