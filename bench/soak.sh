@@ -7,9 +7,9 @@
 #
 #   bench/soak.sh [MINUTES] [RESTART_MINUTES]     (defaults: 180 and 3)
 #
-# The emitter is unpaced by default (cs-decode without --realtime,
-# cs-send --no-pace, so media goes through as fast as the ingest side
-# takes it); PACE=1 paces it as a live source. SAMPLE_S (default 60) sets
+# The emitter is unpaced by default (cs-fetch play --ahead 0, cs-decode
+# without --realtime, cs-send --no-pace, so media goes through as fast as
+# the ingest side takes it); PACE=1 paces it as a live source. SAMPLE_S (default 60) sets
 # the sampling period, WARMUP (default 3) the samples left out at the start.
 # SIZE (default 640x360) is the emitter's picture and RUNGS (default
 # 360p:800k,180p:250k) the ladder's: a smaller picture puts more hours of
@@ -39,7 +39,9 @@ trap 'exit 130' INT TERM
 
 make_clips "$work/store" >/dev/null
 mkdir -p "$work/www/live"
-if [ "${PACE:-0}" = 1 ]; then realtime=--realtime nopace=''; else realtime='' nopace=--no-pace; fi
+# Unpaced, cs-fetch play prints its list as fast as it is read (--ahead 0:
+# paced by the clips' durations by default, which held the soak to 1x).
+if [ "${PACE:-0}" = 1 ]; then ahead='' realtime=--realtime nopace=''; else ahead='--ahead 0' realtime='' nopace=--no-pace; fi
 
 start_bg origin "cs-serve --root '$work/www' --listen '$http' 2>'$work/serve.err'"
 start_bg ingest "cs-recv --linger 30 'srt://127.0.0.1:$port?mode=listener&latency=500' 2>'$work/recv.err' |
@@ -48,7 +50,7 @@ start_bg ingest "cs-recv --linger 30 'srt://127.0.0.1:$port?mode=listener&latenc
 
 # The publisher: one run of the emitter pipeline, in a process group.
 publish() {
-    bash -c "cs-fetch play --loop '$work/store' |
+    bash -c "cs-fetch play $ahead --loop '$work/store' |
         cs-decode --playlist - --size ${SIZE:-640x360} --fps 25 $realtime |
         cs-encode --tune zerolatency --bitrate 1500k --gop 1 |
         cs-send $nopace --retry forever 'srt://127.0.0.1:$port?latency=500'" \
