@@ -33,14 +33,21 @@ teardown() {
 
 RUNS=${CS_FAULT_RUNS:-10}
 
-# restarts URL FORMAT SIGNAL: RUNS publishers one after another, each
-# killed with SIGNAL 0.6 to 1.5 s after it started.
+# restarts URL FORMAT SIGNAL STREAM: RUNS publishers one after another,
+# each killed with SIGNAL 0.6 to 1.5 s after its media began to reach
+# STREAM's command (not after ffmpeg started: a loaded machine may take
+# that long to start it).
 restarts() {
-    local url=$1 fmt=$2 sig=$3 i p t
+    local url=$1 fmt=$2 sig=$3 out=$T/$4.ts i p t size
     for i in $(seq "$RUNS"); do
+        size=$(stat -c %s "$out" 2>/dev/null || echo 0)
         ffmpeg -nostdin -v error -re -i "$CLIP" -c copy -f "$fmt" "$url" \
             2>>"$T/pushers.err" &
         p=$!
+        for _ in $(seq 100); do
+            [ "$(stat -c %s "$out" 2>/dev/null || echo 0)" -gt "$size" ] && break
+            sleep 0.1
+        done
         t=$(( (RANDOM % 10) + 6 ))
         sleep "$((t / 10)).$((t % 10))"
         kill "-$sig" "$p" 2>/dev/null || true
@@ -77,14 +84,14 @@ check_one_stream() {
 }
 
 @test "ingest faults: an RTMP publisher killed with SIGKILL and restarted again and again: one child, one valid stream" {
-    restarts "rtmp://127.0.0.1:$RTMP/live/cat-secret-0042" flv KILL
+    restarts "rtmp://127.0.0.1:$RTMP/live/cat-secret-0042" flv KILL cats
     check_one_stream cats
     [ "$DECODE_ERRORS" -eq 0 ]
 }
 
 @test "ingest faults: an SRT publisher stopped and restarted again and again: one child, one valid stream" {
     restarts "srt://127.0.0.1:$SRT?streamid=birds&passphrase=bird-secret-99" \
-        mpegts TERM
+        mpegts TERM birds
     check_one_stream birds
     # a stopped publisher's last PES may be cut short (its last messages
     # still in flight): cs_tsout drops it when the next one joins, and the
