@@ -9,8 +9,9 @@
 #
 # The emitter is unpaced by default (cs-fetch play --ahead 0, cs-decode
 # without --realtime, cs-send --no-pace, so media goes through as fast as
-# the ingest side takes it); PACE=1 paces it as a live source. SAMPLE_S (default 60) sets
-# the sampling period, WARMUP (default 3) the samples left out at the start.
+# the ingest side takes it); PACE=1 paces it as a live source. SAMPLE_S
+# (default 60) sets the sampling period, WARMUP (default 3) the samples
+# left out at the start.
 # SIZE (default 640x360) is the emitter's picture and RUNGS (default
 # 360p:800k,180p:250k) the ladder's: a smaller picture puts more hours of
 # media through the same code in the same time.
