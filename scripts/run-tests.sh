@@ -8,7 +8,7 @@
 # the CPU time its processes used. CS_TEST_JOBS=2 takes about 25 minutes
 # instead of 40 on a 2-core machine, but is not the default: on a loaded
 # machine some live tests still miss their bounds beside another file (a
-# WHEP viewer's first frame, RIST, ingest restarts). Three at a time is no
+# WHEP viewer's first frame among 20 did). Three at a time is no
 # faster (the CPU is the limit: 1,345 s of tests against 1,378-1,503 s).
 #
 # With CS_SANITIZE_BIN (and CS_SANITIZE_TOOLS), the bin/ and tools of the

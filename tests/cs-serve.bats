@@ -394,11 +394,10 @@ print(len(s.recv(10)), round(time.time() - t))"
     python3 -c "
 import socket, time
 s = [socket.create_connection(('127.0.0.1', $PORT)) for _ in range(3)]
-open('$T/held', 'w').close()
+open('$T/held', 'w').write('3')
 time.sleep(4)" &
     holder=$!
-    for _ in $(seq 100); do [ -e "$T/held" ] && break; sleep 0.1; done
-    [ -e "$T/held" ]
+    wait_file "$T/held"
     sleep 0.3
     run curl -s -o /dev/null -w '%{http_code}' --max-time 2 $U/s/v0/1.m4s
     [ "$output" = 000 ]

@@ -72,6 +72,17 @@ wait_file() {
     return 1
 }
 
+# Wait until FILE is larger than SIZE bytes (at most $3 seconds, default
+# 10): what a writer sends has begun to arrive.
+wait_grows() {
+    local f=$1 size=$2 n=$(( ${3:-10} * 10 )) i
+    for i in $(seq "$n"); do
+        [ "$(stat -c %s "$f" 2>/dev/null || echo 0)" -gt "$size" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # Wait until FILE has kept the same size for a second (at most $2 seconds,
 # default 10): a writer on the other end of a relay has caught up.
 wait_settled() {

@@ -44,10 +44,7 @@ restarts() {
         ffmpeg -nostdin -v error -re -i "$CLIP" -c copy -f "$fmt" "$url" \
             2>>"$T/pushers.err" &
         p=$!
-        for _ in $(seq 100); do
-            [ "$(stat -c %s "$out" 2>/dev/null || echo 0)" -gt "$size" ] && break
-            sleep 0.1
-        done
+        wait_grows "$out" "$size" || true
         t=$(( (RANDOM % 10) + 6 ))
         sleep "$((t / 10)).$((t % 10))"
         kill "-$sig" "$p" 2>/dev/null || true
