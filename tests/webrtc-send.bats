@@ -43,6 +43,19 @@ whep_live() {
             --gop 1 | cs-send $* '$url' 2>'$T/send.err'"
 }
 
+# Wait (up to 30 s) until the WHEP listener at URL $1 has media: HEAD
+# answers 200, not 409 (a loaded machine starts the pipeline late).
+wait_media() {
+    local _
+    for _ in $(seq 300); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$1")" = 200 ] &&
+            return 0
+        sleep 0.1
+    done
+    echo "no media at $1 in 30 s" >&2
+    return 1
+}
+
 # POST a minimal offer to URL $1: the status is printed, headers in
 # $T/resp.head.
 post_any() {
@@ -109,11 +122,7 @@ post_any() {
     whep_live "whep://127.0.0.1:$port/live?mode=listener" --max-viewers 1 \
         --stats "$T/stats.json"
     wait_listen "$port"
-    for _ in $(seq 100); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$url")" = 200 ] &&
-            break
-        sleep 0.1
-    done
+    wait_media "$url"
     local viewer
     whep-view "$url" --seconds 8 >"$T/first.json" &
     viewer=$!
@@ -135,7 +144,7 @@ post_any() {
     whep_live "whep://127.0.0.1:$port/live?mode=listener" \
         --stats "$T/stats.json"
     wait_listen "$port"
-    sleep 3
+    wait_media "$url"
     # (stderr apart: a GLib warning there must not break the JSON)
     run --separate-stderr timeout 120 whep-view "$url" --count 20 --seconds 12 --drop-one-at 6
     echo "${stderr:-}"  # set by run --separate-stderr
@@ -155,16 +164,22 @@ post_any() {
 }
 
 @test "webrtc-send: no UPnP: with viewers playing, the sender listens on its WHEP port alone" {
-    local port url pid viewers
+    local port url pid viewers _
     port=$(free_port)
     url=http://127.0.0.1:$port/live
-    whep_live "whep://127.0.0.1:$port/live?mode=listener"
+    whep_live "whep://127.0.0.1:$port/live?mode=listener" \
+        --stats "$T/stats.json"
     wait_listen "$port"
-    pid=$(pgrep -f "^cs-send whep://127.0.0.1:$port/live")
-    sleep 3     # media first: 409 before
+    pid=$(pgrep -f "^cs-send --stats $T/stats.json whep://127.0.0.1:$port/live")
+    wait_media "$url"
     timeout 60 whep-view "$url" --count 3 --seconds 8 >"$T/view.json" 2>/dev/null &
     viewers=$!
-    sleep 5
+    # the three are playing (the sender counts them), then a moment more
+    for _ in $(seq 300); do
+        grep -q '"viewers":3' "$T/stats.json" && break
+        sleep 0.1
+    done
+    sleep 2
     # libnice's default asked the router for a port mapping per viewer, an
     # HTTP server of its own each: 7 listening sockets here
     ss -ltnp >"$T/listen"

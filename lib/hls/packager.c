@@ -396,6 +396,12 @@ static void emit_stats(struct cs_pkg *p, int final)
     cJSON_AddNumberToObject(o, "peak_bitrate_bps",
                             (double)p->tracks[0].peak_bps);
     cJSON_AddNumberToObject(o, "dropped_frames", (double)p->cut.dropped);
+    /* how much later than the input's first bytes this run's DASH
+     * timeline starts: a player at the very edge reads up to that much
+     * below zero latency */
+    if (p->wall0_us && p->input->first_us && p->ast_us == p->wall0_us)
+        cJSON_AddNumberToObject(o, "probe_hold_ms",
+            (double)((p->wall0_us - p->input->first_us) / 1000));
     cs_pkg_out_stats(p, o);
     if (final)
         cs_stats_close(&p->stats, o);
