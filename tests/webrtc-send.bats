@@ -108,6 +108,16 @@ post_any() {
     echo $! >>"$T/pids"
     sleep 2
     [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$url")" = 200 ]
+    # The answer names the SSRC of every stream it sends, and the video's
+    # retransmissions after it (webrtcbin wrote "FID 0 RTX" when the answer
+    # came before caps reached the viewer's pad, and Chromium then decoded
+    # that video without ever showing a frame)
+    obs_offer | sed 's/^a=sendonly/a=recvonly/' >"$T/view.sdp"
+    [ "$(whip_post "$url" "" "$T/view.sdp")" = 201 ]
+    tr -d '\r' <"$T/resp.body" | grep ssrc
+    tr -d '\r' <"$T/resp.body" | grep -Eq '^a=ssrc-group:FID [1-9][0-9]* [1-9][0-9]*$'
+    [ "$(tr -d '\r' <"$T/resp.body" | grep -Ec '^a=ssrc:[1-9][0-9]* cname:')" -eq 3 ]
+    curl -s -o /dev/null -X DELETE "$url/$(resp_header Location | sed 's|.*/||')"
     run whep-view "$url" --seconds 5
     echo "$output"
     [ "$(json_field "$output" '.viewers[0].status')" = 201 ]

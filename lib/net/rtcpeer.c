@@ -139,13 +139,16 @@ static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
 /* The codec preferences of a peer's transceiver: for an answer, only
  * what picks the offer's payload (the offer says the rest); for our own
  * offer, what OBS and browsers offer. */
-static GstCaps *rtp_caps(int video, int pt, int offer)
+static GstCaps *rtp_caps(int video, int pt, int offer, guint ssrc)
 {
     GstCaps *c = gst_caps_new_simple("application/x-rtp",
         "media", G_TYPE_STRING, video ? "video" : "audio",
         "encoding-name", G_TYPE_STRING, video ? "H264" : "OPUS",
         "clock-rate", G_TYPE_INT, video ? 90000 : 48000,
         "payload", G_TYPE_INT, pt, NULL);
+
+    if (ssrc)
+        gst_caps_set_simple(c, "ssrc", G_TYPE_UINT, ssrc, NULL);
 
     if (offer && video)
         gst_caps_set_simple(c, "packetization-mode", G_TYPE_STRING, "1",
@@ -163,7 +166,8 @@ static int branch_new(const struct rtcfeed *f, struct rtcpeer *p,
                       struct rtcbranch *b, int video, int pt)
 {
     GstPadTemplate *t = gst_element_get_pad_template(p->webrtc, "sink_%u");
-    GstCaps *caps = rtp_caps(video, pt, p->offer);
+    GstCaps *caps = rtp_caps(video, pt, p->offer,
+                             video ? f->vssrc : f->assrc);
     GstPad *sink, *src;
     GstWebRTCRTPTransceiver *trans = NULL;
     int ok;

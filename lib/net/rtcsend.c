@@ -213,6 +213,27 @@ static const char *const audio_chain[] = {
     NULL,
 };
 
+/* Give the payloader that feeds TEE a random SSRC of its own (not 0),
+ * and return it. */
+static guint fix_ssrc(GstElement *tee)
+{
+    GstPad *sink = gst_element_get_static_pad(tee, "sink");
+    GstPad *peer = gst_pad_get_peer(sink);
+    GstElement *pay = peer ? gst_pad_get_parent_element(peer) : NULL;
+    guint ssrc = (guint)g_random_int_range(1, G_MAXINT32);
+
+    if (pay)
+        g_object_set(pay, "ssrc", ssrc, NULL);
+    else
+        ssrc = 0;
+    if (pay)
+        gst_object_unref(pay);
+    if (peer)
+        gst_object_unref(peer);
+    gst_object_unref(sink);
+    return ssrc;
+}
+
 static int build(struct cs_rtcsend *s, int program, int audio)
 {
     GstPad *pad;
@@ -235,6 +256,9 @@ static int build(struct cs_rtcsend *s, int program, int audio)
         return -1;
     if (audio && !(s->feed.atee = chain(s, audio_chain, &s->ahead)))
         return -1;
+    s->feed.vssrc = fix_ssrc(s->feed.vtee);
+    if (s->feed.atee)
+        s->feed.assrc = fix_ssrc(s->feed.atee);
     watch_paid(s, s->feed.vtee);
     if (s->feed.atee)
         watch_paid(s, s->feed.atee);

@@ -35,6 +35,11 @@ struct rtcpeer {
  * audio); ICE_ADDR: the one local address ICE uses, or NULL: all. */
 struct rtcfeed {
     GstElement *pipe, *vtee, *atee;
+    /* The payloaders' SSRCs, named in every peer's description: without
+     * them webrtcbin 1.22 wrote "a=ssrc-group:FID 0 RTX" when a peer's
+     * answer came before caps reached its pad, and Chromium decoded the
+     * video of the unsignalled SSRC without ever showing it. */
+    guint vssrc, assrc;
     const char *ice_addr;
     unsigned ice_min, ice_max;   /* UDP ports ICE may use; 0: any */
 };
