@@ -2,14 +2,15 @@
 # Run bats files (all of tests/*.bats, or those named) against $CS_BIN and
 # close with one summary line: "N passed, N failed, N skipped".
 #
-# CS_TEST_JOBS (default 1) files run at once, the longest first (the
+# CS_TEST_JOBS (default 2) files run at once, the longest first (the
 # order of tests/durations, then the rest by name); each file's TAP is
 # printed whole when the file ends, closed by a line with its wall time and
-# the CPU time its processes used. CS_TEST_JOBS=2 takes about 25 minutes
-# instead of 40 on a 2-core machine, but is not the default: on a loaded
-# machine some live tests still miss their bounds beside another file (a
-# WHEP viewer's first frame among 20 did). Three at a time is no
-# faster (the CPU is the limit: 1,345 s of tests against 1,378-1,503 s).
+# the CPU time its processes used. Most files wait on live clocks more than
+# they compute (dash-live: 119 s, 21 s of CPU), so two at a time take about
+# 18 minutes on a quiet 2-core machine where one at a time take 35.
+# CS_TEST_JOBS=1 is for a machine busy with something else: there the live
+# tests' bounds are missed sooner. Three at a time are no faster (the CPU
+# is the limit: 1,345 s of tests against 1,378-1,503 s).
 #
 # With CS_SANITIZE_BIN (and CS_SANITIZE_TOOLS), the bin/ and tools of the
 # sanitizer build, the tests tagged `# bats test_tags=sanitize` (bad input,
@@ -20,7 +21,7 @@ cd "$(dirname "$0")/.." || exit
 export CS_BIN=${CS_BIN:-$PWD/bin}
 export CS_TOOLS=${CS_TOOLS:-$PWD/build/tools}
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
-jobs=${CS_TEST_JOBS:-1}
+jobs=${CS_TEST_JOBS:-2}
 if [ $# -gt 0 ]; then files=("$@"); else files=(tests/*.bats); fi
 out=$(mktemp -d)
 reports=$(mktemp -d)
