@@ -222,12 +222,12 @@ static guint fix_ssrc(GstElement *tee)
     GstElement *pay = peer ? gst_pad_get_parent_element(peer) : NULL;
     guint ssrc = (guint)g_random_int_range(1, G_MAXINT32);
 
-    if (pay)
+    if (pay) {
         g_object_set(pay, "ssrc", ssrc, NULL);
-    else
-        ssrc = 0;
-    if (pay)
         gst_object_unref(pay);
+    } else {
+        ssrc = 0;
+    }
     if (peer)
         gst_object_unref(peer);
     gst_object_unref(sink);
