@@ -7,6 +7,7 @@
 #
 #   [CS_SERVE=PROGRAM] bench/serve.sh [SECONDS] [CONNECTIONS] [BLOCKED] [ROUNDS]
 #
+# SECONDS 0: the blocked requests only.
 # All the load comes from 127.0.0.1, as a crowd of players would from many
 # addresses: cs-serve's per-address limit is raised to let it in, as nginx
 # has none. Not a test: it prints figures (with the load average, as the
@@ -120,7 +121,9 @@ echo "# wrk -t2 -c$conns -d${secs}s, cs-serve --threads 2 vs nginx" \
     "worker_processes 2, best of $rounds each, in turn; ratios cs-serve/nginx"
 echo "# (requests/s: higher is better; CPU a request: lower is better)"
 echo "# load before: $(uptime | sed 's/.*load average/load average/')"
-for f in s/v0/index.m3u8 s/v0/3.2.m4s s/v0/big.m4s; do
+files="s/v0/index.m3u8 s/v0/3.2.m4s s/v0/big.m4s"
+[ "$secs" = 0 ] && files=""
+for f in $files; do
     a=0 b=0 ca=0 cb=0
     for _ in $(seq "$rounds"); do
         read -r r c < <(rps "http://127.0.0.1:$cp/$f" "$spid")
@@ -136,57 +139,86 @@ done
 echo "# load after: $(uptime | sed 's/.*load average/load average/')"
 
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$spid/status"; }
-echo "# $blocked blocked requests (_HLS_msn/_HLS_part for the next part)"
-rm -rf "$root/b" "$work/next"
-LLHLS_PPS=50 python3 "$llhls" write "$root/b/v0" 120
-# the next version made beforehand, so that it lands with two renames
-# (the part, then the playlist) and not with a python start on the clock
-LLHLS_PPS=50 python3 "$llhls" write "$work/next" 121
-curl -s "http://127.0.0.1:$cp/b/v0/index.m3u8" >/dev/null
-before=$(rss)
-LLHLS_PPS=50 python3 "$llhls" many \
-    "http://127.0.0.1:$cp/b/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" "$blocked" \
-    --timeout 60 >"$work/many" &
-mpid=$!
-t0=$(date +%s.%N)
-n=0
-for _ in $(seq 300); do
-    v=$(curl -s "http://127.0.0.1:$cp/metrics" |
-        awk '/^cs_serve_blocked_requests /{ print $2 }')
-    [ "${v:-0}" -gt "$n" ] && n=$v   # a poll unanswered is not a drop
-    [ "$n" -ge "$blocked" ] && break
-    sleep 0.1
-done
-t1=$(date +%s.%N)
-during=$(rss)
+# Wait (up to 30 s) until the server holds N blocked requests or more;
+# print the most it was seen holding.
+held() {
+    local n=0 v
+    for _ in $(seq 300); do
+        v=$(curl -s "http://127.0.0.1:$cp/metrics" |
+            awk '/^cs_serve_blocked_requests /{ print $2 }')
+        [ "${v:-0}" -gt "$n" ] && n=$v   # a poll unanswered is not a drop
+        [ "$n" -ge "$1" ] && break
+        sleep 0.1
+    done
+    echo "$n"
+}
 answered() {  # playlist responses queued so far (not /metrics itself)
     curl -s "http://127.0.0.1:$cp/metrics" |
         awk '$1 == "cs_serve_requests_total{kind=\"playlist\"}" { print $2 }'
 }
-r0=$(answered)
-mv "$work/next/2.20.m4s" "$root/b/v0/2.20.m4s"
-mv "$work/next/index.m3u8" "$root/b/v0/index.m3u8"
-# the part has landed when the playlist naming it is in place (its ctime)
-landed=$(stat -c %.9Z "$root/b/v0/index.m3u8")
-# the server's side: when its count of answers has them all (polled, so
-# late by up to one poll; the client's figures below add its own reading)
-for _ in $(seq 1000); do
-    a=$(answered)
-    [ "${a:-0}" -ge $((${r0:-0} + n)) ] && break
-    sleep 0.01
-done
-queued=$(date +%s.%N)
-wait "$mpid"
+# Land the next part from FOLDER (the part, then the playlist naming it)
+# and print when all N held requests had their answers queued, in ms
+# after the part landed.
+land() {
+    local from=$1 part=$2 n=$3 r0 a landed queued
+    r0=$(answered)
+    mv "$from/$part" "$root/b/v0/$part"
+    mv "$from/index.m3u8" "$root/b/v0/index.m3u8"
+    # the part has landed when the playlist naming it is in place (its
+    # ctime); the server's side: when its count of answers has them all
+    # (polled, so late by up to one poll; the client's figures add its
+    # own reading)
+    landed=$(stat -c %.9Z "$root/b/v0/index.m3u8")
+    for _ in $(seq 1000); do
+        a=$(answered)
+        [ "${a:-0}" -ge $((${r0:-0} + n)) ] && break
+        sleep 0.01
+    done
+    queued=$(date +%s.%N)
+    echo "$landed $(echo "($queued - $landed) * 1000" | bc -l)"
+}
+client() {  # the client's view of answer KEY (.done_at or .next.done_at)
+    jq -r --argjson t "$2" '"answers: \('"$1"'.codes | tojson); after the part " +
+        "landed (client included): first \(('"$1"'.done_at.p0 - $t) * 1000 | round) ms, " +
+        "median \(('"$1"'.done_at.p50 - $t) * 1000 | round) ms, p90 " +
+        "\(('"$1"'.done_at.p90 - $t) * 1000 | round) ms, p99 " +
+        "\(('"$1"'.done_at.p99 - $t) * 1000 | round) ms, last " +
+        "\(('"$1"'.done_at.p100 - $t) * 1000 | round) ms"' "$work/many"
+}
+
+echo "# $blocked blocked requests (_HLS_msn/_HLS_part for the next part), each"
+echo "# on a connection of its own, kept alive for a second blocked request"
+echo "# (a player following the playlist: what every part costs afterwards)"
+rm -rf "$root/b" "$work/next" "$work/next2"
+LLHLS_PPS=50 python3 "$llhls" write "$root/b/v0" 120
+# the next versions made beforehand, so that each lands with two renames
+# (the part, then the playlist) and not with a python start on the clock
+LLHLS_PPS=50 python3 "$llhls" write "$work/next" 121
+LLHLS_PPS=50 python3 "$llhls" write "$work/next2" 122
+curl -s "http://127.0.0.1:$cp/b/v0/index.m3u8" >/dev/null
+before=$(rss)
+LLHLS_PPS=50 python3 "$llhls" many \
+    "http://127.0.0.1:$cp/b/v0/index.m3u8?_HLS_msn=2&_HLS_part=20" "$blocked" \
+    --timeout 60 --next \
+    "http://127.0.0.1:$cp/b/v0/index.m3u8?_HLS_msn=2&_HLS_part=21" >"$work/many" &
+mpid=$!
+t0=$(date +%s.%N)
+n=$(held "$blocked")
+t1=$(date +%s.%N)
+during=$(rss)
 [ "$n" -gt 0 ] || { echo "no request held"; exit 1; }
-printf 'held %s blocked requests (gathered in %.1f s); RSS %d KiB -> %d KiB (%.2f KiB a request)\n' \
+read -r landed1 ms1 < <(land "$work/next" 2.20.m4s "$n")
+n2=$(held "$n")
+during2=$(rss)
+read -r landed2 ms2 < <(land "$work/next2" 2.21.m4s "$n2")
+wait "$mpid"
+printf 'first request: held %s (gathered in %.1f s); RSS %d KiB -> %d KiB (%.2f KiB a request)\n' \
     "$n" "$(echo "$t1 - $t0" | bc -l)" "$before" "$during" \
     "$(echo "($during - $before) / $n" | bc -l)"
-printf 'server: all %s answers queued within %.0f ms of the part landing\n' \
-    "$n" "$(echo "($queued - $landed) * 1000" | bc -l)"
-jq -r --argjson t "$landed" '"answers: \(.codes | tojson); after the part " +
-    "landed (client included): first \((.done_at.p0 - $t) * 1000 | round) ms, " +
-    "median \((.done_at.p50 - $t) * 1000 | round) ms, p90 " +
-    "\((.done_at.p90 - $t) * 1000 | round) ms, p99 " +
-    "\((.done_at.p99 - $t) * 1000 | round) ms, last " +
-    "\((.done_at.p100 - $t) * 1000 | round) ms"' "$work/many"
+printf 'server: all %s answers queued within %.0f ms of the part landing\n' "$n" "$ms1"
+client "" "$landed1"
+printf 'next request, same connections: held %s; RSS %d KiB (%.2f KiB a connection)\n' \
+    "$n2" "$during2" "$(echo "($during2 - $before) / $n2" | bc -l)"
+printf 'server: all %s answers queued within %.0f ms of the part landing\n' "$n2" "$ms2"
+client ".next" "$landed2"
 echo "# load: $(uptime | sed 's/.*load average/load average/')"

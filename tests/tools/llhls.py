@@ -6,8 +6,10 @@ probes (no media: parts are small files of known bytes).
   llhls.py run DIR [--from N] [--interval S] [--count K]
   llhls.py probe URL DIR N          request URL (blocking on part N),
                                     write part N after 1 s, print timings
-  llhls.py many URL COUNT [--timeout S]
-                                    COUNT concurrent GETs, print a summary
+  llhls.py many URL COUNT [--timeout S] [--next URL2]
+                                    COUNT concurrent GETs, print a summary;
+                                    with --next, each connection is kept
+                                    and then asks for URL2 (both summed up)
   llhls.py relay SRC DST SECONDS    real media: turn ffmpeg's fMP4 HLS of
                                     0.2 s segments in SRC into LL-HLS in DST
                                     (each segment a part, five a segment)
@@ -154,44 +156,79 @@ def probe(url, d, n):
     }))
 
 
-async def one(host, port, path, timeout):
+async def read_answer(r):
+    """One HTTP/1.1 answer with a Content-Length, the connection kept."""
+    head = await r.readuntil(b'\r\n\r\n')
+    n = 0
+    for line in head.split(b'\r\n')[1:]:
+        k, _, v = line.partition(b':')
+        if k.strip().lower() == b'content-length':
+            n = int(v)
+    return head + await r.readexactly(n)
+
+
+async def one(host, port, path, timeout, nxt=None):
+    """PATH on a connection of its own, closed after the answer; with NXT,
+    PATH on a kept-alive connection, then NXT on the same one (a player
+    following a live playlist): the answers and when each came."""
     r, w = await asyncio.open_connection(host, port)
-    w.write(('GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n'
-             % (path, host, port)).encode())
-    await w.drain()
-    data = await asyncio.wait_for(r.read(), timeout)
-    done = time.time()
+    out = []
+    for p, last in ((path, nxt is None), (nxt, True)):
+        if p is None:
+            break
+        w.write(('GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s\r\n'
+                 % (p, host, port, 'Connection: close\r\n' if last else '')
+                 ).encode())
+        await w.drain()
+        data = await asyncio.wait_for(r.read() if last else read_answer(r),
+                                      timeout)
+        out.append((data, time.time()))
+        if not data:
+            break
     w.close()
-    return data, done
+    return out
 
 
-async def many_main(url, count, timeout):
-    u = urllib.parse.urlsplit(url)
-    path = u.path + ('?' + u.query if u.query else '')
-    tasks = []
-    for _ in range(count):
-        tasks.append(asyncio.ensure_future(one(u.hostname, u.port, path, timeout)))
-        await asyncio.sleep(0)
-    res = await asyncio.gather(*tasks, return_exceptions=True)
+def summary(res, i):
+    """Status codes and when the 200s came (seconds since the epoch:
+    first, quantiles, last) of answer I of each connection."""
     codes, done = {}, []
     for x in res:
         if isinstance(x, Exception):
             k = 'error'
-        elif not x[0]:
+        elif len(x) <= i or not x[i][0]:
             k = 'closed'    # the server hung up without an answer
         else:
-            k = x[0].split(b' ', 2)[1].decode()
+            k = x[i][0].split(b' ', 2)[1].decode()
         codes[k] = codes.get(k, 0) + 1
         if k == '200':
-            done.append(x[1])
+            done.append(x[i][1])
     done.sort()
-    # when the answers came (seconds since the epoch): first, quantiles, last
     at = {q: done[min(len(done) - 1, int(len(done) * q / 100))]
           for q in (50, 90, 99)} if done else {}
     if done:
         at.update({0: done[0], 100: done[-1]})
-    print(json.dumps({'count': count, 'codes': codes,
-                      'done_at': {'p%d' % q: t for q, t in sorted(at.items())}}))
+    return codes, {'p%d' % q: t for q, t in sorted(at.items())}
+
+
+async def many_main(url, count, timeout, nxt=None):
+    u = urllib.parse.urlsplit(url)
+    path = u.path + ('?' + u.query if u.query else '')
+    if nxt:
+        n = urllib.parse.urlsplit(nxt)
+        nxt = n.path + ('?' + n.query if n.query else '')
+    tasks = []
+    for _ in range(count):
+        tasks.append(asyncio.ensure_future(
+            one(u.hostname, u.port, path, timeout, nxt)))
+        await asyncio.sleep(0)
+    res = await asyncio.gather(*tasks, return_exceptions=True)
+    codes, at = summary(res, 0)
+    out = {'count': count, 'codes': codes, 'done_at': at}
+    if nxt:
+        codes, at = summary(res, 1)
+        out['next'] = {'codes': codes, 'done_at': at}
+    print(json.dumps(out))
 
 
 def relay_playlist(parts, first_msn, pdt):
@@ -280,8 +317,11 @@ def main(a):
     elif a[0] == 'relay':
         relay(a[1], a[2], float(a[3]))
     elif a[0] == 'many':
-        timeout = float(a[4]) if len(a) > 4 and a[3] == '--timeout' else 30
-        asyncio.run(many_main(a[1], int(a[2]), timeout))
+        opts = {'--timeout': '30', '--next': None}
+        for i in range(3, len(a), 2):
+            opts[a[i]] = a[i + 1]
+        asyncio.run(many_main(a[1], int(a[2]), float(opts['--timeout']),
+                              opts['--next']))
     else:
         sys.exit('unknown command ' + a[0])
 
