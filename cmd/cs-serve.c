@@ -47,7 +47,7 @@ static const struct cs_opt opts[] = {
       "close a connection that has not sent a whole request head by then",
       "5", NULL, CS_OPT_SECONDS, AT(header_timeout), 1, 86400 },
     { "max-header-size", 0, "BYTES",
-      "memory for a request line and headers (longer: 414/431)", "16K",
+      "memory for a request line and headers (longer: 414/431)", "8K",
       NULL, CS_OPT_BYTES, AT(max_header), 4096, 16 << 20 },
     { "max-upload", 0, "BYTES", "largest PUT body", "256M", NULL,
       CS_OPT_BYTES, AT(max_upload), 1, 1e12 },

@@ -37,7 +37,7 @@ void cs_serve_defaults(struct cs_serve_cfg *cfg)
     cfg->max_blocked = 8000;
     cfg->timeout = 30;
     cfg->header_timeout = 5;
-    cfg->max_header = 16 * 1024;
+    cfg->max_header = 8 * 1024;
     cfg->max_upload = 256 << 20;
 }
 
