@@ -130,8 +130,11 @@ PY
     [ "$status" -eq 0 ]
     # it sat at 2.5 to 4.9 s (stalled, then 1.5x) while the MPD named
     # finished segments only; 1.70 s flat on a quiet machine since
+    # a stall (a sample where the playing video stood still, 0.5 s apart)
+    # puts up to that much on the latency for good: on a loaded machine
+    # the drift allowed grows by it
     jq -e '.ok and .advanced > 35 and .liveLatency.seconds >= 25
-           and (.liveLatency.drift | fabs) <= 0.3
+           and (.liveLatency.drift | fabs) <= 0.3 + 0.5 * .stalledSamples
            and .liveLatency.medianMs < 3000
            and .liveLatency.last10 < 6' <<<"$output"
 }
@@ -148,11 +151,14 @@ PY
     # then 0.76 s, another -0.05 s throughout), but never further ahead of
     # the MPD's clock than cs-segment's probe held the first packet (the
     # clock starts when the probe lets it out), and within the MPD's max.
+    # A stall adds to the drift allowed as in the dash.js test (a CI run
+    # on a loaded machine: 5 stalled samples, drift 0.79 s, rate 1.1 at
+    # the end, catching up).
     hold=$(jq -s 'map(.probe_hold_ms // empty) | first // 0' "$W/seg.json")
     echo "probe hold: $hold ms"
     jq -e --argjson hold "$hold" '.ok and .advanced > 35
            and .liveLatency.seconds >= 25
-           and .liveLatency.drift <= 0.3
+           and .liveLatency.drift <= 0.3 + 0.5 * .stalledSamples
            and .liveLatency.min > -($hold / 1000 + 0.05)
            and .liveLatency.last10 < 6' <<<"$output"
 }
