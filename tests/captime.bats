@@ -82,8 +82,8 @@ live_raw() {
         # same boundary within a frame (41 ms on a quiet machine), on the
         # offset of this keyframe or of the one before when the audio came
         # first: the two differ by how much later than 1 s the second was
-        # stamped (arrival times: a CI run on a loaded machine read 44.7
-        # ms off)
+        # stamped (arrival times: a full run beside a benchmark read
+        # 44.7 ms off)
         awk -v p="$pdt" -v c="$cap" -v q="$prev" -v audio="$([ $r = audio ] && echo 1 || echo 0)" \
             'BEGIN { j = (c - q - 1e6) / 1e6; if (j < 0) j = -j
                      tol = audio ? 0.041 + j : 0.0011

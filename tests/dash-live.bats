@@ -151,9 +151,9 @@ PY
     # then 0.76 s, another -0.05 s throughout), but never further ahead of
     # the MPD's clock than cs-segment's probe held the first packet (the
     # clock starts when the probe lets it out), and within the MPD's max.
-    # A stall adds to the drift allowed as in the dash.js test (a CI run
-    # on a loaded machine: 5 stalled samples, drift 0.79 s, rate 1.1 at
-    # the end, catching up).
+    # A stall adds to the drift allowed as in the dash.js test (a full
+    # local run, two files at a time: 5 stalled samples, drift 0.79 s,
+    # rate 1.1 at the end, catching up).
     hold=$(jq -s 'map(.probe_hold_ms // empty) | first // 0' "$W/seg.json")
     echo "probe hold: $hold ms"
     jq -e --argjson hold "$hold" '.ok and .advanced > 35
