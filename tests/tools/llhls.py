@@ -172,10 +172,10 @@ async def one(host, port, path, timeout, nxt=None):
     PATH on a kept-alive connection, then NXT on the same one (a player
     following a live playlist): the answers and when each came."""
     r, w = await asyncio.open_connection(host, port)
+    paths = [path, nxt] if nxt else [path]
     out = []
-    for p, last in ((path, nxt is None), (nxt, True)):
-        if p is None:
-            break
+    for p in paths:
+        last = p is paths[-1]
         w.write(('GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s\r\n'
                  % (p, host, port, 'Connection: close\r\n' if last else '')
                  ).encode())
@@ -211,12 +211,16 @@ def summary(res, i):
     return codes, {'p%d' % q: t for q, t in sorted(at.items())}
 
 
+def target(u):
+    """The request target of split URL U: its path and query."""
+    return u.path + ('?' + u.query if u.query else '')
+
+
 async def many_main(url, count, timeout, nxt=None):
     u = urllib.parse.urlsplit(url)
-    path = u.path + ('?' + u.query if u.query else '')
+    path = target(u)
     if nxt:
-        n = urllib.parse.urlsplit(nxt)
-        nxt = n.path + ('?' + n.query if n.query else '')
+        nxt = target(urllib.parse.urlsplit(nxt))
     tasks = []
     for _ in range(count):
         tasks.append(asyncio.ensure_future(
