@@ -14,8 +14,14 @@
 #include "err.h"
 #include "net/rtc.h"
 
-/* A peer's queue holds this much before it drops its oldest. */
+/* A viewer's queue holds this much before it drops its oldest: a slow
+ * viewer never holds up the others. */
 #define QUEUE_NS (500 * GST_MSECOND)
+/* The queue of the one peer a WHIP push has (the one making the offer):
+ * the TS held while connecting goes in at once, and more than QUEUE_NS of
+ * it waited there while webrtcbin took its first packets, the oldest
+ * dropped (the first frames of the push). */
+#define PUSH_QUEUE_NS (3 * GST_SECOND)
 /* Bound on each wait for webrtcbin (offer, answer, gathering). */
 #define WAIT_S 5.0
 
@@ -177,7 +183,8 @@ static int branch_new(const struct rtcfeed *f, struct rtcpeer *p,
     b->pt = pt;
     b->queue = gst_element_factory_make("queue", NULL);
     g_object_set(b->queue, "leaky", 2, "max-size-buffers", 0,
-                 "max-size-bytes", 0, "max-size-time", QUEUE_NS, NULL);
+                 "max-size-bytes", 0, "max-size-time",
+                 p->offer ? PUSH_QUEUE_NS : QUEUE_NS, NULL);
     gst_bin_add(GST_BIN(f->pipe), b->queue);
     sink = gst_element_request_pad(p->webrtc, t, NULL, caps);
     if (sink)

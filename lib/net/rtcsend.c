@@ -25,9 +25,13 @@ struct cs_rtcsend {
     int next_id;
     gint live;              /* atomic: video RTP was made */
     GMutex tlock;           /* offset */
-    gint64 offset;          /* added to the demuxer's running times */
+    gint64 offset;          /* the clock at the first buffer, less its time */
     int timed;              /* offset is known */
-    gint64 back;            /* <= 0: added after the payloaders */
+    gint64 back;            /* <= 0: with offset, added after the payloaders */
+    gint64 last;            /* the latest running time a packet leaves at */
+    int eos;                /* the input ended */
+    int ended;              /* streams whose EOS reached their tee */
+    GstPad *vpaid;          /* the video payloader's source pad */
     char ice_addr[64];
 };
 
@@ -47,11 +51,19 @@ static GstPadProbeReturn on_first(GstPad *pad, GstPadProbeInfo *info,
     return GST_PAD_PROBE_REMOVE;
 }
 
+/* How late the first packet is made to be: what comes early after it (the
+ * TS held while a WHIP session connects, which goes at once) up to this
+ * much moves nothing (see on_paid). */
+#define SLACK_NS (1 * GST_SECOND)
+
 /* The demuxer's running time starts at the first timestamp; the clock's
  * at the start of the pipeline, before the stream was checked and a peer
- * connected. Shift every pad by the difference seen on the first buffer,
- * so that each buffer's running time is when it came (webrtcbin syncs on
- * it, and sender reports map RTP time to it). */
+ * connected. The difference seen on the first buffer of any stream, less
+ * SLACK_NS, is added to every stream after its payloader (on_paid), so
+ * that each packet's running time is a little before it came: webrtcbin
+ * syncs on it and sends a late packet at once, and sender reports map RTP
+ * time to it. (A pad offset set here, on the demuxer's pads, reached the
+ * Opus stream only at its end: its parser kept the segment it had.) */
 static GstPadProbeReturn on_demuxed(GstPad *pad, GstPadProbeInfo *info,
                                     gpointer data)
 {
@@ -61,6 +73,7 @@ static GstPadProbeReturn on_demuxed(GstPad *pad, GstPadProbeInfo *info,
     const GstSegment *seg = NULL;
     GstClockTime now = GST_CLOCK_TIME_NONE, rt = GST_CLOCK_TIME_NONE;
     GstClock *clock = gst_element_get_clock(s->feed.pipe);
+    int timed;
 
     if (ev)
         gst_event_parse_segment(ev, &seg);
@@ -73,56 +86,78 @@ static GstPadProbeReturn on_demuxed(GstPad *pad, GstPadProbeInfo *info,
     g_mutex_lock(&s->tlock);
     if (!s->timed && GST_CLOCK_TIME_IS_VALID(rt) &&
         GST_CLOCK_TIME_IS_VALID(now)) {
-        s->offset = (gint64)now - (gint64)rt;
+        s->offset = (gint64)now - (gint64)rt - (gint64)SLACK_NS;
         s->timed = 1;
     }
-    if (s->timed)
-        gst_pad_set_offset(pad, s->offset);
+    timed = s->timed;
     g_mutex_unlock(&s->tlock);
     if (ev)
         gst_event_unref(ev);
     if (clock)
         gst_object_unref(clock);
-    return s->timed ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_OK;
+    return timed ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_OK;
 }
 
-/* A buffer may run ahead of the clock by this much before the
- * payloaders' offset is moved back (pacing jitter is not worth it). */
-#define AHEAD_NS (20 * GST_MSECOND)
+/* A video frame may run ahead of the clock by this much before the
+ * payloaders' offset is moved back: it waits for its time instead. */
+#define AHEAD_NS (100 * GST_MSECOND)
 
 /* After the payloaders (the RTP timestamps are made): move the running
- * time back, for every stream alike, whenever a packet would leave before
- * its time. The input comes early at the start of a WHIP session (the TS
- * held while connecting goes at once, and the pacer catches up); webrtcbin
- * (1.22) syncs each stream on a clock before sending, so those packets
- * were held up to a second while the peer's leaky queue (QUEUE_NS) dropped
- * most of the video. Sender reports follow the same running time. */
+ * time back, for every stream alike, whenever a video frame would leave
+ * well before its time. The input comes early at the start of a WHIP
+ * session (the TS held while connecting goes at once, and the pacer
+ * catches up); webrtcbin (1.22) syncs each stream on a clock before
+ * sending, so those packets were held up to a second while the peer's
+ * leaky queue (QUEUE_NS) dropped most of the video.
+ * Sender reports map RTP time to this running time, and a receiver times
+ * the streams by them: each move is a jump in that map. So only video
+ * moves it (a TS carries audio in PES packets of several frames, the last
+ * of which come early by the PES's length, and wait), by more than pacing
+ * jitter, and not after the input ended (the demuxer passes its last
+ * frames on at once; they wait for their time too, see
+ * cs_rtcsend_pending()). */
 static GstPadProbeReturn on_paid(GstPad *pad, GstPadProbeInfo *info,
                                  gpointer data)
 {
     struct cs_rtcsend *s = data;
-    GstBuffer *buf = (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-        ? gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0)
-        : GST_PAD_PROBE_INFO_BUFFER(info);
-    GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+    GstBuffer *buf;
+    GstEvent *ev;
     const GstSegment *seg = NULL;
-    GstClock *clock = gst_element_get_clock(s->feed.pipe);
+    GstClock *clock;
     gint64 now, rt;
 
+    /* The end of a stream stops here: webrtcbin's rtpfunnel (1.22) would
+     * end the bundle at the first stream's EOS, and the other stream's
+     * last packets, still queued for the peer, would be refused. */
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+        if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS)
+            return GST_PAD_PROBE_OK;
+        g_mutex_lock(&s->tlock);
+        s->ended++;
+        g_mutex_unlock(&s->tlock);
+        return GST_PAD_PROBE_DROP;
+    }
+    buf = (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+        ? gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0)
+        : GST_PAD_PROBE_INFO_BUFFER(info);
+    ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+    clock = gst_element_get_clock(s->feed.pipe);
     if (ev)
         gst_event_parse_segment(ev, &seg);
     g_mutex_lock(&s->tlock);
     if (buf && seg && clock && GST_BUFFER_PTS_IS_VALID(buf)) {
-        /* the segment already carries the demuxer pad's offset */
         rt = (gint64)gst_segment_to_running_time(seg, GST_FORMAT_TIME,
-                                                 GST_BUFFER_PTS(buf));
+                                                 GST_BUFFER_PTS(buf)) +
+             s->offset;
         now = (gint64)(gst_clock_get_time(clock) -
                        gst_element_get_base_time(s->feed.pipe));
-        if (rt + s->back > now + (gint64)AHEAD_NS)
+        if (pad == s->vpaid && !s->eos &&
+            rt + s->back > now + (gint64)AHEAD_NS)
             s->back = now - rt;
+        s->last = MAX(s->last, rt + s->back);
     }
-    if (gst_pad_get_offset(pad) != s->back)
-        gst_pad_set_offset(pad, s->back);
+    if (gst_pad_get_offset(pad) != s->offset + s->back)
+        gst_pad_set_offset(pad, s->offset + s->back);
     g_mutex_unlock(&s->tlock);
     if (ev)
         gst_event_unref(ev);
@@ -138,8 +173,12 @@ static void watch_paid(struct cs_rtcsend *s, GstElement *tee)
     GstPad *src = gst_pad_get_peer(sink);
 
     if (src) {
+        if (tee == s->feed.vtee)
+            s->vpaid = src;     /* the payloader keeps it */
         gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER |
-                          GST_PAD_PROBE_TYPE_BUFFER_LIST, on_paid, s, NULL);
+                          GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                          GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_paid, s,
+                          NULL);
         gst_object_unref(src);
     }
     gst_object_unref(sink);
@@ -345,7 +384,31 @@ int cs_rtcsend_live(struct cs_rtcsend *s)
 
 void cs_rtcsend_eos(struct cs_rtcsend *s)
 {
+    g_mutex_lock(&s->tlock);
+    s->eos = 1;
+    g_mutex_unlock(&s->tlock);
     gst_app_src_end_of_stream(GST_APP_SRC(s->src));
+}
+
+double cs_rtcsend_pending(struct cs_rtcsend *s)
+{
+    GstClock *clock = gst_element_get_clock(s->feed.pipe);
+    gint64 now;
+    double left;
+    int ended;
+
+    if (!clock)
+        return 1;
+    now = (gint64)(gst_clock_get_time(clock) -
+                   gst_element_get_base_time(s->feed.pipe));
+    gst_object_unref(clock);
+    g_mutex_lock(&s->tlock);
+    left = (double)(s->last - now) / GST_SECOND;
+    ended = s->ended;
+    g_mutex_unlock(&s->tlock);
+    if (ended < 1 + !!s->feed.atee)
+        return MAX(left, 0.001);    /* the demuxer is still at it */
+    return MAX(left, 0);
 }
 
 /* The payload types of the (narrowed) offer's H.264 and Opus; -1: none. */

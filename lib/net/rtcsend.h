@@ -45,6 +45,11 @@ int cs_rtcsend_live(struct cs_rtcsend *s);
 /* The input ended: push the end of stream through the pipeline. */
 void cs_rtcsend_eos(struct cs_rtcsend *s);
 
+/* After cs_rtcsend_eos(): seconds until the last packet is due to leave
+ * (webrtcbin sends each at its running time); more than 0 while a stream
+ * has not reached its end yet, 0 once all has been handed to the peers. */
+double cs_rtcsend_pending(struct cs_rtcsend *s);
+
 /* Answer a viewer's OFFER (WHEP): a new peer, sendonly. Returns the peer's
  * id (> 0) with *ANSWER (the caller frees it with free) holding the
  * answer and the gathered candidates, or a negative code with WHY:

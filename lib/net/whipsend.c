@@ -24,6 +24,10 @@
 #include "sig.h"
 
 #define HOLD_MAX (8 << 20)
+/* After the input ends: how long the last packet has to leave and be
+ * repaired, and the most the DELETE waits. */
+#define FINISH_S 0.3
+#define FINISH_MAX_S 5.0
 
 struct whipc {
     struct cs_rtcprobe probe;
@@ -238,15 +242,29 @@ static int whipc_write(struct cs_endpoint *ep, const uint8_t *buf, int size)
     return cs_rtcsend_push(w->rtc, buf, size, ep->why, sizeof(ep->why));
 }
 
-/* The end of the input: let the last packets leave before the DELETE. */
+/* The end of the input: let the last packets leave before the DELETE
+ * (the demuxer passes its last frames on at the EOS; they leave at their
+ * time), then FINISH_S more for the peer's queue and a retransmission. */
 static void whipc_finish(struct cs_endpoint *ep)
 {
     struct whipc *w = ep->priv;
+    int64_t end = cs_now_us() + (int64_t)(FINISH_MAX_S * 1e6);
+    int64_t quiet = 0;
 
     if (!w->rtc)
         return;
     cs_rtcsend_eos(w->rtc);
-    cs_sleep_until_us(cs_now_us() + 500000);
+    while (cs_now_us() < end && !cs_stopping()) {
+        double left = cs_rtcsend_pending(w->rtc);
+
+        if (left > 0)
+            quiet = 0;
+        else if (!quiet)
+            quiet = cs_now_us();
+        else if (cs_now_us() - quiet >= (int64_t)(FINISH_S * 1e6))
+            break;
+        cs_sleep_until_us(cs_now_us() + 20000);
+    }
 }
 
 static void whipc_stats(struct cs_endpoint *ep, cJSON *obj)
