@@ -5,29 +5,73 @@
 #include <string.h>
 
 #include <gst/app/gstappsink.h>
+#include <gst/rtp/gstrtpbuffer.h>
 
 #include "err.h"
 #include "net/rtc.h"
+
+/* How long the first packets are held for the sender reports (below). */
+#define HOLD_NS (2 * GST_SECOND)
+/* A sender report that moves a stream by more than this is a new start. */
+#define RESYNC_NS (20 * GST_MSECOND)
+
+/* One received stream, timed by its sender's clock (see on_rtp). Only
+ * its own streaming thread touches held and passing. */
+struct track {
+    struct cs_rtpts *b;
+    int rate;               /* the RTP clock rate */
+    int anchored;           /* a sender report mapped its RTP time */
+    guint32 a_rtp;          /* the anchor: an RTP time */
+    GstClockTime a_ntp;     /* and its time on the sender's clock */
+    GstClockTime first_pts; /* webrtcbin's timestamp of the first packet */
+    guint32 first_rtp;
+    GQueue held;            /* packets that came before the ready point */
+    int passing;            /* on_rtp is pushing a held packet */
+};
 
 struct cs_rtpts {
     GstElement *bin;        /* not owned */
     GstElement *mux, *sink; /* owned by bin */
     GMutex lock;            /* pads come on several streaming threads */
     GstPad *vpad, *apad;    /* the muxer's sink pads (requested), or NULL */
+    struct track tracks[2]; /* video, audio */
+    int ntracks;            /* the streams the session carries */
+    int nanchored;
+    int ready;              /* held packets may go */
+    GstClockTime t0;        /* the earliest first_pts */
+    gint64 origin;          /* sender clock - origin = our timestamps */
+    int has_origin;
+    gint64 shift;           /* how long the first packets were held */
     GstSample *sample;      /* being read, or NULL */
     GstMapInfo map;
     gsize off;
     int64_t bytes;
 };
 
-int cs_rtpts_new(struct cs_rtpts **out, GstElement *pipe, unsigned media)
+int cs_rtpts_new(struct cs_rtpts **out, GstElement *pipe, GstElement *webrtc,
+                 unsigned media)
 {
     struct cs_rtpts *b = g_new0(struct cs_rtpts, 1);
+    GstElement *rtpbin;
     GstCaps *caps;
 
     *out = b;
     g_mutex_init(&b->lock);
     b->bin = pipe;
+    b->t0 = GST_CLOCK_TIME_NONE;
+    b->ntracks = !!(media & CS_RTC_VIDEO) + !!(media & CS_RTC_AUDIO);
+    for (int i = 0; i < 2; i++) {
+        b->tracks[i].b = b;
+        b->tracks[i].first_pts = GST_CLOCK_TIME_NONE;
+        g_queue_init(&b->tracks[i].held);
+    }
+    /* Each packet gets its time on the sender's clock, once a sender
+     * report mapped the stream's RTP time to it (on_rtp). */
+    rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
+    if (!rtpbin)
+        return CS_EUSAGE;
+    g_object_set(rtpbin, "add-reference-timestamp-meta", TRUE, NULL);
+    gst_object_unref(rtpbin);
     b->mux = gst_element_factory_make("mpegtsmux", NULL);
     b->sink = gst_element_factory_make("appsink", NULL);
     if (!b->mux || !b->sink)
@@ -80,10 +124,10 @@ struct mono {
 };
 
 /* Video: drop what comes before the first keyframe. Then keep a chain's
- * timestamps rising: rtpbin moves a stream back a little
- * when the first RTCP sender report syncs it to the other (lip-sync), and
- * the muxer would write a frame earlier than the one before it. The frame
- * goes right after the last one instead (its duration later, or 1 ms). */
+ * timestamps rising: a sender that restarts its clock (on_rtp), or a
+ * stream timed by when it came, can go back a little, and the muxer would
+ * write a frame earlier than the one before it. The frame goes right after
+ * the last one instead (its duration later, or 1 ms). */
 static GstPadProbeReturn keep_rising(GstPad *pad, GstPadProbeInfo *info,
                                      gpointer data)
 {
@@ -178,26 +222,199 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
     return ok ? 0 : CS_EDATA;
 }
 
+/* The time on the sender's clock at RTP time RTP of track T: its anchor's
+ * moved by the RTP time in between. NONE before the first report. */
+static GstClockTime sender_time(const struct track *t, guint32 rtp)
+{
+    gint32 d = (gint32)(rtp - t->a_rtp);
+    guint64 ns;
+
+    if (!t->anchored)
+        return GST_CLOCK_TIME_NONE;
+    ns = gst_util_uint64_scale_int(GST_SECOND, ABS(d), t->rate);
+    return d < 0 ? t->a_ntp - ns : t->a_ntp + ns;
+}
+
+/* Packet P came at RTP time RTP, marked by rtpbin with the time on the
+ * sender's clock M (or NONE). The first mark anchors the track; later
+ * ones move the anchor only when they disagree by more than RESYNC_NS
+ * (the sender restarted its clock), so that frames keep their exact RTP
+ * spacing. The anchor follows the stream in whole seconds, which keeps
+ * the RTP difference far from wrapping. Under b->lock. */
+static void anchor(struct track *t, guint32 rtp, GstClockTime m)
+{
+    gint32 d;
+
+    if (GST_CLOCK_TIME_IS_VALID(m)) {
+        GstClockTime at = sender_time(t, rtp);
+
+        if (!t->anchored)
+            t->b->nanchored++;
+        if (!t->anchored || m > at + RESYNC_NS || at > m + RESYNC_NS) {
+            t->anchored = 1;
+            t->a_rtp = rtp;
+            t->a_ntp = m;
+        }
+    }
+    d = (gint32)(rtp - t->a_rtp);
+    if (t->anchored && d > 600 * t->rate) {
+        t->a_rtp += (guint32)(d / t->rate * t->rate);
+        t->a_ntp += (GstClockTime)(d / t->rate) * GST_SECOND;
+    }
+}
+
+static guint32 rtp_time(GstBuffer *p)
+{
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    guint32 ts = 0;
+
+    if (gst_rtp_buffer_map(p, GST_MAP_READ, &rtp)) {
+        ts = gst_rtp_buffer_get_timestamp(&rtp);
+        gst_rtp_buffer_unmap(&rtp);
+    }
+    return ts;
+}
+
+/* The pipeline's running time, or ELSE without a clock. */
+static gint64 now_rt(struct cs_rtpts *b, GstClockTime other)
+{
+    GstClock *clock = gst_element_get_clock(b->bin);
+    gint64 now = (gint64)other;
+
+    if (clock) {
+        now = (gint64)(gst_clock_get_time(clock) -
+                       gst_element_get_base_time(b->bin));
+        gst_object_unref(clock);
+    }
+    return now;
+}
+
+/* Stamp P (writable) with its time on the sender's clock less the
+ * session's origin; a stream with no sender report yet keeps webrtcbin's
+ * timestamp (when it came), moved by as long as the first packets were
+ * held. Under b->lock. */
+static GstBuffer *stamp(struct track *t, GstBuffer *p)
+{
+    struct cs_rtpts *b = t->b;
+    GstClockTime ntp = sender_time(t, rtp_time(p));
+    gint64 came = (gint64)GST_BUFFER_PTS(p) + b->shift, ts;
+
+    if (!GST_BUFFER_PTS_IS_VALID(p))
+        return p;
+    if (!GST_CLOCK_TIME_IS_VALID(ntp)) {
+        ts = came;
+    } else {
+        if (!b->has_origin) {   /* reports came after the hold: from here */
+            b->origin = (gint64)ntp - came;
+            b->has_origin = 1;
+        }
+        ts = (gint64)ntp - b->origin;
+    }
+    ts = MAX(ts, 0);
+    p = gst_buffer_make_writable(p);
+    GST_BUFFER_PTS(p) = GST_BUFFER_DTS(p) = (GstClockTime)ts;
+    return p;
+}
+
+/* The webrtcbin pad's packets, before the depayloader. webrtcbin times
+ * each stream by when its packets came, and moves one of them when the
+ * first sender reports show how the two line up (lip-sync): that move is
+ * a jump in the middle of the stream, and a sender that sends a burst (a
+ * WHIP client flushing what it held while connecting) gets timestamps that
+ * close up to one instant. So the first packets are held until every
+ * stream has had a sender report (or HOLD_NS passed), and each packet is
+ * timed by the sender's own clock: frames keep the spacing they were sent
+ * with, and audio and video line up from the first one. */
+static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
+                                gpointer data)
+{
+    struct track *t = data;
+    struct cs_rtpts *b = t->b;
+    GstBuffer *p = GST_PAD_PROBE_INFO_BUFFER(info), *h;
+    GstReferenceTimestampMeta *m;
+    guint32 rtp;
+
+    if (t->passing)
+        return GST_PAD_PROBE_OK;
+    rtp = rtp_time(p);
+    m = gst_buffer_get_reference_timestamp_meta(p, NULL);
+    g_mutex_lock(&b->lock);
+    if (!GST_CLOCK_TIME_IS_VALID(t->first_pts) &&
+        GST_BUFFER_PTS_IS_VALID(p)) {
+        t->first_pts = GST_BUFFER_PTS(p);
+        t->first_rtp = rtp;
+        if (!GST_CLOCK_TIME_IS_VALID(b->t0) || t->first_pts < b->t0)
+            b->t0 = t->first_pts;
+    }
+    anchor(t, rtp, m ? m->timestamp : GST_CLOCK_TIME_NONE);
+    if (!b->ready && GST_CLOCK_TIME_IS_VALID(b->t0) &&
+        (b->nanchored >= b->ntracks ||
+         (GST_BUFFER_PTS_IS_VALID(p) &&
+          GST_BUFFER_PTS(p) > b->t0 + HOLD_NS))) {
+        /* The origin puts the earliest first packet at the running time
+         * of now: no timestamp falls below it, and none is behind the
+         * clock (the muxer would not wait for the other stream's held
+         * packets, and put them after the first one's). */
+        gint64 now = now_rt(b, GST_BUFFER_PTS(p));
+
+        b->shift = MAX(now - (gint64)b->t0, 0);
+        for (int i = 0; i < 2; i++) {
+            struct track *u = &b->tracks[i];
+            GstClockTime f;
+
+            if (!u->anchored)
+                continue;
+            f = sender_time(u, u->first_rtp);
+            if (!b->has_origin || (gint64)f - now < b->origin)
+                b->origin = (gint64)f - now;
+            b->has_origin = 1;
+        }
+        b->ready = 1;
+    }
+    if (!b->ready) {
+        g_queue_push_tail(&t->held, gst_buffer_ref(p));
+        g_mutex_unlock(&b->lock);
+        return GST_PAD_PROBE_DROP;
+    }
+    while ((h = g_queue_pop_head(&t->held))) {
+        h = stamp(t, h);
+        g_mutex_unlock(&b->lock);
+        t->passing = 1;
+        gst_pad_push(pad, h);
+        t->passing = 0;
+        g_mutex_lock(&b->lock);
+    }
+    GST_PAD_PROBE_INFO_DATA(info) = stamp(t, p);
+    g_mutex_unlock(&b->lock);
+    return GST_PAD_PROBE_OK;
+}
+
 int cs_rtpts_link(struct cs_rtpts *b, GstPad *pad)
 {
     GstCaps *caps = gst_pad_get_current_caps(pad);
     const GstStructure *s;
     const char *enc;
-    int ret = 0;
+    int video, ret = 0;
+    struct track *t;
+    GstPad **muxpad;
 
     if (!caps)
         caps = gst_pad_query_caps(pad, NULL);
     s = gst_caps_get_structure(caps, 0);
     enc = s ? gst_structure_get_string(s, "encoding-name") : NULL;
+    video = enc && !g_ascii_strcasecmp(enc, "H264");
     g_mutex_lock(&b->lock);
-    if (enc && !g_ascii_strcasecmp(enc, "H264") && b->vpad) {
-        ret = chain(b, pad, "rtph264depay", "h264parse", b->vpad, 1);
-        gst_object_unref(b->vpad);
-        b->vpad = NULL;
-    } else if (enc && !g_ascii_strcasecmp(enc, "OPUS") && b->apad) {
-        ret = chain(b, pad, "rtpopusdepay", "opusparse", b->apad, 0);
-        gst_object_unref(b->apad);
-        b->apad = NULL;
+    t = &b->tracks[video ? 0 : 1];
+    muxpad = video ? &b->vpad : &b->apad;
+    if ((video || (enc && !g_ascii_strcasecmp(enc, "OPUS"))) && *muxpad) {
+        /* timed from its first packet on: the probe goes first */
+        if (gst_structure_get_int(s, "clock-rate", &t->rate) && t->rate > 0)
+            gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_rtp, t,
+                              NULL);
+        ret = video ? chain(b, pad, "rtph264depay", "h264parse", *muxpad, 1)
+                    : chain(b, pad, "rtpopusdepay", "opusparse", *muxpad, 0);
+        gst_object_unref(*muxpad);
+        *muxpad = NULL;
     }
     g_mutex_unlock(&b->lock);
     gst_caps_unref(caps);
@@ -254,6 +471,9 @@ void cs_rtpts_free(struct cs_rtpts **pb)
     if (!b)
         return;
     drop_sample(b);
+    for (int i = 0; i < 2; i++)
+        g_queue_clear_full(&b->tracks[i].held,
+                           (GDestroyNotify)gst_buffer_unref);
     if (b->vpad)
         gst_object_unref(b->vpad);      /* the muxer keeps it */
     if (b->apad)

@@ -2,8 +2,10 @@
  * receiving pads (RTP after the jitter buffer, NACK and RTX) are depayloaded
  * (H.264 and Opus), parsed and muxed as MPEG-TS by GStreamer's mpegtsmux
  * into an appsink that the caller reads. The TS starts at a keyframe; its
- * timestamps are the pipeline's running time, so they rise from about 0
- * for each publisher (net/tsbuf then makes one stream across publishers).
+ * timestamps are the publisher's clock (from its RTCP sender reports),
+ * moved to start at the pipeline's running time when the first packets
+ * were let go, so they rise from about 0 for each publisher (net/tsbuf
+ * then makes one stream across publishers).
  */
 #ifndef CS_NET_RTPTS_H
 #define CS_NET_RTPTS_H
@@ -15,9 +17,12 @@
 struct cs_rtpts;
 
 /* Add the muxer and the appsink to PIPE (a bin that owns them) for MEDIA
- * (CS_RTC_VIDEO | CS_RTC_AUDIO of net/rtc.h). Returns 0, or CS_EUSAGE when
- * an element is missing. Free with cs_rtpts_free() after PIPE stopped. */
-int cs_rtpts_new(struct cs_rtpts **out, GstElement *pipe, unsigned media);
+ * (CS_RTC_VIDEO | CS_RTC_AUDIO of net/rtc.h) received by WEBRTC (in PIPE,
+ * whose rtpbin is told to mark packets with the sender's clock). Returns
+ * 0, or CS_EUSAGE when an element is missing. Free with cs_rtpts_free()
+ * after PIPE stopped. */
+int cs_rtpts_new(struct cs_rtpts **out, GstElement *pipe, GstElement *webrtc,
+                 unsigned media);
 
 /* Link webrtcbin's new source pad PAD (from its "pad-added"), whose caps
  * say H.264 or Opus; other pads are left unlinked. Called from a streaming

@@ -36,7 +36,11 @@ struct session {
     struct cs_rtpts *ts;
     int ready;          /* answered: the reader may take it */
     int ended;          /* DELETE or a failed connection */
+    int64_t draining;   /* when the reader sent the EOS after it; 0: not */
 };
+
+/* How long the reader waits for the EOS to come through. */
+#define DRAIN_US 2000000
 
 struct whip_priv {
     struct cs_whttp *http;
@@ -108,7 +112,7 @@ static int build(struct whip_priv *p, struct session *s, unsigned media)
     g_object_set(s->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
                  "latency", p->latency_ms >= 0 ? p->latency_ms : 200, NULL);
     gst_bin_add(GST_BIN(s->pipe), s->webrtc);
-    ret = cs_rtpts_new(&s->ts, s->pipe, media);
+    ret = cs_rtpts_new(&s->ts, s->pipe, s->webrtc, media);
     if (ret < 0)
         return ret;
     cs_rtc_ice_bind(s->webrtc, p->ice_addr);
@@ -329,8 +333,17 @@ static int whip_read(struct cs_endpoint *ep, uint8_t *buf, int size)
         g_mutex_lock(&p->lock);
         ended = s->ended;
         g_mutex_unlock(&p->lock);
-        if (ended)
+        /* The publisher left: what the jitter buffer and the muxer still
+         * hold (the last ~latency of the stream) comes out with the EOS. */
+        if (ended && !s->draining) {
+            s->draining = cs_now_us();
+            gst_element_send_event(s->pipe, gst_event_new_eos());
+            continue;
+        }
+        if (ended && cs_now_us() - s->draining > DRAIN_US)
             return 0;
+        if (ended)
+            continue;
         if (cs_stopping())
             return CS_ESTOP;
         if (cs_now_us() - p->last_us <= (int64_t)(p->timeout * 1e6))
