@@ -31,7 +31,7 @@ struct cs_rtcsend {
     gint64 last;            /* the latest running time a packet leaves at */
     int eos;                /* the input ended */
     int ended;              /* streams whose EOS reached their tee */
-    GstPad *vpaid;          /* the video payloader's source pad */
+    GstPad *vpaid, *apaid;  /* the payloaders' source pads (or NULL) */
     char ice_addr[64];
 };
 
@@ -88,6 +88,12 @@ static GstPadProbeReturn on_demuxed(GstPad *pad, GstPadProbeInfo *info,
         GST_CLOCK_TIME_IS_VALID(now)) {
         s->offset = (gint64)now - (gint64)rt - (gint64)SLACK_NS;
         s->timed = 1;
+        /* before the first packet is made: set in on_paid, an offset
+         * would reach only the packets after the one passing */
+        if (s->vpaid)
+            gst_pad_set_offset(s->vpaid, s->offset);
+        if (s->apaid)
+            gst_pad_set_offset(s->apaid, s->offset);
     }
     timed = s->timed;
     g_mutex_unlock(&s->tlock);
@@ -175,6 +181,8 @@ static void watch_paid(struct cs_rtcsend *s, GstElement *tee)
     if (src) {
         if (tee == s->feed.vtee)
             s->vpaid = src;     /* the payloader keeps it */
+        else
+            s->apaid = src;
         gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER |
                           GST_PAD_PROBE_TYPE_BUFFER_LIST |
                           GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_paid, s,

@@ -316,6 +316,37 @@ static GstBuffer *stamp(struct track *t, GstBuffer *p)
     return p;
 }
 
+/* Let the held packets go once every stream has its anchor, or HOLD_NS
+ * after the first packet (P: the packet that came). Under b->lock. */
+static void try_ready(struct cs_rtpts *b, GstBuffer *p)
+{
+    gint64 now;
+
+    if (!GST_CLOCK_TIME_IS_VALID(b->t0) ||
+        (b->nanchored < b->ntracks &&
+         (!GST_BUFFER_PTS_IS_VALID(p) ||
+          GST_BUFFER_PTS(p) <= b->t0 + HOLD_NS)))
+        return;
+    /* The origin puts the earliest first packet at the running time of
+     * now: no timestamp falls below it, and none is behind the clock (the
+     * muxer would not wait for the other stream's held packets, and put
+     * them after the first one's). */
+    now = now_rt(b, GST_BUFFER_PTS(p));
+    b->shift = MAX(now - (gint64)b->t0, 0);
+    for (int i = 0; i < 2; i++) {
+        struct track *u = &b->tracks[i];
+        GstClockTime f;
+
+        if (!u->anchored)
+            continue;
+        f = sender_time(u, u->first_rtp);
+        if (!b->has_origin || (gint64)f - now < b->origin)
+            b->origin = (gint64)f - now;
+        b->has_origin = 1;
+    }
+    b->ready = 1;
+}
+
 /* The webrtcbin pad's packets, before the depayloader. webrtcbin times
  * each stream by when its packets came, and moves one of them when the
  * first sender reports show how the two line up (lip-sync): that move is
@@ -347,30 +378,8 @@ static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
             b->t0 = t->first_pts;
     }
     anchor(t, rtp, m ? m->timestamp : GST_CLOCK_TIME_NONE);
-    if (!b->ready && GST_CLOCK_TIME_IS_VALID(b->t0) &&
-        (b->nanchored >= b->ntracks ||
-         (GST_BUFFER_PTS_IS_VALID(p) &&
-          GST_BUFFER_PTS(p) > b->t0 + HOLD_NS))) {
-        /* The origin puts the earliest first packet at the running time
-         * of now: no timestamp falls below it, and none is behind the
-         * clock (the muxer would not wait for the other stream's held
-         * packets, and put them after the first one's). */
-        gint64 now = now_rt(b, GST_BUFFER_PTS(p));
-
-        b->shift = MAX(now - (gint64)b->t0, 0);
-        for (int i = 0; i < 2; i++) {
-            struct track *u = &b->tracks[i];
-            GstClockTime f;
-
-            if (!u->anchored)
-                continue;
-            f = sender_time(u, u->first_rtp);
-            if (!b->has_origin || (gint64)f - now < b->origin)
-                b->origin = (gint64)f - now;
-            b->has_origin = 1;
-        }
-        b->ready = 1;
-    }
+    if (!b->ready)
+        try_ready(b, p);
     if (!b->ready) {
         g_queue_push_tail(&t->held, gst_buffer_ref(p));
         g_mutex_unlock(&b->lock);
