@@ -41,7 +41,6 @@ struct cs_rtpts {
     GstClockTime t0;        /* the earliest first_pts */
     gint64 origin;          /* sender clock - origin = our timestamps */
     int has_origin;
-    gint64 shift;           /* how long the first packets were held */
     GstSample *sample;      /* being read, or NULL */
     GstMapInfo map;
     gsize off;
@@ -275,42 +274,22 @@ static guint32 rtp_time(GstBuffer *p)
     return ts;
 }
 
-/* The pipeline's running time, or ELSE without a clock. */
-static gint64 now_rt(struct cs_rtpts *b, GstClockTime other)
-{
-    GstClock *clock = gst_element_get_clock(b->bin);
-    gint64 now = (gint64)other;
-
-    if (clock) {
-        now = (gint64)(gst_clock_get_time(clock) -
-                       gst_element_get_base_time(b->bin));
-        gst_object_unref(clock);
-    }
-    return now;
-}
-
 /* Stamp P (writable) with its time on the sender's clock less the
  * session's origin; a stream with no sender report yet keeps webrtcbin's
- * timestamp (when it came), moved by as long as the first packets were
- * held. Under b->lock. */
+ * timestamp (when it came). Under b->lock. */
 static GstBuffer *stamp(struct track *t, GstBuffer *p)
 {
     struct cs_rtpts *b = t->b;
     GstClockTime ntp = sender_time(t, rtp_time(p));
-    gint64 came = (gint64)GST_BUFFER_PTS(p) + b->shift, ts;
+    gint64 ts;
 
-    if (!GST_BUFFER_PTS_IS_VALID(p))
+    if (!GST_BUFFER_PTS_IS_VALID(p) || !GST_CLOCK_TIME_IS_VALID(ntp))
         return p;
-    if (!GST_CLOCK_TIME_IS_VALID(ntp)) {
-        ts = came;
-    } else {
-        if (!b->has_origin) {   /* reports came after the hold: from here */
-            b->origin = (gint64)ntp - came;
-            b->has_origin = 1;
-        }
-        ts = (gint64)ntp - b->origin;
+    if (!b->has_origin) {       /* reports came after the hold: from here */
+        b->origin = (gint64)ntp - (gint64)GST_BUFFER_PTS(p);
+        b->has_origin = 1;
     }
-    ts = MAX(ts, 0);
+    ts = MAX((gint64)ntp - b->origin, 0);
     p = gst_buffer_make_writable(p);
     GST_BUFFER_PTS(p) = GST_BUFFER_DTS(p) = (GstClockTime)ts;
     return p;
@@ -320,19 +299,16 @@ static GstBuffer *stamp(struct track *t, GstBuffer *p)
  * after the first packet (P: the packet that came). Under b->lock. */
 static void try_ready(struct cs_rtpts *b, GstBuffer *p)
 {
-    gint64 now;
-
     if (!GST_CLOCK_TIME_IS_VALID(b->t0) ||
         (b->nanchored < b->ntracks &&
          (!GST_BUFFER_PTS_IS_VALID(p) ||
           GST_BUFFER_PTS(p) <= b->t0 + HOLD_NS)))
         return;
-    /* The origin puts the earliest first packet at the running time of
-     * now: no timestamp falls below it, and none is behind the clock (the
-     * muxer would not wait for the other stream's held packets, and put
-     * them after the first one's). */
-    now = now_rt(b, GST_BUFFER_PTS(p));
-    b->shift = MAX(now - (gint64)b->t0, 0);
+    /* The origin puts the earliest first packet where webrtcbin put it
+     * (when it came, plus the jitter buffer's latency): no timestamp falls
+     * below it, and the muxer's wait for a stream that has nothing is
+     * timed as before (it waits until the clock passes a timestamp plus
+     * its latency). The held packets are late for it: they go at once. */
     for (int i = 0; i < 2; i++) {
         struct track *u = &b->tracks[i];
         GstClockTime f;
@@ -340,8 +316,8 @@ static void try_ready(struct cs_rtpts *b, GstBuffer *p)
         if (!u->anchored)
             continue;
         f = sender_time(u, u->first_rtp);
-        if (!b->has_origin || (gint64)f - now < b->origin)
-            b->origin = (gint64)f - now;
+        if (!b->has_origin || (gint64)f - (gint64)b->t0 < b->origin)
+            b->origin = (gint64)f - (gint64)b->t0;
         b->has_origin = 1;
     }
     b->ready = 1;

@@ -3,9 +3,9 @@
  * (H.264 and Opus), parsed and muxed as MPEG-TS by GStreamer's mpegtsmux
  * into an appsink that the caller reads. The TS starts at a keyframe; its
  * timestamps are the publisher's clock (from its RTCP sender reports),
- * moved to start at the pipeline's running time when the first packets
- * were let go, so they rise from about 0 for each publisher (net/tsbuf
- * then makes one stream across publishers).
+ * moved to start where webrtcbin put the first packet (when it came), so
+ * they rise from about 0 for each publisher (net/tsbuf then makes one
+ * stream across publishers).
  */
 #ifndef CS_NET_RTPTS_H
 #define CS_NET_RTPTS_H
