@@ -24,7 +24,7 @@ struct cs_rtcsend {
     struct rtcpeer *peers;
     int next_id;
     gint live;              /* atomic: video RTP was made */
-    GMutex tlock;           /* offset */
+    GMutex tlock;           /* offset, back, last, eos, ended */
     gint64 offset;          /* the clock at the first buffer, less its time */
     int timed;              /* offset is known */
     gint64 back;            /* <= 0: with offset, added after the payloaders */

@@ -338,10 +338,9 @@ static int whip_read(struct cs_endpoint *ep, uint8_t *buf, int size)
         if (ended && !s->draining) {
             s->draining = cs_now_us();
             gst_element_send_event(s->pipe, gst_event_new_eos());
-            continue;
-        }
-        if (ended && cs_now_us() - s->draining > DRAIN_US)
+        } else if (ended && cs_now_us() - s->draining > DRAIN_US) {
             return 0;
+        }
         if (ended)
             continue;
         if (cs_stopping())
