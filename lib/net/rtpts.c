@@ -274,13 +274,13 @@ static guint32 rtp_time(GstBuffer *p)
     return ts;
 }
 
-/* Stamp P (writable) with its time on the sender's clock less the
- * session's origin; a stream with no sender report yet keeps webrtcbin's
- * timestamp (when it came). Under b->lock. */
-static GstBuffer *stamp(struct track *t, GstBuffer *p)
+/* Stamp P (writable, at RTP time RTP) with its time on the sender's clock
+ * less the session's origin; a stream with no sender report yet keeps
+ * webrtcbin's timestamp (when it came). Under b->lock. */
+static GstBuffer *stamp(struct track *t, GstBuffer *p, guint32 rtp)
 {
     struct cs_rtpts *b = t->b;
-    GstClockTime ntp = sender_time(t, rtp_time(p));
+    GstClockTime ntp = sender_time(t, rtp);
     gint64 ts;
 
     if (!GST_BUFFER_PTS_IS_VALID(p) || !GST_CLOCK_TIME_IS_VALID(ntp))
@@ -362,14 +362,14 @@ static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
         return GST_PAD_PROBE_DROP;
     }
     while ((h = g_queue_pop_head(&t->held))) {
-        h = stamp(t, h);
+        h = stamp(t, h, rtp_time(h));
         g_mutex_unlock(&b->lock);
         t->passing = 1;
         gst_pad_push(pad, h);
         t->passing = 0;
         g_mutex_lock(&b->lock);
     }
-    GST_PAD_PROBE_INFO_DATA(info) = stamp(t, p);
+    GST_PAD_PROBE_INFO_DATA(info) = stamp(t, p, rtp);
     g_mutex_unlock(&b->lock);
     return GST_PAD_PROBE_OK;
 }
