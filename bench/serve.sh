@@ -158,10 +158,11 @@ answered() {  # playlist responses queued so far (not /metrics itself)
 }
 # Land the next part from FOLDER (the part, then the playlist naming it)
 # and print when all N held requests had their answers queued, in ms
-# after the part landed.
+# after the part landed, and the server's CPU time meanwhile, in ms.
 land() {
-    local from=$1 part=$2 n=$3 r0 a landed queued
+    local from=$1 part=$2 n=$3 r0 a landed queued c0 c1
     r0=$(answered)
+    c0=$(ticks "$spid")
     mv "$from/$part" "$root/b/v0/$part"
     mv "$from/index.m3u8" "$root/b/v0/index.m3u8"
     # the part has landed when the playlist naming it is in place (its
@@ -175,7 +176,9 @@ land() {
         sleep 0.01
     done
     queued=$(date +%s.%N)
-    echo "$landed $(echo "($queued - $landed) * 1000" | bc -l)"
+    c1=$(ticks "$spid")
+    echo "$landed $(echo "($queued - $landed) * 1000" | bc -l)" \
+        $(((c1 - c0) * 1000 / $(getconf CLK_TCK)))
 }
 client() {  # the client's view of answer KEY (.done_at or .next.done_at)
     jq -r --argjson t "$2" '"answers: \('"$1"'.codes | tojson); after the part " +
@@ -203,22 +206,24 @@ LLHLS_PPS=50 python3 "$llhls" many \
     "http://127.0.0.1:$cp/b/v0/index.m3u8?_HLS_msn=2&_HLS_part=21" >"$work/many" &
 mpid=$!
 t0=$(date +%s.%N)
+c0=$(ticks "$spid")
 n=$(held "$blocked")
 t1=$(date +%s.%N)
+cgather=$((($(ticks "$spid") - c0) * 1000 / $(getconf CLK_TCK)))
 during=$(rss)
 [ "$n" -gt 0 ] || { echo "no request held"; exit 1; }
-read -r landed1 ms1 < <(land "$work/next" 2.20.m4s "$n")
+read -r landed1 ms1 cpu1 < <(land "$work/next" 2.20.m4s "$n")
 n2=$(held "$n")
 during2=$(rss)
-read -r landed2 ms2 < <(land "$work/next2" 2.21.m4s "$n2")
+read -r landed2 ms2 cpu2 < <(land "$work/next2" 2.21.m4s "$n2")
 wait "$mpid"
-printf 'first request: held %s (gathered in %.1f s); RSS %d KiB -> %d KiB (%.2f KiB a request)\n' \
-    "$n" "$(echo "$t1 - $t0" | bc -l)" "$before" "$during" \
+printf 'first request: held %s (gathered in %.1f s, server CPU %d ms); RSS %d KiB -> %d KiB (%.2f KiB a request)\n' \
+    "$n" "$(echo "$t1 - $t0" | bc -l)" "$cgather" "$before" "$during" \
     "$(echo "($during - $before) / $n" | bc -l)"
-printf 'server: all %s answers queued within %.0f ms of the part landing\n' "$n" "$ms1"
+printf 'server: all %s answers queued within %.0f ms of the part landing (server CPU meanwhile %d ms)\n' "$n" "$ms1" "$cpu1"
 client "" "$landed1"
 printf 'next request, same connections: held %s; RSS %d KiB (%.2f KiB a connection)\n' \
     "$n2" "$during2" "$(echo "($during2 - $before) / $n2" | bc -l)"
-printf 'server: all %s answers queued within %.0f ms of the part landing\n' "$n2" "$ms2"
+printf 'server: all %s answers queued within %.0f ms of the part landing (server CPU meanwhile %d ms)\n' "$n2" "$ms2" "$cpu2"
 client ".next" "$landed2"
 echo "# load: $(uptime | sed 's/.*load average/load average/')"

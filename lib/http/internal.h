@@ -144,6 +144,9 @@ void cs_http_date(int64_t t, char *buf, size_t size);
 /* llhls.c: a GET for a playlist (*.m3u8); PL: its current version
  * (taken), or NULL to look it up. */
 enum MHD_Result cs_llhls_playlist(struct cs_req *r, struct cs_pl *pl);
+/* llhls.c: a playlist request woken by a new version: answered from the
+ * live table's version (no look at the disk), or blocked again. */
+enum MHD_Result cs_llhls_resume(struct cs_req *r);
 /* llhls.c: a GET for a missing file: wait when it is the preload hint. */
 enum MHD_Result cs_llhls_hinted(struct cs_req *r);
 

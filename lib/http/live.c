@@ -408,8 +408,14 @@ int cs_live_wait(struct cs_live *live, struct cs_waiter *w,
     live->waiters = w;
     live->nwaiters++;
     live->cb.suspend(w->arg);
-    if (live->efd >= 0 && eventfd_write(live->efd, 1) < 0)
-        cs_debug("cannot signal the live thread: %s", strerror(errno));
+    /* the thread sleeps until the earliest deadline it knows: only an
+     * earlier one wakes it (not each of 10,000 arrivals, each costing a
+     * walk of the list) */
+    if (w->deadline_us < live->due_us) {
+        live->due_us = w->deadline_us;
+        if (live->efd >= 0 && eventfd_write(live->efd, 1) < 0)
+            cs_debug("cannot signal the live thread: %s", strerror(errno));
+    }
 out:
     pthread_mutex_unlock(&live->mu);
     return ret;

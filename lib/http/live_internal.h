@@ -46,6 +46,8 @@ struct cs_live {
     int max_waiters;          /* 0: unbounded */
     int shut;
     int ifd, efd;
+    int64_t due_us;           /* the live thread's next look at deadlines:
+                               * no waiter's is earlier */
     int root_fd;              /* O_PATH: playlists are opened beneath it */
     struct watch *watches;
     int nwatches, capwatches;

@@ -240,7 +240,6 @@ static enum MHD_Result send_playlist(struct cs_req *r, struct cs_pl *pl)
 
 enum MHD_Result cs_llhls_playlist(struct cs_req *r, struct cs_pl *pl)
 {
-    enum MHD_Result res;
     int ret;
 
     if (r->w.state == CS_WAIT_IDLE && !r->waited && directives(r)) {
@@ -257,6 +256,15 @@ enum MHD_Result cs_llhls_playlist(struct cs_req *r, struct cs_pl *pl)
     if (ret < 0)
         return cs_http_error(r, MHD_HTTP_NOT_FOUND);
     cs_pl_unref(&pl);
+    return cs_llhls_resume(r);
+}
+
+enum MHD_Result cs_llhls_resume(struct cs_req *r)
+{
+    enum MHD_Result res;
+    struct cs_pl *pl;
+    int ret;
+
     watch_folder(r);
     ret = cs_live_wait(r->h->live, &r->w, playlist_ready, r);
     if (ret == 0)

@@ -170,6 +170,10 @@ static enum MHD_Result route(struct cs_req *r, const char *url)
         return cs_player_webrtc_script(r);
     if (!strncmp(url, "/_cs/hls/", 9))
         return asset(r, url + 9);
+    /* woken by a new version: the name was checked when it came, and the
+     * live table has just read the file */
+    if (r->kind == CS_KIND_PLAYLIST && r->w.state == CS_WAIT_WOKEN)
+        return cs_llhls_resume(r);
     r->kind = cs_http_kind(url);
     if (cs_http_cached(r, url, &res))
         return res;

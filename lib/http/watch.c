@@ -11,6 +11,8 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#define EXPIRE_GRAIN_US 20000
+
 #include "clock.h"
 #include "err.h"
 #include "log.h"
@@ -194,25 +196,35 @@ static void read_events(struct cs_live *live)
 }
 
 /* Release the waiters whose deadline passed; returns the poll timeout
- * (ms) to the next one. */
+ * (ms) to the next one. The list is walked only when a deadline is due,
+ * at most once per EXPIRE_GRAIN_US: a blocked request answered that much
+ * after its deadline (seconds away) is none the worse. */
 static int expire(struct cs_live *live)
 {
     struct cs_waiter *out = NULL, *w, *next;
-    int64_t now = cs_now_us(), first = now + 1000000;
+    int64_t now, first;
+    int timeout;
 
     pthread_mutex_lock(&live->mu);
-    for (w = live->waiters; w; w = next) {
-        next = w->next;
-        if (w->deadline_us > now) {
-            if (w->deadline_us < first)
-                first = w->deadline_us;
-            continue;
+    now = cs_now_us();
+    if (now >= live->due_us) {
+        first = now + 1000000;
+        for (w = live->waiters; w; w = next) {
+            next = w->next;
+            if (w->deadline_us > now) {
+                if (w->deadline_us < first)
+                    first = w->deadline_us;
+                continue;
+            }
+            live_detach(live, w, CS_WAIT_EXPIRED, &out);
         }
-        live_detach(live, w, CS_WAIT_EXPIRED, &out);
+        live->due_us = first > now + EXPIRE_GRAIN_US ? first :
+                       now + EXPIRE_GRAIN_US;
     }
+    timeout = (int)((live->due_us - now + 999) / 1000);
     pthread_mutex_unlock(&live->mu);
     live_wake(live, out);
-    return (int)((first - now + 999) / 1000);
+    return timeout;
 }
 
 static void *thread_main(void *arg)
