@@ -165,6 +165,9 @@ post_any() {
     run --separate-stderr timeout 120 whep-view "$url" --count 20 --seconds 12 --drop-one-at 6
     echo "${stderr:-}"  # set by run --separate-stderr
     echo "$output" | jq -c '.viewers[] | [.status, .frames, .frames_after_drop, .first_keyframe, .width, .height, .max_gap_ms]'
+    # all that is known of a viewer that saw nothing (ICE and connection
+    # states as GStreamer numbers them: 2 connected, 4 failed)
+    echo "$output" | jq -c '.viewers[] | select(.frames == 0)'
     [ "$status" -eq 0 ]
     [ "$(json_field "$output" '[.viewers[] | select(.status == 201)] | length')" -eq 20 ]
     [ "$(json_field "$output" '[.viewers[] | select(.first_keyframe and .width == 640 and .height == 360)] | length')" -eq 20 ]

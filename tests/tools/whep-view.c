@@ -325,8 +325,17 @@ static cJSON *report(struct viewer *v)
     cJSON_AddNumberToObject(o, "audio_packets", g_atomic_int_get(&v->audio));
     cJSON_AddNumberToObject(o, "max_gap_ms", (double)v->gap_us / 1000);
     g_mutex_unlock(&v->lock);
-    if (v->webrtc)
+    if (v->webrtc) {
+        GstWebRTCICEConnectionState ice;
+        GstWebRTCPeerConnectionState pc;
+
+        /* where a viewer that got nothing stopped: ICE, or DTLS after it */
+        g_object_get(v->webrtc, "ice-connection-state", &ice,
+                     "connection-state", &pc, NULL);
+        cJSON_AddNumberToObject(o, "ice_state", ice);
+        cJSON_AddNumberToObject(o, "connection_state", pc);
         cs_rtc_stats(v->webrtc, o, 2, NULL);
+    }
     return o;
 }
 
