@@ -4,11 +4,13 @@
 # pace (srt-live-transmit does not pace a file, so ffmpeg -re feeds it; its
 # CPU is not counted). Prints throughput (bytes delivered / wall time) and
 # CPU (user + system of sender and receiver) as ratios cs / srt-live-transmit
-# (throughput: 1 is parity; CPU: below 1 is better for cs).
-# Usage: bench/transport.sh [SECONDS] [RATE]
+# (throughput: 1 is parity; CPU: below 1 is better for cs). The two run
+# in turn ROUNDS times and each side's least CPU counts: on this VM the
+# system time of one transfer swings up to 3x from run to run.
+# Usage: bench/transport.sh [SECONDS] [RATE] [ROUNDS]
 set -eu
 cd "$(dirname "$0")/.."
-secs=${1:-10} rate=${2:-8M}
+secs=${1:-10} rate=${2:-8M} rounds=${3:-3}
 bin=${CS_BIN:-$PWD/bin}
 w=$(mktemp -d)
 trap 'rm -rf "$w"; kill $(jobs -p) 2>/dev/null || true' EXIT
@@ -60,22 +62,31 @@ run_slt() {
     wait "$r" || true
 }
 
-run_cs
-run_slt
-cs_cpu=$(echo "$(cpu "$w/cs-send.t") + $(cpu "$w/cs-recv.t")" | bc -l)
-slt_cpu=$(echo "$(cpu "$w/slt-send.t") + $(cpu "$w/slt-recv.t")" | bc -l)
-# Both run at the input's pace: throughput is what arrives per media second
-# (srt-live-transmit is stopped by a signal, so its wall time says little).
+least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
+cs_cpu="" slt_cpu="" cs_each="" slt_each=""
+for _ in $(seq "$rounds"); do
+    run_cs
+    run_slt
+    c=$(echo "$(cpu "$w/cs-send.t") + $(cpu "$w/cs-recv.t")" | bc -l)
+    l=$(echo "$(cpu "$w/slt-send.t") + $(cpu "$w/slt-recv.t")" | bc -l)
+    cs_each="$cs_each $(cpu "$w/cs-send.t")+$(cpu "$w/cs-recv.t")"
+    slt_each="$slt_each $(cpu "$w/slt-send.t")+$(cpu "$w/slt-recv.t")"
+    cs_cpu=$(least "$cs_cpu" "$c")
+    slt_cpu=$(least "$slt_cpu" "$l")
+done
 cs_tp=$(echo "$(stat -c %s "$w/cs.ts") / $secs" | bc -l)
 slt_tp=$(echo "$(stat -c %s "$w/slt.ts") / $secs" | bc -l)
 
 printf 'input: %d s of MPEG-TS at %s (%d bytes)\n' "$secs" "$rate" "$size"
-printf '%-26s %12s %8s %14s\n' "" "delivered B" "Mbit/s" "cpu s snd+rcv"
-printf '%-26s %12d %8.2f %14s\n' "cs-send | cs-recv" \
+printf '%-26s %12s %8s   %s\n' "" "delivered B" "Mbit/s" \
+    "cpu s snd+rcv, each round"
+printf '%-26s %12d %8.2f  %s\n' "cs-send | cs-recv" \
     "$(stat -c %s "$w/cs.ts")" "$(echo "$cs_tp * 8 / 1000000" | bc -l)" \
-    "$(cpu "$w/cs-send.t")+$(cpu "$w/cs-recv.t")"
-printf '%-26s %12d %8.2f %14s\n' "srt-live-transmit (both)" \
+    "$cs_each"
+printf '%-26s %12d %8.2f  %s\n' "srt-live-transmit (both)" \
     "$(stat -c %s "$w/slt.ts")" "$(echo "$slt_tp * 8 / 1000000" | bc -l)" \
-    "$(cpu "$w/slt-send.t")+$(cpu "$w/slt-recv.t")"
+    "$slt_each"
+printf 'least CPU of %d rounds: cs %.2f s, srt-live-transmit %.2f s\n' \
+    "$rounds" "$cs_cpu" "$slt_cpu"
 printf 'ratios cs/srt-live-transmit: throughput %.2f  cpu %.2f\n' \
     "$(echo "$cs_tp / $slt_tp" | bc -l)" "$(echo "$cs_cpu / $slt_cpu" | bc -l)"

@@ -147,6 +147,9 @@ PY
     [ "$status" -eq 0 ]
     sleep 1
     run push_srt birds bird-secret-99
+    # (failed once in a full check: what ffmpeg and the server said)
+    echo "$output"
+    tail -n 5 "$T/err"
     [ "$status" -eq 0 ]
     sleep 1
     [ "$(wc -l <"$T/pids.birds")" -eq 1 ]
