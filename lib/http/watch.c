@@ -11,12 +11,13 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#define EXPIRE_GRAIN_US 20000
-
 #include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "http/live_internal.h"
+
+/* How often, at most, the waiters are walked for their deadlines. */
+#define EXPIRE_GRAIN_US 20000
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | \
                     IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW)
