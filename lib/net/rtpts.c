@@ -169,6 +169,51 @@ static void watch_rising(GstElement *e, int video)
     gst_object_unref(src);
 }
 
+/* The timestamp of the last slice the depayloader passed on (NONE before
+ * one). */
+struct slices {
+    GstClockTime pts;
+};
+
+/* Drop an SPS or PPS that comes between the slices of one picture (the
+ * same timestamp as the slice before it). GStreamer 1.22's rtph264pay
+ * (config-interval=-1, as simple-whip-client uses it) sends them again
+ * before every IDR slice, and x264's zerolatency pictures have several:
+ * a parameter set after a slice starts a new access unit, so h264parse
+ * cut each keyframe in two with one timestamp. The copies repeat what
+ * came before the picture's first slice. */
+static GstPadProbeReturn drop_inner_sets(GstPad *pad, GstPadProbeInfo *info,
+                                         gpointer data)
+{
+    struct slices *s = data;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstClockTime pts = GST_BUFFER_PTS(buf);
+    guint8 head[5];
+    int type;
+
+    /* nal alignment: one NAL a buffer, after a 4-byte start code */
+    if (gst_buffer_extract(buf, 0, head, sizeof(head)) < sizeof(head))
+        return GST_PAD_PROBE_OK;
+    type = head[4] & 0x1f;
+    if ((type == 7 || type == 8) && GST_CLOCK_TIME_IS_VALID(pts) &&
+        pts == s->pts)
+        return GST_PAD_PROBE_DROP;
+    if (type >= 1 && type <= 5)
+        s->pts = pts;
+    return GST_PAD_PROBE_OK;
+}
+
+static void watch_slices(GstElement *depay)
+{
+    struct slices *s = g_new(struct slices, 1);
+    GstPad *src = gst_element_get_static_pad(depay, "src");
+
+    s->pts = GST_CLOCK_TIME_NONE;
+    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, drop_inner_sets, s,
+                      g_free);
+    gst_object_unref(src);
+}
+
 /* depay ! parse ! queue ! the muxer's pad MUXPAD, started, linked to PAD. */
 static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
                  const char *parse_name, GstPad *muxpad, int video)
@@ -193,6 +238,7 @@ static int chain(struct cs_rtpts *b, GstPad *pad, const char *depay_name,
         g_object_set(depay, "request-keyframe", TRUE, "wait-for-keyframe",
                      FALSE, NULL);
         g_object_set(parse, "config-interval", -1, NULL);
+        watch_slices(depay);
     }
     /* Whole access units: the muxer's PES packets are pictures. The
      * parser makes them from NAL units (slice headers), not the depayloader
