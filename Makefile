@@ -49,7 +49,8 @@ CMD_SRC  := $(sort $(wildcard cmd/cs-*.c))
 CMD_COMMON := $(O)/cmd/common.o
 PROGRAMS := $(CMD_SRC:cmd/%.c=$(B)/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
-TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%) \
+            $(O)/tools/noupnp/libgupnp-igd-1.0.so.4
 MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
 
 .PHONY: all deps build check asan asan-build tsan tsan-build lint \
@@ -85,6 +86,13 @@ $(B)/cs-%: $(O)/cmd/cs-%.o $(CMD_COMMON) $(O)/libcs.a
 $(O)/tools/%: tests/tools/%.c $(O)/libcs.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
+
+# A libgupnp-igd without libsoup 3, for whip-client in the tests
+# (tests/tools/noupnp/gupnp-igd.c says why).
+$(O)/tools/noupnp/libgupnp-igd-1.0.so.4: tests/tools/noupnp/gupnp-igd.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -Wl,-soname,$(@F) -o $@ $< \
+	    $$(pkg-config --libs gobject-2.0)
 
 # Completions are generated from each command's option table
 # (`cs-X --dump-options`), so they cannot drift from --help.

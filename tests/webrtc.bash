@@ -91,10 +91,11 @@ check_webrtc_ts() {
 }
 
 # The decoded frames of stream $2 (v or a) of $1 have rising timestamps.
+# (A frame with side data, such as x264's SEI, adds an empty line.)
 rising() {
     ffprobe -v error -select_streams "$2" -show_entries frame=pts \
-        -of csv=p=0 "$1" | awk 'NR > 1 && $1 <= p { bad++ } { p = $1 }
-        END { if (NR < 2 || bad) { print "not rising: " bad "/" NR; exit 1 } }'
+        -of csv=p=0 "$1" | awk '/./ { n++; if (n > 1 && $1 <= p) bad++; p = $1 }
+        END { if (n < 2 || bad) { print "not rising: " bad "/" n; exit 1 } }'
 }
 
 # The most that FIELD showed in any line of the --stats file FILE (0 if
