@@ -69,7 +69,8 @@ whip_stop() {
         skip "cannot make a network namespace: $(head -n 1 "$T/netns.err")"
     NETNS=$ns
     ip netns exec "$ns" ip link set lo up
-    ip netns exec "$ns" ip link add cs0 type veth peer name cs1
+    ip netns exec "$ns" ip link add cs0 type veth peer name cs1 2>"$T/veth.err" ||
+        skip "cannot make a veth pair: $(head -n 1 "$T/veth.err")"
     ip netns exec "$ns" ip addr add 10.99.0.1/24 dev cs0
     ip netns exec "$ns" ip link set cs0 up
     ip netns exec "$ns" ip link set cs1 up
