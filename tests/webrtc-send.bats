@@ -49,6 +49,14 @@ whep_live() {
             --gop 1 | cs-send $* '$url' 2>'$T/send.err'"
 }
 
+# What the sender knew of its viewers at the last --stats line (file $1)
+# that had any, and its last words: printed by tests whose viewers may see
+# nothing.
+sender_said() {
+    grep '"viewers":[1-9]' "$1" | tail -n 1 | jq -c '.peers[]'
+    tail -n 5 "$T/send.err"
+}
+
 # Wait (up to 30 s) until the WHEP listener at URL $1 has media: HEAD
 # answers 200, not 409 (a loaded machine starts the pipeline late).
 wait_media() {
@@ -168,6 +176,7 @@ post_any() {
     # all that is known of a viewer that saw nothing (ICE and connection
     # states as GStreamer numbers them: 2 connected, 4 failed)
     echo "$output" | jq -c '.viewers[] | select(.frames == 0)'
+    sender_said "$T/stats.json"
     [ "$status" -eq 0 ]
     [ "$(json_field "$output" '[.viewers[] | select(.status == 201)] | length')" -eq 20 ]
     [ "$(json_field "$output" '[.viewers[] | select(.first_keyframe and .width == 640 and .height == 360)] | length')" -eq 20 ]
@@ -191,7 +200,7 @@ post_any() {
     wait_listen "$port"
     pid=$(pgrep -f "^cs-send --stats $T/stats.json whep://127.0.0.1:$port/live")
     wait_media "$url"
-    timeout 60 whep-view "$url" --count 3 --seconds 8 >"$T/view.json" 2>/dev/null &
+    timeout 60 whep-view "$url" --count 3 --seconds 8 >"$T/view.json" 2>"$T/view.err" &
     viewers=$!
     # the three are playing (the sender counts them), then a moment more
     for _ in $(seq 300); do
@@ -207,6 +216,11 @@ post_any() {
     grep "pid=$pid," "$T/listen" | grep -q ":$port "
     wait "$viewers"
     jq -c '.viewers[] | [.status, .frames]' "$T/view.json"
+    # all that is known of a viewer that saw nothing (as in the 20-viewer
+    # test), and what the viewers' process said
+    jq -c '.viewers[] | select(.frames == 0)' "$T/view.json"
+    tail -n 5 "$T/view.err"
+    sender_said "$T/stats.json"
     [ "$(jq '[.viewers[] | select(.frames > 0)] | length' "$T/view.json")" -eq 3 ]
 }
 
