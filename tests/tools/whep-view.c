@@ -96,18 +96,24 @@ static void on_pad(GstElement *webrtc, GstPad *pad, gpointer data)
 
     if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
         goto out;
+    /* The sinks join a playing pipeline with async=false: an async one
+     * prerolled on its first buffer and held it there until the pipeline
+     * was PLAYING again, which with viewers joining at once could wait on
+     * another viewer's sink: a viewer then saw no frame for the whole run,
+     * its depayloader's thread stopped in the push of the first picture
+     * (1 run in about 10 under load; the sender had sent every packet). */
     if (media && !strcmp(media, "video")) {
         GstElement *snk;
 
         bin = gst_parse_bin_from_description("rtph264depay ! h264parse ! "
             "video/x-h264,alignment=au ! appsink name=s sync=false "
-            "emit-signals=true", TRUE, NULL);
+            "async=false emit-signals=true", TRUE, NULL);
         snk = gst_bin_get_by_name(GST_BIN(bin), "s");
         g_signal_connect(snk, "new-sample", G_CALLBACK(on_sample), v);
         gst_object_unref(snk);
     } else {
-        bin = gst_parse_bin_from_description("fakesink sync=false", TRUE,
-                                             NULL);
+        bin = gst_parse_bin_from_description("fakesink sync=false "
+                                             "async=false", TRUE, NULL);
         gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_audio, v, NULL);
     }
     gst_bin_add(GST_BIN(pipe), bin);
