@@ -22,6 +22,15 @@ print(s.getsockname()[1])
 PY
 }
 
+# Make the network namespace $1, its loopback up, or skip the test: it
+# needs root, and a kernel that lets it.
+netns_add() {
+    [ "$(id -u)" -eq 0 ] || skip "needs root to make a network namespace (ip netns)"
+    ip netns add "$1" 2>"$T/netns.err" ||
+        skip "cannot make a network namespace: $(head -n 1 "$T/netns.err")"
+    ip netns exec "$1" ip link set lo up
+}
+
 # Make a test clip with lavfi: mkclip OUT DURATION [SIZE] [RATE] [audio|noaudio]
 mkclip() {
     local out=$1 dur=$2 size=${3:-320x240} rate=${4:-25} audio=${5:-audio}

@@ -36,11 +36,8 @@ setup_file() {
 setup() {
     CLIP=$BATS_FILE_TMPDIR/2mbps.ts
     NS=cs-srtloss-$$-$BATS_TEST_NUMBER
-    [ "$(id -u)" -eq 0 ] || skip "needs root to make a network namespace (ip netns)"
     command -v nft >/dev/null || skip "needs nft (nftables) for the random drop"
-    ip netns add "$NS" 2>"$T/netns.err" ||
-        skip "cannot make a network namespace: $(head -n 1 "$T/netns.err")"
-    ip netns exec "$NS" ip link set lo up
+    netns_add "$NS"
 }
 
 teardown() {

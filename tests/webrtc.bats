@@ -64,11 +64,8 @@ whip_stop() {
     # whip-client's libnice offers the machine's interface addresses, never
     # loopback, and cs-recv answers with the one it listens on: the two
     # meet in a network namespace made here, on the one address of a veth.
-    [ "$(id -u)" -eq 0 ] || skip "needs root to make a network namespace (ip netns)"
-    ip netns add "$ns" 2>"$T/netns.err" ||
-        skip "cannot make a network namespace: $(head -n 1 "$T/netns.err")"
+    netns_add "$ns"
     NETNS=$ns
-    ip netns exec "$ns" ip link set lo up
     ip netns exec "$ns" ip link add cs0 type veth peer name cs1 2>"$T/veth.err" ||
         skip "cannot make a veth pair: $(head -n 1 "$T/veth.err")"
     ip netns exec "$ns" ip addr add 10.99.0.1/24 dev cs0
