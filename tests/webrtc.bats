@@ -60,7 +60,7 @@ whip_stop() {
 }
 
 @test "webrtc: simple-whip-client publishes to cs-recv" {
-    local ns=cs-whipc-$$ v a pid
+    local ns=cs-whipc-$$ v a
     # whip-client's libnice offers the machine's interface addresses, never
     # loopback, and cs-recv answers with the one it listens on: the two
     # meet in a network namespace made here, on the one address of a veth.
@@ -74,7 +74,6 @@ whip_stop() {
     PORT=$(free_port)
     spawn timeout 60 ip netns exec "$ns" cs-recv "whip://10.99.0.1:$PORT/live" \
         >"$T/out.ts" 2>"$T/err"
-    pid=$(sed -n 1p "$T/pids")
     for _ in $(seq 50); do
         ip netns exec "$ns" ss -Hltn "sport = :$PORT" | grep -q . && break
         sleep 0.1
@@ -91,8 +90,7 @@ whip_stop() {
     run timeout 8 ip netns exec "$ns" env LD_LIBRARY_PATH="$CS_TOOLS/noupnp" \
         whip-client -n -u "http://10.99.0.1:$PORT/live" -V "$v" -A "$a"
     echo "$output" | grep -F '[WHIP]' | tail -n 8
-    kill "$(pgrep -P "$pid")"
-    wait "$pid"
+    whip_stop
     grep -q "the publisher left" "$T/err"
     check_webrtc_ts "$T/out.ts" 5
 }
