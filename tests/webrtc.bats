@@ -296,6 +296,6 @@ time.sleep(30)' "$port"
     check_webrtc_ts "$T/out.ts" 8
     # no gap over 1 s between pictures
     ffprobe -v error -select_streams v -show_entries frame=pts_time \
-        -of csv=p=0 "$T/out.ts" | awk 'NR > 1 && $1 - p > 1 { bad++ }
-        { p = $1 } END { exit bad > 0 }'
+        -of csv=p=0 "$T/out.ts" | awk '/./ { if (n++ && $1 - p > 1) {
+        print "gap: " p " to " $1; bad++ } p = $1 } END { exit bad > 0 }'
 }
