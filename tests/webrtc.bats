@@ -276,9 +276,9 @@ time.sleep(30)' "$port"
     local ice relay r nacks rtx
     ice=$(free_port udp)
     relay=$(free_port udp)
-    # A retransmission takes 150 to 300 ms to come back here (the NACK
-    # waits for rtpsession's RTCP): a jitter buffer of 500 ms lets it in
-    whip_listen "?ice_port=$ice&latency=500" --stats "$T/stats.json"
+    # cs-recv's own jitter buffer (200 ms): a NACK goes at once and is
+    # sent again until the packet comes, several times within that
+    whip_listen "?ice_port=$ice" --stats "$T/stats.json"
     # both directions lose 5%: media, NACKs, STUN and DTLS alike
     spawn lossy-relay "$relay" "$ice" 0.05 0 7
     r=$(chromium_publish "$URL" --seconds 10 --delete --via "$ice:$relay")

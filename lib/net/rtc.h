@@ -46,6 +46,10 @@ void cs_rtc_ice_bind(GstElement *webrtc, const char *addr);
  * Call before the first description is set. */
 void cs_rtc_ice_ports(GstElement *webrtc, unsigned min, unsigned max);
 
+/* Let a receiving WEBRTC send its feedback (NACK, PLI) within
+ * milliseconds of asking. Call before the first description is set. */
+void cs_rtc_feedback_fast(GstElement *webrtc);
+
 /* Answer OFFER (taken) on WEBRTC: set it as the remote description,
  * create the answer, set it as the local one and wait until ICE gathering
  * completes, at most TIMEOUT seconds in all. Returns 0 with *ANSWER (the

@@ -116,6 +116,7 @@ static int build(struct whip_priv *p, struct session *s, unsigned media)
     if (ret < 0)
         return ret;
     cs_rtc_ice_bind(s->webrtc, p->ice_addr);
+    cs_rtc_feedback_fast(s->webrtc);
     cs_rtc_ice_ports(s->webrtc, (unsigned)p->ice_port,
                      (unsigned)p->ice_port);
     g_signal_connect(s->webrtc, "pad-added", G_CALLBACK(on_pad), s);
