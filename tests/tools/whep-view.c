@@ -276,6 +276,8 @@ static void viewer_start(struct viewer *v, GstElement *pipe,
     g_object_set(v->webrtc, "bundle-policy",
                  GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     cs_rtc_ice_bind(v->webrtc, "127.0.0.1");
+    /* NACKs and PLIs at once, as a browser sends them */
+    cs_rtc_feedback_fast(v->webrtc);
     g_signal_connect(v->webrtc, "pad-added", G_CALLBACK(on_pad), v);
     gst_bin_add(GST_BIN(pipe), v->webrtc);
     gst_element_sync_state_with_parent(v->webrtc);
