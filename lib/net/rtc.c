@@ -280,10 +280,12 @@ void cs_rtc_ice_ports(GstElement *webrtc, unsigned min, unsigned max)
  * feedback (RFC 4585: a NACK, a PLI) waits for RTCP's turn. A session
  * that only receives cannot measure its bandwidth (GStreamer 1.22 counts
  * its own senders' bitrate only) and took 64 kb/s: a turn every half
- * second. A NACK then went once before the jitter buffer gave the packet
- * up, and the PLI after it waited again: 3 to 16 packets lost for good in
- * 10 s at 5% loss, and a lost keyframe froze the picture for over a
- * second. With this figure a NACK or a PLI goes within 6 ms of being
+ * second. A NACK then went once or twice before the jitter buffer gave
+ * the packet up, and the PLI after it waited again: at 5% loss, 3 to 16
+ * packets lost for good in 10 s with a 500 ms jitter buffer (none now
+ * with 200 ms), and a picture lost that way could freeze the video
+ * for over a second (nothing decodes until the keyframe the PLI asks
+ * for). With this figure a NACK or a PLI goes within 6 ms of being
  * asked for, a NACK is sent again until its packet comes, and the regular
  * reports stay one in about 5 s (rtpsession's minimum interval). */
 #define FEEDBACK_BW 10e6
