@@ -101,7 +101,7 @@ static void on_pad(GstElement *webrtc, GstPad *pad, gpointer data)
      * was PLAYING again, which with viewers joining at once could wait on
      * another viewer's sink: a viewer then saw no frame for the whole run,
      * its depayloader's thread stopped in the push of the first picture
-     * (1 run in about 10 under load; the sender had sent every packet). */
+     * (1 run in 6 or 7 under load; the sender had sent every packet). */
     if (media && !strcmp(media, "video")) {
         GstElement *snk;
 
