@@ -222,6 +222,22 @@ static int branch_feed(struct rtcbranch *b, GstElement *tee)
     return ok ? 0 : -1;
 }
 
+/* A peer we answer (a viewer) takes media once it is connected: its first
+ * keyframe is the next one. Before, one could come between the answer and
+ * the end of the DTLS handshake: webrtcbin held its first packet until the
+ * handshake was done, the rest waited in the queue, and when that was
+ * longer than QUEUE_NS (20 viewers at once on a loaded machine) the queue
+ * let them go: the viewer began on pictures it could not decode. */
+static void on_connection(GObject *webrtc, GParamSpec *spec, gpointer data)
+{
+    struct rtcpeer *p = data;
+    GstWebRTCPeerConnectionState st = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
+
+    g_object_get(webrtc, "connection-state", &st, NULL);
+    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+        g_atomic_int_set(&p->ready, 1);
+}
+
 struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
                                int offer, char *why, int whylen)
 {
@@ -240,6 +256,9 @@ struct rtcpeer *cs_rtcpeer_new(const struct rtcfeed *f, int vpt, int apt,
     cs_rtc_ice_bind(p->webrtc, f->ice_addr);
     cs_rtc_ice_ports(p->webrtc, f->ice_min, f->ice_max);
     gst_bin_add(GST_BIN(f->pipe), p->webrtc);
+    if (!offer)
+        p->on_state = g_signal_connect(p->webrtc,
+            "notify::connection-state", G_CALLBACK(on_connection), p);
     p->has_audio = apt >= 0 && f->atee;
     ret = branch_new(f, p, &p->v, 1, vpt);
     if (ret >= 0 && p->has_audio)
@@ -339,8 +358,6 @@ int cs_rtcpeer_answer(struct rtcpeer *p, GstSDPMessage *offer,
 
     if (ret >= 0)
         sync_by_capture(p);
-    if (ret >= 0)
-        g_atomic_int_set(&p->ready, 1);
     return ret;
 }
 
@@ -431,6 +448,10 @@ void cs_rtcpeer_free(const struct rtcfeed *f, struct rtcpeer *p)
     if (f->atee)
         branch_unhook(&p->a, f->atee);
     if (p->webrtc) {
+        /* (a handler running now ends before the state change does: it
+         * stops the thread webrtcbin emits from) */
+        if (p->on_state)
+            g_signal_handler_disconnect(p->webrtc, p->on_state);
         gst_element_set_state(p->webrtc, GST_STATE_NULL);
         gst_bin_remove(GST_BIN(f->pipe), p->webrtc);
     }

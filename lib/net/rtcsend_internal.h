@@ -26,7 +26,9 @@ struct rtcpeer {
     struct rtcbranch v, a;
     int has_audio;
     int offer;              /* we make the offer (WHIP), else answer */
-    gint ready;             /* atomic: both descriptions are set */
+    gint ready;             /* atomic: media may go: both descriptions
+                             * set (our offer), or connected (an answer) */
+    gulong on_state;        /* the connection-state handler (an answer) */
     gint started;           /* atomic: a keyframe went to this peer */
     struct cs_rtc_rate rate;
 };
