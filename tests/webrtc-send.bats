@@ -189,6 +189,9 @@ post_any() {
     # the sender counted them, and forgot the one that left
     grep -q '"viewers":20' "$T/stats.json"
     grep -q '"viewers":19' "$T/stats.json"
+    # and kept, for each, a count of what its queue let go
+    [ "$(grep '"viewers":20' "$T/stats.json" | tail -n 1 |
+        jq '[.peers[] | select(.packets_dropped | type == "number")] | length')" -eq 20 ]
 }
 
 @test "webrtc-send: no UPnP: with viewers playing, the sender listens on its WHEP port alone" {

@@ -12,6 +12,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #include "err.h"
+#include "log.h"
 #include "net/rtc.h"
 
 /* A viewer's queue holds this much before it drops its oldest: a slow
@@ -22,6 +23,8 @@
  * it waited there while webrtcbin took its first packets, the oldest
  * dropped (the first frames of the push). */
 #define PUSH_QUEUE_NS (3 * GST_SECOND)
+/* A peer's queue dropping packets is said on stderr at most this often. */
+#define DROP_SAY_US (10 * G_USEC_PER_SEC)
 /* Bound on each wait for webrtcbin (offer, answer, gathering). */
 #define WAIT_S 5.0
 
@@ -142,6 +145,57 @@ static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info,
     return GST_PAD_PROBE_OK;
 }
 
+/* GAP more packets the queue let go (its peer was QUEUE_NS behind):
+ * counted for --stats, and said, at most every DROP_SAY_US. */
+static void dropped(struct rtcbranch *b, guint16 gap)
+{
+    gint64 now = g_get_monotonic_time();
+    gint64 all = __atomic_add_fetch(&b->dropped, gap, __ATOMIC_RELAXED);
+
+    if (b->said_us && now - b->said_us < DROP_SAY_US)
+        return;
+    b->said_us = now;
+    if (b->peer->offer)
+        cs_warn("the WHIP push fell over %d s behind: %lld %s packets "
+                "dropped so far", (int)(PUSH_QUEUE_NS / GST_SECOND),
+                (long long)all, b->video ? "video" : "audio");
+    else
+        cs_warn("viewer %d fell over %d ms behind: %lld %s packets dropped "
+                "so far", b->peer->id, (int)(QUEUE_NS / GST_MSECOND),
+                (long long)all, b->video ? "video" : "audio");
+}
+
+/* What leaves a branch's queue: packets enter it with no gap in their
+ * sequence numbers and it drops whole items (a buffer or a list), so a
+ * gap in what leaves is what it let go. */
+static GstPadProbeReturn on_out(GstPad *pad, GstPadProbeInfo *info,
+                                gpointer data)
+{
+    struct rtcbranch *b = data;
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    GstBuffer *first;
+    guint n = 1;
+    guint16 seq;
+
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+
+        n = gst_buffer_list_length(l);
+        first = n ? gst_buffer_list_get(l, 0) : NULL;
+    } else {
+        first = GST_PAD_PROBE_INFO_BUFFER(info);
+    }
+    if (!first || !gst_rtp_buffer_map(first, GST_MAP_READ, &rtp))
+        return GST_PAD_PROBE_OK;
+    seq = gst_rtp_buffer_get_seq(&rtp);
+    gst_rtp_buffer_unmap(&rtp);
+    if (b->seq_known && seq != b->next_seq)
+        dropped(b, (guint16)(seq - b->next_seq));
+    b->seq_known = 1;
+    b->next_seq = (guint16)(seq + n);
+    return GST_PAD_PROBE_OK;
+}
+
 /* The codec preferences of a peer's transceiver: for an answer, only
  * what picks the offer's payload (the offer says the rest); for our own
  * offer, what OBS and browsers offer. */
@@ -196,6 +250,8 @@ static int branch_new(const struct rtcfeed *f, struct rtcpeer *p,
         gst_object_unref(trans);
     }
     src = gst_element_get_static_pad(b->queue, "src");
+    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER |
+                      GST_PAD_PROBE_TYPE_BUFFER_LIST, on_out, b, NULL);
     ok = sink && trans && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
     gst_object_unref(src);
     if (sink)
@@ -462,5 +518,9 @@ void cs_rtcpeer_free(const struct rtcfeed *f, struct rtcpeer *p)
 
 void cs_rtcpeer_stats(struct rtcpeer *p, cJSON *obj)
 {
+    gint64 drops = __atomic_load_n(&p->v.dropped, __ATOMIC_RELAXED) +
+                   __atomic_load_n(&p->a.dropped, __ATOMIC_RELAXED);
+
     cs_rtc_stats(p->webrtc, obj, 1.0, &p->rate);
+    cJSON_AddNumberToObject(obj, "packets_dropped", (double)drops);
 }

@@ -17,6 +17,12 @@ struct rtcbranch {
     int pt;                 /* the peer's payload type */
     GstCaps *caps;          /* its transceiver's codec preferences */
     int video;
+    /* what left the queue: the next sequence number due (once one has
+     * left), the packets it let go (atomic) and when that was last said */
+    int seq_known;
+    guint16 next_seq;
+    gint64 dropped;
+    gint64 said_us;
 };
 
 struct rtcpeer {
