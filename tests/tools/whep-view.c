@@ -17,9 +17,11 @@
  * frames after the drop, whether the first frame was a keyframe, the picture
  * size, the longest gap between frames and webrtcbin's counters.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -265,6 +267,37 @@ static void strip_candidates(gchar *text)
     g_regex_unref(re);
 }
 
+/* Every UDP socket of this process (libnice's, made while gathering)
+ * gets a receive buffer of RCVBUF: with 20 viewers in one process and
+ * another test file on the two cores, a viewer's thread waited long enough
+ * for the kernel's default (208 KiB) to fill, and it dropped packets
+ * (3,000 in one run). NACKs repaired those in the middle, but the first
+ * packets of a viewer's first keyframe cannot be asked for again (the
+ * viewer does not know they were sent), and the viewer began on a picture
+ * that was not one. That loss is the test viewer's, not the sender's.
+ * SO_RCVBUFFORCE passes net.core.rmem_max where we may (root). */
+#define RCVBUF (4 << 20)
+static void widen_udp_buffers(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    while (d && (e = readdir(d))) {
+        int fd = atoi(e->d_name), type = 0, size = RCVBUF;
+        socklen_t len = sizeof(type);
+
+        if (fd <= 2 || fd == dirfd(d) ||
+            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+            type != SOCK_DGRAM)
+            continue;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+                       sizeof(size)) < 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    }
+    if (d)
+        closedir(d);
+}
+
 static void viewer_start(struct viewer *v, GstElement *pipe,
                          const struct opts *o)
 {
@@ -287,6 +320,7 @@ static void viewer_start(struct viewer *v, GstElement *pipe,
     add_trans(v->webrtc, "application/x-rtp,media=audio,encoding-name=OPUS,"
               "clock-rate=48000,payload=111,encoding-params=(string)2");
     offer = make_offer(v->webrtc);
+    widen_udp_buffers();
     if (offer && o->relay)
         strip_candidates(offer);
     v->status = offer ? http(v, o, "POST", o->url, offer, body) : 0;
